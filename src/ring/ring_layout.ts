@@ -1,0 +1,72 @@
+/**
+ * The layout of one stream's SharedArrayBuffer, declared once.
+ *
+ * ```
+ * [ header: RING_HEADER_WORDS Int32 ][ slot index: slotCount × SLOT_WORDS Int32 ][ data: dataBytes ]
+ * ```
+ *
+ * Packets are stored pre-framed as RTSP interleaved frames (`$`, channel 2·track, length, RTP packet)
+ * so a viewer on the usual channels gets a contiguous run of them in one socket write. A frame never
+ * straddles the end of the data area: the writer jumps to offset 0 instead, so every packet is also a
+ * contiguous view for UDP. Sequence numbers (packet counters) and byte positions are 32-bit counters
+ * that wrap; compare them with `(a - b) | 0`.
+ */
+
+/** Header word indices (Int32, accessed with Atomics where shared). */
+export const HDR = {
+  /** Next packet sequence to publish; the word readers wait on. */
+  HEAD: 0,
+  /** Oldest packet sequence whose bytes are still intact. Stored before bytes are overwritten. */
+  TAIL: 1,
+  /** Sequence of the newest GOP start (parameter sets or keyframe). Valid when HAS_GOP is 1. */
+  GOP_START: 2,
+  HAS_GOP: 3,
+  /** Logical byte position just past the newest published packet. */
+  WRITE_POS: 4,
+  /** STATE_LIVE or STATE_ENDED. */
+  STATE: 5,
+  TRACK_COUNT: 6,
+  SLOT_COUNT: 7,
+  DATA_BYTES: 8,
+  /** How often the newest GOP start was evicted before the next one arrived (GOP larger than the ring). */
+  GOPS_EVICTED: 9,
+  /** Per track t: last published RTP sequence at TRACKS + 2t, last RTP timestamp at TRACKS + 2t + 1. */
+  TRACKS: 16,
+} as const;
+
+/** Most media sections one stream may have. */
+export const MAX_TRACKS = 8;
+export const RING_HEADER_WORDS = HDR.TRACKS + 2 * MAX_TRACKS;
+
+/** Words per packet slot and their meaning. */
+export const SLOT_WORDS = 4;
+export const SLOT = {
+  /** Logical byte position of the frame's `$`. */
+  POS: 0,
+  /** Frame length including the 4-byte interleaved header. */
+  LEN: 1,
+  /** Track index in the low byte, SLOT_FLAG_* above. */
+  FLAGS: 2,
+  /** performance.timeOrigin-relative arrival time in ms, for latency figures. */
+  TIME: 3,
+} as const;
+
+export const SLOT_FLAG_TRACK_MASK = 0xff;
+/** The packet starts a GOP: a keyframe, or the parameter sets sent just before it. */
+export const SLOT_FLAG_GOP_START = 0x100;
+
+export const STATE_LIVE = 0;
+export const STATE_ENDED = 1;
+
+/** Bytes of the interleaved header stored in front of every packet. */
+export const FRAME_HEADER_BYTES = 4;
+
+/** Size of the SharedArrayBuffer for a ring with these dimensions. */
+export function ringByteLength(slotCount: number, dataBytes: number): number {
+  return (RING_HEADER_WORDS + slotCount * SLOT_WORDS) * 4 + dataBytes;
+}
+
+/** Whether n is a power of two within [min, max]. */
+export function isPowerOfTwo(n: number, min = 1, max = 2 ** 30): boolean {
+  return Number.isInteger(n) && n >= min && n <= max && (n & (n - 1)) === 0;
+}
