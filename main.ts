@@ -1,0 +1,98 @@
+/**
+ * dm-live: a low-latency RTSP relay. Reads the config, starts one RTSP worker per core and owns the
+ * stream directory; the workers do everything else.
+ */
+import { parseArgs } from "node:util";
+import { ConfigError, type Config, DEFAULT_CONFIG, DEFAULT_CONFIG_YAML, parseConfig, withOverrides } from "./src/config.ts";
+import { Logger } from "./src/log/logger.ts";
+import { startServer } from "./src/cluster/cluster.ts";
+import { VERSION } from "./src/version.ts";
+
+const HELP = `dm-live ${VERSION}: RTSP relay server
+
+Usage: dm-live [options]
+
+  --config FILE            YAML config (default: the embedded default config)
+  --check-config           validate the config and exit
+  --print-default-config   print the default config (every key commented) and exit
+  --port N                 RTSP port (rtsp.port; 0 picks a free one)
+  --address ADDR           RTSP listen address (rtsp.address)
+  --workers N              worker threads (workers; 0 = one per core)
+  --log-level LEVEL        debug, info, warn or error (log.level)
+  --version                print the version and exit
+  -h, --help               this text
+`;
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: Deno.args,
+      options: {
+        config: { type: "string" },
+        "check-config": { type: "boolean" },
+        "print-default-config": { type: "boolean" },
+        port: { type: "string" },
+        address: { type: "string" },
+        workers: { type: "string" },
+        "log-level": { type: "string" },
+        version: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    }).values;
+  } catch (e) {
+    console.error(`dm-live: ${(e as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (args.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (args.version) {
+    console.log(VERSION);
+    return 0;
+  }
+  if (args["print-default-config"]) {
+    console.log(DEFAULT_CONFIG_YAML);
+    return 0;
+  }
+
+  let config: Config;
+  try {
+    config = args.config ? parseConfig(await Deno.readTextFile(args.config)) : structuredClone(DEFAULT_CONFIG);
+    const overrides: Record<string, unknown> = {};
+    if (args.port !== undefined) overrides["rtsp.port"] = Number(args.port);
+    if (args.address !== undefined) overrides["rtsp.address"] = args.address;
+    if (args.workers !== undefined) overrides["workers"] = Number(args.workers);
+    if (args["log-level"] !== undefined) overrides["log.level"] = args["log-level"];
+    config = withOverrides(config, overrides);
+  } catch (e) {
+    const where = args.config ? `${args.config}: ` : "";
+    if (e instanceof ConfigError || e instanceof Deno.errors.NotFound) {
+      console.error(`dm-live: bad config: ${where}${(e as Error).message}`);
+      return 2;
+    }
+    throw e;
+  }
+  if (args["check-config"]) {
+    console.log(`config ok${args.config ? `: ${args.config}` : ""}`);
+    return 0;
+  }
+
+  const log = new Logger(config.log.level, "", undefined, config.log.format === "json");
+  log.info(`dm-live ${VERSION} starting`);
+  const server = await startServer(config, log);
+  const { promise: stopped, resolve } = Promise.withResolvers<void>();
+  const onSignal = (sig: string) => () => {
+    log.info(`${sig}: shutting down`);
+    server.stop().then(resolve);
+  };
+  Deno.addSignalListener("SIGINT", onSignal("SIGINT"));
+  Deno.addSignalListener("SIGTERM", onSignal("SIGTERM"));
+  await stopped;
+  log.info("stopped");
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main());

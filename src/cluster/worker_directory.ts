@@ -1,0 +1,97 @@
+import type { Logger } from "../log/logger.ts";
+import { LocalStream } from "../stream/local_stream.ts";
+import type { MainToWorker, WorkerToMain } from "./messages.ts";
+
+/** Answer of main.ts to a claim or publish. */
+export interface DirectoryAnswer {
+  ok: boolean;
+  reason?: string;
+  streamId?: number;
+}
+
+/**
+ * A worker's replica of the stream directory (updated by main.ts's broadcasts, so DESCRIBE and
+ * SETUP look paths up without a round trip) and its requests to the owner.
+ */
+export class WorkerDirectory {
+  readonly #post: (msg: WorkerToMain) => void;
+  readonly #byPath = new Map<string, LocalStream>();
+  readonly #byId = new Map<number, LocalStream>();
+  readonly #pending = new Map<number, (a: DirectoryAnswer) => void>();
+  readonly #log: Logger;
+  readonly #mergeWindowMs: number;
+  #nextId = 1;
+
+  constructor(post: (msg: WorkerToMain) => void, mergeWindowMs: number, log: Logger) {
+    this.#post = post;
+    this.#mergeWindowMs = mergeWindowMs;
+    this.#log = log;
+  }
+
+  /** The stream published on a path, if any. */
+  get(path: string): LocalStream | undefined {
+    return this.#byPath.get(path);
+  }
+
+  streams(): IterableIterator<LocalStream> {
+    return this.#byPath.values();
+  }
+
+  /** Reserves a path for a publisher (at ANNOUNCE). */
+  claim(path: string, sessionId: string): Promise<DirectoryAnswer> {
+    return this.#request((id) => ({ type: "claim", id, path, sessionId }));
+  }
+
+  /** Frees a claimed path (the publisher left, published or not). */
+  release(path: string, sessionId: string): void {
+    this.#post({ type: "release", path, sessionId });
+  }
+
+  /** Announces a ring to every worker; resolves once all of them know it. */
+  publish(path: string, sessionId: string, sdp: string, sab: SharedArrayBuffer): Promise<DirectoryAnswer> {
+    return this.#request((id) => ({ type: "publish", id, path, sessionId, sdp, sab }));
+  }
+
+  /** Handles a message from main.ts. */
+  handle(msg: MainToWorker): void {
+    switch (msg.type) {
+      case "claimResult":
+      case "publishResult": {
+        const resolve = this.#pending.get(msg.id);
+        this.#pending.delete(msg.id);
+        resolve?.({ ok: msg.ok, reason: msg.reason, streamId: msg.type === "publishResult" ? msg.streamId : undefined });
+        return;
+      }
+      case "streamAdded": {
+        try {
+          const s = new LocalStream(msg.stream, this.#mergeWindowMs);
+          this.#byPath.get(s.path)?.end();
+          this.#byPath.set(s.path, s);
+          this.#byId.set(s.streamId, s);
+        } catch (e) {
+          this.#log.error(`[path ${msg.stream.path}] cannot open stream ${msg.stream.streamId}: ${e}`);
+        }
+        this.#post({ type: "streamAck", streamId: msg.stream.streamId });
+        return;
+      }
+      case "streamRemoved": {
+        const s = this.#byId.get(msg.streamId);
+        if (!s) return;
+        this.#byId.delete(msg.streamId);
+        if (this.#byPath.get(s.path) === s) this.#byPath.delete(s.path);
+        s.end();
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  #request(make: (id: number) => WorkerToMain): Promise<DirectoryAnswer> {
+    const id = this.#nextId++;
+    return new Promise((resolve) => {
+      this.#pending.set(id, resolve);
+      this.#post(make(id));
+    });
+  }
+}

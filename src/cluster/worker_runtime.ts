@@ -1,0 +1,97 @@
+import type { Config } from "../config.ts";
+import { Logger, type LogSink } from "../log/logger.ts";
+import { Listener } from "../net/listener.ts";
+import { RtspConnection } from "../session/rtsp_connection.ts";
+import { newWorkerStats, type WorkerContext } from "../session/worker_context.ts";
+import type { MainToWorker, WorkerReport, WorkerToMain } from "./messages.ts";
+import { WorkerDirectory } from "./worker_directory.ts";
+
+/** How often idle connections are looked for. */
+const SWEEP_INTERVAL_MS = 1000;
+
+/** Everything one RTSP worker runs: its listener, its connections, its view of the directory. */
+export class WorkerRuntime {
+  readonly ctx: WorkerContext;
+  readonly #post: (msg: WorkerToMain) => void;
+  readonly #connections = new Set<RtspConnection>();
+  readonly #listener: Listener;
+  readonly #sweep: ReturnType<typeof setInterval>;
+
+  constructor(worker: number, config: Config, post: (msg: WorkerToMain) => void, sink?: LogSink) {
+    const log = new Logger(config.log.level, `w${worker}`, sink, config.log.format === "json");
+    const directory = new WorkerDirectory(post, config.viewer.mergeWindowMs, log);
+    this.ctx = { worker, config, log, directory, stats: newWorkerStats() };
+    this.#post = post;
+    this.#listener = new Listener(config.rtsp.address, config.rtsp.port, log);
+    this.#sweep = setInterval(this.#closeIdle, SWEEP_INTERVAL_MS);
+  }
+
+  /** Starts accepting and tells main.ts the worker is ready. */
+  start(): void {
+    this.#listener.serve(this.#accept);
+    this.#post({ type: "ready", worker: this.ctx.worker, port: this.#listener.port });
+  }
+
+  /** Handles a message from main.ts. */
+  handle(msg: MainToWorker): void {
+    if (msg.type === "statsRequest") {
+      this.#post({ type: "statsResult", id: msg.id, report: this.report() });
+      return;
+    }
+    if (msg.type === "shutdown") {
+      this.stop("server shutting down");
+      this.#post({ type: "closed", worker: this.ctx.worker });
+      return;
+    }
+    this.ctx.directory.handle(msg);
+  }
+
+  /** Counters and current load of this worker. */
+  report(): WorkerReport {
+    let viewersPlaying = 0;
+    let publishers = 0;
+    for (const c of this.#connections) {
+      const s = c.session;
+      if (s?.state === "play") viewersPlaying++;
+      else if (s?.state === "record") publishers++;
+    }
+    return { ...this.ctx.stats, worker: this.ctx.worker, viewersPlaying, publishers };
+  }
+
+  /** Stops accepting and closes every connection. */
+  stop(reason: string): void {
+    clearInterval(this.#sweep);
+    this.#listener.close();
+    for (const c of this.#connections) c.close(reason);
+    this.#connections.clear();
+    for (const s of this.ctx.directory.streams()) s.end();
+  }
+
+  readonly #accept = (conn: Deno.TcpConn): void => {
+    const stats = this.ctx.stats;
+    const max = this.ctx.config.limits.maxConnectionsPerWorker;
+    if (max > 0 && this.#connections.size >= max) {
+      stats.connectionsRefused++;
+      this.ctx.log.warn(`refused ${conn.remoteAddr.hostname}:${conn.remoteAddr.port}: ${max} connections open`);
+      conn.close();
+      return;
+    }
+    const c = new RtspConnection(this.ctx, conn);
+    this.#connections.add(c);
+    stats.connectionsOpen++;
+    stats.connectionsTotal++;
+    c.run().finally(() => {
+      this.#connections.delete(c);
+      stats.connectionsOpen--;
+    });
+  };
+
+  readonly #closeIdle = (): void => {
+    const deadline = performance.now() - this.ctx.config.sessionTimeoutMs;
+    for (const c of this.#connections) {
+      if (c.lastSeen < deadline) {
+        c.close(`timed out: nothing received for ${this.ctx.config.sessionTimeoutMs} ms`);
+      }
+    }
+  };
+}

@@ -1,0 +1,67 @@
+/** Leveled logger; every line says who it is about through a chain of prefixes. */
+
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export type LogLevel = typeof LOG_LEVELS[number];
+
+const RANK: Readonly<Record<LogLevel, number>> = { debug: 0, info: 1, warn: 2, error: 3 };
+const TAG: Readonly<Record<LogLevel, string>> = { debug: "DBG", info: "INF", warn: "WRN", error: "ERR" };
+
+/** Where lines go; tests capture them. */
+export type LogSink = (level: LogLevel, line: string) => void;
+
+/** Writes to stderr for warn/error and stdout otherwise, as journald expects. */
+export const consoleSink: LogSink = (level, line) => {
+  // deno-lint-ignore no-console
+  if (RANK[level] >= RANK.warn) console.error(line);
+  // deno-lint-ignore no-console
+  else console.log(line);
+};
+
+/** A logger bound to a prefix such as `[w1] [conn 127.0.0.1:5000]`. */
+export class Logger {
+  readonly #level: number;
+  readonly #prefix: string;
+  readonly #sink: LogSink;
+  readonly #json: boolean;
+
+  constructor(level: LogLevel = "info", prefix = "", sink: LogSink = consoleSink, json = false) {
+    this.#level = RANK[level];
+    this.#prefix = prefix;
+    this.#sink = sink;
+    this.#json = json;
+  }
+
+  /** A logger whose lines carry `[label]` after this one's prefix. */
+  child(label: string): Logger {
+    const prefix = this.#prefix === "" ? `[${label}]` : `${this.#prefix} [${label}]`;
+    const lvl = LOG_LEVELS.find((l) => RANK[l] === this.#level) ?? "info";
+    return new Logger(lvl, prefix, this.#sink, this.#json);
+  }
+
+  /** Whether lines of this level are written; lets callers skip building a message. */
+  enabled(level: LogLevel): boolean {
+    return RANK[level] >= this.#level;
+  }
+
+  debug(msg: string): void {
+    this.#write("debug", msg);
+  }
+  info(msg: string): void {
+    this.#write("info", msg);
+  }
+  warn(msg: string): void {
+    this.#write("warn", msg);
+  }
+  error(msg: string): void {
+    this.#write("error", msg);
+  }
+
+  #write(level: LogLevel, msg: string): void {
+    if (RANK[level] < this.#level) return;
+    const time = new Date().toISOString();
+    const line = this.#json
+      ? JSON.stringify({ time, level, who: this.#prefix, msg })
+      : `${time} ${TAG[level]} ${this.#prefix === "" ? "" : this.#prefix + " "}${msg}`;
+    this.#sink(level, line);
+  }
+}

@@ -1,0 +1,39 @@
+import assert from "node:assert/strict";
+import { ReadBuffer } from "./read_buffer.ts";
+
+function fill(rb: ReadBuffer, bytes: number[]) {
+  const s = rb.spare();
+  s.set(bytes);
+  rb.end += bytes.length;
+}
+
+Deno.test("ReadBuffer.makeRoom() slides unconsumed bytes down before growing", () => {
+  const rb = new ReadBuffer(4, 16);
+  fill(rb, [1, 2, 3, 4]);
+  rb.start = 2;
+  assert.equal(rb.makeRoom(), true);
+  assert.equal(rb.capacity, 4);
+  assert.deepEqual([...rb.buf.subarray(rb.start, rb.end)], [3, 4]);
+  assert.equal(rb.spare().length, 2);
+});
+
+Deno.test("ReadBuffer.makeRoom() doubles up to the cap, then refuses", () => {
+  const rb = new ReadBuffer(4, 8);
+  fill(rb, [1, 2, 3, 4]);
+  assert.equal(rb.makeRoom(), true);
+  assert.equal(rb.capacity, 8);
+  fill(rb, [5, 6, 7, 8]);
+  assert.equal(rb.makeRoom(), false);
+  assert.deepEqual([...rb.buf.subarray(0, 8)], [1, 2, 3, 4, 5, 6, 7, 8]);
+});
+
+Deno.test("ReadBuffer.spare() reuses its view while nothing moved", () => {
+  const rb = new ReadBuffer(8, 8);
+  const a = rb.spare();
+  assert.equal(rb.spare(), a);
+  fill(rb, [1]);
+  assert.notEqual(rb.spare(), a);
+  rb.start = rb.end;
+  rb.makeRoom();
+  assert.equal(rb.spare().byteOffset, 0);
+});

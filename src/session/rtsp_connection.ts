@@ -1,0 +1,229 @@
+import type { Logger } from "../log/logger.ts";
+import { ReadBuffer } from "../net/read_buffer.ts";
+import { WriteQueue } from "../net/write_queue.ts";
+import { RtspError } from "../rtsp/errors.ts";
+import { HeaderMap } from "../rtsp/header_map.ts";
+import {
+  isBlankLineGarbage,
+  MessageSplitter,
+  SPLIT_FRAME,
+  SPLIT_GARBAGE,
+  SPLIT_INCOMPLETE,
+} from "../rtsp/message_splitter.ts";
+import { parseRequest, type RtspRequest } from "../rtsp/request.ts";
+import { serializeResponse } from "../rtsp/response.ts";
+import { STATUS_CODE, type StatusCode } from "../rtsp/status.ts";
+import { serializeSessionHeader } from "../rtsp/session_header.ts";
+import { handleRequest, type Reply } from "./rtsp_handlers.ts";
+import type { ServerSession } from "./server_session.ts";
+import type { WorkerContext } from "./worker_context.ts";
+
+/** Server header on every response. */
+export const SERVER_NAME = "dm-live/0.1";
+/** First read buffer of a connection; grows only for large messages (publishers' 64 KiB frames). */
+const INITIAL_READ_BYTES = 2048;
+/** RTSP responses a peer may leave unread before it is disconnected. */
+const MAX_UNREAD_CONTROL_BYTES = 256 * 1024;
+
+/**
+ * One RTSP/TCP connection: reads requests and interleaved frames, answers in order, and carries at
+ * most one session (closing the connection ends it, as clients expect: RTSP-NOTES 8).
+ */
+export class RtspConnection {
+  readonly ctx: WorkerContext;
+  readonly conn: Deno.TcpConn;
+  readonly peer: string;
+  readonly writer: WriteQueue;
+  log: Logger;
+  session: ServerSession | null = null;
+  /** performance.now() of the last byte received, for the idle timeout. */
+  lastSeen: number;
+  #closed = false;
+  #closeReason = "";
+  readonly #splitter: MessageSplitter;
+  readonly #rb: ReadBuffer;
+
+  constructor(ctx: WorkerContext, conn: Deno.TcpConn) {
+    this.ctx = ctx;
+    this.conn = conn;
+    const a = conn.remoteAddr;
+    this.peer = a.hostname.includes(":") ? `[${a.hostname}]:${a.port}` : `${a.hostname}:${a.port}`;
+    this.log = ctx.log.child(`conn ${this.peer}`);
+    const l = ctx.config.limits;
+    this.#splitter = new MessageSplitter({ maxHeaderBlockBytes: l.maxHeaderBlockBytes, maxBodyBytes: l.maxBodyBytes });
+    // Large enough for a whole request or one interleaved frame (at most 4 + 65535 bytes).
+    this.#rb = new ReadBuffer(INITIAL_READ_BYTES, Math.max(l.maxHeaderBlockBytes + l.maxBodyBytes, 65540));
+    this.writer = new WriteQueue(conn, MAX_UNREAD_CONTROL_BYTES, (e) => this.close(`write failed: ${errText(e)}`));
+    this.lastSeen = performance.now();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Reads until the peer leaves or the connection is closed. */
+  async run(): Promise<void> {
+    this.log.debug("opened");
+    try {
+      while (!this.#closed) {
+        const n = await this.conn.read(this.#rb.spare());
+        if (n === null) {
+          this.close("peer disconnected");
+          break;
+        }
+        this.lastSeen = performance.now();
+        this.ctx.stats.bytesIn += n;
+        this.#rb.end += n;
+        if (this.#refusing) {
+          this.#rb.start = this.#rb.end;
+        } else {
+          await this.#consume();
+        }
+        if (!this.#closed && !this.#rb.makeRoom()) {
+          this.#refuse(STATUS_CODE.RequestEntityTooLarge, "input exceeds the read buffer");
+        }
+      }
+    } catch (e) {
+      this.close(this.#closed ? this.#closeReason : `read failed: ${errText(e)}`);
+    }
+  }
+
+  /** Ends the session and the connection once; the reason is logged. */
+  close(reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closeReason = reason;
+    this.writer.close();
+    this.session?.end(reason);
+    this.session = null;
+    try {
+      this.conn.close();
+    } catch {
+      // already closed by the peer
+    }
+    this.log.info(`closed: ${reason}`);
+  }
+
+  /** Processes every complete message and frame in the read buffer. */
+  async #consume(): Promise<void> {
+    const rb = this.#rb;
+    const sp = this.#splitter;
+    let published = false;
+    while (!this.#closed && rb.start < rb.end) {
+      let kind;
+      try {
+        kind = sp.next(rb.buf, rb.start, rb.end);
+      } catch (e) {
+        const status = e instanceof RtspError ? e.status : STATUS_CODE.BadRequest;
+        this.#refuse(status, errText(e));
+        return;
+      }
+      if (kind === SPLIT_INCOMPLETE) break;
+      if (kind === SPLIT_FRAME) {
+        if (this.session !== null && this.session.frame(sp.channel, rb.buf, sp.payloadStart, sp.end)) published = true;
+        rb.start = sp.end;
+        continue;
+      }
+      if (kind === SPLIT_GARBAGE) {
+        if (!isBlankLineGarbage(rb.buf, rb.start, sp.end)) {
+          const n = sp.end - rb.start;
+          this.ctx.stats.garbageBytes += n;
+          this.#garbage += n;
+          if (this.#garbage > this.ctx.config.limits.maxGarbageBytes) {
+            this.#refuse(STATUS_CODE.BadRequest, `more than ${this.ctx.config.limits.maxGarbageBytes} bytes of garbage`);
+            return;
+          }
+        }
+        rb.start = sp.end;
+        continue;
+      }
+      // A whole RTSP message. Make what was ingested visible first: requests may take a while.
+      if (published) {
+        this.session?.flush();
+        published = false;
+      }
+      const msg = rb.buf.slice(rb.start, sp.end);
+      rb.start = sp.end;
+      await this.#message(msg);
+    }
+    if (published) this.session?.flush();
+  }
+
+  #garbage = 0;
+
+  async #message(msg: Uint8Array): Promise<void> {
+    // Responses from the peer (to requests we never send today) are read and ignored.
+    if (msg.length > 5 && msg[0] === 0x52 && msg[1] === 0x54 && msg[2] === 0x53 && msg[3] === 0x50 && msg[4] === 0x2f) {
+      return;
+    }
+    let req: RtspRequest;
+    try {
+      req = parseRequest(msg);
+    } catch (e) {
+      const status = e instanceof RtspError ? e.status : STATUS_CODE.BadRequest;
+      this.#respondError(undefined, status, `unparseable request: ${errText(e)}`);
+      return;
+    }
+    this.ctx.stats.requests++;
+    const cseq = req.headers.get("CSeq");
+    if (cseq === undefined || !/^\s*\d{1,10}\s*$/.test(cseq)) {
+      this.#respondError(req, STATUS_CODE.BadRequest, cseq === undefined ? "CSeq missing" : `invalid CSeq '${cseq}'`);
+      return;
+    }
+    let reply: Reply;
+    try {
+      reply = await handleRequest(this, req);
+    } catch (e) {
+      if (e instanceof RtspError) {
+        this.#respondError(req, e.status, e.message);
+      } else {
+        this.log.error(`${req.method} ${req.url}: internal error: ${(e as Error)?.stack ?? e}`);
+        this.#respondError(req, STATUS_CODE.InternalServerError, "internal error");
+      }
+      return;
+    }
+    if (this.#closed) return;
+    this.#send(req, reply.status ?? STATUS_CODE.OK, reply.headers, reply.body);
+    reply.after?.();
+  }
+
+  #respondError(req: RtspRequest | undefined, status: StatusCode, detail: string): void {
+    this.ctx.stats.errorResponses++;
+    const who = this.session ? `[session ${this.session.id}] ` : "";
+    const what = req ? `${req.method} ${req.url}` : "request";
+    this.log.warn(`${who}${what}: ${status} ${detail}`);
+    this.#send(req, status, undefined, undefined);
+  }
+
+  #send(req: RtspRequest | undefined, status: number, extra?: [string, string][], body?: Uint8Array): void {
+    const h = new HeaderMap();
+    const cseq = req?.headers.get("CSeq");
+    if (cseq !== undefined) h.set("CSeq", cseq.trim());
+    h.set("Server", SERVER_NAME);
+    if (extra) for (const [k, v] of extra) h.set(k, v);
+    const s = this.session;
+    // Session on every response once the client knows the id, except TEARDOWN (RTSP-NOTES 7).
+    if (s && s.idSent && req?.method !== "TEARDOWN" && !h.has("Session")) {
+      h.set("Session", serializeSessionHeader(s.id, s.advertisedTimeoutSec));
+    }
+    if (!this.writer.sendControl(serializeResponse(status, h, body))) {
+      this.close("peer does not read its responses");
+    }
+  }
+
+  /** Answers input that breaks framing, then closes: the byte stream cannot be trusted after it. */
+  #refuse(status: StatusCode, detail: string): void {
+    this.#respondError(undefined, status, detail);
+    this.#refusing = true;
+    this.#rb.start = this.#rb.end;
+    this.session?.end(`refused: ${detail}`);
+    this.session = null;
+    this.writer.whenDrained(() => this.close(`refused: ${detail}`));
+  }
+
+  #refusing = false;
+}
+
+function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,173 @@
+import type { Logger } from "../log/logger.ts";
+import { RingWriter } from "../ring/ring_writer.ts";
+import { SharedRing } from "../ring/shared_ring.ts";
+import type { LocalStream, StreamSubscriber } from "../stream/local_stream.ts";
+import { StreamIngest } from "../stream/ingest.ts";
+import type { StreamInfo } from "../stream/stream_info.ts";
+import { RingViewer } from "./ring_viewer.ts";
+import type { RtspConnection } from "./rtsp_connection.ts";
+
+/** RFC 2326 Appendix A, as a publisher (announced → preRecord → record) or a viewer (prePlay ↔ play). */
+export type SessionState = "initial" | "announced" | "preRecord" | "record" | "prePlay" | "play";
+
+/** What ANNOUNCE told us about a stream to be published. */
+export interface Announced {
+  sdp: string;
+  info: StreamInfo;
+  /** URL the ANNOUNCE was sent to; the publisher's relative controls resolve against it. */
+  baseUrl: string;
+}
+
+/** One RTSP session, owned by the connection that created it. */
+export class ServerSession implements StreamSubscriber {
+  readonly id: string;
+  readonly conn: RtspConnection;
+  log: Logger;
+  state: SessionState = "initial";
+  path: string | null = null;
+  /** Whether a response has carried the id (from SETUP on), so later ones repeat it. */
+  idSent = false;
+  readonly advertisedTimeoutSec: number;
+
+  // Publisher side.
+  announced: Announced | null = null;
+  claimed = false;
+  /** Interleaved channel → track for the publisher's RTP; RTCP channels map to -1. */
+  readonly publisherChannels = new Map<number, number>();
+  ingest: StreamIngest | null = null;
+  streamId = 0;
+
+  // Viewer side.
+  stream: LocalStream | null = null;
+  /** Track → RTP interleaved channel the viewer asked for. */
+  readonly viewerChannels = new Map<number, number>();
+  viewer: RingViewer | null = null;
+
+  #ended = false;
+  #batchTime = 0;
+
+  constructor(id: string, conn: RtspConnection) {
+    this.id = id;
+    this.conn = conn;
+    this.log = conn.log.child(`session ${id}`);
+    // Advertise less than the real timeout: some clients ping exactly at the deadline (RTSP-NOTES 7).
+    this.advertisedTimeoutSec = Math.max(1, Math.floor(conn.ctx.config.sessionTimeoutMs / 1000) - 5);
+  }
+
+  /** Sets the path once known and adds it to the log prefix. */
+  setPath(path: string): void {
+    this.path = path;
+    this.log = this.conn.log.child(`session ${this.id}`).child(`path ${path}`);
+  }
+
+  /** Whether this session publishes (ANNOUNCE seen). */
+  get isPublisher(): boolean {
+    return this.announced !== null;
+  }
+
+  /**
+   * An interleaved frame from the peer: RTP of a publishing session goes into the ring (returns
+   * true, visible at flush()); RTCP and viewers' frames only count as liveness.
+   */
+  // hot path: no allocation
+  frame(channel: number, buf: Uint8Array, start: number, end: number): boolean {
+    const ingest = this.ingest;
+    if (ingest === null) return false;
+    const track = this.publisherChannels.get(channel);
+    if (track === undefined || track < 0) return false;
+    if (this.#batchTime === 0) this.#batchTime = performance.now() | 0;
+    ingest.packet(buf, start, end, track, this.#batchTime);
+    this.conn.ctx.stats.packetsIn++;
+    return true;
+  }
+
+  /** Publishes the packets ingested since the last flush. */
+  flush(): void {
+    if (this.ingest === null) return;
+    this.ingest.flush(this.#batchTime === 0 ? performance.now() | 0 : this.#batchTime);
+    this.#batchTime = 0;
+    const bad = this.ingest.invalidPackets;
+    if (bad > 0) {
+      this.conn.ctx.stats.invalidPackets += bad;
+      this.ingest.invalidPackets = 0;
+      this.log.warn(`dropped ${bad} interleaved frames that are not RTP`);
+    }
+  }
+
+  /** RECORD: creates the ring; the caller announces it to the directory. */
+  startRecording(): SharedRing {
+    const cfg = this.conn.ctx.config;
+    const info = this.announced!.info;
+    const ring = SharedRing.create(cfg.ring.slots, cfg.ring.bytes, info.tracks.length);
+    this.ingest = new StreamIngest(new RingWriter(ring), info, cfg.viewer.audioStartWindowMs);
+    this.state = "record";
+    return ring;
+  }
+
+  /** PLAY: starts sending from the newest GOP. The PLAY response must already be queued. */
+  startPlaying(): void {
+    const stream = this.stream!;
+    this.state = "play";
+    this.conn.writer.source = this.viewer;
+    stream.subscribe(this);
+    this.conn.writer.kick();
+  }
+
+  /** Creates the viewer cursor (at the newest GOP) for PLAY; its RTP-Info describes where it starts. */
+  prepareViewer(): RingViewer {
+    const cfg = this.conn.ctx.config.viewer;
+    const ring = this.stream!.ring;
+    const v = new RingViewer(ring, this.viewerChannels, {
+      maxWriteBytes: cfg.maxWriteBytes,
+      skipLagBytes: Math.floor(ring.dataBytes * cfg.skipLagPercent / 100),
+      dropLagBytes: Math.floor(ring.dataBytes * cfg.dropLagPercent / 100),
+    }, this.conn.ctx.stats);
+    this.viewer = v;
+    return v;
+  }
+
+  /** PAUSE: stops sending; PLAY resumes at the newest GOP. */
+  pause(): void {
+    if (this.state !== "play") return;
+    this.stream?.unsubscribe(this);
+    this.conn.writer.source = null;
+    this.viewer = null;
+    this.state = "prePlay";
+  }
+
+  /** StreamSubscriber: the ring moved. */
+  // hot path: no allocation
+  wake(writePos: number): void {
+    const v = this.viewer;
+    if (v === null) return;
+    if (!v.safe(writePos)) {
+      this.conn.close(`slow viewer dropped: ${v.dropReason}`);
+      return;
+    }
+    this.conn.writer.kick();
+    if (v.lastSkip !== null) {
+      this.log.info(`slow viewer: ${v.lastSkip}`);
+      v.lastSkip = null;
+    }
+  }
+
+  /** StreamSubscriber: the publisher left. */
+  streamEnded(): void {
+    this.conn.close("stream ended: the publisher left");
+  }
+
+  /** Releases everything the session holds; idempotent. */
+  end(reason: string): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const dir = this.conn.ctx.directory;
+    if (this.stream !== null) this.stream.unsubscribe(this);
+    this.viewer = null;
+    if (this.ingest !== null) {
+      this.ingest.end();
+      this.log.info(`publisher left (${reason}); ${this.ingest.writer.packets} packets relayed`);
+    }
+    if (this.claimed && this.path !== null) dir.release(this.path, this.id);
+    this.claimed = false;
+  }
+}

@@ -1,0 +1,52 @@
+import type { Config } from "../config.ts";
+import type { Logger } from "../log/logger.ts";
+import type { WorkerDirectory } from "../cluster/worker_directory.ts";
+import type { ViewerCounters } from "./ring_viewer.ts";
+
+/** Counters of one worker; summed by main.ts for metrics. */
+export interface WorkerStats extends ViewerCounters {
+  connectionsOpen: number;
+  connectionsTotal: number;
+  connectionsRefused: number;
+  requests: number;
+  errorResponses: number;
+  bytesIn: number;
+  packetsIn: number;
+  invalidPackets: number;
+  garbageBytes: number;
+}
+
+/** What every connection of a worker shares. */
+export interface WorkerContext {
+  readonly worker: number;
+  readonly config: Config;
+  readonly log: Logger;
+  readonly directory: WorkerDirectory;
+  readonly stats: WorkerStats;
+}
+
+/** Fresh zeroed counters. */
+export function newWorkerStats(): WorkerStats {
+  return {
+    connectionsOpen: 0,
+    connectionsTotal: 0,
+    connectionsRefused: 0,
+    requests: 0,
+    errorResponses: 0,
+    bytesIn: 0,
+    packetsIn: 0,
+    invalidPackets: 0,
+    garbageBytes: 0,
+    skips: 0,
+    drops: 0,
+  };
+}
+
+/** Session ids: 16 hex digits, no dashes (they confuse some clients, RTSP-NOTES 7). */
+export function newSessionId(): string {
+  const b = new Uint8Array(8);
+  crypto.getRandomValues(b);
+  let s = "";
+  for (const x of b) s += x.toString(16).padStart(2, "0");
+  return s;
+}

@@ -1,0 +1,141 @@
+/** Real RTSP clients for interop tests: find them, run them, and stop them. */
+
+/** The clients interop tests use, and the Debian package that ships each. */
+export const CLIENTS = {
+  ffmpeg: "ffmpeg",
+  ffprobe: "ffmpeg",
+  "gst-launch-1.0": "gstreamer1.0-tools",
+} as const;
+export type ClientName = keyof typeof CLIENTS;
+
+const found = new Map<string, boolean>();
+
+async function has(bin: string): Promise<boolean> {
+  if (!found.has(bin)) {
+    try {
+      const out = await new Deno.Command("sh", { args: ["-c", `command -v ${bin}`], stdout: "null", stderr: "null" })
+        .output();
+      found.set(bin, out.success);
+    } catch {
+      found.set(bin, false);
+    }
+  }
+  return found.get(bin)!;
+}
+
+/**
+ * Registers an interop test that needs real clients. In CI (CI=true) a missing client fails the
+ * test with the package to install; a local run skips it with the reason printed.
+ */
+export function interopTest(name: string, needs: ClientName[], fn: () => Promise<void>): void {
+  Deno.test({
+    name,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: async (t) => {
+      const missing: string[] = [];
+      for (const c of needs) if (!(await has(c))) missing.push(`${c} (apt-get install ${CLIENTS[c]})`);
+      if (missing.length > 0) {
+        const msg = `interop client missing: ${missing.join(", ")}`;
+        if (Deno.env.get("CI")) throw new Error(msg);
+        console.log(`SKIPPED ${name}: ${msg}`);
+        await t.step({ name: `skipped: ${msg}`, ignore: true, fn: () => {} });
+        return;
+      }
+      await fn();
+    },
+  });
+}
+
+/** A child process whose output is collected; kill() ends it. */
+export class Proc {
+  readonly child: Deno.ChildProcess;
+  readonly name: string;
+  stdout = "";
+  stderr = "";
+  readonly done: Promise<Deno.CommandStatus>;
+
+  constructor(bin: string, args: string[]) {
+    this.name = bin;
+    this.child = new Deno.Command(bin, { args, stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
+    const collect = async (s: ReadableStream<Uint8Array>, into: "stdout" | "stderr") => {
+      const dec = new TextDecoder();
+      for await (const chunk of s) this[into] += dec.decode(chunk, { stream: true });
+    };
+    const out = collect(this.child.stdout, "stdout");
+    const err = collect(this.child.stderr, "stderr");
+    this.done = Promise.all([out, err]).then(() => this.child.status);
+  }
+
+  kill(): void {
+    try {
+      this.child.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+  }
+
+  /** Waits for exit, killing the process after timeoutMs. */
+  async wait(timeoutMs: number): Promise<Deno.CommandStatus> {
+    const t = setTimeout(() => this.kill(), timeoutMs);
+    try {
+      return await this.done;
+    } finally {
+      clearTimeout(t);
+    }
+  }
+}
+
+/**
+ * ffmpeg pushing a generated H.264 Main + AAC stream (1 s GOP, 30 fps, SPS/PPS in-band on every
+ * keyframe as x264 does with repeat-headers) to an RTSP URL.
+ */
+export function ffmpegPublisher(url: string, transport: "tcp" | "udp" = "tcp", extra: string[] = []): Proc {
+  return new Proc("ffmpeg", [
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-re",
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc2=size=640x360:rate=30",
+    "-f",
+    "lavfi",
+    "-i",
+    "sine=frequency=440:sample_rate=44100",
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-tune",
+    "zerolatency",
+    "-profile:v",
+    "main",
+    "-g",
+    "30",
+    "-x264-params",
+    "repeat-headers=1",
+    "-b:v",
+    "800k",
+    "-c:a",
+    "aac",
+    "-b:a",
+    "64k",
+    ...extra,
+    "-f",
+    "rtsp",
+    "-rtsp_transport",
+    transport,
+    url,
+  ]);
+}
+
+/** Polls until cond() is true or timeoutMs passes. */
+export async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

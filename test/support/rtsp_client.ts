@@ -1,0 +1,189 @@
+/** A raw RTSP/TCP client for tests: sends requests, reads responses and interleaved frames in order. */
+import { HeaderMap } from "../../src/rtsp/header_map.ts";
+import { MessageSplitter, SPLIT_FRAME, SPLIT_GARBAGE, SPLIT_INCOMPLETE } from "../../src/rtsp/message_splitter.ts";
+import { parseResponse, type RtspResponse } from "../../src/rtsp/response.ts";
+import { serializeRequest } from "../../src/rtsp/request.ts";
+
+/** One interleaved frame received. */
+export interface Frame {
+  channel: number;
+  payload: Uint8Array;
+}
+
+/** A connection that speaks RTSP the way a test wants, including badly. */
+export class RtspTestClient {
+  readonly conn: Deno.TcpConn;
+  readonly url: string;
+  cseq = 1;
+  session: string | undefined;
+  readonly frames: Frame[] = [];
+  readonly #responses: RtspResponse[] = [];
+  #waiters: (() => void)[] = [];
+  #buf = new Uint8Array(1 << 16);
+  #start = 0;
+  #end = 0;
+  #closed = false;
+  #connClosed = false;
+  readonly #splitter = new MessageSplitter({ maxHeaderBlockBytes: 1 << 16, maxBodyBytes: 1 << 20 });
+  readonly done: Promise<void>;
+  /** Called for each frame instead of storing it, when set. */
+  onFrame: ((f: Frame) => void) | null = null;
+
+  private constructor(conn: Deno.TcpConn, url: string) {
+    this.conn = conn;
+    this.url = url;
+    this.done = this.#readLoop();
+  }
+
+  static async connect(port: number, path: string, hostname = "127.0.0.1"): Promise<RtspTestClient> {
+    const conn = await Deno.connect({ hostname, port });
+    return new RtspTestClient(conn, `rtsp://${hostname}:${port}/${path}`);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Sends raw bytes (for malformed input). */
+  async writeRaw(bytes: Uint8Array | string): Promise<void> {
+    const b = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
+    let off = 0;
+    while (off < b.length) off += await this.conn.write(b.subarray(off));
+  }
+
+  /** Sends a request with CSeq (and Session once known) and returns its response. */
+  async request(
+    method: string,
+    url = this.url,
+    headers: Record<string, string> = {},
+    body?: string,
+  ): Promise<RtspResponse> {
+    const h = new HeaderMap();
+    h.set("CSeq", String(this.cseq++));
+    if (this.session && !("Session" in headers)) h.set("Session", this.session);
+    for (const [k, v] of Object.entries(headers)) h.set(k, v);
+    if (body !== undefined) h.set("Content-Type", h.get("Content-Type") ?? "application/sdp");
+    await this.writeRaw(serializeRequest({ method, url, headers: h, body: body ? new TextEncoder().encode(body) : undefined }));
+    const res = await this.nextResponse();
+    const s = res.headers.get("Session");
+    if (s) this.session = s.split(";")[0].trim();
+    return res;
+  }
+
+  /** The next response (those already received first). */
+  async nextResponse(timeoutMs = 5000): Promise<RtspResponse> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#responses.length === 0) {
+      if (this.#closed) throw new Error("connection closed before a response");
+      if (Date.now() > deadline) throw new Error("no response in time");
+      await this.#wait(deadline - Date.now());
+    }
+    return this.#responses.shift()!;
+  }
+
+  /** Waits until `pred` holds over the frames received (or the connection closes). */
+  async waitFrames(pred: (frames: Frame[]) => boolean, timeoutMs = 5000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pred(this.frames)) {
+      if (this.#closed || Date.now() > deadline) return pred(this.frames);
+      await this.#wait(deadline - Date.now());
+    }
+    return true;
+  }
+
+  /** Waits for the server to close the connection. */
+  async waitClosed(timeoutMs = 5000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.#closed && Date.now() < deadline) await this.#wait(deadline - Date.now());
+    return this.#closed;
+  }
+
+  /** Sends one interleaved frame. */
+  async sendFrame(channel: number, payload: Uint8Array): Promise<void> {
+    const b = new Uint8Array(4 + payload.length);
+    b[0] = 0x24;
+    b[1] = channel;
+    b[2] = payload.length >> 8;
+    b[3] = payload.length & 0xff;
+    b.set(payload, 4);
+    await this.writeRaw(b);
+  }
+
+  /** Closes the socket (also after the server closed it, so no resource leaks). */
+  close(): void {
+    this.#closed = true;
+    if (!this.#connClosed) {
+      this.#connClosed = true;
+      try {
+        this.conn.close();
+      } catch {
+        // already closed
+      }
+    }
+    this.#wake();
+  }
+
+  #wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w !== done);
+        resolve();
+      }, Math.max(1, ms));
+      const done = () => {
+        clearTimeout(t);
+        resolve();
+      };
+      this.#waiters.push(done);
+    });
+  }
+
+  #wake(): void {
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const f of w) f();
+  }
+
+  async #readLoop(): Promise<void> {
+    try {
+      while (true) {
+        if (this.#end === this.#buf.length) {
+          if (this.#start > 0) {
+            this.#buf.copyWithin(0, this.#start, this.#end);
+            this.#end -= this.#start;
+            this.#start = 0;
+          } else {
+            const b = new Uint8Array(this.#buf.length * 2);
+            b.set(this.#buf);
+            this.#buf = b;
+          }
+        }
+        const n = await this.conn.read(this.#buf.subarray(this.#end));
+        if (n === null) break;
+        this.#end += n;
+        this.#parse();
+        this.#wake();
+      }
+    } catch {
+      // closed
+    }
+    this.#closed = true;
+    this.#wake();
+  }
+
+  #parse(): void {
+    const sp = this.#splitter;
+    while (this.#start < this.#end) {
+      const kind = sp.next(this.#buf, this.#start, this.#end);
+      if (kind === SPLIT_INCOMPLETE) break;
+      if (kind === SPLIT_FRAME) {
+        const f = { channel: sp.channel, payload: this.#buf.slice(sp.payloadStart, sp.end) };
+        if (this.onFrame) this.onFrame(f);
+        else this.frames.push(f);
+      } else if (kind !== SPLIT_GARBAGE) {
+        this.#responses.push(parseResponse(this.#buf.slice(this.#start, sp.end)));
+      }
+      this.#start = sp.end;
+    }
+    if (this.#start === this.#end) this.#start = this.#end = 0;
+  }
+}

@@ -1,0 +1,25 @@
+/** Runs a dm-live server in this process for a test, on a free port. */
+import { DEFAULT_CONFIG, withOverrides } from "../../src/config.ts";
+import { Logger } from "../../src/log/logger.ts";
+import { type ServerHandle, startServer } from "../../src/cluster/cluster.ts";
+
+/** Starts a server with config overrides (dotted keys), runs fn, always stops it. */
+export async function withServer(
+  overrides: Record<string, unknown>,
+  fn: (server: ServerHandle) => Promise<void>,
+): Promise<void> {
+  const level = Deno.env.get("DM_LIVE_TEST_LOG") ?? "error";
+  const config = withOverrides(DEFAULT_CONFIG, {
+    "rtsp.address": "127.0.0.1",
+    "rtsp.port": 0,
+    workers: 2,
+    "log.level": level,
+    ...overrides,
+  });
+  const server = await startServer(config, new Logger(config.log.level));
+  try {
+    await fn(server);
+  } finally {
+    await server.stop();
+  }
+}
