@@ -3,7 +3,14 @@
  * stream directory; the workers do everything else.
  */
 import { parseArgs } from "node:util";
-import { ConfigError, type Config, DEFAULT_CONFIG, DEFAULT_CONFIG_YAML, parseConfig, withOverrides } from "./src/config.ts";
+import {
+  type Config,
+  ConfigError,
+  DEFAULT_CONFIG,
+  DEFAULT_CONFIG_YAML,
+  parseConfig,
+  withOverrides,
+} from "./src/config.ts";
 import { Logger } from "./src/log/logger.ts";
 import { startServer } from "./src/cluster/cluster.ts";
 import { VERSION } from "./src/version.ts";
@@ -60,7 +67,9 @@ async function main(): Promise<number> {
 
   let config: Config;
   try {
-    config = args.config ? parseConfig(await Deno.readTextFile(args.config)) : structuredClone(DEFAULT_CONFIG);
+    config = args.config
+      ? parseConfig(await Deno.readTextFile(args.config))
+      : structuredClone(DEFAULT_CONFIG);
     const overrides: Record<string, unknown> = {};
     if (args.port !== undefined) overrides["rtsp.port"] = Number(args.port);
     if (args.address !== undefined) overrides["rtsp.address"] = args.address;

@@ -20,13 +20,20 @@ const BAD: [string, string, string][] = [
   ["string for a number", "workers: two\n", "'workers' must be an integer"],
   ["bad log level", "log:\n  level: loud\n", "'log.level' must be one of debug, info, warn, error"],
   ["section not a mapping", "ring: 5\n", "'ring.' must be a mapping"],
-  ["drop below skip", "viewer:\n  skipLagPercent: 60\n  dropLagPercent: 50\n", "'viewer.dropLagPercent' must be"],
+  [
+    "drop below skip",
+    "viewer:\n  skipLagPercent: 60\n  dropLagPercent: 50\n",
+    "'viewer.dropLagPercent' must be",
+  ],
   ["broken yaml", "rtsp: [\n", "invalid YAML"],
 ];
 
 for (const [name, yaml, message] of BAD) {
   Deno.test(`parseConfig() refuses ${name}`, () => {
-    assert.throws(() => parseConfig(yaml), (e: unknown) => e instanceof ConfigError && e.message.includes(message));
+    assert.throws(
+      () => parseConfig(yaml),
+      (e: unknown) => e instanceof ConfigError && e.message.includes(message),
+    );
   });
 }
 

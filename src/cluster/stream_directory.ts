@@ -89,7 +89,12 @@ export class StreamDirectory {
   #claim(from: number, id: number, path: string, sessionId: string): void {
     const c = this.#claims.get(path);
     if (c && !(c.worker === from && c.sessionId === sessionId)) {
-      this.#post(from, { type: "claimResult", id, ok: false, reason: `path '${path}' already has a publisher` });
+      this.#post(from, {
+        type: "claimResult",
+        id,
+        ok: false,
+        reason: `path '${path}' already has a publisher`,
+      });
       return;
     }
     if (!c) this.#claims.set(path, { worker: from, sessionId });
@@ -156,6 +161,8 @@ export class StreamDirectory {
   #broadcastRemoved(s: StreamAnnouncement): void {
     this.#pending.delete(s.streamId);
     this.#log.info(`[path ${s.path}] stream ${s.streamId} removed`);
-    for (const w of this.#workers.values()) w.post({ type: "streamRemoved", streamId: s.streamId, path: s.path });
+    for (const w of this.#workers.values()) {
+      w.post({ type: "streamRemoved", streamId: s.streamId, path: s.path });
+    }
   }
 }

@@ -59,7 +59,11 @@ export class WorkerDirectory {
       case "publishResult": {
         const resolve = this.#pending.get(msg.id);
         this.#pending.delete(msg.id);
-        resolve?.({ ok: msg.ok, reason: msg.reason, streamId: msg.type === "publishResult" ? msg.streamId : undefined });
+        resolve?.({
+          ok: msg.ok,
+          reason: msg.reason,
+          streamId: msg.type === "publishResult" ? msg.streamId : undefined,
+        });
         return;
       }
       case "streamAdded": {

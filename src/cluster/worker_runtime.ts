@@ -72,7 +72,9 @@ export class WorkerRuntime {
     const max = this.ctx.config.limits.maxConnectionsPerWorker;
     if (max > 0 && this.#connections.size >= max) {
       stats.connectionsRefused++;
-      this.ctx.log.warn(`refused ${conn.remoteAddr.hostname}:${conn.remoteAddr.port}: ${max} connections open`);
+      this.ctx.log.warn(
+        `refused ${conn.remoteAddr.hostname}:${conn.remoteAddr.port}: ${max} connections open`,
+      );
       conn.close();
       return;
     }

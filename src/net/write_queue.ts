@@ -70,7 +70,12 @@ export class WriteQueue {
       chunk = this.#source.nextChunk();
       fromSource = true;
     }
-    if (!chunk) return;
+    if (!chunk) {
+      const fn = this.#drained;
+      this.#drained = null;
+      fn?.();
+      return;
+    }
     this.#cur = chunk;
     this.#curFromSource = fromSource;
     this.#off = 0;
@@ -78,11 +83,10 @@ export class WriteQueue {
     this.#conn.write(chunk).then(this.#onWritten, this.#onFailed);
   }
 
-  /** Calls fn once every queued control message has been written (at once when idle). */
+  /** Calls fn once every queued message and everything the source still has is written. */
   whenDrained(fn: () => void): void {
-    this.#source = null;
-    if (this.#cur === null && this.#control.length === 0) fn();
-    else this.#drained = fn;
+    this.#drained = fn;
+    this.kick();
   }
 
   /** Stops writing; a write in flight is abandoned by closing the socket (the caller does). */
@@ -104,11 +108,6 @@ export class WriteQueue {
     this.#cur = null;
     if (this.#curFromSource) this.#source?.chunkWritten();
     this.kick();
-    if (this.#cur === null && this.#drained !== null) {
-      const fn = this.#drained;
-      this.#drained = null;
-      fn();
-    }
   };
 
   readonly #onFailed = (e: unknown): void => {

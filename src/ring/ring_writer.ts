@@ -1,4 +1,11 @@
-import { FRAME_HEADER_BYTES, HDR, SLOT, SLOT_FLAG_GOP_START, SLOT_WORDS, STATE_ENDED } from "./ring_layout.ts";
+import {
+  FRAME_HEADER_BYTES,
+  HDR,
+  SLOT,
+  SLOT_FLAG_GOP_START,
+  SLOT_WORDS,
+  STATE_ENDED,
+} from "./ring_layout.ts";
 import type { SharedRing } from "./shared_ring.ts";
 
 /**

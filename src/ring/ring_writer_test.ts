@@ -126,10 +126,11 @@ Deno.test("a reader in another worker sees every packet intact and in order", as
     messages.push(e.data);
     notify();
   };
-  const next = () => new Promise<unknown>((r) => {
-    if (messages.length > 0) return r(messages.shift());
-    notify = () => r(messages.shift());
-  });
+  const next = () =>
+    new Promise<unknown>((r) => {
+      if (messages.length > 0) return r(messages.shift());
+      notify = () => r(messages.shift());
+    });
   worker.postMessage({ sab: ring.sab });
   assert.equal(await next(), "ready");
   const buf = new Uint8Array(1500);

@@ -26,11 +26,15 @@ export class SharedRing {
 
   /** Allocates a new ring; the publisher's worker does this and posts `sab` to the others. */
   static create(slotCount: number, dataBytes: number, trackCount: number): SharedRing {
-    if (!isPowerOfTwo(slotCount, 16)) throw new RangeError(`slot count ${slotCount} is not a power of two >= 16`);
+    if (!isPowerOfTwo(slotCount, 16)) {
+      throw new RangeError(`slot count ${slotCount} is not a power of two >= 16`);
+    }
     if (!isPowerOfTwo(dataBytes, 1 << 17)) {
       throw new RangeError(`ring data bytes ${dataBytes} is not a power of two >= 128 KiB`);
     }
-    if (trackCount < 1 || trackCount > MAX_TRACKS) throw new RangeError(`track count ${trackCount} not in 1..8`);
+    if (trackCount < 1 || trackCount > MAX_TRACKS) {
+      throw new RangeError(`track count ${trackCount} not in 1..8`);
+    }
     const sab = new SharedArrayBuffer(ringByteLength(slotCount, dataBytes));
     const header = new Int32Array(sab, 0, RING_HEADER_WORDS);
     header[HDR.SLOT_COUNT] = slotCount;

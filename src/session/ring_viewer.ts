@@ -1,6 +1,5 @@
 import type { ChunkSource } from "../net/write_queue.ts";
 import type { SharedRing } from "../ring/shared_ring.ts";
-import { FRAME_HEADER_BYTES } from "../ring/ring_layout.ts";
 import type { RtpInfoEntry } from "../rtsp/rtp_info_header.ts";
 
 /** What a viewer does when it falls behind; the numbers come from the `viewer` config section. */
@@ -46,7 +45,12 @@ export class RingViewer implements ChunkSource {
   lastSkip: string | null = null;
   packetsSent = 0;
 
-  constructor(ring: SharedRing, channels: ReadonlyMap<number, number>, policy: ViewerPolicy, counters: ViewerCounters) {
+  constructor(
+    ring: SharedRing,
+    channels: ReadonlyMap<number, number>,
+    policy: ViewerPolicy,
+    counters: ViewerCounters,
+  ) {
     this.ring = ring;
     this.#policy = policy;
     this.#counters = counters;

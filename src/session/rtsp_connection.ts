@@ -50,10 +50,17 @@ export class RtspConnection {
     this.peer = a.hostname.includes(":") ? `[${a.hostname}]:${a.port}` : `${a.hostname}:${a.port}`;
     this.log = ctx.log.child(`conn ${this.peer}`);
     const l = ctx.config.limits;
-    this.#splitter = new MessageSplitter({ maxHeaderBlockBytes: l.maxHeaderBlockBytes, maxBodyBytes: l.maxBodyBytes });
+    this.#splitter = new MessageSplitter({
+      maxHeaderBlockBytes: l.maxHeaderBlockBytes,
+      maxBodyBytes: l.maxBodyBytes,
+    });
     // Large enough for a whole request or one interleaved frame (at most 4 + 65535 bytes).
     this.#rb = new ReadBuffer(INITIAL_READ_BYTES, Math.max(l.maxHeaderBlockBytes + l.maxBodyBytes, 65540));
-    this.writer = new WriteQueue(conn, MAX_UNREAD_CONTROL_BYTES, (e) => this.close(`write failed: ${errText(e)}`));
+    this.writer = new WriteQueue(
+      conn,
+      MAX_UNREAD_CONTROL_BYTES,
+      (e) => this.close(`write failed: ${errText(e)}`),
+    );
     this.lastSeen = performance.now();
   }
 
@@ -84,8 +91,25 @@ export class RtspConnection {
         }
       }
     } catch (e) {
-      this.close(this.#closed ? this.#closeReason : `read failed: ${errText(e)}`);
+      // ffmpeg resets the connection after TEARDOWN: that is a disconnect, not a failure.
+      const why = e instanceof Deno.errors.ConnectionReset
+        ? "peer reset the connection"
+        : `read failed: ${errText(e)}`;
+      this.close(why);
     }
+  }
+
+  /**
+   * Sends what is queued and what the session's source still has, then closes; closes anyway
+   * after graceMs (a viewer that does not read).
+   */
+  closeAfterDrain(reason: string, graceMs: number): void {
+    if (this.#closed) return;
+    const timer = setTimeout(() => this.close(reason), graceMs);
+    this.writer.whenDrained(() => {
+      clearTimeout(timer);
+      this.close(reason);
+    });
   }
 
   /** Ends the session and the connection once; the reason is logged. */
@@ -120,7 +144,9 @@ export class RtspConnection {
       }
       if (kind === SPLIT_INCOMPLETE) break;
       if (kind === SPLIT_FRAME) {
-        if (this.session !== null && this.session.frame(sp.channel, rb.buf, sp.payloadStart, sp.end)) published = true;
+        if (this.session !== null && this.session.frame(sp.channel, rb.buf, sp.payloadStart, sp.end)) {
+          published = true;
+        }
         rb.start = sp.end;
         continue;
       }
@@ -130,7 +156,10 @@ export class RtspConnection {
           this.ctx.stats.garbageBytes += n;
           this.#garbage += n;
           if (this.#garbage > this.ctx.config.limits.maxGarbageBytes) {
-            this.#refuse(STATUS_CODE.BadRequest, `more than ${this.ctx.config.limits.maxGarbageBytes} bytes of garbage`);
+            this.#refuse(
+              STATUS_CODE.BadRequest,
+              `more than ${this.ctx.config.limits.maxGarbageBytes} bytes of garbage`,
+            );
             return;
           }
         }
@@ -153,7 +182,10 @@ export class RtspConnection {
 
   async #message(msg: Uint8Array): Promise<void> {
     // Responses from the peer (to requests we never send today) are read and ignored.
-    if (msg.length > 5 && msg[0] === 0x52 && msg[1] === 0x54 && msg[2] === 0x53 && msg[3] === 0x50 && msg[4] === 0x2f) {
+    if (
+      msg.length > 5 && msg[0] === 0x52 && msg[1] === 0x54 && msg[2] === 0x53 && msg[3] === 0x50 &&
+      msg[4] === 0x2f
+    ) {
       return;
     }
     let req: RtspRequest;
@@ -167,7 +199,11 @@ export class RtspConnection {
     this.ctx.stats.requests++;
     const cseq = req.headers.get("CSeq");
     if (cseq === undefined || !/^\s*\d{1,10}\s*$/.test(cseq)) {
-      this.#respondError(req, STATUS_CODE.BadRequest, cseq === undefined ? "CSeq missing" : `invalid CSeq '${cseq}'`);
+      this.#respondError(
+        req,
+        STATUS_CODE.BadRequest,
+        cseq === undefined ? "CSeq missing" : `invalid CSeq '${cseq}'`,
+      );
       return;
     }
     let reply: Reply;
@@ -200,7 +236,7 @@ export class RtspConnection {
     const cseq = req?.headers.get("CSeq");
     if (cseq !== undefined) h.set("CSeq", cseq.trim());
     h.set("Server", SERVER_NAME);
-    if (extra) for (const [k, v] of extra) h.set(k, v);
+    if (extra) { for (const [k, v] of extra) h.set(k, v); }
     const s = this.session;
     // Session on every response once the client knows the id, except TEARDOWN (RTSP-NOTES 7).
     if (s && s.idSent && req?.method !== "TEARDOWN" && !h.has("Session")) {
@@ -218,6 +254,7 @@ export class RtspConnection {
     this.#rb.start = this.#rb.end;
     this.session?.end(`refused: ${detail}`);
     this.session = null;
+    this.writer.source = null;
     this.writer.whenDrained(() => this.close(`refused: ${detail}`));
   }
 

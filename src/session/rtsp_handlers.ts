@@ -113,7 +113,10 @@ async function announce(c: RtspConnection, req: RtspRequest): Promise<Reply> {
   }
   const type = req.headers.get("Content-Type")?.split(";")[0].trim().toLowerCase();
   if (type !== "application/sdp") {
-    return fail(STATUS_CODE.UnsupportedMediaType, `ANNOUNCE body must be application/sdp, got '${type ?? "none"}'`);
+    return fail(
+      STATUS_CODE.UnsupportedMediaType,
+      `ANNOUNCE body must be application/sdp, got '${type ?? "none"}'`,
+    );
   }
   const path = stripTrailingSlash(url(req).path);
   if (path === "") return fail(STATUS_CODE.BadRequest, "ANNOUNCE needs a path");
@@ -148,7 +151,9 @@ function pickTransport(req: RtspRequest): TransportSpec {
   const specs = parseTransportHeader(h);
   const tcp = specs.find((t) => t.lower === "TCP" && t.protocol === "RTP/AVP" && t.delivery !== "multicast");
   // 461 makes ffmpeg and VLC retry over TCP (RTSP-NOTES 18).
-  if (!tcp) return fail(STATUS_CODE.UnsupportedTransport, `no supported transport in '${h}' (RTP/AVP/TCP only)`);
+  if (!tcp) {
+    return fail(STATUS_CODE.UnsupportedTransport, `no supported transport in '${h}' (RTP/AVP/TCP only)`);
+  }
   return tcp;
 }
 
@@ -156,8 +161,12 @@ function pickTransport(req: RtspRequest): TransportSpec {
 function channelPair(t: TransportSpec, used: (ch: number) => boolean, track: number): [number, number] {
   if (t.interleaved) {
     const [a, b] = t.interleaved;
-    if (b !== a + 1) return fail(STATUS_CODE.BadRequest, `interleaved channels ${a}-${b} are not a pair n-(n+1)`);
-    if (used(a) || used(b)) return fail(STATUS_CODE.BadRequest, `interleaved channels ${a}-${b} already in use`);
+    if (b !== a + 1) {
+      return fail(STATUS_CODE.BadRequest, `interleaved channels ${a}-${b} are not a pair n-(n+1)`);
+    }
+    if (used(a) || used(b)) {
+      return fail(STATUS_CODE.BadRequest, `interleaved channels ${a}-${b} already in use`);
+    }
     return [a, b];
   }
   for (let a = track * 2; a < 254; a += 2) if (!used(a) && !used(a + 1)) return [a, a + 1];
@@ -170,7 +179,10 @@ function setup(c: RtspConnection, req: RtspRequest): Reply {
   if (hasHeader) s = requireSession(c, req);
   else if (s !== null && s.idSent) {
     // A second SETUP must name the session it adds to.
-    return fail(STATUS_CODE.SessionNotFound, "SETUP without Session header on a connection that has a session");
+    return fail(
+      STATUS_CODE.SessionNotFound,
+      "SETUP without Session header on a connection that has a session",
+    );
   }
   const t = pickTransport(req);
   const u = url(req);
@@ -178,7 +190,7 @@ function setup(c: RtspConnection, req: RtspRequest): Reply {
   if (t.mode === "record") {
     return fail(STATUS_CODE.MethodNotValidInThisState, "SETUP with mode=record before ANNOUNCE");
   }
-  return setupViewer(c, s, req, u, t);
+  return setupViewer(c, s, u, t);
 }
 
 function setupPublisher(s: ServerSession, req: RtspRequest, u: RtspUrl, t: TransportSpec): Reply {
@@ -200,7 +212,13 @@ function setupPublisher(s: ServerSession, req: RtspRequest, u: RtspUrl, t: Trans
   return {
     headers: [[
       "Transport",
-      serializeTransport({ protocol: "RTP/AVP", lower: "TCP", delivery: "unicast", interleaved: [rtp, rtcp], mode: "record" }),
+      serializeTransport({
+        protocol: "RTP/AVP",
+        lower: "TCP",
+        delivery: "unicast",
+        interleaved: [rtp, rtcp],
+        mode: "record",
+      }),
     ]],
   };
 }
@@ -255,19 +273,16 @@ function findViewerTarget(c: RtspConnection, u: RtspUrl): { stream: LocalStream;
     if (m && Number(m[1]) < stream.info.tracks.length) return { stream, track: Number(m[1]) };
   }
   if (aggregate) {
-    return fail(STATUS_CODE.AggregateOperationNotAllowed, `SETUP on the aggregate URL of a multi-track stream`);
+    return fail(
+      STATUS_CODE.AggregateOperationNotAllowed,
+      `SETUP on the aggregate URL of a multi-track stream`,
+    );
   }
   if (found) return fail(STATUS_CODE.NotFound, `no track of path '${found.path}' matches ${u.path}`);
   return fail(STATUS_CODE.NotFound, `no stream is published for ${u.path}`);
 }
 
-function setupViewer(
-  c: RtspConnection,
-  existing: ServerSession | null,
-  req: RtspRequest,
-  u: RtspUrl,
-  t: TransportSpec,
-): Reply {
+function setupViewer(c: RtspConnection, existing: ServerSession | null, u: RtspUrl, t: TransportSpec): Reply {
   if (existing !== null && existing.state !== "initial" && existing.state !== "prePlay") {
     return fail(STATUS_CODE.MethodNotValidInThisState, `SETUP in state ${existing.state}`);
   }
@@ -275,7 +290,9 @@ function setupViewer(
   if (existing !== null && existing.stream !== null && existing.stream !== stream) {
     return fail(STATUS_CODE.BadRequest, `SETUP of path '${stream.path}' in a session of '${existing.path}'`);
   }
-  if (existing?.viewerChannels.has(track)) return fail(STATUS_CODE.BadRequest, `track ${track} is already set up`);
+  if (existing?.viewerChannels.has(track)) {
+    return fail(STATUS_CODE.BadRequest, `track ${track} is already set up`);
+  }
   const used = (ch: number) => {
     if (!existing) return false;
     for (const v of existing.viewerChannels.values()) if (v === ch || v + 1 === ch) return true;
@@ -294,7 +311,15 @@ function setupViewer(
   s.log.debug(`SETUP viewer track ${track} on channels ${rtp}-${rtcp}`);
   return {
     headers: [
-      ["Transport", serializeTransport({ protocol: "RTP/AVP", lower: "TCP", delivery: "unicast", interleaved: [rtp, rtcp] })],
+      [
+        "Transport",
+        serializeTransport({
+          protocol: "RTP/AVP",
+          lower: "TCP",
+          delivery: "unicast",
+          interleaved: [rtp, rtcp],
+        }),
+      ],
       ["Session", serializeSessionHeader(s.id, s.advertisedTimeoutSec)],
     ],
   };
@@ -312,7 +337,9 @@ function play(c: RtspConnection, req: RtspRequest): Reply {
     return fail(STATUS_CODE.MethodNotValidInThisState, `PLAY in state ${s.state}`);
   }
   const u = url(req);
-  if (!namesSessionPath(s, u)) return fail(STATUS_CODE.BadRequest, `PLAY of ${u.path} in a session of '${s.path}'`);
+  if (!namesSessionPath(s, u)) {
+    return fail(STATUS_CODE.BadRequest, `PLAY of ${u.path} in a session of '${s.path}'`);
+  }
   const stream = s.stream!;
   if (stream.ended) return fail(STATUS_CODE.NotFound, `stream on path '${s.path}' has ended`);
   const base = baseUrlOf(req.url, s.path!);
@@ -342,7 +369,9 @@ async function record(c: RtspConnection, req: RtspRequest): Promise<Reply> {
   if (!s.isPublisher || s.state !== "preRecord") {
     return fail(STATUS_CODE.MethodNotValidInThisState, `RECORD in state ${s.state}`);
   }
-  if (!namesSessionPath(s, url(req))) return fail(STATUS_CODE.BadRequest, `RECORD of another path than '${s.path}'`);
+  if (!namesSessionPath(s, url(req))) {
+    return fail(STATUS_CODE.BadRequest, `RECORD of another path than '${s.path}'`);
+  }
   const a = s.announced!;
   let setUp = 0;
   for (const t of s.publisherChannels.values()) if (t >= 0) setUp++;

@@ -7,6 +7,9 @@ import type { StreamInfo } from "../stream/stream_info.ts";
 import { RingViewer } from "./ring_viewer.ts";
 import type { RtspConnection } from "./rtsp_connection.ts";
 
+/** How long a viewer of an ended stream may take to receive the rest before it is closed. */
+const STREAM_END_DRAIN_MS = 2000;
+
 /** RFC 2326 Appendix A, as a publisher (announced → preRecord → record) or a viewer (prePlay ↔ play). */
 export type SessionState = "initial" | "announced" | "preRecord" | "record" | "prePlay" | "play";
 
@@ -151,9 +154,9 @@ export class ServerSession implements StreamSubscriber {
     }
   }
 
-  /** StreamSubscriber: the publisher left. */
+  /** StreamSubscriber: the publisher left; what it published still reaches the viewer, then it closes. */
   streamEnded(): void {
-    this.conn.close("stream ended: the publisher left");
+    this.conn.closeAfterDrain("stream ended: the publisher left", STREAM_END_DRAIN_MS);
   }
 
   /** Releases everything the session holds; idempotent. */

@@ -20,7 +20,6 @@ export class StreamIngest {
   #haveKeyTs = false;
   #lastKeyTs = 0;
   #audioStart = 0;
-  #audioStartTime = 0;
   #hasAudioStart = false;
   /** Packets refused because they are not RTP. */
   invalidPackets = 0;
@@ -72,7 +71,6 @@ export class StreamIngest {
     if (!this.#hasAudioStart) {
       this.#hasAudioStart = true;
       this.#audioStart = seq;
-      this.#audioStartTime = nowMs;
       w.markGopStart(seq);
     }
   }
@@ -97,7 +95,6 @@ export class StreamIngest {
     while (((head - seq) | 0) > 1 && nowMs - ring.slotTime(seq) > this.#audioWindowMs) seq = (seq + 1) | 0;
     if (seq !== this.#audioStart || seq === tail) {
       this.#audioStart = seq;
-      this.#audioStartTime = ring.slotTime(seq);
       this.writer.markGopStart(seq);
     }
   }

@@ -8,8 +8,24 @@ import type { StreamInfo } from "./stream_info.ts";
 const AV: StreamInfo = {
   videoTrack: 0,
   tracks: [
-    { index: 0, media: "video", payloadType: 96, encoding: "H264", clockRate: 90000, codec: "h264", control: "streamid=0" },
-    { index: 1, media: "audio", payloadType: 97, encoding: "MPEG4-GENERIC", clockRate: 44100, codec: "aac", control: "streamid=1" },
+    {
+      index: 0,
+      media: "video",
+      payloadType: 96,
+      encoding: "H264",
+      clockRate: 90000,
+      codec: "h264",
+      control: "streamid=0",
+    },
+    {
+      index: 1,
+      media: "audio",
+      payloadType: 97,
+      encoding: "MPEG4-GENERIC",
+      clockRate: 44100,
+      codec: "aac",
+      control: "streamid=1",
+    },
   ],
 };
 const AUDIO_ONLY: StreamInfo = { videoTrack: -1, tracks: [{ ...AV.tracks[1], index: 0 }] };

@@ -42,13 +42,19 @@ const STATIC_PT: Readonly<Record<number, [string, number]>> = {
 export function streamInfoFromSdp(sd: SessionDescription): StreamInfo {
   if (sd.media.length === 0) throw new RtspError(STATUS_CODE.BadRequest, "SDP has no media section");
   if (sd.media.length > MAX_TRACKS) {
-    throw new RtspError(STATUS_CODE.BadRequest, `SDP has ${sd.media.length} media sections, at most ${MAX_TRACKS}`);
+    throw new RtspError(
+      STATUS_CODE.BadRequest,
+      `SDP has ${sd.media.length} media sections, at most ${MAX_TRACKS}`,
+    );
   }
   const tracks: TrackInfo[] = [];
   let videoTrack = -1;
   sd.media.forEach((m, index) => {
     if (!/^RTP\/S?AVPF?$/i.test(m.protocol)) {
-      throw new RtspError(STATUS_CODE.BadRequest, `media ${index} uses protocol '${m.protocol}', not RTP/AVP`);
+      throw new RtspError(
+        STATUS_CODE.BadRequest,
+        `media ${index} uses protocol '${m.protocol}', not RTP/AVP`,
+      );
     }
     const pt = Number(m.formats[0]);
     if (!Number.isInteger(pt) || pt < 0 || pt > 127) {
@@ -62,7 +68,15 @@ export function streamInfoFromSdp(sd: SessionDescription): StreamInfo {
     const upper = encoding.toUpperCase();
     const codec: CodecKind = upper === "H264" ? "h264" : upper === "MPEG4-GENERIC" ? "aac" : "other";
     if (codec === "h264" && videoTrack < 0) videoTrack = index;
-    tracks.push({ index, media: m.media, payloadType: pt, encoding, clockRate, codec, control: mediaControl(m) });
+    tracks.push({
+      index,
+      media: m.media,
+      payloadType: pt,
+      encoding,
+      clockRate,
+      codec,
+      control: mediaControl(m),
+    });
   });
   return { tracks, videoTrack };
 }

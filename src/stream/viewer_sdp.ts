@@ -1,5 +1,5 @@
 import { removeMediaAttribute, type SdpLine } from "../sdp/media_description.ts";
-import { type SessionDescription, serializeSdp } from "../sdp/session_description.ts";
+import { serializeSdp, type SessionDescription } from "../sdp/session_description.ts";
 import { trackControl } from "./stream_info.ts";
 
 // Session-level lines that describe the publisher's connection or control, not the stream.

@@ -13,7 +13,11 @@ const found = new Map<string, boolean>();
 async function has(bin: string): Promise<boolean> {
   if (!found.has(bin)) {
     try {
-      const out = await new Deno.Command("sh", { args: ["-c", `command -v ${bin}`], stdout: "null", stderr: "null" })
+      const out = await new Deno.Command("sh", {
+        args: ["-c", `command -v ${bin}`],
+        stdout: "null",
+        stderr: "null",
+      })
         .output();
       found.set(bin, out.success);
     } catch {
@@ -88,7 +92,8 @@ export class Proc {
 
 /**
  * ffmpeg pushing a generated H.264 Main + AAC stream (1 s GOP, 30 fps, SPS/PPS in-band on every
- * keyframe as x264 does with repeat-headers) to an RTSP URL.
+ * keyframe as x264 does with repeat-headers) to an RTSP URL. `veryfast` keeps CABAC on: with
+ * `ultrafast` x264 signals Constrained Baseline whatever -profile says.
  */
 export function ffmpegPublisher(url: string, transport: "tcp" | "udp" = "tcp", extra: string[] = []): Proc {
   return new Proc("ffmpeg", [
@@ -107,7 +112,7 @@ export function ffmpegPublisher(url: string, transport: "tcp" | "udp" = "tcp", e
     "-c:v",
     "libx264",
     "-preset",
-    "ultrafast",
+    "veryfast",
     "-tune",
     "zerolatency",
     "-profile:v",
@@ -132,7 +137,11 @@ export function ffmpegPublisher(url: string, transport: "tcp" | "udp" = "tcp", e
 }
 
 /** Polls until cond() is true or timeoutMs passes. */
-export async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+export async function until(
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

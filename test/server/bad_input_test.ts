@@ -16,16 +16,49 @@ const REQUEST_CASES: [string, (url: string) => string, number][] = [
   ["a request without CSeq", (u) => `OPTIONS ${u} RTSP/1.0\r\n\r\n`, 400],
   ["a non-numeric CSeq", (u) => `OPTIONS ${u} RTSP/1.0\r\nCSeq: abc\r\n\r\n`, 400],
   ["DESCRIBE of an unknown path", (u) => `DESCRIBE ${u}/nothing RTSP/1.0\r\nCSeq: 1\r\n\r\n`, 404],
-  ["SETUP of an unknown path", (u) => `SETUP ${u}/nothing/trackID=0 RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n`, 404],
-  ["SETUP with mode=record before ANNOUNCE", (u) => `SETUP ${u}/pub/trackID=0 RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1;mode=record\r\n\r\n`, 455],
+  [
+    "SETUP of an unknown path",
+    (u) =>
+      `SETUP ${u}/nothing/trackID=0 RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n`,
+    404,
+  ],
+  [
+    "SETUP with mode=record before ANNOUNCE",
+    (u) =>
+      `SETUP ${u}/pub/trackID=0 RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1;mode=record\r\n\r\n`,
+    455,
+  ],
   ["SETUP without Transport", (u) => `SETUP ${u}/pub/trackID=0 RTSP/1.0\r\nCSeq: 1\r\n\r\n`, 400],
-  ["SETUP with UDP only (before UDP lands)", (u) => `SETUP ${u}/pub/trackID=0 RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/AVP;unicast;client_port=5000-5001\r\n\r\n`, 461],
+  [
+    "SETUP with UDP only (before UDP lands)",
+    (u) =>
+      `SETUP ${u}/pub/trackID=0 RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/AVP;unicast;client_port=5000-5001\r\n\r\n`,
+    461,
+  ],
   ["PLAY without a session", (u) => `PLAY ${u}/pub RTSP/1.0\r\nCSeq: 1\r\n\r\n`, 454],
-  ["PLAY on an unknown session", (u) => `PLAY ${u}/pub RTSP/1.0\r\nCSeq: 1\r\nSession: 0123456789abcdef\r\n\r\n`, 454],
+  [
+    "PLAY on an unknown session",
+    (u) => `PLAY ${u}/pub RTSP/1.0\r\nCSeq: 1\r\nSession: 0123456789abcdef\r\n\r\n`,
+    454,
+  ],
   ["RECORD without a session", (u) => `RECORD ${u}/pub RTSP/1.0\r\nCSeq: 1\r\n\r\n`, 454],
-  ["ANNOUNCE with a non-SDP body", (u) => `ANNOUNCE ${u}/x RTSP/1.0\r\nCSeq: 1\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi`, 415],
-  ["ANNOUNCE with an invalid SDP", (u) => `ANNOUNCE ${u}/x RTSP/1.0\r\nCSeq: 1\r\nContent-Type: application/sdp\r\nContent-Length: 5\r\n\r\nhello`, 400],
-  ["ANNOUNCE with an SDP without media", (u) => `ANNOUNCE ${u}/x RTSP/1.0\r\nCSeq: 1\r\nContent-Type: application/sdp\r\nContent-Length: 5\r\n\r\nv=0\r\n`, 400],
+  [
+    "ANNOUNCE with a non-SDP body",
+    (u) => `ANNOUNCE ${u}/x RTSP/1.0\r\nCSeq: 1\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi`,
+    415,
+  ],
+  [
+    "ANNOUNCE with an invalid SDP",
+    (u) =>
+      `ANNOUNCE ${u}/x RTSP/1.0\r\nCSeq: 1\r\nContent-Type: application/sdp\r\nContent-Length: 5\r\n\r\nhello`,
+    400,
+  ],
+  [
+    "ANNOUNCE with an SDP without media",
+    (u) =>
+      `ANNOUNCE ${u}/x RTSP/1.0\r\nCSeq: 1\r\nContent-Type: application/sdp\r\nContent-Length: 5\r\n\r\nv=0\r\n`,
+    400,
+  ],
   ["an unknown method", (u) => `FETCH ${u} RTSP/1.0\r\nCSeq: 1\r\n\r\n`, 501],
   ["a known method dm-live does not serve", (u) => `REDIRECT ${u} RTSP/1.0\r\nCSeq: 1\r\n\r\n`, 405],
   ["another protocol version", (u) => `OPTIONS ${u} RTSP/2.0\r\nCSeq: 1\r\n\r\n`, 505],
@@ -98,7 +131,9 @@ Deno.test("out-of-place publisher requests get 455 or 400, and a publisher's pat
     // A viewer may not set up the same track twice or reuse channels.
     const v = await RtspTestClient.connect(server.port, "mine");
     await pub.sendFrames(1, 10);
-    let r = await v.request("SETUP", `${v.url}/trackID=0`, { Transport: "RTP/AVP/TCP;unicast;interleaved=0-1" });
+    let r = await v.request("SETUP", `${v.url}/trackID=0`, {
+      Transport: "RTP/AVP/TCP;unicast;interleaved=0-1",
+    });
     assert.equal(r.status, 200);
     r = await v.request("SETUP", `${v.url}/trackID=0`, { Transport: "RTP/AVP/TCP;unicast;interleaved=4-5" });
     assert.equal(r.status, 400);

@@ -6,7 +6,8 @@ import { startPublisher } from "../support/synthetic_publisher.ts";
 import { parseRtpInfoHeader } from "../../src/rtsp/rtp_info_header.ts";
 
 const seqOf = (f: Frame) => (f.payload[2] << 8) | f.payload[3];
-const tsOf = (f: Frame) => ((f.payload[4] << 24) | (f.payload[5] << 16) | (f.payload[6] << 8) | f.payload[7]) >>> 0;
+const tsOf = (f: Frame) =>
+  ((f.payload[4] << 24) | (f.payload[5] << 16) | (f.payload[6] << 8) | f.payload[7]) >>> 0;
 const nalOf = (f: Frame) => f.payload[12] & 0x1f;
 
 /** DESCRIBE + SETUP every track (channels 2i, 2i+1 unless given) + PLAY. */
@@ -17,7 +18,9 @@ async function play(port: number, path: string, channels: [number, number][] = [
   const base = d.headers.get("Content-Base")!;
   for (let i = 0; i < channels.length; i++) {
     const [a, b] = channels[i];
-    const r = await c.request("SETUP", `${base}trackID=${i}`, { Transport: `RTP/AVP/TCP;unicast;interleaved=${a}-${b}` });
+    const r = await c.request("SETUP", `${base}trackID=${i}`, {
+      Transport: `RTP/AVP/TCP;unicast;interleaved=${a}-${b}`,
+    });
     assert.equal(r.status, 200, `SETUP ${i}: ${r.status} ${r.reason}`);
     assert.equal(r.headers.get("Transport"), `RTP/AVP/TCP;unicast;interleaved=${a}-${b}`);
   }
@@ -29,7 +32,9 @@ async function play(port: number, path: string, channels: [number, number][] = [
 /** Checks a channel's RTP sequence numbers are consecutive; returns how many. */
 function assertConsecutive(frames: Frame[], channel: number): number {
   const seqs = frames.filter((f) => f.channel === channel).map(seqOf);
-  for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], (seqs[i - 1] + 1) & 0xffff, `gap on channel ${channel}`);
+  for (let i = 1; i < seqs.length; i++) {
+    assert.equal(seqs[i], (seqs[i - 1] + 1) & 0xffff, `gap on channel ${channel}`);
+  }
   return seqs.length;
 }
 
@@ -78,7 +83,9 @@ Deno.test("viewers with their own channel pairs or one track get the right frame
     const odd = await play(server.port, "cam", [[7, 8], [3, 4]]);
     const c = await RtspTestClient.connect(server.port, "cam");
     await c.request("DESCRIBE");
-    let r = await c.request("SETUP", `${c.url}/trackID=1`, { Transport: "RTP/AVP/TCP;unicast;interleaved=0-1" });
+    let r = await c.request("SETUP", `${c.url}/trackID=1`, {
+      Transport: "RTP/AVP/TCP;unicast;interleaved=0-1",
+    });
     assert.equal(r.status, 200);
     r = await c.request("PLAY", c.url);
     assert.equal(r.status, 200);
@@ -90,7 +97,10 @@ Deno.test("viewers with their own channel pairs or one track get the right frame
     assert.deepEqual(new Set(odd.client.frames.map((f) => f.channel)), new Set([7, 3]));
     assertConsecutive(odd.client.frames, 7);
     assertConsecutive(odd.client.frames, 3);
-    assert.ok(c.frames.every((f) => f.channel === 0 && (f.payload[1] & 0x7f) === 97), "audio only, on channel 0");
+    assert.ok(
+      c.frames.every((f) => f.channel === 0 && (f.payload[1] & 0x7f) === 97),
+      "audio only, on channel 0",
+    );
     assertConsecutive(c.frames, 0);
     odd.client.close();
     c.close();
@@ -106,11 +116,18 @@ Deno.test("50 viewers spread over 2 workers all receive every packet in order", 
     for (let i = 0; i < 50; i++) viewers.push((await play(server.port, "fan")).client);
     const reports = await server.stats();
     assert.equal(reports.length, 2);
-    assert.ok(reports.every((r) => r.viewersPlaying > 0), `viewers per worker: ${reports.map((r) => r.viewersPlaying)}`);
+    assert.ok(
+      reports.every((r) => r.viewersPlaying > 0),
+      `viewers per worker: ${reports.map((r) => r.viewersPlaying)}`,
+    );
     for (let i = 0; i < 20; i++) await pub.sendFrames(5, 10);
     const total = pub.sent[0];
     for (const v of viewers) {
-      assert.ok(await v.waitFrames((fs) => fs.length > 0 && seqOf(fs.filter((f) => f.channel === 0).at(-1)!) === total - 1));
+      assert.ok(
+        await v.waitFrames((fs) =>
+          fs.length > 0 && seqOf(fs.filter((f) => f.channel === 0).at(-1)!) === total - 1
+        ),
+      );
       const n = assertConsecutive(v.frames, 0);
       assertConsecutive(v.frames, 2);
       assert.equal(n, total, "all video packets from the first GOP on");
@@ -125,7 +142,12 @@ Deno.test("streams on different paths do not mix, and a busy path refuses a seco
     const a = await startPublisher(server.port, "a");
     const b = await startPublisher(server.port, "b");
     const second = await RtspTestClient.connect(server.port, "a");
-    const r = await second.request("ANNOUNCE", second.url, { "Content-Type": "application/sdp" }, "v=0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n");
+    const r = await second.request(
+      "ANNOUNCE",
+      second.url,
+      { "Content-Type": "application/sdp" },
+      "v=0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n",
+    );
     assert.equal(r.status, 406);
     second.close();
     await a.sendFrames(1, 10);
@@ -185,7 +207,9 @@ Deno.test("requests may be pipelined in one write or split byte by byte", async 
   await withServer({}, async (server) => {
     const c = await RtspTestClient.connect(server.port, "x");
     const req = (n: number) => `OPTIONS ${c.url} RTSP/1.0\r\nCSeq: ${n}\r\n\r\n`;
-    await c.writeRaw(req(1) + req(2) + `GET_PARAMETER ${c.url} RTSP/1.0\r\nCSeq: 3\r\nContent-Length: 4\r\n\r\nabcd`);
+    await c.writeRaw(
+      req(1) + req(2) + `GET_PARAMETER ${c.url} RTSP/1.0\r\nCSeq: 3\r\nContent-Length: 4\r\n\r\nabcd`,
+    );
     for (const n of [1, 2, 3]) {
       const r = await c.nextResponse();
       assert.equal(r.status, 200);
@@ -194,7 +218,10 @@ Deno.test("requests may be pipelined in one write or split byte by byte", async 
     for (const ch of req(4)) await c.writeRaw(ch);
     const r = await c.nextResponse();
     assert.equal(r.headers.get("CSeq"), "4");
-    assert.match(r.headers.get("Public")!, /DESCRIBE.*ANNOUNCE.*SETUP.*PLAY.*RECORD.*TEARDOWN.*GET_PARAMETER/);
+    assert.match(
+      r.headers.get("Public")!,
+      /DESCRIBE.*ANNOUNCE.*SETUP.*PLAY.*RECORD.*TEARDOWN.*GET_PARAMETER/,
+    );
     c.close();
   });
 });

@@ -39,10 +39,22 @@ export function h264Payload(kind: H264Kind, size = 32): Uint8Array {
 
 /** A whole RTP packet carrying an H.264 payload kind. */
 export function h264Packet(kind: H264Kind, seq: number, ts: number, size = 32): Uint8Array {
-  return buildRtpPacket({ payloadType: 96, sequence: seq & 0xffff, timestamp: ts, ssrc: 0x1234, payload: h264Payload(kind, size) });
+  return buildRtpPacket({
+    payloadType: 96,
+    sequence: seq & 0xffff,
+    timestamp: ts,
+    ssrc: 0x1234,
+    payload: h264Payload(kind, size),
+  });
 }
 
 /** An RTP packet with an opaque (audio) payload. */
 export function audioPacket(seq: number, ts: number, size = 32): Uint8Array {
-  return buildRtpPacket({ payloadType: 97, sequence: seq & 0xffff, timestamp: ts, ssrc: 0x5678, payload: new Uint8Array(size).fill(0xaa) });
+  return buildRtpPacket({
+    payloadType: 97,
+    sequence: seq & 0xffff,
+    timestamp: ts,
+    ssrc: 0x5678,
+    payload: new Uint8Array(size).fill(0xaa),
+  });
 }

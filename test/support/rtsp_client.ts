@@ -1,6 +1,11 @@
 /** A raw RTSP/TCP client for tests: sends requests, reads responses and interleaved frames in order. */
 import { HeaderMap } from "../../src/rtsp/header_map.ts";
-import { MessageSplitter, SPLIT_FRAME, SPLIT_GARBAGE, SPLIT_INCOMPLETE } from "../../src/rtsp/message_splitter.ts";
+import {
+  MessageSplitter,
+  SPLIT_FRAME,
+  SPLIT_GARBAGE,
+  SPLIT_INCOMPLETE,
+} from "../../src/rtsp/message_splitter.ts";
 import { parseResponse, type RtspResponse } from "../../src/rtsp/response.ts";
 import { serializeRequest } from "../../src/rtsp/request.ts";
 
@@ -63,7 +68,9 @@ export class RtspTestClient {
     if (this.session && !("Session" in headers)) h.set("Session", this.session);
     for (const [k, v] of Object.entries(headers)) h.set(k, v);
     if (body !== undefined) h.set("Content-Type", h.get("Content-Type") ?? "application/sdp");
-    await this.writeRaw(serializeRequest({ method, url, headers: h, body: body ? new TextEncoder().encode(body) : undefined }));
+    await this.writeRaw(
+      serializeRequest({ method, url, headers: h, body: body ? new TextEncoder().encode(body) : undefined }),
+    );
     const res = await this.nextResponse();
     const s = res.headers.get("Session");
     if (s) this.session = s.split(";")[0].trim();

@@ -28,9 +28,13 @@ export async function startPublisher(port: number, path: string): Promise<Synthe
   const c = await RtspTestClient.connect(port, path);
   let r = await c.request("ANNOUNCE", c.url, { "Content-Type": "application/sdp" }, AV_SDP);
   assert.equal(r.status, 200, `ANNOUNCE: ${r.status} ${r.reason}`);
-  r = await c.request("SETUP", `${c.url}/streamid=0`, { Transport: "RTP/AVP/TCP;unicast;interleaved=0-1;mode=record" });
+  r = await c.request("SETUP", `${c.url}/streamid=0`, {
+    Transport: "RTP/AVP/TCP;unicast;interleaved=0-1;mode=record",
+  });
   assert.equal(r.status, 200, `SETUP 0: ${r.status} ${r.reason}`);
-  r = await c.request("SETUP", `${c.url}/streamid=1`, { Transport: "RTP/AVP/TCP;unicast;interleaved=2-3;mode=record" });
+  r = await c.request("SETUP", `${c.url}/streamid=1`, {
+    Transport: "RTP/AVP/TCP;unicast;interleaved=2-3;mode=record",
+  });
   assert.equal(r.status, 200, `SETUP 1: ${r.status} ${r.reason}`);
   r = await c.request("RECORD", c.url, { Range: "npt=0.000-" });
   assert.equal(r.status, 200, `RECORD: ${r.status} ${r.reason}`);
@@ -59,7 +63,9 @@ export class SyntheticPublisher {
     for (let i = 0; i < n; i++, this.frame++) {
       const ts = this.frame * 3000;
       if (this.frame % gop === 0) {
-        packets.push(this.#frame(0, this.#video(new Uint8Array([0x18, 0, 2, 0x67, 0x42, 0, 2, 0x68, 0xce]), ts, false)));
+        packets.push(
+          this.#frame(0, this.#video(new Uint8Array([0x18, 0, 2, 0x67, 0x42, 0, 2, 0x68, 0xce]), ts, false)),
+        );
         for (let f = 0; f < idrFragments; f++) {
           const p = new Uint8Array(payload).fill(this.frame & 0xff);
           p[0] = 0x7c;
@@ -73,14 +79,17 @@ export class SyntheticPublisher {
       }
       const a = new Uint8Array(64).fill(0xaa);
       a.set([0x00, 0x10, 0x01, 0xe0], 0); // AU-headers-length 16 bits; one AU of 60 bytes (60 << 3)
-      packets.push(this.#frame(2, buildRtpPacket({
-        payloadType: 97,
-        sequence: this.audioSeq++ & 0xffff,
-        timestamp: (this.frame * 1470) >>> 0,
-        ssrc: 0xa0d10,
-        marker: true,
-        payload: a,
-      })));
+      packets.push(this.#frame(
+        2,
+        buildRtpPacket({
+          payloadType: 97,
+          sequence: this.audioSeq++ & 0xffff,
+          timestamp: (this.frame * 1470) >>> 0,
+          ssrc: 0xa0d10,
+          marker: true,
+          payload: a,
+        }),
+      ));
       this.sent[1]++;
     }
     let total = 0;
@@ -96,7 +105,14 @@ export class SyntheticPublisher {
 
   #video(payload: Uint8Array, ts: number, marker: boolean): Uint8Array {
     this.sent[0]++;
-    return buildRtpPacket({ payloadType: 96, sequence: this.videoSeq++ & 0xffff, timestamp: ts >>> 0, ssrc: 0x71de0, marker, payload });
+    return buildRtpPacket({
+      payloadType: 96,
+      sequence: this.videoSeq++ & 0xffff,
+      timestamp: ts >>> 0,
+      ssrc: 0x71de0,
+      marker,
+      payload,
+    });
   }
 
   #frame(channel: number, rtp: Uint8Array): Uint8Array {
