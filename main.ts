@@ -26,6 +26,7 @@ Usage: dm-live [options]
   --address ADDR           RTSP listen address (rtsp.address)
   --workers N              worker threads (workers; 0 = one per core)
   --log-level LEVEL        debug, info, warn or error (log.level)
+  --set KEY=VALUE          any config key, dotted (e.g. --set viewer.mergeWindowMs=20); repeatable
   --version                print the version and exit
   -h, --help               this text
 `;
@@ -43,6 +44,7 @@ async function main(): Promise<number> {
         address: { type: "string" },
         workers: { type: "string" },
         "log-level": { type: "string" },
+        set: { type: "string", multiple: true },
         version: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -75,6 +77,12 @@ async function main(): Promise<number> {
     if (args.address !== undefined) overrides["rtsp.address"] = args.address;
     if (args.workers !== undefined) overrides["workers"] = Number(args.workers);
     if (args["log-level"] !== undefined) overrides["log.level"] = args["log-level"];
+    for (const kv of args.set ?? []) {
+      const eq = kv.indexOf("=");
+      if (eq <= 0) throw new ConfigError(`--set takes KEY=VALUE, got '${kv}'`);
+      const raw = kv.slice(eq + 1);
+      overrides[kv.slice(0, eq)] = /^-?\d+$/.test(raw) ? Number(raw) : raw;
+    }
     config = withOverrides(config, overrides);
   } catch (e) {
     const where = args.config ? `${args.config}: ` : "";

@@ -9,6 +9,7 @@ export interface Config {
   workers: number;
   sessionTimeoutMs: number;
   ring: { bytes: number; slots: number };
+  ingest: { maxFrameHoldMs: number };
   viewer: {
     maxWriteBytes: number;
     mergeWindowMs: number;
@@ -31,6 +32,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
   workers: 0,
   sessionTimeoutMs: 60_000,
   ring: { bytes: 8 * 1024 * 1024, slots: 32768 },
+  ingest: { maxFrameHoldMs: 20 },
   viewer: {
     maxWriteBytes: 256 * 1024,
     mergeWindowMs: 0,
@@ -90,6 +92,7 @@ const SCHEMA: Schema = {
   workers: int(0, 256),
   sessionTimeoutMs: int(1_000, 3_600_000),
   ring: { bytes: pow2(1 << 17, 1 << 30), slots: pow2(16, 1 << 22) },
+  ingest: { maxFrameHoldMs: int(0, 1000) },
   viewer: {
     maxWriteBytes: int(1500, 16 * 1024 * 1024),
     mergeWindowMs: int(0, 1000),

@@ -48,6 +48,7 @@ export class ServerSession implements StreamSubscriber {
 
   #ended = false;
   #batchTime = 0;
+  #holdTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(id: string, conn: RtspConnection) {
     this.id = id;
@@ -84,15 +85,39 @@ export class ServerSession implements StreamSubscriber {
     return true;
   }
 
-  /** Publishes the packets ingested since the last flush. */
+  /**
+   * Publishes the packets ingested since the last flush, at an access-unit boundary: in the middle
+   * of a video frame it waits for the frame's last packet, at most config.ingest.maxFrameHoldMs
+   * (for cameras that never set the marker bit).
+   */
   flush(): void {
     if (this.ingest === null) return;
-    this.ingest.flush(this.#batchTime === 0 ? performance.now() | 0 : this.#batchTime);
+    if (this.ingest.midFrame) {
+      if (this.#holdTimer === undefined) {
+        this.#holdTimer = setTimeout(this.#flushHeld, this.conn.ctx.config.ingest.maxFrameHoldMs);
+      }
+      return;
+    }
+    this.#publish();
+  }
+
+  readonly #flushHeld = (): void => {
+    this.#holdTimer = undefined;
+    if (this.ingest !== null) this.#publish();
+  };
+
+  #publish(): void {
+    if (this.#holdTimer !== undefined) {
+      clearTimeout(this.#holdTimer);
+      this.#holdTimer = undefined;
+    }
+    const ingest = this.ingest!;
+    ingest.flush(this.#batchTime === 0 ? performance.now() | 0 : this.#batchTime);
     this.#batchTime = 0;
-    const bad = this.ingest.invalidPackets;
+    const bad = ingest.invalidPackets;
     if (bad > 0) {
       this.conn.ctx.stats.invalidPackets += bad;
-      this.ingest.invalidPackets = 0;
+      ingest.invalidPackets = 0;
       this.log.warn(`dropped ${bad} interleaved frames that are not RTP`);
     }
   }
@@ -166,6 +191,8 @@ export class ServerSession implements StreamSubscriber {
     const dir = this.conn.ctx.directory;
     if (this.stream !== null) this.stream.unsubscribe(this);
     this.viewer = null;
+    if (this.#holdTimer !== undefined) clearTimeout(this.#holdTimer);
+    this.#holdTimer = undefined;
     if (this.ingest !== null) {
       this.ingest.end();
       this.log.info(`publisher left (${reason}); ${this.ingest.writer.packets} packets relayed`);

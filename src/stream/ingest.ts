@@ -1,6 +1,6 @@
 import type { RingWriter } from "../ring/ring_writer.ts";
 import { SLOT_FLAG_GOP_START } from "../ring/ring_layout.ts";
-import { rtpPayloadEnd, rtpPayloadStart, rtpTimestamp } from "../rtp/rtp_header.ts";
+import { rtpMarker, rtpPayloadEnd, rtpPayloadStart, rtpTimestamp } from "../rtp/rtp_header.ts";
 import { H264_FLAG, h264IsKeyframeStart, h264PacketFlags } from "../rtp/h264.ts";
 import type { StreamInfo } from "./stream_info.ts";
 
@@ -25,6 +25,11 @@ export class StreamIngest {
   invalidPackets = 0;
   /** GOP starts seen. */
   keyframes = 0;
+  /**
+   * The last video packet did not end its access unit (no RTP marker): publishing now would wake
+   * every viewer's worker for a partial frame, which no decoder can use yet.
+   */
+  midFrame = false;
 
   constructor(writer: RingWriter, info: StreamInfo, audioStartWindowMs: number) {
     this.writer = writer;
@@ -44,6 +49,7 @@ export class StreamIngest {
     if (track === this.#videoTrack) {
       const flags = h264PacketFlags(buf, ps, rtpPayloadEnd(buf, start, end));
       const seq = w.append(buf, start, end, track, nowMs);
+      this.midFrame = !rtpMarker(buf, start);
       if (h264IsKeyframeStart(flags)) {
         // Several slices of one IDR each start an FU-A: only the first (new timestamp) starts a GOP.
         const ts = rtpTimestamp(buf, start);

@@ -105,3 +105,17 @@ Deno.test("StreamIngest starts audio-only viewers audioStartWindowMs back", () =
   const gop = ring.gopStart()!;
   assert.equal(ring.slotTime(gop), 3900, "newest packet at most 1000 ms old");
 });
+
+Deno.test("StreamIngest.midFrame holds publishing until the video packet with the marker bit", () => {
+  const { ingest } = setup();
+  const start = h264Packet("fu-idr-start", 0, 3000);
+  ingest.packet(start, 0, start.length, 0, 0);
+  assert.equal(ingest.midFrame, true);
+  const audio = audioPacket(1, 100);
+  ingest.packet(audio, 0, audio.length, 1, 0);
+  assert.equal(ingest.midFrame, true, "audio does not end a video frame");
+  const last = h264Packet("fu-idr-mid", 2, 3000);
+  last[1] |= 0x80; // marker
+  ingest.packet(last, 0, last.length, 0, 0);
+  assert.equal(ingest.midFrame, false);
+});
