@@ -1,0 +1,380 @@
+/**
+ * `deno task bench`: the fan-out benchmark. Starts dm-live (or uses --url), publishes a generated
+ * H.264 Main + AAC clip with ffmpeg (made once, cached), ramps in N RTSP/TCP viewers from load
+ * processes (bench/load_client.ts), holds a steady phase and reports, measured from outside:
+ * server CPU (all threads, /proc/PID/stat), Gbit/s delivered and per server core, RSS before
+ * clients and in the steady phase, RSS per viewer, join latencies (p50/p95/p99/max) of viewers that
+ * join during the steady phase, RTP sequence gaps, and the load generator's own CPU.
+ */
+import { parseArgs } from "node:util";
+import type { LoadPlan, LoadReport } from "./load_client.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const OUT = `${ROOT}bench/out`;
+const CLK_TCK = 100;
+
+const HELP = `deno task bench [options]
+  --viewers N          concurrent viewers (default 1000)
+  --streams M          publishers; viewers are spread over them (default 1)
+  --bitrate KBIT       total stream bitrate, video + AAC (default 928)
+  --ramp S             seconds to connect the viewers (default 10)
+  --duration S         steady phase seconds (default 20)
+  --joiners N          viewers joining during the steady phase, for latency (default 40)
+  --workers N          dm-live workers (default 0 = one per core)
+  --merge-window MS    dm-live viewer.mergeWindowMs (default: the server's default)
+  --clients N          load-generator processes (default 2)
+  --url URL            run the load against another RTSP server's stream (no dm-live, no publisher)
+  --label TEXT         name of this run in the report
+  --json FILE          where to write the JSON result (default bench/out/fanout-<time>.json)`;
+
+interface ProcSample {
+  ticks: number;
+  rssKiB: number;
+  at: number;
+}
+
+function sampleProc(pid: number): ProcSample {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime and stime are fields 14 and 15; fields[0] here is field 3.
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return { ticks, rssKiB, at: performance.now() };
+}
+
+function sampleIdle(): { idle: number; total: number } {
+  const cpu = Deno.readTextFileSync("/proc/stat").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+  return { idle: cpu[3] + cpu[4], total: cpu.reduce((a, b) => a + b, 0) };
+}
+
+function cores(a: ProcSample, b: ProcSample): number {
+  return (b.ticks - a.ticks) / CLK_TCK / ((b.at - a.at) / 1000);
+}
+
+function percentile(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+}
+
+async function run(cmd: string, args: string[]): Promise<void> {
+  const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output();
+  if (!out.success) throw new Error(`${cmd} failed: ${new TextDecoder().decode(out.stderr).slice(-2000)}`);
+}
+
+/** The cached clip for a bitrate: 854x480 30 fps H.264 Main, 2 s GOP, SPS/PPS in-band, AAC 44.1 kHz. */
+async function ensureClip(kbit: number): Promise<string> {
+  const file = `${OUT}/cache/clip-${kbit}k.mp4`;
+  try {
+    await Deno.stat(file);
+    return file;
+  } catch {
+    // make it
+  }
+  await Deno.mkdir(`${OUT}/cache`, { recursive: true });
+  const audio = kbit >= 400 ? 128 : 48;
+  const video = kbit - audio;
+  console.error(`making ${file} (${video} kbit/s video + ${audio} kbit/s AAC, 60 s) ...`);
+  await run("ffmpeg", [
+    "-y",
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc2=size=854x480:rate=30",
+    "-f",
+    "lavfi",
+    "-i",
+    "sine=frequency=440:sample_rate=44100",
+    "-t",
+    "60",
+    "-c:v",
+    "libx264",
+    "-preset",
+    "veryfast",
+    "-profile:v",
+    "main",
+    "-b:v",
+    `${video}k`,
+    "-maxrate",
+    `${video}k`,
+    "-bufsize",
+    `${video * 2}k`,
+    "-g",
+    "60",
+    "-keyint_min",
+    "60",
+    "-sc_threshold",
+    "0",
+    "-x264-params",
+    "repeat-headers=1",
+    "-c:a",
+    "aac",
+    "-b:a",
+    `${audio}k`,
+    "-ac",
+    "2",
+    file + ".tmp.mp4",
+  ]);
+  await Deno.rename(file + ".tmp.mp4", file);
+  return file;
+}
+
+async function waitFor(cond: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** DESCRIBE answered with 200: the stream is published. */
+async function described(url: string): Promise<boolean> {
+  try {
+    const u = new URL(url.replace(/^rtsp:/, "http:"));
+    const c = await Deno.connect({ hostname: u.hostname, port: Number(u.port) });
+    await c.write(new TextEncoder().encode(`DESCRIBE ${url} RTSP/1.0\r\nCSeq: 1\r\n\r\n`));
+    const b = new Uint8Array(4096);
+    const n = await c.read(b);
+    c.close();
+    return n !== null && new TextDecoder().decode(b.subarray(0, n)).startsWith("RTSP/1.0 200");
+  } catch {
+    return false;
+  }
+}
+
+async function main(): Promise<void> {
+  const { values: a } = parseArgs({
+    args: Deno.args,
+    options: {
+      viewers: { type: "string", default: "1000" },
+      streams: { type: "string", default: "1" },
+      bitrate: { type: "string", default: "928" },
+      ramp: { type: "string", default: "10" },
+      duration: { type: "string", default: "20" },
+      joiners: { type: "string", default: "40" },
+      workers: { type: "string", default: "0" },
+      "merge-window": { type: "string" },
+      clients: { type: "string", default: "2" },
+      url: { type: "string" },
+      label: { type: "string" },
+      json: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (a.help) {
+    console.log(HELP);
+    return;
+  }
+  const viewers = Number(a.viewers);
+  const streams = Number(a.streams);
+  const kbit = Number(a.bitrate);
+  const clients = Math.max(1, Number(a.clients));
+  await Deno.mkdir(OUT, { recursive: true });
+
+  const children: Deno.ChildProcess[] = [];
+  const cleanup = () => {
+    for (const c of children) {
+      try {
+        c.kill("SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+  };
+  try {
+    let serverPid = 0;
+    let urls: string[];
+    if (a.url) {
+      urls = [a.url];
+      const pid = Number(Deno.env.get("BENCH_SERVER_PID") ?? 0);
+      serverPid = pid;
+    } else {
+      const port = 18000 + Math.floor(Math.random() * 2000);
+      const args = [
+        "run",
+        "-P=server",
+        `${ROOT}main.ts`,
+        "--port",
+        String(port),
+        "--workers",
+        a.workers!,
+        "--log-level",
+        "warn",
+      ];
+      if (a["merge-window"] !== undefined) args.push("--set", `viewer.mergeWindowMs=${a["merge-window"]}`);
+      const server = new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "inherit" }).spawn();
+      children.push(server);
+      serverPid = server.pid;
+      const clip = await ensureClip(kbit);
+      urls = Array.from({ length: streams }, (_, i) => `rtsp://127.0.0.1:${port}/bench/s${i}`);
+      await waitFor(
+        () => Deno.connect({ port }).then((c) => (c.close(), true), () => false),
+        15000,
+        "dm-live",
+      );
+      for (const url of urls) {
+        children.push(
+          new Deno.Command("ffmpeg", {
+            args: [
+              "-hide_banner",
+              "-loglevel",
+              "error",
+              "-re",
+              "-stream_loop",
+              "-1",
+              "-i",
+              clip,
+              "-c",
+              "copy",
+              "-f",
+              "rtsp",
+              "-rtsp_transport",
+              "tcp",
+              url,
+            ],
+            stdout: "null",
+            stderr: "inherit",
+            stdin: "null",
+          }).spawn(),
+        );
+      }
+      for (const url of urls) await waitFor(() => described(url), 20000, `publisher of ${url}`);
+      await new Promise((r) => setTimeout(r, 2500)); // one GOP in the ring
+    }
+
+    const rssBefore = serverPid ? sampleProc(serverPid).rssKiB : 0;
+    const now = Date.now();
+    const rampS = Number(a.ramp);
+    const plan = (k: number): LoadPlan => ({
+      // Each load process talks to its own 127.0.0.x so ~28k ephemeral ports are available per process.
+      urls: urls.map((u) => u.replace("//127.0.0.1:", `//127.0.0.${k + 1}:`)),
+      viewers: Math.floor(viewers / clients) + (k < viewers % clients ? 1 : 0),
+      rampStartAt: now + 1500,
+      rampEndAt: now + 1500 + rampS * 1000,
+      steadyStartAt: now + 1500 + rampS * 1000 + 3000,
+      steadyEndAt: now + 1500 + rampS * 1000 + 3000 + Number(a.duration) * 1000,
+      joiners: Math.floor(Number(a.joiners) / clients),
+      keepAliveMs: 20000,
+    });
+    const loads = Array.from({ length: clients }, (_, k) => {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", `${ROOT}bench/load_client.ts`, JSON.stringify(plan(k))],
+        stdout: "piped",
+        stderr: "inherit",
+      }).spawn();
+      children.push(child);
+      return child;
+    });
+    const p0 = plan(0);
+    await new Promise((r) => setTimeout(r, p0.steadyStartAt - Date.now()));
+    const s0 = serverPid ? sampleProc(serverPid) : undefined;
+    const l0 = loads.map((l) => sampleProc(l.pid));
+    const i0 = sampleIdle();
+    await new Promise((r) => setTimeout(r, p0.steadyEndAt - Date.now() - 200));
+    const s1 = serverPid ? sampleProc(serverPid) : undefined;
+    const l1 = loads.map((l) => sampleProc(l.pid));
+    const i1 = sampleIdle();
+    const reports: LoadReport[] = [];
+    for (const l of loads) {
+      const out = await l.output();
+      reports.push(JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!));
+    }
+
+    const steadyS = (p0.steadyEndAt - p0.steadyStartAt) / 1000;
+    const bytes = reports.reduce((x, r) => x + r.steadyBytes, 0);
+    const gbps = (bytes * 8) / steadyS / 1e9;
+    const serverCores = s0 && s1 ? cores(s0, s1) : NaN;
+    const loadCores = l0.reduce((x, s, i) => x + cores(s, l1[i]), 0);
+    const idlePct = (100 * (i1.idle - i0.idle)) / (i1.total - i0.total);
+    const joinPacket = reports.flatMap((r) => r.joinFirstPacketMs);
+    const joinKey = reports.flatMap((r) => r.joinFirstKeyframeMs);
+    const result = {
+      label: a.label ?? (a.url ? `external ${a.url}` : "dm-live"),
+      date: new Date().toISOString(),
+      machine: { cores: navigator.hardwareConcurrency, os: Deno.build.os, deno: Deno.version.deno },
+      params: {
+        viewers,
+        streams,
+        bitrateKbit: kbit,
+        rampS,
+        steadyS,
+        joiners: joinPacket.length,
+        workers: Number(a.workers),
+        mergeWindowMs: a["merge-window"] ?? "default",
+        clients,
+      },
+      connected: reports.reduce((x, r) => x + r.connected, 0),
+      failed: reports.reduce((x, r) => x + r.failed, 0),
+      disconnects: reports.reduce((x, r) => x + r.disconnects, 0),
+      rtpGaps: reports.reduce((x, r) => x + r.gaps, 0),
+      gbps,
+      serverCores,
+      gbpsPerServerCore: gbps / serverCores,
+      loadCores,
+      machineIdlePct: idlePct,
+      saturated: idlePct < 5,
+      rssBeforeMiB: rssBefore / 1024,
+      rssSteadyMiB: s1 ? s1.rssKiB / 1024 : NaN,
+      rssPerViewerKiB: s1 ? (s1.rssKiB - rssBefore) / Math.max(1, viewers) : NaN,
+      joinFirstPacketMs: {
+        p50: percentile(joinPacket, 50),
+        p95: percentile(joinPacket, 95),
+        p99: percentile(joinPacket, 99),
+        max: Math.max(...joinPacket),
+      },
+      joinFirstKeyframeMs: {
+        p50: percentile(joinKey, 50),
+        p95: percentile(joinKey, 95),
+        p99: percentile(joinKey, 99),
+        max: Math.max(...joinKey),
+      },
+      errors: reports.flatMap((r) => r.errors).slice(0, 10),
+    };
+    const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
+    console.log(
+      `\n${result.label}: ${viewers} viewers x ${streams} stream(s) at ${kbit} kbit/s, steady ${steadyS} s`,
+    );
+    console.log(
+      `  connected ${result.connected}/${viewers}, failed ${result.failed}, disconnects ${result.disconnects}, RTP gaps ${result.rtpGaps}`,
+    );
+    console.log(`  delivered      ${f(gbps)} Gbit/s`);
+    console.log(
+      `  server CPU     ${f(serverCores)} cores  ->  ${f(result.gbpsPerServerCore)} Gbit/s per server core`,
+    );
+    console.log(
+      `  load gen CPU   ${f(loadCores)} cores; machine idle ${f(idlePct, 1)} %${
+        result.saturated ? "  (SATURATED: figures describe the load generator as much as the server)" : ""
+      }`,
+    );
+    console.log(
+      `  server RSS     ${f(result.rssBeforeMiB, 1)} MiB before, ${f(result.rssSteadyMiB, 1)} MiB steady, ${
+        f(result.rssPerViewerKiB, 1)
+      } KiB per viewer`,
+    );
+    console.log(
+      `  join (n=${joinPacket.length})  first packet p50/p95/p99/max ${f(result.joinFirstPacketMs.p50, 1)}/${
+        f(result.joinFirstPacketMs.p95, 1)
+      }/${f(result.joinFirstPacketMs.p99, 1)}/${f(result.joinFirstPacketMs.max, 1)} ms`,
+    );
+    console.log(
+      `                 first keyframe p50/p95/p99/max ${f(result.joinFirstKeyframeMs.p50, 1)}/${
+        f(result.joinFirstKeyframeMs.p95, 1)
+      }/${f(result.joinFirstKeyframeMs.p99, 1)}/${f(result.joinFirstKeyframeMs.max, 1)} ms`,
+    );
+    if (result.errors.length) console.log(`  errors: ${result.errors.join("; ")}`);
+    const file = a.json ?? `${OUT}/fanout-${result.date.replace(/[:.]/g, "-")}.json`;
+    await Deno.writeTextFile(file, JSON.stringify(result, null, 2) + "\n");
+    console.log(`  JSON: ${file}`);
+  } finally {
+    cleanup();
+  }
+}
+
+if (import.meta.main) {
+  await main();
+  Deno.exit(0);
+}

@@ -1,0 +1,285 @@
+/**
+ * One load-generator process: `viewers` RTSP/TCP viewers (DESCRIBE, SETUP each track with
+ * channels 2i/2i+1, PLAY), ramped in, then counted: bytes and packets in the steady window, RTP
+ * sequence gaps per viewer, disconnects, and for viewers that join during the steady phase the
+ * time from PLAY to their first packet and first keyframe. Prints one JSON line at the end.
+ *
+ * Works against any RTSP server (controls are resolved from its SDP), so the same load can be run
+ * against dm-live and its peers.
+ */
+
+/** What the orchestrator (bench/fanout.ts) asks of this process; times are epoch ms. */
+export interface LoadPlan {
+  /** Stream URLs; viewer i plays urls[i % urls.length]. Hosts may differ (127.0.0.x) to spread ports. */
+  urls: string[];
+  viewers: number;
+  rampStartAt: number;
+  rampEndAt: number;
+  steadyStartAt: number;
+  steadyEndAt: number;
+  /** Viewers (beyond `viewers`) that join evenly spread over the steady phase. */
+  joiners: number;
+  /** Keep-alive interval (GET_PARAMETER), ms. */
+  keepAliveMs: number;
+}
+
+/** What this process reports. */
+export interface LoadReport {
+  viewers: number;
+  connected: number;
+  failed: number;
+  disconnects: number;
+  steadyBytes: number;
+  steadyPackets: number;
+  gaps: number;
+  joinFirstPacketMs: number[];
+  joinFirstKeyframeMs: number[];
+  errors: string[];
+}
+
+const READ_BYTES = 16384;
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+interface Counters {
+  bytes: number;
+  packets: number;
+  gaps: number;
+  disconnects: number;
+}
+
+class Viewer {
+  conn!: Deno.TcpConn;
+  buf = new Uint8Array(READ_BYTES);
+  start = 0;
+  end = 0;
+  cseq = 1;
+  session = "";
+  lastSeq = new Int32Array(16).fill(-1);
+  tPlay = 0;
+  tFirst = 0;
+  tKey = 0;
+  stopped = false;
+  playing = false;
+  readonly url: string;
+  readonly c: Counters;
+
+  constructor(url: string, c: Counters) {
+    this.url = url;
+    this.c = c;
+  }
+
+  async write(s: string): Promise<void> {
+    const b = enc.encode(s);
+    let off = 0;
+    while (off < b.length) off += await this.conn.write(b.subarray(off));
+  }
+
+  /** Reads until one whole RTSP response is buffered; returns it, leaving what follows. */
+  async response(): Promise<{ status: number; head: string; body: string }> {
+    for (;;) {
+      const text = dec.decode(this.buf.subarray(this.start, this.end));
+      const he = text.indexOf("\r\n\r\n");
+      if (he >= 0) {
+        const head = text.slice(0, he);
+        const cl = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
+        const headBytes = enc.encode(text.slice(0, he + 4)).length;
+        if (this.end - this.start >= headBytes + cl) {
+          const body = dec.decode(this.buf.subarray(this.start + headBytes, this.start + headBytes + cl));
+          this.start += headBytes + cl;
+          return { status: Number(head.split(" ")[1]), head, body };
+        }
+      }
+      await this.fill();
+    }
+  }
+
+  async fill(): Promise<void> {
+    if (this.start > 0 && this.start === this.end) this.start = this.end = 0;
+    if (this.end === this.buf.length) {
+      if (this.start === 0) {
+        const bigger = new Uint8Array(this.buf.length * 2);
+        bigger.set(this.buf);
+        this.buf = bigger;
+      } else {
+        this.buf.copyWithin(0, this.start, this.end);
+        this.end -= this.start;
+        this.start = 0;
+      }
+    }
+    const n = await this.conn.read(this.buf.subarray(this.end));
+    if (n === null) throw new Error("closed by server");
+    this.end += n;
+  }
+
+  async request(
+    method: string,
+    url: string,
+    extra = "",
+  ): Promise<{ status: number; head: string; body: string }> {
+    const s = this.session ? `Session: ${this.session}\r\n` : "";
+    await this.write(`${method} ${url} RTSP/1.0\r\nCSeq: ${this.cseq++}\r\n${s}${extra}\r\n`);
+    const r = await this.response();
+    if (r.status !== 200) throw new Error(`${method} ${url}: ${r.status}`);
+    const sess = /\r\nsession:\s*([^;\r\n]+)/i.exec(r.head);
+    if (sess) this.session = sess[1].trim();
+    return r;
+  }
+
+  async run(): Promise<void> {
+    const u = new URL(this.url.replace(/^rtsp:/, "http:"));
+    this.conn = await Deno.connect({ hostname: u.hostname, port: Number(u.port || 554) });
+    this.conn.setNoDelay(true);
+    const d = await this.request("DESCRIBE", this.url, "Accept: application/sdp\r\n");
+    const base = /\r\ncontent-base:\s*([^\r\n]+)/i.exec(d.head)?.[1].trim() ?? this.url + "/";
+    const controls: string[] = [];
+    for (const m of d.body.split(/\r?\nm=/).slice(1)) {
+      const ctl = /\na=control:([^\r\n]+)/.exec(m)?.[1].trim() ?? "";
+      controls.push(ctl.startsWith("rtsp://") ? ctl : base.replace(/\/?$/, "/") + ctl);
+    }
+    for (let i = 0; i < controls.length; i++) {
+      await this.request(
+        "SETUP",
+        controls[i],
+        `Transport: RTP/AVP/TCP;unicast;interleaved=${2 * i}-${2 * i + 1}\r\n`,
+      );
+    }
+    this.tPlay = performance.now();
+    await this.request("PLAY", base.replace(/\/$/, ""), "Range: npt=0.000-\r\n");
+    this.playing = true;
+    await this.frames();
+  }
+
+  /** Reads interleaved frames until stopped; responses to keep-alives are skipped. */
+  async frames(): Promise<void> {
+    const c = this.c;
+    for (;;) {
+      let i = this.start;
+      const buf = this.buf;
+      const end = this.end;
+      while (i < end) {
+        if (buf[i] === 0x24) {
+          if (end - i < 4) break;
+          const len = (buf[i + 2] << 8) | buf[i + 3];
+          if (end - i < 4 + len) break;
+          const ch = buf[i + 1];
+          if ((ch & 1) === 0 && len >= 12) {
+            const seq = (buf[i + 6] << 8) | buf[i + 7];
+            const last = this.lastSeq[ch & 15];
+            if (last >= 0 && seq !== ((last + 1) & 0xffff)) c.gaps++;
+            this.lastSeq[ch & 15] = seq;
+            if (this.tFirst === 0) this.tFirst = performance.now();
+            if (this.tKey === 0 && ch === 0 && len > 13) {
+              const nal = buf[i + 16] & 0x1f;
+              if (nal === 5 || nal === 7 || nal === 24 || (nal === 28 && (buf[i + 17] & 0x1f) === 5)) {
+                this.tKey = performance.now();
+              }
+            }
+            c.packets++;
+          }
+          c.bytes += 4 + len;
+          i += 4 + len;
+        } else {
+          // A response to a keep-alive: skip its head (keep-alive responses have no body).
+          let j = i;
+          while (
+            j + 3 < end && !(buf[j] === 13 && buf[j + 1] === 10 && buf[j + 2] === 13 && buf[j + 3] === 10)
+          ) j++;
+          if (j + 3 >= end) break;
+          i = j + 4;
+        }
+      }
+      this.start = i;
+      if (this.stopped) return;
+      try {
+        await this.fill();
+      } catch {
+        if (!this.stopped) c.disconnects++;
+        return;
+      }
+    }
+  }
+
+  keepAlive(): void {
+    if (!this.playing || this.stopped) return;
+    this.write(
+      `GET_PARAMETER ${this.url} RTSP/1.0\r\nCSeq: ${this.cseq++}\r\nSession: ${this.session}\r\n\r\n`,
+    )
+      .catch(() => {});
+  }
+
+  close(): void {
+    this.stopped = true;
+    try {
+      this.conn?.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+const sleepUntil = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())));
+
+async function main(plan: LoadPlan): Promise<LoadReport> {
+  const counters: Counters = { bytes: 0, packets: 0, gaps: 0, disconnects: 0 };
+  const joinCounters: Counters = { bytes: 0, packets: 0, gaps: 0, disconnects: 0 };
+  const viewers: Viewer[] = [];
+  const joiners: Viewer[] = [];
+  const errors: string[] = [];
+  let failed = 0;
+  const start = (v: Viewer) =>
+    v.run().catch((e) => {
+      if (v.stopped) return;
+      failed++;
+      if (errors.length < 10) errors.push(String((e as Error).message ?? e));
+    });
+
+  await sleepUntil(plan.rampStartAt);
+  const rampMs = Math.max(1, plan.rampEndAt - plan.rampStartAt);
+  for (let i = 0; i < plan.viewers; i++) {
+    await sleepUntil(plan.rampStartAt + (rampMs * i) / plan.viewers);
+    const v = new Viewer(plan.urls[i % plan.urls.length], counters);
+    viewers.push(v);
+    start(v);
+  }
+  const ka = setInterval(() => {
+    for (const v of viewers) v.keepAlive();
+    for (const v of joiners) v.keepAlive();
+  }, plan.keepAliveMs);
+
+  await sleepUntil(plan.steadyStartAt);
+  const b0 = counters.bytes;
+  const p0 = counters.packets;
+  const g0 = counters.gaps;
+  const steadyMs = plan.steadyEndAt - plan.steadyStartAt;
+  for (let j = 0; j < plan.joiners; j++) {
+    await sleepUntil(plan.steadyStartAt + (steadyMs * (j + 0.5)) / plan.joiners);
+    const v = new Viewer(plan.urls[j % plan.urls.length], joinCounters);
+    joiners.push(v);
+    start(v);
+  }
+  await sleepUntil(plan.steadyEndAt);
+  const report: LoadReport = {
+    viewers: plan.viewers,
+    connected: viewers.filter((v) => v.playing).length,
+    failed,
+    disconnects: counters.disconnects,
+    steadyBytes: counters.bytes - b0,
+    steadyPackets: counters.packets - p0,
+    gaps: counters.gaps - g0 + joinCounters.gaps,
+    joinFirstPacketMs: joiners.filter((v) => v.tFirst > 0).map((v) => v.tFirst - v.tPlay),
+    joinFirstKeyframeMs: joiners.filter((v) => v.tKey > 0).map((v) => v.tKey - v.tPlay),
+    errors,
+  };
+  clearInterval(ka);
+  for (const v of viewers) v.close();
+  for (const v of joiners) v.close();
+  return report;
+}
+
+if (import.meta.main) {
+  const plan = JSON.parse(Deno.args[0]) as LoadPlan;
+  const report = await main(plan);
+  console.log(JSON.stringify(report));
+  Deno.exit(0);
+}
