@@ -10,6 +10,10 @@ export interface WorkerReport extends WorkerStats {
   worker: number;
   viewersPlaying: number;
   publishers: number;
+  /** This worker's V8 heap (bytes); RSS is the whole process's. */
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
 }
 
 /** A published stream as every worker learns of it. */

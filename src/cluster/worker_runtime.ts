@@ -55,7 +55,16 @@ export class WorkerRuntime {
       if (s?.state === "play") viewersPlaying++;
       else if (s?.state === "record") publishers++;
     }
-    return { ...this.ctx.stats, worker: this.ctx.worker, viewersPlaying, publishers };
+    const m = Deno.memoryUsage();
+    return {
+      ...this.ctx.stats,
+      worker: this.ctx.worker,
+      viewersPlaying,
+      publishers,
+      heapUsed: m.heapUsed,
+      heapTotal: m.heapTotal,
+      external: m.external,
+    };
   }
 
   /** Stops accepting and closes every connection. */
