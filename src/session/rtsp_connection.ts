@@ -21,7 +21,7 @@ import type { WorkerContext } from "./worker_context.ts";
 /** Server header on every response. */
 export const SERVER_NAME = "dm-live/0.1";
 /** First read buffer of a connection; grows only for large messages (publishers' 64 KiB frames). */
-const INITIAL_READ_BYTES = 2048;
+const INITIAL_READ_BYTES = 1024;
 /** RTSP responses a peer may leave unread before it is disconnected. */
 const MAX_UNREAD_CONTROL_BYTES = 256 * 1024;
 
@@ -34,7 +34,6 @@ export class RtspConnection {
   readonly conn: Deno.TcpConn;
   readonly peer: string;
   readonly writer: WriteQueue;
-  log: Logger;
   session: ServerSession | null = null;
   /** performance.now() of the last byte received, for the idle timeout. */
   lastSeen: number;
@@ -48,7 +47,6 @@ export class RtspConnection {
     this.conn = conn;
     const a = conn.remoteAddr;
     this.peer = a.hostname.includes(":") ? `[${a.hostname}]:${a.port}` : `${a.hostname}:${a.port}`;
-    this.log = ctx.log.child(`conn ${this.peer}`);
     const l = ctx.config.limits;
     this.#splitter = new MessageSplitter({
       maxHeaderBlockBytes: l.maxHeaderBlockBytes,
@@ -62,6 +60,14 @@ export class RtspConnection {
       (e) => this.close(`write failed: ${errText(e)}`),
     );
     this.lastSeen = performance.now();
+  }
+
+  // Built on first use: most viewers never log after PLAY, and a logger per connection adds up.
+  #log: Logger | null = null;
+
+  /** Logger whose lines name this connection's peer. */
+  get log(): Logger {
+    return this.#log ??= this.ctx.log.child(`conn ${this.peer}`);
   }
 
   get closed(): boolean {

@@ -25,7 +25,6 @@ export interface Announced {
 export class ServerSession implements StreamSubscriber {
   readonly id: string;
   readonly conn: RtspConnection;
-  log: Logger;
   state: SessionState = "initial";
   path: string | null = null;
   /** Whether a response has carried the id (from SETUP on), so later ones repeat it. */
@@ -35,8 +34,8 @@ export class ServerSession implements StreamSubscriber {
   // Publisher side.
   announced: Announced | null = null;
   claimed = false;
-  /** Interleaved channel → track for the publisher's RTP; RTCP channels map to -1. */
-  readonly publisherChannels = new Map<number, number>();
+  /** Interleaved channel → track for the publisher's RTP; RTCP channels map to -1. Empty for viewers. */
+  readonly publisherChannels: Map<number, number> = new Map();
   ingest: StreamIngest | null = null;
   streamId = 0;
 
@@ -53,15 +52,25 @@ export class ServerSession implements StreamSubscriber {
   constructor(id: string, conn: RtspConnection) {
     this.id = id;
     this.conn = conn;
-    this.log = conn.log.child(`session ${id}`);
     // Advertise less than the real timeout: some clients ping exactly at the deadline (RTSP-NOTES 7).
     this.advertisedTimeoutSec = Math.max(1, Math.floor(conn.ctx.config.sessionTimeoutMs / 1000) - 5);
   }
 
-  /** Sets the path once known and adds it to the log prefix. */
+  #log: Logger | null = null;
+
+  /** Logger whose lines name the peer, the session and (once known) the path; built on first use. */
+  get log(): Logger {
+    if (this.#log === null) {
+      const l = this.conn.log.child(`session ${this.id}`);
+      this.#log = this.path === null ? l : l.child(`path ${this.path}`);
+    }
+    return this.#log;
+  }
+
+  /** Sets the path once known; log lines name it from then on. */
   setPath(path: string): void {
     this.path = path;
-    this.log = this.conn.log.child(`session ${this.id}`).child(`path ${path}`);
+    this.#log = null;
   }
 
   /** Whether this session publishes (ANNOUNCE seen). */
