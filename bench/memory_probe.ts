@@ -5,8 +5,8 @@
  *
  *   deno run -A [--v8-flags=--expose-gc] bench/memory_probe.ts 1000,3000,6000
  *
- * With --expose-gc the heap figures are after a full GC (live objects only); without, they include
- * garbage not yet collected.
+ * With --expose-gc the worker collects garbage before reporting, so its heap figure is live objects
+ * only; without, it includes garbage not yet collected.
  */
 import { DEFAULT_CONFIG, withOverrides } from "../src/config.ts";
 import { Logger } from "../src/log/logger.ts";
@@ -43,8 +43,7 @@ for (const n of steps) {
   loads.push(new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "null" }).spawn());
   prev = n;
   await new Promise((r) => setTimeout(r, 6000));
-  (globalThis as { gc?: () => void }).gc?.();
-  const [w] = await server.stats();
+  const [w] = await server.stats(true);
   const rss = rssKiB();
   const per = ((rss - base) / Math.max(1, w.viewersPlaying)).toFixed(1);
   console.log(

@@ -15,8 +15,8 @@ export interface ServerHandle {
   readonly port: number;
   readonly workers: number;
   readonly directory: StreamDirectory;
-  /** Every live worker's counters and load. */
-  stats(): Promise<WorkerReport[]>;
+  /** Every live worker's counters and load; `collect` asks for a GC first (see messages.ts). */
+  stats(collect?: boolean): Promise<WorkerReport[]>;
   /** Stops accepting, closes every session and terminates the workers. */
   stop(): Promise<void>;
 }
@@ -94,12 +94,12 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
     port,
     workers: count,
     directory,
-    stats() {
+    stats(collect = false) {
       return Promise.all(slots.map((s) =>
         new Promise<WorkerReport>((resolve) => {
           const id = nextStatsId++;
           statsWaiters.set(id, resolve);
-          s.worker.postMessage({ type: "statsRequest", id } satisfies MainToWorker);
+          s.worker.postMessage({ type: "statsRequest", id, collect } satisfies MainToWorker);
         })
       ));
     },

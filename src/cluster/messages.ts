@@ -34,7 +34,8 @@ export type MainToWorker =
   | { type: "publishResult"; id: number; ok: boolean; streamId: number; reason?: string }
   | { type: "streamAdded"; stream: StreamAnnouncement }
   | { type: "streamRemoved"; streamId: number; path: string }
-  | { type: "statsRequest"; id: number }
+  /** `collect` runs a full GC first when V8 exposes gc (--v8-flags=--expose-gc), for live-heap figures. */
+  | { type: "statsRequest"; id: number; collect?: boolean }
   | { type: "shutdown" };
 
 export type WorkerToMain =

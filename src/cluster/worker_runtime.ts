@@ -35,6 +35,7 @@ export class WorkerRuntime {
   /** Handles a message from main.ts. */
   handle(msg: MainToWorker): void {
     if (msg.type === "statsRequest") {
+      if (msg.collect) (globalThis as { gc?: () => void }).gc?.();
       this.#post({ type: "statsResult", id: msg.id, report: this.report() });
       return;
     }
