@@ -67,6 +67,14 @@ Deno.test("a viewer gets the SDP, starts at the newest GOP's parameter sets, the
     assert.equal(info[0].rtptime, tsOf(first));
     const firstAudio = client.frames.find((f) => f.channel === 2)!;
     assert.equal(info[1].seq, seqOf(firstAudio));
+    // AAC is relayed byte for byte: AU-headers-length, one AU header (60 bytes), the AU.
+    assert.deepEqual([...firstAudio.payload.subarray(12)], [
+      0x00,
+      0x10,
+      0x01,
+      0xe0,
+      ...new Array(60).fill(0xaa),
+    ]);
     assertConsecutive(client.frames, 0);
     assertConsecutive(client.frames, 2);
     const video = client.frames.filter((f) => f.channel === 0);
