@@ -146,37 +146,88 @@ async function described(url: string): Promise<boolean> {
   }
 }
 
-async function main(): Promise<void> {
-  const { values: a } = parseArgs({
-    args: Deno.args,
-    options: {
-      viewers: { type: "string", default: "1000" },
-      streams: { type: "string", default: "1" },
-      bitrate: { type: "string", default: "928" },
-      ramp: { type: "string", default: "10" },
-      duration: { type: "string", default: "20" },
-      joiners: { type: "string", default: "40" },
-      workers: { type: "string", default: "0" },
-      "merge-window": { type: "string" },
-      clients: { type: "string", default: "2" },
-      url: { type: "string" },
-      label: { type: "string" },
-      json: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (a.help) {
-    console.log(HELP);
-    return;
-  }
-  const viewers = Number(a.viewers);
-  const streams = Number(a.streams);
-  const kbit = Number(a.bitrate);
-  const clients = Math.max(1, Number(a.clients));
+/** One scenario's parameters, as `deno task bench` takes them on its command line. */
+export interface FanoutOptions {
+  viewers: number;
+  /** Publishers; viewers are spread over them (default 1). */
+  streams?: number;
+  /** Total stream bitrate, video + AAC (default 928). */
+  bitrateKbit?: number;
+  /** Seconds to connect the viewers (default 10). */
+  rampS?: number;
+  /** Steady phase seconds (default 20). */
+  durationS?: number;
+  /** Viewers joining during the steady phase, for latency (default 40). */
+  joiners?: number;
+  /** dm-live workers (default 0 = one per core). */
+  workers?: number;
+  /** dm-live viewer.mergeWindowMs, as given on the command line (default: the server's default). */
+  mergeWindow?: string;
+  /** Load-generator processes (default 2). */
+  clients?: number;
+  /** Run the load against another RTSP server's stream (no dm-live, no publisher). */
+  url?: string;
+  /** Name of this run in the report. */
+  label?: string;
+}
+
+/** Join latency percentiles, ms (NaN, or -Infinity for max, when no viewer joined). */
+export interface Percentiles {
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+/** What one scenario measured; this is also the JSON `deno task bench` writes. */
+export interface FanoutResult {
+  label: string;
+  /** ISO time the scenario ended. */
+  date: string;
+  machine: { cores: number; os: string; deno: string };
+  params: {
+    viewers: number;
+    streams: number;
+    bitrateKbit: number;
+    rampS: number;
+    steadyS: number;
+    /** Joiners actually measured. */
+    joiners: number;
+    workers: number;
+    /** As given (a string), or "default". */
+    mergeWindowMs: string;
+    clients: number;
+  };
+  connected: number;
+  failed: number;
+  disconnects: number;
+  rtpGaps: number;
+  gbps: number;
+  serverCores: number;
+  gbpsPerServerCore: number;
+  loadCores: number;
+  machineIdlePct: number;
+  /** Machine idle below 5 % in the steady phase: the load generator competed with the server. */
+  saturated: boolean;
+  rssBeforeMiB: number;
+  rssSteadyMiB: number;
+  rssPerViewerKiB: number;
+  joinFirstPacketMs: Percentiles;
+  joinFirstKeyframeMs: Percentiles;
+  errors: string[];
+}
+
+/** Runs one scenario: a fresh dm-live (unless `url`), its publisher(s) and the load processes, all stopped at the end. */
+export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
+  const viewers = opts.viewers;
+  const streams = opts.streams ?? 1;
+  const kbit = opts.bitrateKbit ?? 928;
+  const clients = Math.max(1, opts.clients ?? 2);
+  const workers = opts.workers ?? 0;
   await Deno.mkdir(OUT, { recursive: true });
 
   const children: Deno.ChildProcess[] = [];
-  const cleanup = () => {
+  const cleanup = async () => {
     for (const c of children) {
       try {
         c.kill("SIGKILL");
@@ -184,12 +235,19 @@ async function main(): Promise<void> {
         // gone
       }
     }
+    // Reap them, so the next scenario starts on a quiet machine with the port free.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.allSettled(children.map((c) => c.status)),
+      new Promise((r) => (timer = setTimeout(r, 5000))),
+    ]);
+    clearTimeout(timer);
   };
   try {
     let serverPid = 0;
     let urls: string[];
-    if (a.url) {
-      urls = [a.url];
+    if (opts.url) {
+      urls = [opts.url];
       const pid = Number(Deno.env.get("BENCH_SERVER_PID") ?? 0);
       serverPid = pid;
     } else {
@@ -201,11 +259,11 @@ async function main(): Promise<void> {
         "--port",
         String(port),
         "--workers",
-        a.workers!,
+        String(workers),
         "--log-level",
         "warn",
       ];
-      if (a["merge-window"] !== undefined) args.push("--set", `viewer.mergeWindowMs=${a["merge-window"]}`);
+      if (opts.mergeWindow !== undefined) args.push("--set", `viewer.mergeWindowMs=${opts.mergeWindow}`);
       const server = new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "inherit" }).spawn();
       children.push(server);
       serverPid = server.pid;
@@ -248,7 +306,7 @@ async function main(): Promise<void> {
 
     const rssBefore = serverPid ? sampleProc(serverPid).rssKiB : 0;
     const now = Date.now();
-    const rampS = Number(a.ramp);
+    const rampS = opts.rampS ?? 10;
     const plan = (k: number): LoadPlan => ({
       // Each load process talks to its own 127.0.0.x so ~28k ephemeral ports are available per process.
       urls: urls.map((u) => u.replace("//127.0.0.1:", `//127.0.0.${k + 1}:`)),
@@ -256,8 +314,8 @@ async function main(): Promise<void> {
       rampStartAt: now + 1500,
       rampEndAt: now + 1500 + rampS * 1000,
       steadyStartAt: now + 1500 + rampS * 1000 + 3000,
-      steadyEndAt: now + 1500 + rampS * 1000 + 3000 + Number(a.duration) * 1000,
-      joiners: Math.floor(Number(a.joiners) / clients),
+      steadyEndAt: now + 1500 + rampS * 1000 + 3000 + (opts.durationS ?? 20) * 1000,
+      joiners: Math.floor((opts.joiners ?? 40) / clients),
       keepAliveMs: 20000,
     });
     const loads = Array.from({ length: clients }, (_, k) => {
@@ -292,8 +350,8 @@ async function main(): Promise<void> {
     const idlePct = (100 * (i1.idle - i0.idle)) / (i1.total - i0.total);
     const joinPacket = reports.flatMap((r) => r.joinFirstPacketMs);
     const joinKey = reports.flatMap((r) => r.joinFirstKeyframeMs);
-    const result = {
-      label: a.label ?? (a.url ? `external ${a.url}` : "dm-live"),
+    const result: FanoutResult = {
+      label: opts.label ?? (opts.url ? `external ${opts.url}` : "dm-live"),
       date: new Date().toISOString(),
       machine: { cores: navigator.hardwareConcurrency, os: Deno.build.os, deno: Deno.version.deno },
       params: {
@@ -303,8 +361,8 @@ async function main(): Promise<void> {
         rampS,
         steadyS,
         joiners: joinPacket.length,
-        workers: Number(a.workers),
-        mergeWindowMs: a["merge-window"] ?? "default",
+        workers,
+        mergeWindowMs: opts.mergeWindow ?? "default",
         clients,
       },
       connected: reports.reduce((x, r) => x + r.connected, 0),
@@ -334,44 +392,91 @@ async function main(): Promise<void> {
       },
       errors: reports.flatMap((r) => r.errors).slice(0, 10),
     };
-    const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
-    console.log(
-      `\n${result.label}: ${viewers} viewers x ${streams} stream(s) at ${kbit} kbit/s, steady ${steadyS} s`,
-    );
-    console.log(
-      `  connected ${result.connected}/${viewers}, failed ${result.failed}, disconnects ${result.disconnects}, RTP gaps ${result.rtpGaps}`,
-    );
-    console.log(`  delivered      ${f(gbps)} Gbit/s`);
-    console.log(
-      `  server CPU     ${f(serverCores)} cores  ->  ${f(result.gbpsPerServerCore)} Gbit/s per server core`,
-    );
-    console.log(
-      `  load gen CPU   ${f(loadCores)} cores; machine idle ${f(idlePct, 1)} %${
-        result.saturated ? "  (SATURATED: figures describe the load generator as much as the server)" : ""
-      }`,
-    );
-    console.log(
-      `  server RSS     ${f(result.rssBeforeMiB, 1)} MiB before, ${f(result.rssSteadyMiB, 1)} MiB steady, ${
-        f(result.rssPerViewerKiB, 1)
-      } KiB per viewer`,
-    );
-    console.log(
-      `  join (n=${joinPacket.length})  first packet p50/p95/p99/max ${f(result.joinFirstPacketMs.p50, 1)}/${
-        f(result.joinFirstPacketMs.p95, 1)
-      }/${f(result.joinFirstPacketMs.p99, 1)}/${f(result.joinFirstPacketMs.max, 1)} ms`,
-    );
-    console.log(
-      `                 first keyframe p50/p95/p99/max ${f(result.joinFirstKeyframeMs.p50, 1)}/${
-        f(result.joinFirstKeyframeMs.p95, 1)
-      }/${f(result.joinFirstKeyframeMs.p99, 1)}/${f(result.joinFirstKeyframeMs.max, 1)} ms`,
-    );
-    if (result.errors.length) console.log(`  errors: ${result.errors.join("; ")}`);
-    const file = a.json ?? `${OUT}/fanout-${result.date.replace(/[:.]/g, "-")}.json`;
-    await Deno.writeTextFile(file, JSON.stringify(result, null, 2) + "\n");
-    console.log(`  JSON: ${file}`);
+    return result;
   } finally {
-    cleanup();
+    await cleanup();
   }
+}
+
+/** Prints a scenario's report, as `deno task bench` does (`log` defaults to console.log). */
+export function printResult(result: FanoutResult, log: (line: string) => void = console.log): void {
+  const { viewers, streams, bitrateKbit: kbit, steadyS } = result.params;
+  const { gbps, serverCores, loadCores, machineIdlePct: idlePct } = result;
+  const joined = result.params.joiners;
+  const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
+  log(
+    `\n${result.label}: ${viewers} viewers x ${streams} stream(s) at ${kbit} kbit/s, steady ${steadyS} s`,
+  );
+  log(
+    `  connected ${result.connected}/${viewers}, failed ${result.failed}, disconnects ${result.disconnects}, RTP gaps ${result.rtpGaps}`,
+  );
+  log(`  delivered      ${f(gbps)} Gbit/s`);
+  log(
+    `  server CPU     ${f(serverCores)} cores  ->  ${f(result.gbpsPerServerCore)} Gbit/s per server core`,
+  );
+  log(
+    `  load gen CPU   ${f(loadCores)} cores; machine idle ${f(idlePct, 1)} %${
+      result.saturated ? "  (SATURATED: figures describe the load generator as much as the server)" : ""
+    }`,
+  );
+  log(
+    `  server RSS     ${f(result.rssBeforeMiB, 1)} MiB before, ${f(result.rssSteadyMiB, 1)} MiB steady, ${
+      f(result.rssPerViewerKiB, 1)
+    } KiB per viewer`,
+  );
+  log(
+    `  join (n=${joined})  first packet p50/p95/p99/max ${f(result.joinFirstPacketMs.p50, 1)}/${
+      f(result.joinFirstPacketMs.p95, 1)
+    }/${f(result.joinFirstPacketMs.p99, 1)}/${f(result.joinFirstPacketMs.max, 1)} ms`,
+  );
+  log(
+    `                 first keyframe p50/p95/p99/max ${f(result.joinFirstKeyframeMs.p50, 1)}/${
+      f(result.joinFirstKeyframeMs.p95, 1)
+    }/${f(result.joinFirstKeyframeMs.p99, 1)}/${f(result.joinFirstKeyframeMs.max, 1)} ms`,
+  );
+  if (result.errors.length) log(`  errors: ${result.errors.join("; ")}`);
+}
+
+async function main(): Promise<void> {
+  const { values: a } = parseArgs({
+    args: Deno.args,
+    options: {
+      viewers: { type: "string", default: "1000" },
+      streams: { type: "string", default: "1" },
+      bitrate: { type: "string", default: "928" },
+      ramp: { type: "string", default: "10" },
+      duration: { type: "string", default: "20" },
+      joiners: { type: "string", default: "40" },
+      workers: { type: "string", default: "0" },
+      "merge-window": { type: "string" },
+      clients: { type: "string", default: "2" },
+      url: { type: "string" },
+      label: { type: "string" },
+      json: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (a.help) {
+    console.log(HELP);
+    return;
+  }
+  const result = await runScenario({
+    viewers: Number(a.viewers),
+    streams: Number(a.streams),
+    bitrateKbit: Number(a.bitrate),
+    rampS: Number(a.ramp),
+    durationS: Number(a.duration),
+    joiners: Number(a.joiners),
+    workers: Number(a.workers),
+    mergeWindow: a["merge-window"],
+    clients: Number(a.clients),
+    url: a.url,
+    label: a.label,
+  });
+  printResult(result);
+  const file = a.json ?? `${OUT}/fanout-${result.date.replace(/[:.]/g, "-")}.json`;
+  await Deno.writeTextFile(file, JSON.stringify(result, null, 2) + "\n");
+  console.log(`  JSON: ${file}`);
 }
 
 if (import.meta.main) {
