@@ -32,6 +32,7 @@ function result(viewers: number, over: Partial<FanoutResult> = {}): FanoutResult
     rssBeforeMiB: 70,
     rssSteadyMiB: 70 + viewers * 0.03,
     rssPerViewerKiB: 30,
+    addedDelayMs: { samples: 0, p50: NaN, p95: NaN, p99: NaN, max: NaN },
     joinFirstPacketMs: p,
     joinFirstKeyframeMs: p,
     errors: [],

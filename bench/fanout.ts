@@ -22,6 +22,7 @@ const HELP = `deno task bench [options]
   --joiners N          viewers joining during the steady phase, for latency (default 40)
   --workers N          dm-live workers (default 0 = one per core)
   --merge-window MS    dm-live viewer.mergeWindowMs (default: the server's default)
+  --set KEY=VALUE      any other dm-live config key for the run (repeatable)
   --clients N          load-generator processes (default 2)
   --url URL            run the load against another RTSP server's stream (no dm-live, no publisher)
   --label TEXT         name of this run in the report
@@ -65,7 +66,8 @@ async function run(cmd: string, args: string[]): Promise<void> {
 
 /** The cached clip for a bitrate: 854x480 30 fps H.264 Main, 2 s GOP, SPS/PPS in-band, AAC 44.1 kHz. */
 async function ensureClip(kbit: number): Promise<string> {
-  const file = `${OUT}/cache/clip-${kbit}k.mp4`;
+  // v2: no B-frames, so RTP timestamps follow send order and arrival minus RTP time measures delay.
+  const file = `${OUT}/cache/clip-${kbit}k-v2.mp4`;
   try {
     await Deno.stat(file);
     return file;
@@ -107,6 +109,8 @@ async function ensureClip(kbit: number): Promise<string> {
     "60",
     "-keyint_min",
     "60",
+    "-bf",
+    "0",
     "-sc_threshold",
     "0",
     "-x264-params",
@@ -163,6 +167,8 @@ export interface FanoutOptions {
   workers?: number;
   /** dm-live viewer.mergeWindowMs, as given on the command line (default: the server's default). */
   mergeWindow?: string;
+  /** Further dm-live config overrides, KEY=VALUE. */
+  serverSet?: string[];
   /** Load-generator processes (default 2). */
   clients?: number;
   /** Run the load against another RTSP server's stream (no dm-live, no publisher). */
@@ -196,6 +202,7 @@ export interface FanoutResult {
     workers: number;
     /** As given (a string), or "default". */
     mergeWindowMs: string;
+    serverSet?: string[];
     clients: number;
   };
   connected: number;
@@ -214,6 +221,8 @@ export interface FanoutResult {
   rssPerViewerKiB: number;
   joinFirstPacketMs: Percentiles;
   joinFirstKeyframeMs: Percentiles;
+  /** Delay the server added to live packets (batching) plus jitter; see LoadReport.addedDelayMs. */
+  addedDelayMs: Percentiles & { samples: number };
   errors: string[];
 }
 
@@ -264,6 +273,7 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
         "warn",
       ];
       if (opts.mergeWindow !== undefined) args.push("--set", `viewer.mergeWindowMs=${opts.mergeWindow}`);
+      for (const kv of opts.serverSet ?? []) args.push("--set", kv);
       const server = new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "inherit" }).spawn();
       children.push(server);
       serverPid = server.pid;
@@ -350,6 +360,7 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
     const idlePct = (100 * (i1.idle - i0.idle)) / (i1.total - i0.total);
     const joinPacket = reports.flatMap((r) => r.joinFirstPacketMs);
     const joinKey = reports.flatMap((r) => r.joinFirstKeyframeMs);
+    const delay = reports.flatMap((r) => r.addedDelayMs);
     const result: FanoutResult = {
       label: opts.label ?? (opts.url ? `external ${opts.url}` : "dm-live"),
       date: new Date().toISOString(),
@@ -363,6 +374,7 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
         joiners: joinPacket.length,
         workers,
         mergeWindowMs: opts.mergeWindow ?? "default",
+        serverSet: opts.serverSet ?? [],
         clients,
       },
       connected: reports.reduce((x, r) => x + r.connected, 0),
@@ -389,6 +401,13 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
         p95: percentile(joinKey, 95),
         p99: percentile(joinKey, 99),
         max: Math.max(...joinKey),
+      },
+      addedDelayMs: {
+        samples: delay.length,
+        p50: percentile(delay, 50),
+        p95: percentile(delay, 95),
+        p99: percentile(delay, 99),
+        max: delay.reduce((m, x) => Math.max(m, x), -Infinity),
       },
       errors: reports.flatMap((r) => r.errors).slice(0, 10),
     };
@@ -434,6 +453,12 @@ export function printResult(result: FanoutResult, log: (line: string) => void = 
       f(result.joinFirstKeyframeMs.p95, 1)
     }/${f(result.joinFirstKeyframeMs.p99, 1)}/${f(result.joinFirstKeyframeMs.max, 1)} ms`,
   );
+  const d = result.addedDelayMs;
+  log(
+    `  added delay (n=${d.samples}) live packets p50/p95/p99/max ${f(d.p50, 1)}/${f(d.p95, 1)}/${
+      f(d.p99, 1)
+    }/${f(d.max, 1)} ms (batching + jitter)`,
+  );
   if (result.errors.length) log(`  errors: ${result.errors.join("; ")}`);
 }
 
@@ -449,6 +474,7 @@ async function main(): Promise<void> {
       joiners: { type: "string", default: "40" },
       workers: { type: "string", default: "0" },
       "merge-window": { type: "string" },
+      set: { type: "string", multiple: true },
       clients: { type: "string", default: "2" },
       url: { type: "string" },
       label: { type: "string" },
@@ -469,6 +495,7 @@ async function main(): Promise<void> {
     joiners: Number(a.joiners),
     workers: Number(a.workers),
     mergeWindow: a["merge-window"],
+    serverSet: a.set,
     clients: Number(a.clients),
     url: a.url,
     label: a.label,

@@ -34,8 +34,19 @@ export interface LoadReport {
   gaps: number;
   joinFirstPacketMs: number[];
   joinFirstKeyframeMs: number[];
+  /**
+   * For a few viewers playing since the ramp: each steady-phase video packet's arrival time minus
+   * its RTP time, less the smallest such offset of that viewer. ffmpeg -re sends each frame at its
+   * own time, so this is the delay the server added (batching) plus the path's jitter.
+   */
+  addedDelayMs: number[];
   errors: string[];
 }
+
+/** Viewers per load process whose packet delays are sampled. */
+const DELAY_SAMPLERS = 10;
+/** Set while the steady phase runs: delay samples are taken only then (no GOP bursts). */
+let sampling = false;
 
 const READ_BYTES = 16384;
 const enc = new TextEncoder();
@@ -61,6 +72,8 @@ class Viewer {
   tKey = 0;
   stopped = false;
   playing = false;
+  /** Arrival minus RTP time (ms) of steady-phase video packets, when this viewer samples. */
+  offsets: number[] | null = null;
   readonly url: string;
   readonly c: Counters;
 
@@ -169,6 +182,10 @@ class Viewer {
             if (last >= 0 && seq !== ((last + 1) & 0xffff)) c.gaps++;
             this.lastSeq[ch & 15] = seq;
             if (this.tFirst === 0) this.tFirst = performance.now();
+            if (sampling && ch === 0 && this.offsets !== null) {
+              const ts = ((buf[i + 8] << 24) | (buf[i + 9] << 16) | (buf[i + 10] << 8) | buf[i + 11]) >>> 0;
+              this.offsets.push(performance.now() - ts / 90);
+            }
             if (this.tKey === 0 && ch === 0 && len > 13) {
               const nal = buf[i + 16] & 0x1f;
               if (nal === 5 || nal === 7 || nal === 24 || (nal === 28 && (buf[i + 17] & 0x1f) === 5)) {
@@ -239,6 +256,7 @@ async function main(plan: LoadPlan): Promise<LoadReport> {
   for (let i = 0; i < plan.viewers; i++) {
     await sleepUntil(plan.rampStartAt + (rampMs * i) / plan.viewers);
     const v = new Viewer(plan.urls[i % plan.urls.length], counters);
+    if (i < DELAY_SAMPLERS) v.offsets = [];
     viewers.push(v);
     start(v);
   }
@@ -248,6 +266,7 @@ async function main(plan: LoadPlan): Promise<LoadReport> {
   }, plan.keepAliveMs);
 
   await sleepUntil(plan.steadyStartAt);
+  sampling = true;
   const b0 = counters.bytes;
   const p0 = counters.packets;
   const g0 = counters.gaps;
@@ -259,6 +278,14 @@ async function main(plan: LoadPlan): Promise<LoadReport> {
     start(v);
   }
   await sleepUntil(plan.steadyEndAt);
+  sampling = false;
+  const addedDelayMs: number[] = [];
+  for (const v of viewers) {
+    if (v.offsets === null || v.offsets.length === 0) continue;
+    const min = Math.min(...v.offsets);
+    // A jump of hours is an RTP timestamp discontinuity (the clip looping), not a delay.
+    for (const o of v.offsets) if (o - min < 60_000) addedDelayMs.push(o - min);
+  }
   const report: LoadReport = {
     viewers: plan.viewers,
     connected: viewers.filter((v) => v.playing).length,
@@ -269,6 +296,7 @@ async function main(plan: LoadPlan): Promise<LoadReport> {
     gaps: counters.gaps - g0 + joinCounters.gaps,
     joinFirstPacketMs: joiners.filter((v) => v.tFirst > 0).map((v) => v.tFirst - v.tPlay),
     joinFirstKeyframeMs: joiners.filter((v) => v.tKey > 0).map((v) => v.tKey - v.tPlay),
+    addedDelayMs,
     errors,
   };
   clearInterval(ka);

@@ -20,6 +20,7 @@ const HELP = `deno task bench:sweep [options]
   --joiners N          viewers joining during each steady phase, for latency (default 40)
   --workers N          dm-live workers (default 0 = one per core)
   --merge-window MS    dm-live viewer.mergeWindowMs (default: the server's default)
+  --set KEY=VALUE      any other dm-live config key (repeatable)
   --clients N          load-generator processes (default 2)
   --label TEXT         name of this sweep (default dm-live)
 Writes bench/out/sweep-<label>-<time>.json and .svg, and bench/out/latest-sweep.svg.`;
@@ -39,6 +40,7 @@ export function sweepTable(results: FanoutResult[]): string {
     "KiB/viewer",
     "key p50 ms",
     "key p99 ms",
+    "delay p99 ms",
     "gaps",
     "disc",
     "saturated",
@@ -55,6 +57,7 @@ export function sweepTable(results: FanoutResult[]): string {
     f(r.rssPerViewerKiB, 1),
     f(r.joinFirstKeyframeMs.p50, 1),
     f(r.joinFirstKeyframeMs.p99, 1),
+    f(r.addedDelayMs.p99, 1),
     String(r.rtpGaps),
     String(r.disconnects),
     r.saturated ? "yes" : "no",
@@ -75,6 +78,7 @@ async function main(): Promise<number> {
       joiners: { type: "string" },
       workers: { type: "string" },
       "merge-window": { type: "string" },
+      set: { type: "string", multiple: true },
       clients: { type: "string" },
       label: { type: "string", default: "dm-live" },
       help: { type: "boolean", short: "h" },
@@ -108,6 +112,7 @@ async function main(): Promise<number> {
         joiners: num(a.joiners),
         workers: num(a.workers),
         mergeWindow: a["merge-window"],
+        serverSet: a.set,
         clients: num(a.clients),
         label,
       });
