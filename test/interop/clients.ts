@@ -1,4 +1,7 @@
-/** Real RTSP clients for interop tests: find them, run them, and stop them. */
+/** Real RTSP clients for interop tests: find them and run them. */
+import { Proc } from "../support/proc.ts";
+
+export { Proc, until } from "../support/proc.ts";
 
 /** The clients interop tests use, and the Debian package that ships each. */
 export const CLIENTS = {
@@ -51,45 +54,6 @@ export function interopTest(name: string, needs: ClientName[], fn: () => Promise
   });
 }
 
-/** A child process whose output is collected; kill() ends it. */
-export class Proc {
-  readonly child: Deno.ChildProcess;
-  readonly name: string;
-  stdout = "";
-  stderr = "";
-  readonly done: Promise<Deno.CommandStatus>;
-
-  constructor(bin: string, args: string[]) {
-    this.name = bin;
-    this.child = new Deno.Command(bin, { args, stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
-    const collect = async (s: ReadableStream<Uint8Array>, into: "stdout" | "stderr") => {
-      const dec = new TextDecoder();
-      for await (const chunk of s) this[into] += dec.decode(chunk, { stream: true });
-    };
-    const out = collect(this.child.stdout, "stdout");
-    const err = collect(this.child.stderr, "stderr");
-    this.done = Promise.all([out, err]).then(() => this.child.status);
-  }
-
-  kill(): void {
-    try {
-      this.child.kill("SIGKILL");
-    } catch {
-      // already exited
-    }
-  }
-
-  /** Waits for exit, killing the process after timeoutMs. */
-  async wait(timeoutMs: number): Promise<Deno.CommandStatus> {
-    const t = setTimeout(() => this.kill(), timeoutMs);
-    try {
-      return await this.done;
-    } finally {
-      clearTimeout(t);
-    }
-  }
-}
-
 /**
  * ffmpeg pushing a generated H.264 Main + AAC stream (1 s GOP, 30 fps, SPS/PPS in-band on every
  * keyframe as x264 does with repeat-headers) to an RTSP URL. `veryfast` keeps CABAC on: with
@@ -134,17 +98,4 @@ export function ffmpegPublisher(url: string, transport: "tcp" | "udp" = "tcp", e
     transport,
     url,
   ]);
-}
-
-/** Polls until cond() is true or timeoutMs passes. */
-export async function until(
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }

@@ -1,5 +1,5 @@
 /** Runs `main.ts` as a real process (same flags as `deno task start`) and reads its log. */
-import { Proc } from "../interop/clients.ts";
+import { Proc } from "./proc.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
