@@ -225,7 +225,16 @@ export class RtspConnection {
       return;
     }
     if (this.#closed) return;
-    this.#send(req, reply.status ?? STATUS_CODE.OK, reply.headers, reply.body);
+    const status = reply.status ?? STATUS_CODE.OK;
+    if (status >= 400) {
+      this.ctx.stats.errorResponses++;
+      this.log.warn(
+        `${req.method} ${req.url}: ${status} ${
+          reply.headers?.map(([k, v]) => `${k}: ${v}`).join("; ") ?? ""
+        }`,
+      );
+    }
+    this.#send(req, status, reply.headers, reply.body);
     reply.after?.();
   }
 

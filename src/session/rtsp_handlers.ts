@@ -45,6 +45,12 @@ const fail = (status: typeof STATUS_CODE[keyof typeof STATUS_CODE], msg: string)
 
 /** Dispatches one request with a valid CSeq; throws RtspError for every refusal. */
 export function handleRequest(c: RtspConnection, req: RtspRequest): Promise<Reply> | Reply {
+  // RFC 2326 §12.32: dm-live supports no extension options, so any it is required to have fails.
+  const required = [...req.headers.getAll("Require"), ...req.headers.getAll("Proxy-Require")].join(", ")
+    .trim();
+  if (required !== "") {
+    return { status: STATUS_CODE.OptionNotSupported, headers: [["Unsupported", required]] };
+  }
   switch (req.method) {
     case "OPTIONS":
       checkSessionIfGiven(c, req);

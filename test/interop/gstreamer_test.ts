@@ -59,3 +59,38 @@ interopTest("GStreamer rtspsrc plays over TCP and decodes H.264 and AAC without 
     await s.stop();
   }
 });
+
+interopTest("GStreamer rtspsrc with its default transports falls back to TCP after 461 and decodes", [
+  "ffmpeg",
+  "gst-launch-1.0",
+], async () => {
+  const s = await publishedServer("live/gst-default");
+  try {
+    const gst = new Proc("gst-launch-1.0", [
+      "-v",
+      "rtspsrc",
+      `location=${s.server.url("live/gst-default")}`,
+      "latency=0",
+      "!",
+      "rtph264depay",
+      "!",
+      "h264parse",
+      "!",
+      "avdec_h264",
+      "!",
+      "fakesink",
+      "name=video",
+      "silent=false",
+      "sync=false",
+    ]);
+    await new Promise((r) => setTimeout(r, 4000));
+    gst.kill();
+    await gst.wait(5000);
+    const out = gst.stdout + gst.stderr;
+    const video = out.match(/video: last-message = chain/g)?.length ?? 0;
+    assert.ok(video >= 60, `decoded ${video} video frames`);
+    assert.match(s.server.log, /SETUP [^ ]+: 461 no supported transport in 'RTP\/AVP;unicast;client_port=/);
+  } finally {
+    await s.stop();
+  }
+});

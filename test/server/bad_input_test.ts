@@ -62,6 +62,11 @@ const REQUEST_CASES: [string, (url: string) => string, number][] = [
   ["an unknown method", (u) => `FETCH ${u} RTSP/1.0\r\nCSeq: 1\r\n\r\n`, 501],
   ["a known method dm-live does not serve", (u) => `REDIRECT ${u} RTSP/1.0\r\nCSeq: 1\r\n\r\n`, 405],
   ["another protocol version", (u) => `OPTIONS ${u} RTSP/2.0\r\nCSeq: 1\r\n\r\n`, 505],
+  [
+    "a Require header naming an option",
+    (u) => `DESCRIBE ${u}/x RTSP/1.0\r\nCSeq: 1\r\nRequire: funky-feature\r\n\r\n`,
+    551,
+  ],
   ["a request line that does not parse", () => `HELLO\r\nCSeq: 1\r\n\r\n`, 400],
   ["a URL that is not rtsp://", () => `DESCRIBE http://example/x RTSP/1.0\r\nCSeq: 1\r\n\r\n`, 400],
 ];
@@ -149,5 +154,15 @@ Deno.test("out-of-place publisher requests get 455 or 400, and a publisher's pat
     assert.equal(r.status, 459, "aggregate SETUP of a two-track stream");
     v.close();
     pub.close();
+  });
+});
+
+Deno.test("551 for a required option lists it in Unsupported", async () => {
+  await withServer({ workers: 1 }, async (server) => {
+    const c = await RtspTestClient.connect(server.port, "x");
+    const r = await c.request("OPTIONS", c.url, { Require: "implicit-play" });
+    assert.equal(r.status, 551);
+    assert.equal(r.headers.get("Unsupported"), "implicit-play");
+    c.close();
   });
 });
