@@ -18,7 +18,12 @@ const rssKiB = () => Number(/VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync("/proc/s
 const MiB = (b: number) => (b / 1048576).toFixed(1);
 
 const steps = (Deno.args[0] ?? "1000,2000,4000").split(",").map(Number);
-const config = withOverrides(DEFAULT_CONFIG, { "rtsp.port": 0, workers: 1, "log.level": "error" });
+const config = withOverrides(DEFAULT_CONFIG, {
+  "rtsp.port": 0,
+  workers: 1,
+  "log.level": "error",
+  "net.backend": Deno.env.get("DM_LIVE_NET_BACKEND") ?? "auto",
+});
 const server = await startServer(config, new Logger("error"));
 const pub = await startPublisher(server.port, "probe");
 // ~30 frames/s of small packets: the stream's bitrate hardly matters for memory.

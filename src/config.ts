@@ -6,6 +6,7 @@ import defaultYaml from "../dm-live.yaml" with { type: "text" };
 /** The server's settings; dm-live.yaml documents every key. */
 export interface Config {
   rtsp: { address: string; port: number };
+  net: { backend: "auto" | "deno" | "ffi" };
   workers: number;
   sessionTimeoutMs: number;
   ring: { bytes: number; slots: number };
@@ -29,6 +30,7 @@ export interface Config {
 /** The defaults; `dm-live.yaml` must say the same (a test checks). */
 export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
   rtsp: { address: "0.0.0.0", port: 8554 },
+  net: { backend: "auto" },
   workers: 0,
   sessionTimeoutMs: 60_000,
   ring: { bytes: 8 * 1024 * 1024, slots: 32768 },
@@ -89,6 +91,7 @@ type Schema = { [k: string]: Check | Schema };
 
 const SCHEMA: Schema = {
   rtsp: { address: str, port: int(0, 65535) },
+  net: { backend: oneOf(["auto", "deno", "ffi"]) },
   workers: int(0, 256),
   sessionTimeoutMs: int(1_000, 3_600_000),
   ring: { bytes: pow2(1 << 17, 1 << 30), slots: pow2(16, 1 << 22) },

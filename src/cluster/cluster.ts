@@ -2,6 +2,7 @@ import type { Config } from "../config.ts";
 import type { Logger } from "../log/logger.ts";
 import { isWorkerToMain, type MainToWorker, type WorkerReport, type WorkerToMain } from "./messages.ts";
 import { StreamDirectory } from "./stream_directory.ts";
+import { resolveBackend } from "../net/backend.ts";
 
 /** The worker entry module; `deno compile --include` must name the same file. */
 export const WORKER_MODULE = new URL("../../workers/rtsp_worker.ts", import.meta.url);
@@ -88,7 +89,11 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
     for (const s of slots) s.worker.terminate();
     throw e;
   }
-  log.info(`listening on rtsp://${config.rtsp.address}:${port} with ${count} worker(s)`);
+  log.info(
+    `listening on rtsp://${config.rtsp.address}:${port} with ${count} worker(s), ${
+      resolveBackend(config.net.backend)
+    } sockets`,
+  );
 
   return {
     port,

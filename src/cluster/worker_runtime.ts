@@ -1,6 +1,10 @@
 import type { Config } from "../config.ts";
 import { Logger, type LogSink } from "../log/logger.ts";
-import { Listener } from "../net/listener.ts";
+import type { ByteSocket, SocketListener } from "../net/byte_socket.ts";
+import { DenoListener } from "../net/deno_listener.ts";
+import { EpollPoller } from "../net/epoll_poller.ts";
+import { FfiListener } from "../net/ffi_listener.ts";
+import { resolveBackend } from "../net/backend.ts";
 import { RtspConnection } from "../session/rtsp_connection.ts";
 import { newWorkerStats, type WorkerContext } from "../session/worker_context.ts";
 import type { MainToWorker, WorkerReport, WorkerToMain } from "./messages.ts";
@@ -14,7 +18,8 @@ export class WorkerRuntime {
   readonly ctx: WorkerContext;
   readonly #post: (msg: WorkerToMain) => void;
   readonly #connections = new Set<RtspConnection>();
-  readonly #listener: Listener;
+  readonly #listener: SocketListener;
+  readonly #poller: EpollPoller | null = null;
   readonly #sweep: ReturnType<typeof setInterval>;
 
   constructor(worker: number, config: Config, post: (msg: WorkerToMain) => void, sink?: LogSink) {
@@ -22,12 +27,18 @@ export class WorkerRuntime {
     const directory = new WorkerDirectory(post, config.viewer.mergeWindowMs, log);
     this.ctx = { worker, config, log, directory, stats: newWorkerStats() };
     this.#post = post;
-    this.#listener = new Listener(config.rtsp.address, config.rtsp.port, log);
+    if (resolveBackend(config.net.backend) === "ffi") {
+      this.#poller = new EpollPoller();
+      this.#listener = new FfiListener(config.rtsp.address, config.rtsp.port, this.#poller, log);
+    } else {
+      this.#listener = new DenoListener(config.rtsp.address, config.rtsp.port, log);
+    }
     this.#sweep = setInterval(this.#closeIdle, SWEEP_INTERVAL_MS);
   }
 
   /** Starts accepting and tells main.ts the worker is ready. */
   start(): void {
+    this.#poller?.run().catch((e) => this.ctx.log.error(`poller failed: ${e}`));
     this.#listener.serve(this.#accept);
     this.#post({ type: "ready", worker: this.ctx.worker, port: this.#listener.port });
   }
@@ -74,21 +85,22 @@ export class WorkerRuntime {
     this.#listener.close();
     for (const c of this.#connections) c.close(reason);
     this.#connections.clear();
+    this.#poller?.stop();
     for (const s of this.ctx.directory.streams()) s.end();
   }
 
-  readonly #accept = (conn: Deno.TcpConn): void => {
+  readonly #accept = (sock: ByteSocket): void => {
     const stats = this.ctx.stats;
     const max = this.ctx.config.limits.maxConnectionsPerWorker;
     if (max > 0 && this.#connections.size >= max) {
       stats.connectionsRefused++;
       this.ctx.log.warn(
-        `refused ${conn.remoteAddr.hostname}:${conn.remoteAddr.port}: ${max} connections open`,
+        `refused ${sock.peer}: ${max} connections open`,
       );
-      conn.close();
+      sock.close();
       return;
     }
-    const c = new RtspConnection(this.ctx, conn);
+    const c = new RtspConnection(this.ctx, sock);
     this.#connections.add(c);
     stats.connectionsOpen++;
     stats.connectionsTotal++;

@@ -1,3 +1,5 @@
+import type { ByteSocket } from "./byte_socket.ts";
+
 /** Where a connection's media bytes come from when no control message is waiting. */
 export interface ChunkSource {
   /** The next bytes to send (borrowed: must stay intact until chunkWritten), or null. */
@@ -8,12 +10,12 @@ export interface ChunkSource {
 
 /**
  * Ordered writes for one connection: at most one write in flight, short writes continued, RTSP
- * responses sent between media chunks (never inside one). Deno reads a written view only when the
- * socket drains, so a chunk from the ring stays borrowed until its write settles; nothing here
- * copies it.
+ * responses sent between media chunks (never inside one). A chunk borrowed from the source stays
+ * borrowed until its write settles: at once when the socket takes it synchronously (FFI), when
+ * the promise resolves otherwise (Deno reads the view only when the socket drains).
  */
 export class WriteQueue {
-  readonly #conn: Deno.Conn;
+  readonly #sock: ByteSocket;
   readonly #control: Uint8Array[] = [];
   readonly #maxControlBytes: number;
   readonly #onError: (e: unknown) => void;
@@ -24,13 +26,14 @@ export class WriteQueue {
   #off = 0;
   #closed = false;
   #drained: (() => void) | null = null;
+  #kicking = false;
   /** Bytes handed to the kernel so far. */
   bytesWritten = 0;
   /** Socket writes issued so far. */
   writes = 0;
 
-  constructor(conn: Deno.Conn, maxControlBytes: number, onError: (e: unknown) => void) {
-    this.#conn = conn;
+  constructor(sock: ByteSocket, maxControlBytes: number, onError: (e: unknown) => void) {
+    this.#sock = sock;
     this.#maxControlBytes = maxControlBytes;
     this.#onError = onError;
   }
@@ -38,11 +41,6 @@ export class WriteQueue {
   /** Whether a write is in flight. */
   get busy(): boolean {
     return this.#cur !== null;
-  }
-
-  /** Whether the in-flight write is a chunk borrowed from the source. */
-  get sourceChunkInFlight(): boolean {
-    return this.#cur !== null && this.#curFromSource;
   }
 
   set source(s: ChunkSource | null) {
@@ -59,34 +57,42 @@ export class WriteQueue {
     return true;
   }
 
-  /** Starts the next write if none is in flight. */
-  kick(): void {
-    if (this.#cur !== null || this.#closed) return;
-    let chunk: Uint8Array | null | undefined = this.#control.shift();
-    let fromSource = false;
-    if (chunk !== undefined) {
-      this.#controlBytes -= chunk.length;
-    } else if (this.#source !== null) {
-      chunk = this.#source.nextChunk();
-      fromSource = true;
-    }
-    if (!chunk) {
-      const fn = this.#drained;
-      this.#drained = null;
-      fn?.();
-      return;
-    }
-    this.#cur = chunk;
-    this.#curFromSource = fromSource;
-    this.#off = 0;
-    this.writes++;
-    this.#conn.write(chunk).then(this.#onWritten, this.#onFailed);
-  }
-
   /** Calls fn once every queued message and everything the source still has is written. */
   whenDrained(fn: () => void): void {
     this.#drained = fn;
     this.kick();
+  }
+
+  /** Writes until nothing is left or a write must wait. */
+  // hot path: no allocation when writes complete at once
+  kick(): void {
+    // Re-entry (a source callback kicking) is folded into the running loop.
+    if (this.#kicking) return;
+    this.#kicking = true;
+    try {
+      while (this.#cur === null && !this.#closed) {
+        if (!this.#takeNext()) {
+          const fn = this.#drained;
+          this.#drained = null;
+          fn?.();
+          return;
+        }
+        while (this.#cur !== null && !this.#closed) {
+          const cur: Uint8Array = this.#cur;
+          this.writes++;
+          const r = this.#sock.write(this.#off === 0 ? cur : cur.subarray(this.#off));
+          if (typeof r !== "number") {
+            r.then(this.#onAsyncWritten, this.#onFailed);
+            return;
+          }
+          this.#advance(r);
+        }
+      }
+    } catch (e) {
+      this.#onFailed(e);
+    } finally {
+      this.#kicking = false;
+    }
   }
 
   /** Stops writing; a write in flight is abandoned by closing the socket (the caller does). */
@@ -95,18 +101,43 @@ export class WriteQueue {
     this.#control.length = 0;
   }
 
-  readonly #onWritten = (n: number): void => {
-    const cur = this.#cur;
-    if (cur === null || this.#closed) return;
+  #takeNext(): boolean {
+    const ctl = this.#control.shift();
+    if (ctl !== undefined) {
+      this.#controlBytes -= ctl.length;
+      this.#cur = ctl;
+      this.#curFromSource = false;
+    } else {
+      const chunk = this.#source?.nextChunk() ?? null;
+      if (chunk === null) return false;
+      this.#cur = chunk;
+      this.#curFromSource = true;
+    }
+    this.#off = 0;
+    return true;
+  }
+
+  /** Accounts n written bytes; finishes the chunk when all of it is out. */
+  #advance(n: number): void {
+    const cur = this.#cur!;
     this.#off += n;
     this.bytesWritten += n;
-    if (this.#off < cur.length) {
-      this.writes++;
-      this.#conn.write(cur.subarray(this.#off)).then(this.#onWritten, this.#onFailed);
-      return;
-    }
+    if (this.#off < cur.length) return;
     this.#cur = null;
     if (this.#curFromSource) this.#source?.chunkWritten();
+  }
+
+  readonly #onAsyncWritten = (n: number): void => {
+    if (this.#cur === null || this.#closed) return;
+    this.#advance(n);
+    if (this.#cur !== null) {
+      // A short async write: continue with the rest.
+      this.writes++;
+      const r = this.#sock.write(this.#cur.subarray(this.#off));
+      if (typeof r === "number") this.#onAsyncWritten(r);
+      else r.then(this.#onAsyncWritten, this.#onFailed);
+      return;
+    }
     this.kick();
   };
 

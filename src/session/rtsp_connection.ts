@@ -1,4 +1,5 @@
 import type { Logger } from "../log/logger.ts";
+import type { ByteSocket } from "../net/byte_socket.ts";
 import { ReadBuffer } from "../net/read_buffer.ts";
 import { WriteQueue } from "../net/write_queue.ts";
 import { RtspError } from "../rtsp/errors.ts";
@@ -31,7 +32,7 @@ const MAX_UNREAD_CONTROL_BYTES = 256 * 1024;
  */
 export class RtspConnection {
   readonly ctx: WorkerContext;
-  readonly conn: Deno.TcpConn;
+  readonly sock: ByteSocket;
   readonly peer: string;
   readonly writer: WriteQueue;
   session: ServerSession | null = null;
@@ -42,11 +43,10 @@ export class RtspConnection {
   readonly #splitter: MessageSplitter;
   readonly #rb: ReadBuffer;
 
-  constructor(ctx: WorkerContext, conn: Deno.TcpConn) {
+  constructor(ctx: WorkerContext, sock: ByteSocket) {
     this.ctx = ctx;
-    this.conn = conn;
-    const a = conn.remoteAddr;
-    this.peer = a.hostname.includes(":") ? `[${a.hostname}]:${a.port}` : `${a.hostname}:${a.port}`;
+    this.sock = sock;
+    this.peer = sock.peer;
     const l = ctx.config.limits;
     this.#splitter = new MessageSplitter({
       maxHeaderBlockBytes: l.maxHeaderBlockBytes,
@@ -55,7 +55,7 @@ export class RtspConnection {
     // Large enough for a whole request or one interleaved frame (at most 4 + 65535 bytes).
     this.#rb = new ReadBuffer(INITIAL_READ_BYTES, Math.max(l.maxHeaderBlockBytes + l.maxBodyBytes, 65540));
     this.writer = new WriteQueue(
-      conn,
+      sock,
       MAX_UNREAD_CONTROL_BYTES,
       (e) => this.close(`write failed: ${errText(e)}`),
     );
@@ -79,7 +79,7 @@ export class RtspConnection {
     this.log.debug("opened");
     try {
       while (!this.#closed) {
-        const n = await this.conn.read(this.#rb.spare());
+        const n = await this.sock.read(this.#rb.spare());
         if (n === null) {
           this.close("peer disconnected");
           break;
@@ -126,11 +126,7 @@ export class RtspConnection {
     this.writer.close();
     this.session?.end(reason);
     this.session = null;
-    try {
-      this.conn.close();
-    } catch {
-      // already closed by the peer
-    }
+    this.sock.close();
     this.log.info(`closed: ${reason}`);
   }
 

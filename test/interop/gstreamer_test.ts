@@ -52,9 +52,9 @@ interopTest("GStreamer rtspsrc plays over TCP and decodes H.264 and AAC without 
     const out = gst.stdout + gst.stderr;
     const video = out.match(/video: last-message = chain/g)?.length ?? 0;
     const audio = out.match(/audio: last-message = chain/g)?.length ?? 0;
-    assert.ok(video >= 100, `decoded ${video} video frames`);
-    assert.ok(audio >= 100, `decoded ${audio} audio frames`);
-    assert.doesNotMatch(out, /ERROR|WARNING/, "no GStreamer errors or warnings");
+    const problems = out.split("\n").filter((l) => /ERROR|WARNING/.test(l));
+    assert.deepEqual(problems, [], "no GStreamer errors or warnings");
+    assert.ok(video >= 90 && audio >= 90, `decoded ${video} video and ${audio} audio frames in 5 s`);
   } finally {
     await s.stop();
   }

@@ -14,6 +14,7 @@ export async function withServer(
     "rtsp.port": 0,
     workers: 2,
     "log.level": level,
+    "net.backend": Deno.env.get("DM_LIVE_NET_BACKEND") ?? "auto",
     ...overrides,
   });
   const server = await startServer(config, new Logger(config.log.level));

@@ -14,7 +14,17 @@ export class ServerProcess {
 
   /** Starts main.ts with extra CLI args and waits for its "listening on" line. */
   static async start(args: string[] = []): Promise<ServerProcess> {
-    const proc = new Proc(Deno.execPath(), ["run", "-P=server", `${ROOT}main.ts`, "--port", "0", ...args]);
+    const backend = Deno.env.get("DM_LIVE_NET_BACKEND") ?? "auto";
+    const proc = new Proc(Deno.execPath(), [
+      "run",
+      "-P=server",
+      `${ROOT}main.ts`,
+      "--port",
+      "0",
+      "--set",
+      `net.backend=${backend}`,
+      ...args,
+    ]);
     const s = new ServerProcess(proc);
     const deadline = Date.now() + 15000;
     for (;;) {

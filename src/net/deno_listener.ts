@@ -1,7 +1,9 @@
 import type { Logger } from "../log/logger.ts";
+import type { ByteSocket, SocketListener } from "./byte_socket.ts";
+import { DenoSocket } from "./deno_socket.ts";
 
 /** Accepts connections on a shared port (SO_REUSEPORT: the kernel spreads them over the workers). */
-export class Listener {
+export class DenoListener implements SocketListener {
   readonly #listener: Deno.TcpListener;
   readonly #log: Logger;
   #closed = false;
@@ -16,7 +18,7 @@ export class Listener {
   }
 
   /** Calls onConn for each accepted connection until close(). */
-  async serve(onConn: (conn: Deno.TcpConn) => void): Promise<void> {
+  async serve(onConn: (sock: ByteSocket) => void): Promise<void> {
     while (!this.#closed) {
       let conn: Deno.TcpConn;
       try {
@@ -33,7 +35,7 @@ export class Listener {
       } catch {
         // the peer may already be gone
       }
-      onConn(conn);
+      onConn(new DenoSocket(conn));
     }
   }
 

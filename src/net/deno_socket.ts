@@ -1,0 +1,28 @@
+import { type ByteSocket, formatPeer } from "./byte_socket.ts";
+
+/** A Deno.TcpConn as a ByteSocket: every write is a promise (an async op). */
+export class DenoSocket implements ByteSocket {
+  readonly peer: string;
+  readonly #conn: Deno.TcpConn;
+
+  constructor(conn: Deno.TcpConn) {
+    this.#conn = conn;
+    this.peer = formatPeer(conn.remoteAddr.hostname, conn.remoteAddr.port);
+  }
+
+  read(buf: Uint8Array): Promise<number | null> {
+    return this.#conn.read(buf);
+  }
+
+  write(buf: Uint8Array): Promise<number> {
+    return this.#conn.write(buf);
+  }
+
+  close(): void {
+    try {
+      this.#conn.close();
+    } catch {
+      // already closed
+    }
+  }
+}

@@ -1,0 +1,119 @@
+import type { Logger } from "../log/logger.ts";
+import { type ByteSocket, formatPeer, type SocketListener } from "./byte_socket.ts";
+import type { EpollPoller, PollTarget } from "./epoll_poller.ts";
+import { FfiSocket } from "./ffi_socket.ts";
+import { errno, libc, LINUX } from "./libc.ts";
+
+const SOCKADDR_BYTES = 28; // sockaddr_in6, large enough for sockaddr_in too
+
+/** Encodes an IPv4 or IPv6 address and port as a sockaddr. */
+function sockaddr(hostname: string, port: number): { family: number; addr: Uint8Array } {
+  const addr = new Uint8Array(SOCKADDR_BYTES);
+  const v = new DataView(addr.buffer);
+  if (hostname.includes(":")) {
+    v.setUint16(0, LINUX.AF_INET6, true);
+    v.setUint16(2, port, false);
+    const parts = hostname.split("::");
+    const head = parts[0] ? parts[0].split(":") : [];
+    const tail = parts.length > 1 && parts[1] ? parts[1].split(":") : [];
+    const groups = [...head, ...new Array(8 - head.length - tail.length).fill("0"), ...tail];
+    groups.forEach((g, i) => v.setUint16(8 + 2 * i, parseInt(g || "0", 16), false));
+    return { family: LINUX.AF_INET6, addr };
+  }
+  const octets = hostname.split(".").map(Number);
+  if (octets.length !== 4 || octets.some((o) => !(o >= 0 && o <= 255))) {
+    throw new Error(`'${hostname}' is not an IPv4 or IPv6 address`);
+  }
+  v.setUint16(0, LINUX.AF_INET, true);
+  v.setUint16(2, port, false);
+  addr.set(octets, 4);
+  return { family: LINUX.AF_INET, addr };
+}
+
+/** The peer of an accepted socket, from the sockaddr accept4 filled in. */
+function peerOf(addr: Uint8Array): string {
+  const v = new DataView(addr.buffer, addr.byteOffset);
+  const port = v.getUint16(2, false);
+  if (v.getUint16(0, true) === LINUX.AF_INET6) {
+    const g: string[] = [];
+    for (let i = 0; i < 8; i++) g.push(v.getUint16(8 + 2 * i, false).toString(16));
+    const host = g.join(":");
+    // IPv4-mapped (::ffff:a.b.c.d) reads better as the IPv4 address.
+    if (host.startsWith("0:0:0:0:0:ffff:")) return formatPeer(addr.subarray(20, 24).join("."), port);
+    return formatPeer(host, port);
+  }
+  return formatPeer(addr.subarray(4, 8).join("."), port);
+}
+
+/**
+ * A nonblocking listening socket with SO_REUSEPORT (the kernel spreads connections over the
+ * workers), accepting on the poller's EPOLLIN into FfiSockets.
+ */
+export class FfiListener implements SocketListener, PollTarget {
+  readonly port: number;
+  readonly #fd: number;
+  readonly #poller: EpollPoller;
+  readonly #log: Logger;
+  readonly #peerAddr = new Uint8Array(SOCKADDR_BYTES);
+  readonly #peerLen = new Uint32Array(1);
+  readonly #one = new Int32Array([1]);
+  #onConn: ((sock: ByteSocket) => void) | null = null;
+  #closed = false;
+
+  constructor(hostname: string, port: number, poller: EpollPoller, log: Logger) {
+    const lc = libc();
+    const { family, addr } = sockaddr(hostname, port);
+    const fd = lc.socket(family, LINUX.SOCK_STREAM | LINUX.SOCK_NONBLOCK | LINUX.SOCK_CLOEXEC, 0);
+    if (fd < 0) throw new Error(`socket failed: errno ${errno()}`);
+    const one = new Uint8Array(this.#one.buffer);
+    lc.setsockopt(fd, LINUX.SOL_SOCKET, LINUX.SO_REUSEADDR, one, 4);
+    lc.setsockopt(fd, LINUX.SOL_SOCKET, LINUX.SO_REUSEPORT, one, 4);
+    if (lc.bind(fd, addr, family === LINUX.AF_INET6 ? 28 : 16) !== 0) {
+      const e = errno();
+      lc.close(fd);
+      throw new Deno.errors.AddrInUse(`bind ${hostname}:${port} failed: errno ${e}`);
+    }
+    if (lc.listen(fd, 4096) !== 0) {
+      lc.close(fd);
+      throw new Error(`listen failed: errno ${errno()}`);
+    }
+    const bound = new Uint8Array(SOCKADDR_BYTES);
+    const len = new Uint32Array([SOCKADDR_BYTES]);
+    lc.getsockname(fd, bound, new Uint8Array(len.buffer));
+    this.port = new DataView(bound.buffer).getUint16(2, false);
+    this.#fd = fd;
+    this.#poller = poller;
+    this.#log = log;
+  }
+
+  serve(onConn: (sock: ByteSocket) => void): Promise<void> {
+    this.#onConn = onConn;
+    this.#poller.add(this.#fd, this);
+    this.onEvents(LINUX.EPOLLIN);
+    return Promise.resolve();
+  }
+
+  /** PollTarget: accept everything pending (edge-triggered: until EAGAIN). */
+  onEvents(_events: number): void {
+    const lc = libc();
+    const lenBytes = new Uint8Array(this.#peerLen.buffer);
+    while (!this.#closed) {
+      this.#peerLen[0] = SOCKADDR_BYTES;
+      const fd = lc.accept4(this.#fd, this.#peerAddr, lenBytes, LINUX.SOCK_NONBLOCK | LINUX.SOCK_CLOEXEC);
+      if (fd < 0) {
+        const e = errno();
+        if (e !== LINUX.EAGAIN && e !== LINUX.EINTR) this.#log.error(`accept failed: errno ${e}`);
+        return;
+      }
+      lc.setsockopt(fd, LINUX.IPPROTO_TCP, LINUX.TCP_NODELAY, new Uint8Array(this.#one.buffer), 4);
+      this.#onConn?.(new FfiSocket(fd, peerOf(this.#peerAddr), this.#poller));
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#poller.remove(this.#fd);
+    libc().close(this.#fd);
+  }
+}

@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { Logger } from "../log/logger.ts";
+import type { ByteSocket } from "./byte_socket.ts";
+import { EpollPoller } from "./epoll_poller.ts";
+import { FfiListener } from "./ffi_listener.ts";
+import { libc } from "./libc.ts";
+
+// libc stays loaded for the life of the process, as in the server: load it before any test runs.
+libc();
+
+/** A poller and FFI listener on a free loopback port, one accepted socket and its Deno client. */
+async function pair(fn: (server: ByteSocket, client: Deno.TcpConn) => Promise<void>): Promise<void> {
+  const poller = new EpollPoller();
+  const running = poller.run();
+  const listener = new FfiListener("127.0.0.1", 0, poller, new Logger("error"));
+  const accepted = Promise.withResolvers<ByteSocket>();
+  await listener.serve((s) => accepted.resolve(s));
+  const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.port });
+  const server = await accepted.promise;
+  try {
+    await fn(server, client);
+  } finally {
+    server.close();
+    try {
+      client.close();
+    } catch {
+      // closed by the test
+    }
+    listener.close();
+    poller.stop();
+    await running;
+  }
+}
+
+Deno.test("FfiListener accepts; FfiSocket reads what the peer sent and writes synchronously", async () => {
+  await pair(async (server, client) => {
+    assert.equal(server.peer, `127.0.0.1:${(client.localAddr as Deno.NetAddr).port}`);
+    await client.write(new TextEncoder().encode("hello"));
+    const buf = new Uint8Array(16);
+    const n = await server.read(buf);
+    assert.equal(new TextDecoder().decode(buf.subarray(0, n!)), "hello");
+    const sab = new Uint8Array(new SharedArrayBuffer(64));
+    sab.set(new TextEncoder().encode("world"), 10);
+    const w = server.write(sab.subarray(10, 15));
+    assert.equal(w, 5, "done at once, no promise");
+    const got = new Uint8Array(16);
+    const m = await client.read(got);
+    assert.equal(new TextDecoder().decode(got.subarray(0, m!)), "world");
+  });
+});
+
+Deno.test("FfiSocket.write() waits for the poller when the kernel is full, then completes", async () => {
+  await pair(async (server, client) => {
+    const chunk = new Uint8Array(1 << 16).fill(7);
+    let sent = 0;
+    let pending: Promise<number> | null = null;
+    for (let i = 0; i < 10_000 && pending === null; i++) {
+      const r = server.write(chunk);
+      if (typeof r === "number") sent += r;
+      else pending = r;
+    }
+    assert.ok(pending !== null, `the socket filled up after ${sent} bytes`);
+    const drain = (async () => {
+      const buf = new Uint8Array(1 << 16);
+      let total = 0;
+      while (total < sent + 1) {
+        const n = await client.read(buf);
+        if (n === null) break;
+        total += n;
+      }
+      return total;
+    })();
+    const n = await pending;
+    assert.ok(n > 0, "the waiting write went out once the peer read");
+    assert.ok((await drain) > sent);
+  });
+});
+
+Deno.test("FfiSocket reports end of stream, and close() rejects a pending read", async () => {
+  await pair(async (server, client) => {
+    const buf = new Uint8Array(8);
+    const pending = server.read(buf);
+    server.close();
+    await assert.rejects(pending, Deno.errors.BadResource);
+    client.close();
+  });
+  await pair(async (server, client) => {
+    client.close();
+    assert.equal(await server.read(new Uint8Array(8)), null);
+  });
+});
