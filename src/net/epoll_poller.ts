@@ -29,17 +29,30 @@ export class EpollPoller {
     if (this.#ep < 0) throw new Error(`epoll_create1 failed: errno ${errno()}`);
   }
 
-  /** Watches fd for input, output space and hang-up (edge-triggered) until remove(). */
+  /** Watches fd for input and hang-up (edge-triggered) until remove(). */
   add(fd: number, target: PollTarget): void {
     this.#targets[fd] = target;
-    const ev = LINUX.EPOLLIN | LINUX.EPOLLOUT | LINUX.EPOLLRDHUP | LINUX.EPOLLET;
-    this.#ctlView.setUint32(0, ev >>> 0, true);
-    this.#ctlView.setUint32(4, fd, true);
-    this.#ctlView.setUint32(8, 0, true);
-    if (libc().epoll_ctl(this.#ep, LINUX.EPOLL_CTL_ADD, fd, this.#ctl) !== 0) {
+    if (!this.#control(LINUX.EPOLL_CTL_ADD, fd, false)) {
       this.#targets[fd] = undefined;
       throw new Error(`epoll_ctl ADD ${fd} failed: errno ${errno()}`);
     }
+  }
+
+  /**
+   * Watches fd for output space too, or stops. Only while a write waits: with EPOLLOUT always on,
+   * every ACK that frees send-buffer space would wake JavaScript, hundreds of thousands of times a
+   * second at 19,000 viewers. EPOLL_CTL_MOD re-checks readiness, so no wake-up is lost.
+   */
+  wantWrite(fd: number, on: boolean): void {
+    if (this.#targets[fd] !== undefined) this.#control(LINUX.EPOLL_CTL_MOD, fd, on);
+  }
+
+  #control(op: number, fd: number, out: boolean): boolean {
+    const ev = LINUX.EPOLLIN | LINUX.EPOLLRDHUP | LINUX.EPOLLET | (out ? LINUX.EPOLLOUT : 0);
+    this.#ctlView.setUint32(0, ev >>> 0, true);
+    this.#ctlView.setUint32(4, fd, true);
+    this.#ctlView.setUint32(8, 0, true);
+    return libc().epoll_ctl(this.#ep, op, fd, this.#ctl) === 0;
   }
 
   /** Stops watching fd; call before closing it. */

@@ -45,6 +45,7 @@ export class FfiSocket implements ByteSocket, PollTarget {
     if (n >= 0) return n;
     const e = errno();
     if (e !== LINUX.EAGAIN && e !== LINUX.EINTR) throw errnoError("send", e);
+    this.#poller.wantWrite(this.#fd, true);
     return new Promise((resolve, reject) => this.#writer = { buf, resolve, reject });
   }
 
@@ -80,6 +81,7 @@ export class FfiSocket implements ByteSocket, PollTarget {
       const n = libc().send(this.#fd, w.buf, sizeT(w.buf.length), LINUX.MSG_NOSIGNAL);
       if (n >= 0) {
         this.#writer = null;
+        this.#poller.wantWrite(this.#fd, false);
         w.resolve(n);
       } else {
         const e = errno();

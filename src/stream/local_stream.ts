@@ -29,6 +29,9 @@ export class LocalStream {
   readonly #watch: StreamWatch;
   readonly #mergeWindowMs: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Duration and end of the last pass over the viewers, for self-clocking. */
+  #lastPassMs = 0;
+  #lastPassEnd = 0;
   #ended = false;
 
   constructor(a: StreamAnnouncement, mergeWindowMs: number) {
@@ -82,8 +85,13 @@ export class LocalStream {
       this.#flush();
       return;
     }
-    if (this.#mergeWindowMs === 0) this.#flush();
-    else if (this.#timer === undefined) this.#timer = setTimeout(this.#flushTimer, this.#mergeWindowMs);
+    if (this.#timer !== undefined) return;
+    // Self-clocking: the next pass waits as long as the last one took. Idle, that is ~0 and adds
+    // no delay; under load each viewer's write carries more packets instead of the worker falling
+    // behind with more, smaller writes (synchronous FFI writes have no in-flight write to skip).
+    const wait = Math.max(this.#mergeWindowMs, this.#lastPassMs - (performance.now() - this.#lastPassEnd));
+    if (wait < 1) this.#flush();
+    else this.#timer = setTimeout(this.#flushTimer, wait);
   };
 
   readonly #flushTimer = (): void => {
@@ -92,7 +100,10 @@ export class LocalStream {
   };
 
   #flush(): void {
+    const start = performance.now();
     const wp = this.ring.writePos();
     for (const s of this.#subscribers) s.wake(wp);
+    this.#lastPassEnd = performance.now();
+    this.#lastPassMs = this.#lastPassEnd - start;
   }
 }
