@@ -10,7 +10,7 @@ export interface Config {
   workers: number;
   sessionTimeoutMs: number;
   ring: { bytes: number; slots: number };
-  ingest: { maxFrameHoldMs: number };
+  ingest: { maxFrameHoldMs: number; maxAudioHoldMs: number };
   viewer: {
     maxWriteBytes: number;
     mergeWindowMs: number;
@@ -34,7 +34,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
   workers: 0,
   sessionTimeoutMs: 60_000,
   ring: { bytes: 8 * 1024 * 1024, slots: 32768 },
-  ingest: { maxFrameHoldMs: 20 },
+  ingest: { maxFrameHoldMs: 20, maxAudioHoldMs: 40 },
   viewer: {
     maxWriteBytes: 256 * 1024,
     mergeWindowMs: 0,
@@ -95,7 +95,7 @@ const SCHEMA: Schema = {
   workers: int(0, 256),
   sessionTimeoutMs: int(1_000, 3_600_000),
   ring: { bytes: pow2(1 << 17, 1 << 30), slots: pow2(16, 1 << 22) },
-  ingest: { maxFrameHoldMs: int(0, 1000) },
+  ingest: { maxFrameHoldMs: int(0, 1000), maxAudioHoldMs: int(0, 1000) },
   viewer: {
     maxWriteBytes: int(1500, 16 * 1024 * 1024),
     mergeWindowMs: int(0, 1000),

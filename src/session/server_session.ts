@@ -97,14 +97,16 @@ export class ServerSession implements StreamSubscriber {
   /**
    * Publishes the packets ingested since the last flush, at an access-unit boundary: in the middle
    * of a video frame it waits for the frame's last packet, at most config.ingest.maxFrameHoldMs
-   * (for cameras that never set the marker bit).
+   * (for cameras that never set the marker bit); audio alone waits for the next video frame, at
+   * most config.ingest.maxAudioHoldMs.
    */
   flush(): void {
-    if (this.ingest === null) return;
-    if (this.ingest.midFrame) {
-      if (this.#holdTimer === undefined) {
-        this.#holdTimer = setTimeout(this.#flushHeld, this.conn.ctx.config.ingest.maxFrameHoldMs);
-      }
+    const ingest = this.ingest;
+    if (ingest === null) return;
+    const cfg = this.conn.ctx.config.ingest;
+    const hold = ingest.midFrame ? cfg.maxFrameHoldMs : ingest.withoutVideo ? cfg.maxAudioHoldMs : 0;
+    if (hold > 0) {
+      if (this.#holdTimer === undefined) this.#holdTimer = setTimeout(this.#flushHeld, hold);
       return;
     }
     this.#publish();

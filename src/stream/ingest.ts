@@ -30,6 +30,11 @@ export class StreamIngest {
    * every viewer's worker for a partial frame, which no decoder can use yet.
    */
   midFrame = false;
+  /**
+   * Only other tracks' packets (audio) arrived since the last flush in a stream with video: they
+   * can wait for the next video frame and leave with it, one wake and one write instead of two.
+   */
+  withoutVideo = false;
 
   constructor(writer: RingWriter, info: StreamInfo, audioStartWindowMs: number) {
     this.writer = writer;
@@ -50,6 +55,7 @@ export class StreamIngest {
       const flags = h264PacketFlags(buf, ps, rtpPayloadEnd(buf, start, end));
       const seq = w.append(buf, start, end, track, nowMs);
       this.midFrame = !rtpMarker(buf, start);
+      this.withoutVideo = false;
       if (h264IsKeyframeStart(flags)) {
         // Several slices of one IDR each start an FU-A: only the first (new timestamp) starts a GOP.
         const ts = rtpTimestamp(buf, start);
@@ -69,6 +75,7 @@ export class StreamIngest {
       return;
     }
     if (this.#videoTrack >= 0) {
+      if (w.nextSeq === w.ring.head()) this.withoutVideo = true;
       w.append(buf, start, end, track, nowMs);
       return;
     }
@@ -84,6 +91,7 @@ export class StreamIngest {
   /** Publishes the packets appended since the last flush and wakes every viewer's worker. */
   flush(nowMs: number): void {
     if (this.#hasAudioStart) this.#advanceAudioStart(nowMs);
+    this.withoutVideo = false;
     this.writer.publish();
   }
 

@@ -119,3 +119,21 @@ Deno.test("StreamIngest.midFrame holds publishing until the video packet with th
   ingest.packet(last, 0, last.length, 0, 0);
   assert.equal(ingest.midFrame, false);
 });
+
+Deno.test("StreamIngest.withoutVideo holds audio for the next video frame, only in streams with video", () => {
+  const { ingest, audio, video } = setup();
+  audio(100);
+  audio(1124);
+  assert.equal(ingest.withoutVideo, true, "audio alone since the last flush");
+  video("p", 3000);
+  assert.equal(ingest.withoutVideo, false, "a video packet joins it");
+  ingest.flush(0);
+  audio(2148);
+  assert.equal(ingest.withoutVideo, true);
+  ingest.flush(0);
+  assert.equal(ingest.withoutVideo, false, "a flush (the hold timer) publishes it");
+
+  const only = setup(AUDIO_ONLY);
+  only.audio(100, 0);
+  assert.equal(only.ingest.withoutVideo, false, "audio-only streams publish every packet at once");
+});
