@@ -8,11 +8,12 @@ export interface ByteSocket {
   /** Reads into buf: the byte count, or null at end of stream. */
   read(buf: Uint8Array): Promise<number | null>;
   /**
-   * Writes what the kernel takes now. A number when done at once (the bytes are copied: buf may
-   * change afterwards); a promise when the call must wait, in which case buf is borrowed until it
+   * Writes what the kernel takes now of buf[start..end) (a range, so that sending part of a ring
+   * needs no view per write). A number when done at once (the bytes are copied: buf may change
+   * afterwards); a promise when the call must wait, in which case buf is borrowed until it
    * settles (Deno reads it when the socket drains).
    */
-  write(buf: Uint8Array): number | Promise<number>;
+  write(buf: Uint8Array, start: number, end: number): number | Promise<number>;
   close(): void;
 }
 

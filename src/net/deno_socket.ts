@@ -14,8 +14,8 @@ export class DenoSocket implements ByteSocket {
     return this.#conn.read(buf);
   }
 
-  write(buf: Uint8Array): Promise<number> {
-    return this.#conn.write(buf);
+  write(buf: Uint8Array, start: number, end: number): Promise<number> {
+    return this.#conn.write(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
   }
 
   close(): void {

@@ -1,12 +1,14 @@
 import type { ByteSocket } from "./byte_socket.ts";
 import type { EpollPoller, PollTarget } from "./epoll_poller.ts";
-import { errno, errnoError, libc, LINUX, sizeT } from "./libc.ts";
+import { addressOf, errno, errnoError, libc, LINUX, sizeT } from "./libc.ts";
 
 const READABLE = LINUX.EPOLLIN | LINUX.EPOLLRDHUP | LINUX.EPOLLHUP | LINUX.EPOLLERR;
 const WRITABLE = LINUX.EPOLLOUT | LINUX.EPOLLHUP | LINUX.EPOLLERR;
 
 interface Waiter<T> {
   buf: Uint8Array;
+  start: number;
+  end: number;
   resolve: (v: T) => void;
   reject: (e: unknown) => void;
 }
@@ -23,6 +25,9 @@ export class FfiSocket implements ByteSocket, PollTarget {
   #reader: Waiter<number | null> | null = null;
   #writer: Waiter<number> | null = null;
   #closed = false;
+  /** The buffer last written from and its address: a viewer writes from one ring, over and over. */
+  #addrBuf: Uint8Array | null = null;
+  #addr = 0;
 
   constructor(fd: number, peer: string, poller: EpollPoller) {
     this.#fd = fd;
@@ -35,18 +40,32 @@ export class FfiSocket implements ByteSocket, PollTarget {
     if (this.#closed) return Promise.reject(new Deno.errors.BadResource("socket closed"));
     const n = this.#tryRead(buf);
     if (n !== undefined) return Promise.resolve(n);
-    return new Promise((resolve, reject) => this.#reader = { buf, resolve, reject });
+    return new Promise((resolve, reject) => this.#reader = { buf, start: 0, end: buf.length, resolve, reject });
   }
 
   // hot path: no allocation when the kernel takes the bytes at once
-  write(buf: Uint8Array): number | Promise<number> {
+  write(buf: Uint8Array, start: number, end: number): number | Promise<number> {
     if (this.#closed) throw new Deno.errors.BadResource("socket closed");
-    const n = libc().send(this.#fd, buf, sizeT(buf.length), LINUX.MSG_NOSIGNAL);
+    const n = this.#send(buf, start, end);
     if (n >= 0) return n;
     const e = errno();
     if (e !== LINUX.EAGAIN && e !== LINUX.EINTR) throw errnoError("send", e);
     this.#poller.wantWrite(this.#fd, true);
-    return new Promise((resolve, reject) => this.#writer = { buf, resolve, reject });
+    return new Promise((resolve, reject) => this.#writer = { buf, start, end, resolve, reject });
+  }
+
+  // hot path: no allocation for shared memory (the rings, viewers' copy buffers)
+  #send(buf: Uint8Array, start: number, end: number): number {
+    if (buf !== this.#addrBuf) {
+      if (!(buf.buffer instanceof SharedArrayBuffer)) {
+        // V8 may keep small ordinary arrays inside its heap and move them: no raw address.
+        const view = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
+        return libc().send(this.#fd, view, sizeT(view.length), LINUX.MSG_NOSIGNAL);
+      }
+      this.#addrBuf = buf;
+      this.#addr = addressOf(buf);
+    }
+    return libc().sendAt(this.#fd, sizeT(this.#addr + start), sizeT(end - start), LINUX.MSG_NOSIGNAL);
   }
 
   close(): void {
@@ -58,6 +77,7 @@ export class FfiSocket implements ByteSocket, PollTarget {
     this.#reader?.reject(err);
     this.#writer?.reject(err);
     this.#reader = this.#writer = null;
+    this.#addrBuf = null;
   }
 
   /** PollTarget: retry whatever waits for the readiness that arrived. */
@@ -78,7 +98,7 @@ export class FfiSocket implements ByteSocket, PollTarget {
     }
     const w = this.#writer;
     if (w !== null && (events & WRITABLE) !== 0) {
-      const n = libc().send(this.#fd, w.buf, sizeT(w.buf.length), LINUX.MSG_NOSIGNAL);
+      const n = this.#send(w.buf, w.start, w.end);
       if (n >= 0) {
         this.#writer = null;
         this.#poller.wantWrite(this.#fd, false);

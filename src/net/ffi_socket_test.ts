@@ -41,11 +41,18 @@ Deno.test("FfiListener accepts; FfiSocket reads what the peer sent and writes sy
     assert.equal(new TextDecoder().decode(buf.subarray(0, n!)), "hello");
     const sab = new Uint8Array(new SharedArrayBuffer(64));
     sab.set(new TextEncoder().encode("world"), 10);
-    const w = server.write(sab.subarray(10, 15));
-    assert.equal(w, 5, "done at once, no promise");
+    assert.equal(server.write(sab, 10, 15), 5, "done at once, no promise");
+    sab.set(new TextEncoder().encode("!?"), 20);
+    assert.equal(server.write(sab, 20, 21), 1, "same buffer, another range");
+    const plain = new TextEncoder().encode("<ok>");
+    assert.equal(server.write(plain, 1, 3), 2, "ordinary memory is sent from a view");
     const got = new Uint8Array(16);
-    const m = await client.read(got);
-    assert.equal(new TextDecoder().decode(got.subarray(0, m!)), "world");
+    let text = "";
+    while (text.length < 8) {
+      const m = await client.read(got);
+      text += new TextDecoder().decode(got.subarray(0, m!));
+    }
+    assert.equal(text, "world!ok");
   });
 });
 
@@ -55,7 +62,7 @@ Deno.test("FfiSocket.write() waits for the poller when the kernel is full, then 
     let sent = 0;
     let pending: Promise<number> | null = null;
     for (let i = 0; i < 10_000 && pending === null; i++) {
-      const r = server.write(chunk);
+      const r = server.write(chunk, 0, chunk.length);
       if (typeof r === "number") sent += r;
       else pending = r;
     }

@@ -14,6 +14,8 @@ const SYMBOLS = {
   // avoids a BigInt per call.
   recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },
   send: { parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },
+  // send() from a raw address in shared memory (a ring's base plus an offset): no view per write.
+  sendAt: { name: "send", parameters: ["i32", "usize", "usize", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   epoll_create1: { parameters: ["i32"], result: "i32" },
   epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
@@ -71,6 +73,14 @@ export function libc(): Libc {
  */
 export function sizeT(n: number): bigint {
   return n as unknown as bigint;
+}
+
+/**
+ * The address of a buffer's first byte, as a number (user-space addresses fit in 53 bits). Only
+ * for SharedArrayBuffer memory, which never moves; it must stay reachable while the address is used.
+ */
+export function addressOf(buf: Uint8Array): number {
+  return Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
 }
 
 /** errno of the last failed call on this thread (read at once, before any other call). */

@@ -2,8 +2,13 @@ import type { ByteSocket } from "./byte_socket.ts";
 
 /** Where a connection's media bytes come from when no control message is waiting. */
 export interface ChunkSource {
-  /** The next bytes to send (borrowed: must stay intact until chunkWritten), or null. */
+  /**
+   * The buffer holding the next bytes to send, at [chunkStart, chunkEnd) (borrowed: must stay
+   * intact until chunkWritten), or null.
+   */
   nextChunk(): Uint8Array | null;
+  readonly chunkStart: number;
+  readonly chunkEnd: number;
   /** The chunk from the last nextChunk() has been fully handed to the kernel. */
   chunkWritten(): void;
 }
@@ -23,7 +28,9 @@ export class WriteQueue {
   #source: ChunkSource | null = null;
   #cur: Uint8Array | null = null;
   #curFromSource = false;
+  /** What is left of the current chunk: #cur[#off..#end). */
   #off = 0;
+  #end = 0;
   #closed = false;
   #drained: (() => void) | null = null;
   #kicking = false;
@@ -78,9 +85,8 @@ export class WriteQueue {
           return;
         }
         while (this.#cur !== null && !this.#closed) {
-          const cur: Uint8Array = this.#cur;
           this.writes++;
-          const r = this.#sock.write(this.#off === 0 ? cur : cur.subarray(this.#off));
+          const r = this.#sock.write(this.#cur, this.#off, this.#end);
           if (typeof r !== "number") {
             r.then(this.#onAsyncWritten, this.#onFailed);
             return;
@@ -107,22 +113,25 @@ export class WriteQueue {
       this.#controlBytes -= ctl.length;
       this.#cur = ctl;
       this.#curFromSource = false;
+      this.#off = 0;
+      this.#end = ctl.length;
     } else {
-      const chunk = this.#source?.nextChunk() ?? null;
+      const src = this.#source;
+      const chunk = src === null ? null : src.nextChunk();
       if (chunk === null) return false;
       this.#cur = chunk;
       this.#curFromSource = true;
+      this.#off = src!.chunkStart;
+      this.#end = src!.chunkEnd;
     }
-    this.#off = 0;
     return true;
   }
 
   /** Accounts n written bytes; finishes the chunk when all of it is out. */
   #advance(n: number): void {
-    const cur = this.#cur!;
     this.#off += n;
     this.bytesWritten += n;
-    if (this.#off < cur.length) return;
+    if (this.#off < this.#end) return;
     this.#cur = null;
     if (this.#curFromSource) this.#source?.chunkWritten();
   }
@@ -133,7 +142,7 @@ export class WriteQueue {
     if (this.#cur !== null) {
       // A short async write: continue with the rest.
       this.writes++;
-      const r = this.#sock.write(this.#cur.subarray(this.#off));
+      const r = this.#sock.write(this.#cur, this.#off, this.#end);
       if (typeof r === "number") this.#onAsyncWritten(r);
       else r.then(this.#onAsyncWritten, this.#onFailed);
       return;

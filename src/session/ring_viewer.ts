@@ -35,6 +35,9 @@ export class RingViewer implements ChunkSource {
   readonly #channel: Int16Array;
   readonly #fast: boolean;
   #scratch: Uint8Array | null = null;
+  /** ChunkSource: where the last chunk lies in the buffer nextChunk() returned. */
+  chunkStart = 0;
+  chunkEnd = 0;
   #pos: number;
   #waitKey: boolean;
   #inflight = false;
@@ -120,8 +123,11 @@ export class RingViewer implements ChunkSource {
     return false;
   }
 
-  /** ChunkSource: the next run of packets for this viewer, or null when it is caught up. */
-  // hot path: one view (fast path) or none (copy path)
+  /**
+   * ChunkSource: the buffer holding the next run of packets for this viewer, at
+   * [chunkStart, chunkEnd), or null when it is caught up.
+   */
+  // hot path: no allocation
   nextChunk(): Uint8Array | null {
     if (this.dropReason !== null) return null;
     const ring = this.ring;
@@ -168,7 +174,9 @@ export class RingViewer implements ChunkSource {
     this.#inflightPos = ring.slotPos(from);
     this.packetsSent += (end - from) | 0;
     this.#pos = end;
-    return ring.data.subarray(off, stop);
+    this.chunkStart = off;
+    this.chunkEnd = stop;
+    return ring.data;
   }
 
   #copy(head: number): Uint8Array | null {
@@ -192,7 +200,10 @@ export class RingViewer implements ChunkSource {
       seq = (seq + 1) | 0;
     }
     this.#pos = seq;
-    return n === 0 || this.#scratch === null ? null : this.#scratch.subarray(0, n);
+    if (n === 0 || this.#scratch === null) return null;
+    this.chunkStart = 0;
+    this.chunkEnd = n;
+    return this.#scratch;
   }
 
   /** The copy buffer with room for len more bytes after n, grown lazily; null when the chunk is full. */
@@ -201,7 +212,8 @@ export class RingViewer implements ChunkSource {
     if (cur !== null && n + len <= cur.length) return cur;
     if (n > 0 && n + len > this.#policy.maxWriteBytes) return null;
     const size = Math.max(cur === null ? 16384 : cur.length * 2, n + len);
-    const bigger = new Uint8Array(size);
+    // Shared memory, like the ring, so the FFI socket sends from it without a view per write.
+    const bigger = new Uint8Array(new SharedArrayBuffer(size));
     if (cur !== null) bigger.set(cur.subarray(0, n));
     return this.#scratch = bigger;
   }
