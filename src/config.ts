@@ -37,7 +37,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
   ingest: { maxFrameHoldMs: 20, maxAudioHoldMs: 40 },
   viewer: {
     maxWriteBytes: 256 * 1024,
-    mergeWindowMs: 0,
+    mergeWindowMs: 33,
     skipLagPercent: 50,
     dropLagPercent: 75,
     audioStartWindowMs: 1000,

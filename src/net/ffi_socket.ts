@@ -1,6 +1,6 @@
 import type { ByteSocket } from "./byte_socket.ts";
 import type { EpollPoller, PollTarget } from "./epoll_poller.ts";
-import { addressOf, errno, errnoError, libc, LINUX, sizeT } from "./libc.ts";
+import { addressOf, errno, errnoError, libc, LINUX } from "./libc.ts";
 
 const READABLE = LINUX.EPOLLIN | LINUX.EPOLLRDHUP | LINUX.EPOLLHUP | LINUX.EPOLLERR;
 const WRITABLE = LINUX.EPOLLOUT | LINUX.EPOLLHUP | LINUX.EPOLLERR;
@@ -43,7 +43,7 @@ export class FfiSocket implements ByteSocket, PollTarget {
     return new Promise((resolve, reject) => this.#reader = { buf, start: 0, end: buf.length, resolve, reject });
   }
 
-  // hot path: no allocation when the kernel takes the bytes at once
+  // hot path: no promise when the kernel takes the bytes at once
   write(buf: Uint8Array, start: number, end: number): number | Promise<number> {
     if (this.#closed) throw new Deno.errors.BadResource("socket closed");
     const n = this.#send(buf, start, end);
@@ -54,18 +54,18 @@ export class FfiSocket implements ByteSocket, PollTarget {
     return new Promise((resolve, reject) => this.#writer = { buf, start, end, resolve, reject });
   }
 
-  // hot path: no allocation for shared memory (the rings, viewers' copy buffers)
+  // hot path: two small BigInts, no view, for shared memory (the rings, viewers' copy buffers)
   #send(buf: Uint8Array, start: number, end: number): number {
     if (buf !== this.#addrBuf) {
       if (!(buf.buffer instanceof SharedArrayBuffer)) {
         // V8 may keep small ordinary arrays inside its heap and move them: no raw address.
         const view = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
-        return libc().send(this.#fd, view, sizeT(view.length), LINUX.MSG_NOSIGNAL);
+        return libc().send(this.#fd, view, BigInt(view.length), LINUX.MSG_NOSIGNAL);
       }
       this.#addrBuf = buf;
       this.#addr = addressOf(buf);
     }
-    return libc().sendAt(this.#fd, sizeT(this.#addr + start), sizeT(end - start), LINUX.MSG_NOSIGNAL);
+    return libc().sendAt(this.#fd, BigInt(this.#addr + start), BigInt(end - start), LINUX.MSG_NOSIGNAL);
   }
 
   close(): void {
@@ -115,7 +115,7 @@ export class FfiSocket implements ByteSocket, PollTarget {
 
   /** Bytes read, null at end of stream, undefined when nothing is there yet. */
   #tryRead(buf: Uint8Array): number | null | undefined {
-    const n = libc().recv(this.#fd, buf, sizeT(buf.length), 0);
+    const n = libc().recv(this.#fd, buf, BigInt(buf.length), 0);
     if (n > 0) return n;
     if (n === 0) return null;
     const e = errno();
