@@ -17,7 +17,6 @@ const SWEEP_INTERVAL_MS = 1000;
 export class WorkerRuntime {
   readonly ctx: WorkerContext;
   readonly #post: (msg: WorkerToMain) => void;
-  readonly #connections = new Set<RtspConnection>();
   readonly #listener: SocketListener;
   readonly #poller: EpollPoller | null = null;
   readonly #sweep: ReturnType<typeof setInterval>;
@@ -25,7 +24,7 @@ export class WorkerRuntime {
   constructor(worker: number, config: Config, post: (msg: WorkerToMain) => void, sink?: LogSink) {
     const log = new Logger(config.log.level, `w${worker}`, sink, config.log.format === "json");
     const directory = new WorkerDirectory(post, config.viewer.mergeWindowMs, log);
-    this.ctx = { worker, config, log, directory, stats: newWorkerStats() };
+    this.ctx = { worker, config, log, directory, stats: newWorkerStats(), connections: new Set() };
     this.#post = post;
     if (resolveBackend(config.net.backend) === "ffi") {
       this.#poller = new EpollPoller();
@@ -62,7 +61,7 @@ export class WorkerRuntime {
   report(): WorkerReport {
     let viewersPlaying = 0;
     let publishers = 0;
-    for (const c of this.#connections) {
+    for (const c of this.ctx.connections) {
       const s = c.session;
       if (s?.state === "play") viewersPlaying++;
       else if (s?.state === "record") publishers++;
@@ -83,8 +82,7 @@ export class WorkerRuntime {
   stop(reason: string): void {
     clearInterval(this.#sweep);
     this.#listener.close();
-    for (const c of this.#connections) c.close(reason);
-    this.#connections.clear();
+    for (const c of [...this.ctx.connections]) c.close(reason);
     this.#poller?.stop();
     for (const s of this.ctx.directory.streams()) s.end();
   }
@@ -92,7 +90,7 @@ export class WorkerRuntime {
   readonly #accept = (sock: ByteSocket): void => {
     const stats = this.ctx.stats;
     const max = this.ctx.config.limits.maxConnectionsPerWorker;
-    if (max > 0 && this.#connections.size >= max) {
+    if (max > 0 && this.ctx.connections.size >= max) {
       stats.connectionsRefused++;
       this.ctx.log.warn(
         `refused ${sock.peer}: ${max} connections open`,
@@ -101,18 +99,15 @@ export class WorkerRuntime {
       return;
     }
     const c = new RtspConnection(this.ctx, sock);
-    this.#connections.add(c);
+    this.ctx.connections.add(c);
     stats.connectionsOpen++;
     stats.connectionsTotal++;
-    c.run().finally(() => {
-      this.#connections.delete(c);
-      stats.connectionsOpen--;
-    });
+    c.run();
   };
 
   readonly #closeIdle = (): void => {
     const deadline = performance.now() - this.ctx.config.sessionTimeoutMs;
-    for (const c of this.#connections) {
+    for (const c of this.ctx.connections) {
       if (c.lastSeen < deadline) {
         c.close(`timed out: nothing received for ${this.ctx.config.sessionTimeoutMs} ms`);
       }

@@ -5,8 +5,16 @@
 export interface ByteSocket {
   /** `host:port` of the peer, for logs. */
   readonly peer: string;
-  /** Reads into buf: the byte count, or null at end of stream. */
-  read(buf: Uint8Array): Promise<number | null>;
+  /**
+   * Reads into target.spare(), asked for only when bytes are there (FFI; so an idle connection
+   * need not hold a buffer): the byte count, or null at end of stream.
+   */
+  read(target: ReadTarget): Promise<number | null>;
+  /**
+   * Calls listener.readable() once, when bytes (or the end of stream) can be read: a connection
+   * that waits this way holds no promise. Optional: Deno's sockets only have read().
+   */
+  whenReadable?(listener: ReadableListener): void;
   /**
    * Writes what the kernel takes now of buf[start..end) (a range, so that sending part of a ring
    * needs no view per write). A number when done at once (the bytes are copied: buf may change
@@ -15,6 +23,17 @@ export interface ByteSocket {
    */
   write(buf: Uint8Array, start: number, end: number): number | Promise<number>;
   close(): void;
+}
+
+/** Told when a socket can be read. */
+export interface ReadableListener {
+  readable(): void;
+}
+
+/** Where a read puts its bytes. */
+export interface ReadTarget {
+  /** The free space to read into (not empty). */
+  spare(): Uint8Array;
 }
 
 /** Accepts ByteSockets on the shared port. */
@@ -26,5 +45,6 @@ export interface SocketListener {
 
 /** `host:port`, with brackets around IPv6 hosts. */
 export function formatPeer(hostname: string, port: number): string {
-  return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+  // join() gives one flat string; a template literal keeps its pieces (a per-connection cost).
+  return (hostname.includes(":") ? [`[${hostname}]`, port] : [hostname, port]).join(":");
 }

@@ -1,4 +1,4 @@
-import { type ByteSocket, formatPeer } from "./byte_socket.ts";
+import { type ByteSocket, formatPeer, type ReadTarget } from "./byte_socket.ts";
 
 /** A Deno.TcpConn as a ByteSocket: every write is a promise (an async op). */
 export class DenoSocket implements ByteSocket {
@@ -10,8 +10,8 @@ export class DenoSocket implements ByteSocket {
     this.peer = formatPeer(conn.remoteAddr.hostname, conn.remoteAddr.port);
   }
 
-  read(buf: Uint8Array): Promise<number | null> {
-    return this.#conn.read(buf);
+  read(target: ReadTarget): Promise<number | null> {
+    return this.#conn.read(target.spare());
   }
 
   write(buf: Uint8Array, start: number, end: number): Promise<number> {

@@ -1,15 +1,22 @@
-import type { ByteSocket } from "./byte_socket.ts";
+import type { ByteSocket, ReadableListener, ReadTarget } from "./byte_socket.ts";
 import type { EpollPoller, PollTarget } from "./epoll_poller.ts";
 import { addressOf, errno, errnoError, libc, LINUX } from "./libc.ts";
 
+const PEEK_BUF = new Uint8Array(1);
 const READABLE = LINUX.EPOLLIN | LINUX.EPOLLRDHUP | LINUX.EPOLLHUP | LINUX.EPOLLERR;
 const WRITABLE = LINUX.EPOLLOUT | LINUX.EPOLLHUP | LINUX.EPOLLERR;
 
-interface Waiter<T> {
+interface ReadWaiter {
+  target: ReadTarget;
+  resolve: (v: number | null) => void;
+  reject: (e: unknown) => void;
+}
+
+interface WriteWaiter {
   buf: Uint8Array;
   start: number;
   end: number;
-  resolve: (v: T) => void;
+  resolve: (v: number) => void;
   reject: (e: unknown) => void;
 }
 
@@ -22,9 +29,15 @@ export class FfiSocket implements ByteSocket, PollTarget {
   readonly peer: string;
   readonly #fd: number;
   readonly #poller: EpollPoller;
-  #reader: Waiter<number | null> | null = null;
-  #writer: Waiter<number> | null = null;
+  #reader: ReadWaiter | null = null;
+  #listener: ReadableListener | null = null;
+  #writer: WriteWaiter | null = null;
   #closed = false;
+  /**
+   * Bytes may be waiting: the last recv filled its buffer, or the poller reported readiness with no
+   * read pending. Edge-triggered epoll reports only new data, so a read tries recv first then.
+   */
+  #readable = true;
   /** The buffer last written from and its address: a viewer writes from one ring, over and over. */
   #addrBuf: Uint8Array | null = null;
   #addr = 0;
@@ -36,11 +49,30 @@ export class FfiSocket implements ByteSocket, PollTarget {
     poller.add(fd, this);
   }
 
-  read(buf: Uint8Array): Promise<number | null> {
+  read(target: ReadTarget): Promise<number | null> {
     if (this.#closed) return Promise.reject(new Deno.errors.BadResource("socket closed"));
-    const n = this.#tryRead(buf);
-    if (n !== undefined) return Promise.resolve(n);
-    return new Promise((resolve, reject) => this.#reader = { buf, start: 0, end: buf.length, resolve, reject });
+    if (this.#readable) {
+      const n = this.#tryRead(target);
+      if (n !== undefined) return Promise.resolve(n);
+    }
+    return new Promise((resolve, reject) => this.#reader = { target, resolve, reject });
+  }
+
+  whenReadable(listener: ReadableListener): void {
+    if (this.#closed) return;
+    // #readable may be stale (an edge for bytes already read): look before calling back.
+    if (this.#readable && !this.#peekEmpty()) queueMicrotask(() => listener.readable());
+    else this.#listener = listener;
+  }
+
+  /** Whether nothing (not even the end of stream) is waiting to be read; clears #readable then. */
+  #peekEmpty(): boolean {
+    const n = libc().recv(this.#fd, PEEK_BUF, 1n, LINUX.MSG_PEEK | LINUX.MSG_DONTWAIT);
+    if (n >= 0) return false;
+    const e = errno();
+    if (e !== LINUX.EAGAIN) return false; // an error: let the read report it
+    this.#readable = false;
+    return true;
   }
 
   // hot path: no promise when the kernel takes the bytes at once
@@ -77,6 +109,7 @@ export class FfiSocket implements ByteSocket, PollTarget {
     this.#reader?.reject(err);
     this.#writer?.reject(err);
     this.#reader = this.#writer = null;
+    this.#listener = null;
     this.#addrBuf = null;
   }
 
@@ -84,9 +117,18 @@ export class FfiSocket implements ByteSocket, PollTarget {
   onEvents(events: number): void {
     if (this.#closed) return;
     const r = this.#reader;
+    if (r === null && (events & READABLE) !== 0) {
+      this.#readable = true;
+      const l = this.#listener;
+      // An edge may be late news of bytes read already: call back only if something is there.
+      if (l !== null && !this.#peekEmpty()) {
+        this.#listener = null;
+        l.readable();
+      }
+    }
     if (r !== null && (events & READABLE) !== 0) {
       try {
-        const n = this.#tryRead(r.buf);
+        const n = this.#tryRead(r.target);
         if (n !== undefined) {
           this.#reader = null;
           r.resolve(n);
@@ -114,12 +156,20 @@ export class FfiSocket implements ByteSocket, PollTarget {
   }
 
   /** Bytes read, null at end of stream, undefined when nothing is there yet. */
-  #tryRead(buf: Uint8Array): number | null | undefined {
+  #tryRead(target: ReadTarget): number | null | undefined {
+    const buf = target.spare();
     const n = libc().recv(this.#fd, buf, BigInt(buf.length), 0);
-    if (n > 0) return n;
+    if (n > 0) {
+      // A short read emptied the socket: the next bytes come with a new edge.
+      this.#readable = n === buf.length;
+      return n;
+    }
     if (n === 0) return null;
     const e = errno();
-    if (e === LINUX.EAGAIN || e === LINUX.EINTR) return undefined;
+    if (e === LINUX.EAGAIN || e === LINUX.EINTR) {
+      this.#readable = e === LINUX.EINTR;
+      return undefined;
+    }
     throw errnoError("recv", e);
   }
 }

@@ -37,7 +37,7 @@ Deno.test("FfiListener accepts; FfiSocket reads what the peer sent and writes sy
     assert.equal(server.peer, `127.0.0.1:${(client.localAddr as Deno.NetAddr).port}`);
     await client.write(new TextEncoder().encode("hello"));
     const buf = new Uint8Array(16);
-    const n = await server.read(buf);
+    const n = await server.read({ spare: () => buf });
     assert.equal(new TextDecoder().decode(buf.subarray(0, n!)), "hello");
     const sab = new Uint8Array(new SharedArrayBuffer(64));
     sab.set(new TextEncoder().encode("world"), 10);
@@ -86,13 +86,51 @@ Deno.test("FfiSocket.write() waits for the poller when the kernel is full, then 
 Deno.test("FfiSocket reports end of stream, and close() rejects a pending read", async () => {
   await pair(async (server, client) => {
     const buf = new Uint8Array(8);
-    const pending = server.read(buf);
+    const pending = server.read({ spare: () => buf });
     server.close();
     await assert.rejects(pending, Deno.errors.BadResource);
     client.close();
   });
   await pair(async (server, client) => {
     client.close();
-    assert.equal(await server.read(new Uint8Array(8)), null);
+    assert.equal(await server.read({ spare: () => new Uint8Array(8) }), null);
+  });
+});
+
+Deno.test("FfiSocket reads what arrived while no read was pending, and the rest of a full read", async () => {
+  await pair(async (server, client) => {
+    const small = new Uint8Array(4);
+    const target = { spare: () => small };
+    const text = async () => new TextDecoder().decode(small.subarray(0, (await server.read(target))!));
+    await client.write(new TextEncoder().encode("a"));
+    assert.equal(await text(), "a", "a short read: the socket is drained");
+    await client.write(new TextEncoder().encode("0123456789"));
+    await new Promise((r) => setTimeout(r, 50)); // the poller sees the edge with no read pending
+    assert.equal(await text(), "0123");
+    assert.equal(await text(), "4567", "a full read: more may be waiting, no new edge needed");
+    assert.equal(await text(), "89");
+  });
+});
+
+Deno.test("FfiSocket.whenReadable() calls back once bytes or the end of stream arrive", async () => {
+  await pair(async (server, client) => {
+    const buf = new Uint8Array(8);
+    const target = { spare: () => buf };
+    await client.write(new TextEncoder().encode("x"));
+    assert.equal(await server.read(target), 1, "a short read: drained");
+    let calls = 0;
+    const woke = new Promise<void>((resolve) =>
+      server.whenReadable!({ readable: () => (calls++, resolve()) })
+    );
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(calls, 0, "nothing to read yet");
+    await client.write(new TextEncoder().encode("yz"));
+    await woke;
+    assert.equal(await server.read(target), 2);
+    const ended = new Promise<void>((resolve) => server.whenReadable!({ readable: resolve }));
+    client.close();
+    await ended;
+    assert.equal(await server.read(target), null);
+    assert.equal(calls, 1);
   });
 });

@@ -38,6 +38,8 @@ export const LINUX = {
   IPPROTO_TCP: 6,
   TCP_NODELAY: 1,
   MSG_NOSIGNAL: 0x4000,
+  MSG_PEEK: 0x2,
+  MSG_DONTWAIT: 0x40,
   EPOLL_CTL_ADD: 1,
   EPOLL_CTL_DEL: 2,
   EPOLL_CTL_MOD: 3,
@@ -67,7 +69,6 @@ export function libc(): Libc {
   }
   return lib;
 }
-
 
 /**
  * The address of a buffer's first byte, as a number (user-space addresses fit in 53 bits). Only

@@ -1,20 +1,25 @@
+import type { ReadTarget } from "./byte_socket.ts";
+
+const NONE = new Uint8Array(0);
+
 /**
  * One byte buffer per connection: read into its free tail, consume from its head, slide down
- * instead of growing while it can, and grow (doubling) only up to a hard cap.
+ * instead of growing while it can, and grow (doubling) only up to a hard cap. An idle connection
+ * may release it (release()); the next read allocates it again.
  */
-export class ReadBuffer {
-  buf: Uint8Array;
+export class ReadBuffer implements ReadTarget {
+  buf: Uint8Array = NONE;
   /** First unconsumed byte. */
   start = 0;
   /** One past the last received byte. */
   end = 0;
+  readonly #initial: number;
   readonly #max: number;
-  #spare: Uint8Array;
+  #spare: Uint8Array = NONE;
 
   constructor(initialBytes: number, maxBytes: number) {
-    this.buf = new Uint8Array(initialBytes);
+    this.#initial = initialBytes;
     this.#max = maxBytes;
-    this.#spare = this.buf;
   }
 
   get capacity(): number {
@@ -23,10 +28,18 @@ export class ReadBuffer {
 
   /** The free tail to read into; reused while unchanged so a steady reader allocates nothing. */
   spare(): Uint8Array {
+    if (this.buf === NONE) this.buf = new Uint8Array(this.#initial);
     if (this.#spare.byteOffset !== this.end || this.#spare.buffer !== this.buf.buffer) {
       this.#spare = this.buf.subarray(this.end);
     }
     return this.#spare;
+  }
+
+  /** Frees the memory when nothing unconsumed is left (a viewer reads a few bytes a minute). */
+  release(): void {
+    if (this.start !== this.end) return;
+    this.start = this.end = 0;
+    this.buf = this.#spare = NONE;
   }
 
   /**

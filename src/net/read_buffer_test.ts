@@ -37,3 +37,16 @@ Deno.test("ReadBuffer.spare() reuses its view while nothing moved", () => {
   rb.makeRoom();
   assert.equal(rb.spare().byteOffset, 0);
 });
+
+Deno.test("ReadBuffer.release() frees an empty buffer; the next spare() allocates it again", () => {
+  const rb = new ReadBuffer(8, 16);
+  fill(rb, [1, 2]);
+  rb.release();
+  assert.equal(rb.capacity, 8, "unconsumed bytes keep the buffer");
+  rb.start = rb.end;
+  rb.release();
+  assert.equal(rb.capacity, 0);
+  assert.equal(rb.spare().length, 8);
+  fill(rb, [3]);
+  assert.deepEqual([...rb.buf.subarray(rb.start, rb.end)], [3]);
+});

@@ -88,7 +88,7 @@ export class WriteQueue {
           this.writes++;
           const r = this.#sock.write(this.#cur, this.#off, this.#end);
           if (typeof r !== "number") {
-            r.then(this.#onAsyncWritten, this.#onFailed);
+            this.#awaitWrite(r);
             return;
           }
           this.#advance(r);
@@ -136,7 +136,16 @@ export class WriteQueue {
     if (this.#curFromSource) this.#source?.chunkWritten();
   }
 
-  readonly #onAsyncWritten = (n: number): void => {
+  // Made on the first write that has to wait (rare with FFI sockets): a pair of closures per
+  // connection is memory per viewer.
+  #asyncCallbacks: [(n: number) => void, (e: unknown) => void] | null = null;
+
+  #awaitWrite(r: Promise<number>): void {
+    const cb = this.#asyncCallbacks ??= [(n) => this.#onAsyncWritten(n), (e) => this.#onFailed(e)];
+    r.then(cb[0], cb[1]);
+  }
+
+  #onAsyncWritten(n: number): void {
     if (this.#cur === null || this.#closed) return;
     this.#advance(n);
     if (this.#cur !== null) {
@@ -144,17 +153,17 @@ export class WriteQueue {
       this.writes++;
       const r = this.#sock.write(this.#cur, this.#off, this.#end);
       if (typeof r === "number") this.#onAsyncWritten(r);
-      else r.then(this.#onAsyncWritten, this.#onFailed);
+      else this.#awaitWrite(r);
       return;
     }
     this.kick();
-  };
+  }
 
-  readonly #onFailed = (e: unknown): void => {
+  #onFailed(e: unknown): void {
     if (this.#closed) return;
     this.#cur = null;
     this.#closed = true;
     this.#drained = null;
     this.#onError(e);
-  };
+  }
 }

@@ -31,8 +31,8 @@ export class RingViewer implements ChunkSource {
   readonly ring: SharedRing;
   readonly #policy: ViewerPolicy;
   readonly #counters: ViewerCounters;
-  /** RTP channel per track, or -1 when the track is not set up. */
-  readonly #channel: Int16Array;
+  /** RTP channel per track, or -1 when the track is not set up (a small array: a typed one costs ~200 bytes more). */
+  readonly #channel: number[];
   readonly #fast: boolean;
   #scratch: Uint8Array | null = null;
   /** ChunkSource: where the last chunk lies in the buffer nextChunk() returned. */
@@ -57,7 +57,7 @@ export class RingViewer implements ChunkSource {
     this.ring = ring;
     this.#policy = policy;
     this.#counters = counters;
-    this.#channel = new Int16Array(ring.trackCount).fill(-1);
+    this.#channel = new Array<number>(ring.trackCount).fill(-1);
     let fast = channels.size === ring.trackCount;
     for (const [track, ch] of channels) {
       this.#channel[track] = ch;

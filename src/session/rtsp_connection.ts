@@ -60,26 +60,36 @@ export class RtspConnection {
       (e) => this.close(`write failed: ${errText(e)}`),
     );
     this.lastSeen = performance.now();
+    if (ctx.log.enabled("debug")) this.log.debug("opened");
   }
 
-  // Built on first use: most viewers never log after PLAY, and a logger per connection adds up.
-  #log: Logger | null = null;
-
-  /** Logger whose lines name this connection's peer. */
+  /** Logger whose lines name this connection's peer; built per use (a kept one costs per viewer). */
   get log(): Logger {
-    return this.#log ??= this.ctx.log.child(`conn ${this.peer}`);
+    return this.ctx.log.child(`conn ${this.peer}`);
   }
 
   get closed(): boolean {
     return this.#closed;
   }
 
-  /** Reads until the peer leaves or the connection is closed. */
-  async run(): Promise<void> {
-    this.log.debug("opened");
+  /**
+   * Reads until the peer leaves or the connection is closed. A playing viewer with nothing
+   * unconsumed parks instead (FFI sockets): no pending read, buffer or suspended loop while it
+   * only receives; the socket calls readable() when bytes arrive, which runs this again.
+   */
+  async run(woken = false): Promise<void> {
     try {
       while (!this.#closed) {
-        const n = await this.sock.read(this.#rb.spare());
+        if (
+          !woken && this.session?.state === "play" && this.#rb.start === this.#rb.end &&
+          this.sock.whenReadable
+        ) {
+          this.#rb.release();
+          this.sock.whenReadable(this);
+          return;
+        }
+        woken = false;
+        const n = await this.sock.read(this.#rb);
         if (n === null) {
           this.close("peer disconnected");
           break;
@@ -105,6 +115,11 @@ export class RtspConnection {
     }
   }
 
+  /** ReadableListener: bytes arrived for a parked viewer. */
+  readable(): void {
+    this.run(true);
+  }
+
   /**
    * Sends what is queued and what the session's source still has, then closes; closes anyway
    * after graceMs (a viewer that does not read).
@@ -123,6 +138,8 @@ export class RtspConnection {
     if (this.#closed) return;
     this.#closed = true;
     this.#closeReason = reason;
+    this.ctx.connections.delete(this);
+    this.ctx.stats.connectionsOpen--;
     this.writer.close();
     this.session?.end(reason);
     this.session = null;

@@ -34,8 +34,7 @@ export class ServerSession implements StreamSubscriber {
   // Publisher side.
   announced: Announced | null = null;
   claimed = false;
-  /** Interleaved channel → track for the publisher's RTP; RTCP channels map to -1. Empty for viewers. */
-  readonly publisherChannels: Map<number, number> = new Map();
+  #publisherChannels: Map<number, number> | null = null;
   ingest: StreamIngest | null = null;
   streamId = 0;
 
@@ -44,6 +43,11 @@ export class ServerSession implements StreamSubscriber {
   /** Track → RTP interleaved channel the viewer asked for. */
   readonly viewerChannels = new Map<number, number>();
   viewer: RingViewer | null = null;
+
+  /** Interleaved channel → track for the publisher's RTP; RTCP channels map to -1. Made on first use. */
+  get publisherChannels(): Map<number, number> {
+    return this.#publisherChannels ??= new Map();
+  }
 
   #ended = false;
   #batchTime = 0;
@@ -56,21 +60,18 @@ export class ServerSession implements StreamSubscriber {
     this.advertisedTimeoutSec = Math.max(1, Math.floor(conn.ctx.config.sessionTimeoutMs / 1000) - 5);
   }
 
-  #log: Logger | null = null;
-
-  /** Logger whose lines name the peer, the session and (once known) the path; built on first use. */
+  /**
+   * Logger whose lines name the peer, the session and (once known) the path; built per use, not
+   * kept: a session logs a few lines in its life, and a kept logger costs memory per viewer.
+   */
   get log(): Logger {
-    if (this.#log === null) {
-      const l = this.conn.log.child(`session ${this.id}`);
-      this.#log = this.path === null ? l : l.child(`path ${this.path}`);
-    }
-    return this.#log;
+    const l = this.conn.log.child(`session ${this.id}`);
+    return this.path === null ? l : l.child(`path ${this.path}`);
   }
 
   /** Sets the path once known; log lines name it from then on. */
   setPath(path: string): void {
     this.path = path;
-    this.#log = null;
   }
 
   /** Whether this session publishes (ANNOUNCE seen). */
@@ -106,16 +107,16 @@ export class ServerSession implements StreamSubscriber {
     const cfg = this.conn.ctx.config.ingest;
     const hold = ingest.midFrame ? cfg.maxFrameHoldMs : ingest.withoutVideo ? cfg.maxAudioHoldMs : 0;
     if (hold > 0) {
-      if (this.#holdTimer === undefined) this.#holdTimer = setTimeout(this.#flushHeld, hold);
+      if (this.#holdTimer === undefined) this.#holdTimer = setTimeout(() => this.#flushHeld(), hold);
       return;
     }
     this.#publish();
   }
 
-  readonly #flushHeld = (): void => {
+  #flushHeld(): void {
     this.#holdTimer = undefined;
     if (this.ingest !== null) this.#publish();
-  };
+  }
 
   #publish(): void {
     if (this.#holdTimer !== undefined) {

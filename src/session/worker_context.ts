@@ -2,6 +2,7 @@ import type { Config } from "../config.ts";
 import type { Logger } from "../log/logger.ts";
 import type { WorkerDirectory } from "../cluster/worker_directory.ts";
 import type { ViewerCounters } from "./ring_viewer.ts";
+import type { RtspConnection } from "./rtsp_connection.ts";
 
 /** Counters of one worker; summed by main.ts for metrics. */
 export interface WorkerStats extends ViewerCounters {
@@ -23,6 +24,8 @@ export interface WorkerContext {
   readonly log: Logger;
   readonly directory: WorkerDirectory;
   readonly stats: WorkerStats;
+  /** Open connections; a connection leaves the set when it closes. */
+  readonly connections: Set<RtspConnection>;
 }
 
 /** Fresh zeroed counters. */
