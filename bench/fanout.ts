@@ -4,12 +4,15 @@
  * processes (bench/load_client.ts), holds a steady phase and reports, measured from outside:
  * server CPU (all threads, /proc/PID/stat), Gbit/s delivered and per server core, RSS before
  * clients and in the steady phase, RSS per viewer, join latencies (p50/p95/p99/max) of viewers that
- * join during the steady phase, RTP sequence gaps, and the load generator's own CPU.
+ * join during the steady phase and the delay added to live packets (both from a lightly loaded
+ * probe process), RTP sequence gaps, and the load generator's own CPU.
  */
 import { parseArgs } from "node:util";
 import type { LoadPlan, LoadReport } from "./load_client.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
+/** Viewers of the probe process (bench/load_client.ts), which also runs every joiner. */
+const PROBE_VIEWERS = 8;
 const OUT = `${ROOT}bench/out`;
 const CLK_TCK = 100;
 
@@ -317,18 +320,22 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
     const rssBefore = serverPid ? sampleProc(serverPid).rssKiB : 0;
     const now = Date.now();
     const rampS = opts.rampS ?? 10;
+    // The load processes hold the crowd; a separate probe process with a few viewers measures the
+    // joins and the added delay, so those figures are not the crowd's own event-loop lag.
+    const probeViewers = Math.min(PROBE_VIEWERS, viewers);
+    const crowd = viewers - probeViewers;
     const plan = (k: number): LoadPlan => ({
       // Each load process talks to its own 127.0.0.x so ~28k ephemeral ports are available per process.
       urls: urls.map((u) => u.replace("//127.0.0.1:", `//127.0.0.${k + 1}:`)),
-      viewers: Math.floor(viewers / clients) + (k < viewers % clients ? 1 : 0),
+      viewers: k === clients ? probeViewers : Math.floor(crowd / clients) + (k < crowd % clients ? 1 : 0),
       rampStartAt: now + 1500,
       rampEndAt: now + 1500 + rampS * 1000,
       steadyStartAt: now + 1500 + rampS * 1000 + 3000,
       steadyEndAt: now + 1500 + rampS * 1000 + 3000 + (opts.durationS ?? 20) * 1000,
-      joiners: Math.floor((opts.joiners ?? 40) / clients),
+      joiners: k === clients ? (opts.joiners ?? 40) : 0,
       keepAliveMs: 20000,
     });
-    const loads = Array.from({ length: clients }, (_, k) => {
+    const loads = Array.from({ length: clients + 1 }, (_, k) => {
       const child = new Deno.Command(Deno.execPath(), {
         args: ["run", "-A", `${ROOT}bench/load_client.ts`, JSON.stringify(plan(k))],
         stdout: "piped",
@@ -360,7 +367,7 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
     const idlePct = (100 * (i1.idle - i0.idle)) / (i1.total - i0.total);
     const joinPacket = reports.flatMap((r) => r.joinFirstPacketMs);
     const joinKey = reports.flatMap((r) => r.joinFirstKeyframeMs);
-    const delay = reports.flatMap((r) => r.addedDelayMs);
+    const delay = reports[clients].addedDelayMs;
     const result: FanoutResult = {
       label: opts.label ?? (opts.url ? `external ${opts.url}` : "dm-live"),
       date: new Date().toISOString(),

@@ -23,6 +23,7 @@ export interface Announced {
 
 /** One RTSP session, owned by the connection that created it. */
 export class ServerSession implements StreamSubscriber {
+  streamSlot = -1;
   readonly id: string;
   readonly conn: RtspConnection;
   state: SessionState = "initial";

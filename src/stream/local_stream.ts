@@ -5,8 +5,16 @@ import { parseSdp } from "../sdp/session_description.ts";
 import { type StreamInfo, streamInfoFromSdp } from "./stream_info.ts";
 import { buildViewerSdp } from "./viewer_sdp.ts";
 
+/**
+ * Longest a pass over the viewers runs before it lets the event loop in: RTSP requests (a joining
+ * viewer's PLAY), the publisher's packets and other streams must not wait for 10,000 writes.
+ */
+const PASS_SLICE_MS = 4;
+
 /** A viewer as the fan-out sees it. */
 export interface StreamSubscriber {
+  /** Its index in the stream's viewer list (kept by LocalStream), -1 when not subscribed. */
+  streamSlot: number;
   /** The writer published: check safety, then start a write if idle. */
   wake(writePos: number): void;
   /** The publisher left. */
@@ -25,7 +33,8 @@ export class LocalStream {
   readonly info: StreamInfo;
   readonly viewerSdp: string;
   readonly publisherWorker: number;
-  readonly #subscribers = new Set<StreamSubscriber>();
+  /** This worker's viewers; removal swaps the last one into the hole (StreamSubscriber.streamSlot). */
+  readonly #subscribers: StreamSubscriber[] = [];
   readonly #watch: StreamWatch;
   readonly #mergeWindowMs: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -33,6 +42,12 @@ export class LocalStream {
   #lastPassMs = 0;
   #lastPassEnd = 0;
   #ended = false;
+  /** The pass under way: next viewer index (-1: none), CPU time so far, whether a wake came meanwhile. */
+  #cursor = -1;
+  #passBusy = 0;
+  #wokenDuringPass = false;
+  /** Resumes a pass after a slice; a fresh channel each time, so nothing stays open between passes. */
+  #resume: MessageChannel | null = null;
 
   constructor(a: StreamAnnouncement, mergeWindowMs: number) {
     this.streamId = a.streamId;
@@ -47,7 +62,7 @@ export class LocalStream {
   }
 
   get viewerCount(): number {
-    return this.#subscribers.size;
+    return this.#subscribers.length;
   }
 
   get ended(): boolean {
@@ -55,13 +70,24 @@ export class LocalStream {
   }
 
   subscribe(s: StreamSubscriber): void {
-    this.#subscribers.add(s);
-    if (this.#subscribers.size === 1) this.#watch.start();
+    if (s.streamSlot !== -1) return;
+    s.streamSlot = this.#subscribers.length;
+    this.#subscribers.push(s);
+    if (this.#subscribers.length === 1) this.#watch.start();
   }
 
   unsubscribe(s: StreamSubscriber): void {
-    this.#subscribers.delete(s);
-    if (this.#subscribers.size === 0) this.#stopWatching();
+    const subs = this.#subscribers;
+    const i = s.streamSlot;
+    if (i < 0 || subs[i] !== s) return;
+    s.streamSlot = -1;
+    // A pass under way may skip the viewer moved into the hole; the next pass serves it.
+    const last = subs.pop()!;
+    if (last !== s) {
+      subs[i] = last;
+      last.streamSlot = i;
+    }
+    if (subs.length === 0) this.#stopWatching();
   }
 
   /** The directory removed the stream (or its ring says ended): tell every local viewer. */
@@ -69,17 +95,25 @@ export class LocalStream {
     if (this.#ended) return;
     this.#ended = true;
     this.#stopWatching();
-    for (const s of [...this.#subscribers]) s.streamEnded();
-    this.#subscribers.clear();
+    const subs = this.#subscribers.splice(0);
+    for (const s of subs) s.streamSlot = -1;
+    for (const s of subs) s.streamEnded();
   }
 
   #stopWatching(): void {
     this.#watch.stop();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#endSlice();
+    this.#cursor = -1;
   }
 
   readonly #onWake = (): void => {
+    if (this.#cursor !== -1) {
+      // Viewers already passed have not seen this publish: another pass follows this one.
+      this.#wokenDuringPass = true;
+      return;
+    }
     if (this.ring.ended()) {
       // Send what is left; the directory's streamRemoved ends the viewers.
       this.#flush();
@@ -100,10 +134,50 @@ export class LocalStream {
   };
 
   #flush(): void {
+    if (this.#cursor !== -1) return;
+    this.#cursor = 0;
+    this.#passBusy = 0;
+    this.#slice();
+  }
+
+  /** Runs the pass for at most PASS_SLICE_MS, then yields (a macrotask, so I/O is polled meanwhile). */
+  // hot path: no allocation per viewer
+  #slice(): void {
     const start = performance.now();
     const wp = this.ring.writePos();
-    for (const s of this.#subscribers) s.wake(wp);
-    this.#lastPassEnd = performance.now();
-    this.#lastPassMs = this.#lastPassEnd - start;
+    const subs = this.#subscribers;
+    let i = this.#cursor;
+    while (i < subs.length) {
+      subs[i++].wake(wp);
+      if ((i & 63) === 0 && performance.now() - start > PASS_SLICE_MS && i < subs.length) {
+        this.#cursor = i;
+        this.#passBusy += performance.now() - start;
+        const mc = this.#resume = new MessageChannel();
+        mc.port1.onmessage = this.#onResume;
+        mc.port2.postMessage(null);
+        return;
+      }
+    }
+    const end = performance.now();
+    this.#cursor = -1;
+    this.#lastPassEnd = end;
+    this.#lastPassMs = this.#passBusy + (end - start);
+    if (this.#wokenDuringPass) {
+      this.#wokenDuringPass = false;
+      this.#onWake();
+    }
+  }
+
+  readonly #onResume = (): void => {
+    this.#endSlice();
+    if (this.#cursor !== -1) this.#slice();
+  };
+
+  #endSlice(): void {
+    const mc = this.#resume;
+    if (mc === null) return;
+    this.#resume = null;
+    mc.port1.close();
+    mc.port2.close();
   }
 }

@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import { RingWriter } from "../ring/ring_writer.ts";
+import { SharedRing } from "../ring/shared_ring.ts";
+import { AV_SDP } from "../../test/support/synthetic_publisher.ts";
+import { LocalStream, type StreamSubscriber } from "./local_stream.ts";
+
+function stream(mergeWindowMs = 0) {
+  const ring = SharedRing.create(64, 1 << 17, 2);
+  const writer = new RingWriter(ring);
+  const local = new LocalStream({
+    streamId: 1,
+    path: "p",
+    sdp: AV_SDP,
+    sab: ring.sab,
+    worker: 0,
+    sessionId: "s",
+  }, mergeWindowMs);
+  return { ring, writer, local };
+}
+
+class Viewer implements StreamSubscriber {
+  streamSlot = -1;
+  wakes = 0;
+  constructor(readonly busyMs = 0) {}
+  wake(): void {
+    this.wakes++;
+    const until = performance.now() + this.busyMs;
+    while (performance.now() < until) { /* a slow socket write */ }
+  }
+  streamEnded(): void {}
+}
+
+const publish = (w: RingWriter) => {
+  const p = new Uint8Array(12);
+  p[0] = 0x80;
+  w.append(p, 0, p.length, 0, 0);
+  w.publish();
+};
+
+Deno.test("LocalStream wakes every viewer once per publish; unsubscribing keeps the others", async () => {
+  const { writer, local } = stream();
+  const vs = Array.from({ length: 5 }, () => new Viewer());
+  for (const v of vs) local.subscribe(v);
+  local.unsubscribe(vs[1]);
+  assert.equal(local.viewerCount, 4);
+  assert.equal(vs[1].streamSlot, -1);
+  publish(writer);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(vs.map((v) => v.wakes), [1, 0, 1, 1, 1]);
+  local.end();
+  assert.equal(local.viewerCount, 0);
+});
+
+Deno.test("LocalStream lets the event loop in during a long pass, and still wakes every viewer", async () => {
+  const { writer, local } = stream();
+  // 640 viewers of 0.05 ms: a 32 ms pass, sliced every ~4 ms.
+  const vs = Array.from({ length: 640 }, () => new Viewer(0.05));
+  for (const v of vs) local.subscribe(v);
+  let timerRanMidPass = false;
+  publish(writer);
+  await new Promise((r) => setTimeout(r, 0)); // the watch's wake starts the pass
+  setTimeout(() => timerRanMidPass = vs.some((v) => v.wakes === 0) && vs.some((v) => v.wakes === 1), 0);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.ok(timerRanMidPass, "a timer ran between slices of the pass");
+  assert.ok(vs.every((v) => v.wakes === 1), "every viewer woken once");
+  local.end();
+});
