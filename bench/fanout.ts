@@ -274,6 +274,8 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
         String(workers),
         "--log-level",
         "warn",
+        "--set",
+        `udp.portBase=${20000 + 2 * Math.floor(Math.random() * 10000)}`,
       ];
       if (opts.mergeWindow !== undefined) args.push("--set", `viewer.mergeWindowMs=${opts.mergeWindow}`);
       for (const kv of opts.serverSet ?? []) args.push("--set", kv);

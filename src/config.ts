@@ -6,6 +6,7 @@ import defaultYaml from "../dm-live.yaml" with { type: "text" };
 /** The server's settings; dm-live.yaml documents every key. */
 export interface Config {
   rtsp: { address: string; port: number };
+  udp: { portBase: number; reorderPackets: number; reorderMs: number };
   net: { backend: "auto" | "deno" | "ffi" };
   workers: number;
   sessionTimeoutMs: number;
@@ -30,6 +31,7 @@ export interface Config {
 /** The defaults; `dm-live.yaml` must say the same (a test checks). */
 export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
   rtsp: { address: "0.0.0.0", port: 8554 },
+  udp: { portBase: 8000, reorderPackets: 64, reorderMs: 100 },
   net: { backend: "auto" },
   workers: 0,
   sessionTimeoutMs: 60_000,
@@ -91,6 +93,7 @@ type Schema = { [k: string]: Check | Schema };
 
 const SCHEMA: Schema = {
   rtsp: { address: str, port: int(0, 65535) },
+  udp: { portBase: int(0, 65534), reorderPackets: int(1, 1024), reorderMs: int(0, 10_000) },
   net: { backend: oneOf(["auto", "deno", "ffi"]) },
   workers: int(0, 256),
   sessionTimeoutMs: int(1_000, 3_600_000),
@@ -135,6 +138,11 @@ function merge(schema: Schema, defaults: Record<string, unknown>, raw: unknown, 
 /** Validates a parsed config object, filling in defaults; throws ConfigError naming the bad key. */
 export function validateConfig(raw: unknown): Config {
   const c = merge(SCHEMA, DEFAULT_CONFIG as unknown as Record<string, unknown>, raw, "") as unknown as Config;
+  if (c.udp.portBase % 2 !== 0) {
+    throw new ConfigError(
+      `'udp.portBase' must be even (RTP on even ports, RTCP on the next), got ${c.udp.portBase}`,
+    );
+  }
   if (c.viewer.dropLagPercent <= c.viewer.skipLagPercent) {
     throw new ConfigError("'viewer.dropLagPercent' must be greater than 'viewer.skipLagPercent'");
   }

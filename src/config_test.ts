@@ -25,6 +25,12 @@ const BAD: [string, string, string][] = [
     "viewer:\n  skipLagPercent: 60\n  dropLagPercent: 50\n",
     "'viewer.dropLagPercent' must be",
   ],
+  ["odd UDP port base", "udp:\n  portBase: 8001\n", "'udp.portBase' must be even"],
+  [
+    "reorder buffer too large",
+    "udp:\n  reorderPackets: 5000\n",
+    "'udp.reorderPackets' must be an integer from 1 to 1024",
+  ],
   ["broken yaml", "rtsp: [\n", "invalid YAML"],
 ];
 

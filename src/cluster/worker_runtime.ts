@@ -9,6 +9,26 @@ import { RtspConnection } from "../session/rtsp_connection.ts";
 import { newWorkerStats, type WorkerContext } from "../session/worker_context.ts";
 import type { MainToWorker, WorkerReport, WorkerToMain } from "./messages.ts";
 import { WorkerDirectory } from "./worker_directory.ts";
+import { WorkerUdp } from "../session/udp_ports.ts";
+import type { WorkerStats } from "../session/worker_context.ts";
+
+/** This worker's UDP port pair, or null (UDP off, or its ports taken: logged, TCP still serves). */
+function openUdp(
+  config: Config,
+  worker: number,
+  poller: EpollPoller | null,
+  stats: WorkerStats,
+  log: Logger,
+) {
+  if (config.udp.portBase === 0) return null;
+  try {
+    return new WorkerUdp(config, worker, poller, stats, log);
+  } catch (e) {
+    const base = config.udp.portBase + 2 * worker;
+    log.error(`UDP off on this worker: ports ${base}-${base + 1} not available (${(e as Error).message})`);
+    return null;
+  }
+}
 
 /** How often idle connections are looked for. */
 const SWEEP_INTERVAL_MS = 1000;
@@ -24,10 +44,13 @@ export class WorkerRuntime {
   constructor(worker: number, config: Config, post: (msg: WorkerToMain) => void, sink?: LogSink) {
     const log = new Logger(config.log.level, `w${worker}`, sink, config.log.format === "json");
     const directory = new WorkerDirectory(post, config.viewer.mergeWindowMs, log);
-    this.ctx = { worker, config, log, directory, stats: newWorkerStats(), connections: new Set() };
+    const stats = newWorkerStats();
+    const ffi = resolveBackend(config.net.backend) === "ffi";
+    if (ffi) this.#poller = new EpollPoller();
+    const udp = openUdp(config, worker, this.#poller, stats, log);
+    this.ctx = { worker, config, log, directory, stats, connections: new Set(), udp };
     this.#post = post;
-    if (resolveBackend(config.net.backend) === "ffi") {
-      this.#poller = new EpollPoller();
+    if (this.#poller !== null) {
       this.#listener = new FfiListener(config.rtsp.address, config.rtsp.port, this.#poller, log);
     } else {
       this.#listener = new DenoListener(config.rtsp.address, config.rtsp.port, log);
@@ -83,6 +106,7 @@ export class WorkerRuntime {
     clearInterval(this.#sweep);
     this.#listener.close();
     for (const c of [...this.ctx.connections]) c.close(reason);
+    this.ctx.udp?.close();
     this.#poller?.stop();
     for (const s of this.ctx.directory.streams()) s.end();
   }

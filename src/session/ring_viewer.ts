@@ -158,6 +158,38 @@ export class RingViewer implements ChunkSource {
     return null;
   }
 
+  /** UDP: the run of packets [runFrom, runTo) (ring sequences) the last nextRun() handed out. */
+  runFrom = 0;
+  runTo = 0;
+
+  /**
+   * UDP: moves over the next run of packets (each sent as its own datagram, at once), with the
+   * same lapping, lag and keyframe rules as nextChunk(); false when caught up.
+   */
+  // hot path: no allocation
+  nextRun(): boolean {
+    const ring = this.ring;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const head = ring.head();
+      if (this.#pos === head) return false;
+      if (((ring.tail() - this.#pos) | 0) > 0) {
+        this.#skip(head, "lapped by the ring");
+        continue;
+      }
+      if (((ring.writePos() - ring.slotPos(this.#pos)) | 0) > this.#policy.skipLagBytes) {
+        this.#skip(head, "too far behind");
+        continue;
+      }
+      if (this.#waitKey && !this.#seekKey(head)) return false;
+      this.runFrom = this.#pos;
+      this.runTo = head;
+      this.packetsSent += (head - this.#pos) | 0;
+      this.#pos = head;
+      return true;
+    }
+    return false;
+  }
+
   /** ChunkSource: the borrowed chunk has left; advance past it. */
   chunkWritten(): void {
     this.#inflight = false;

@@ -68,6 +68,14 @@ export class RtspConnection {
     return this.ctx.log.child(`conn ${this.peer}`);
   }
 
+  /** The peer's address without the port (IPv6 without brackets). */
+  get peerHost(): string {
+    const p = this.peer;
+    const i = p.lastIndexOf(":");
+    const h = i < 0 ? p : p.slice(0, i);
+    return h.startsWith("[") ? h.slice(1, -1) : h;
+  }
+
   get closed(): boolean {
     return this.#closed;
   }

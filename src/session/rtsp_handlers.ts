@@ -12,6 +12,7 @@ import { streamInfoFromSdp, trackControl } from "../stream/stream_info.ts";
 import type { RtspConnection } from "./rtsp_connection.ts";
 import { ServerSession } from "./server_session.ts";
 import { urlTargets } from "./url_target.ts";
+import { udpKey } from "../net/udp_endpoint.ts";
 import { newSessionId } from "./worker_context.ts";
 
 /** A handler's answer; `after` runs once the response is queued (PLAY starts media after it). */
@@ -150,17 +151,58 @@ async function announce(c: RtspConnection, req: RtspRequest): Promise<Reply> {
   return {};
 }
 
-/** Picks the first TCP transport offered; UDP comes with issue 4, so only-UDP offers get 461. */
-function pickTransport(req: RtspRequest): TransportSpec {
+/**
+ * Picks the first transport offered that dm-live serves (RTSP-NOTES 4): RTP/AVP over TCP
+ * (interleaved), or unicast UDP with client_port when this worker has UDP ports and the peer is
+ * IPv4. Anything else gets 461, which makes ffmpeg and VLC retry with another (RTSP-NOTES 18).
+ */
+function pickTransport(c: RtspConnection, req: RtspRequest): TransportSpec {
   const h = req.headers.get("Transport");
   if (h === undefined) return fail(STATUS_CODE.BadRequest, "SETUP without a Transport header");
-  const specs = parseTransportHeader(h);
-  const tcp = specs.find((t) => t.lower === "TCP" && t.protocol === "RTP/AVP" && t.delivery !== "multicast");
-  // 461 makes ffmpeg and VLC retry over TCP (RTSP-NOTES 18).
-  if (!tcp) {
-    return fail(STATUS_CODE.UnsupportedTransport, `no supported transport in '${h}' (RTP/AVP/TCP only)`);
+  const udpOk = c.ctx.udp !== null && udpKey(c.peerHost, 0) >= 0;
+  const spec = parseTransportHeader(h).find((t) =>
+    t.protocol === "RTP/AVP" && t.delivery !== "multicast" &&
+    (t.lower === "TCP" || (udpOk && t.clientPort !== undefined))
+  );
+  if (!spec) {
+    const served = c.ctx.udp === null
+      ? "RTP/AVP/TCP"
+      : "RTP/AVP/TCP, or unicast RTP/AVP over IPv4 with client_port";
+    return fail(STATUS_CODE.UnsupportedTransport, `no supported transport in '${h}' (${served})`);
   }
-  return tcp;
+  return spec;
+}
+
+/** Fixes the session's transport at its first SETUP; a later SETUP may not switch. */
+function useTransport(s: ServerSession | null, lower: "TCP" | "UDP"): void {
+  const want = lower === "TCP" ? "tcp" : "udp";
+  if (s !== null && s.transport !== null && s.transport !== want) {
+    fail(
+      STATUS_CODE.UnsupportedTransport,
+      `SETUP over ${lower} in a session that uses ${s.transport.toUpperCase()}`,
+    );
+  }
+}
+
+/** A UDP client_port pair: n-(n+1) as given, or n alone for n, n+1 (RTSP-NOTES 4). */
+function udpPorts(t: TransportSpec): [number, number] {
+  const [a, b] = t.clientPort!;
+  if (a === 0 || b === 0) {
+    return fail(STATUS_CODE.BadRequest, `client_port ${a}-${b} is not a usable port pair`);
+  }
+  return [a, b];
+}
+
+/** Transport answer for a UDP SETUP. */
+function udpTransport(c: RtspConnection, ports: [number, number], mode?: "record"): string {
+  return serializeTransport({
+    protocol: "RTP/AVP",
+    lower: "UDP",
+    delivery: "unicast",
+    clientPort: ports,
+    serverPort: c.ctx.udp!.ports,
+    ...(mode ? { mode } : {}),
+  });
 }
 
 /** Interleaved pair for a new track: the one asked for, else the lowest free even pair. */
@@ -190,7 +232,8 @@ function setup(c: RtspConnection, req: RtspRequest): Reply {
       "SETUP without Session header on a connection that has a session",
     );
   }
-  const t = pickTransport(req);
+  const t = pickTransport(c, req);
+  useTransport(s, t.lower);
   const u = url(req);
   if (s !== null && s.isPublisher) return setupPublisher(s, req, u, t);
   if (t.mode === "record") {
@@ -209,6 +252,17 @@ function setupPublisher(s: ServerSession, req: RtspRequest, u: RtspUrl, t: Trans
   for (const tr of s.publisherChannels.values()) {
     if (tr === track) return fail(STATUS_CODE.BadRequest, `track ${track} is already set up`);
   }
+  if (s.udpClientPorts?.has(track)) return fail(STATUS_CODE.BadRequest, `track ${track} is already set up`);
+  if (t.lower === "UDP") {
+    const ports = udpPorts(t);
+    (s.udpClientPorts ??= new Map()).set(track, ports);
+    s.transport = "udp";
+    s.state = "preRecord";
+    s.idSent = true;
+    s.log.debug(`SETUP publisher track ${track} over UDP from ports ${ports[0]}-${ports[1]}`);
+    return { headers: [["Transport", udpTransport(s.conn, ports, "record")]] };
+  }
+  s.transport = "tcp";
   const [rtp, rtcp] = channelPair(t, (ch) => s.publisherChannels.has(ch), track);
   s.publisherChannels.set(rtp, track);
   s.publisherChannels.set(rtcp, -1);
@@ -299,6 +353,28 @@ function setupViewer(c: RtspConnection, existing: ServerSession | null, u: RtspU
   if (existing?.viewerChannels.has(track)) {
     return fail(STATUS_CODE.BadRequest, `track ${track} is already set up`);
   }
+  if (t.lower === "UDP") {
+    const ports = udpPorts(t);
+    const s = existing ?? new ServerSession(newSessionId(), c);
+    if (!existing) {
+      s.setPath(stream.path);
+      c.session = s;
+    }
+    s.stream = stream;
+    s.transport = "udp";
+    // The ring cursor serves the tracks set up; UDP viewers use no channels, 2·track marks them.
+    s.viewerChannels.set(track, 2 * track);
+    (s.udpClientPorts ??= new Map()).set(track, ports);
+    s.state = "prePlay";
+    s.idSent = true;
+    s.log.debug(`SETUP viewer track ${track} over UDP to ports ${ports[0]}-${ports[1]}`);
+    return {
+      headers: [
+        ["Transport", udpTransport(c, ports)],
+        ["Session", serializeSessionHeader(s.id, s.advertisedTimeoutSec)],
+      ],
+    };
+  }
   const used = (ch: number) => {
     if (!existing) return false;
     for (const v of existing.viewerChannels.values()) if (v === ch || v + 1 === ch) return true;
@@ -311,6 +387,7 @@ function setupViewer(c: RtspConnection, existing: ServerSession | null, u: RtspU
     c.session = s;
   }
   s.stream = stream;
+  s.transport = "tcp";
   s.viewerChannels.set(track, rtp);
   s.state = "prePlay";
   s.idSent = true;
@@ -358,7 +435,8 @@ function play(c: RtspConnection, req: RtspRequest): Reply {
   const v = s.prepareViewer();
   const info = v.rtpInfo(trackUrl);
   if (info.length > 0) headers.push(["RTP-Info", serializeRtpInfoHeader(info)]);
-  s.log.info(`PLAY: ${s.viewerChannels.size} track(s), ${v.zeroCopy ? "zero-copy" : "copy"} path`);
+  const path = s.transport === "udp" ? "over UDP" : v.zeroCopy ? "zero-copy path" : "copy path";
+  s.log.info(`PLAY: ${s.viewerChannels.size} track(s), ${path}`);
   return { headers, after: () => s.startPlaying() };
 }
 
@@ -379,8 +457,7 @@ async function record(c: RtspConnection, req: RtspRequest): Promise<Reply> {
     return fail(STATUS_CODE.BadRequest, `RECORD of another path than '${s.path}'`);
   }
   const a = s.announced!;
-  let setUp = 0;
-  for (const t of s.publisherChannels.values()) if (t >= 0) setUp++;
+  const setUp = s.publisherTracksSetUp();
   if (setUp !== a.info.tracks.length) {
     return fail(
       STATUS_CODE.MethodNotValidInThisState,
@@ -395,7 +472,7 @@ async function record(c: RtspConnection, req: RtspRequest): Promise<Reply> {
     return fail(STATUS_CODE.ServiceUnavailable, answer.reason ?? "stream could not be published");
   }
   s.streamId = answer.streamId ?? 0;
-  s.log.info(`RECORD: publishing stream ${s.streamId}`);
+  s.log.info(`RECORD: publishing stream ${s.streamId} over ${s.transport === "udp" ? "UDP" : "TCP"}`);
   return { headers: [["Session", serializeSessionHeader(s.id, s.advertisedTimeoutSec)]] };
 }
 

@@ -6,6 +6,8 @@ import { StreamIngest } from "../stream/ingest.ts";
 import type { StreamInfo } from "../stream/stream_info.ts";
 import { RingViewer } from "./ring_viewer.ts";
 import type { RtspConnection } from "./rtsp_connection.ts";
+import { UdpIngest, UdpSender } from "./udp_media.ts";
+import { udpKey } from "../net/udp_endpoint.ts";
 
 /** How long a viewer of an ended stream may take to receive the rest before it is closed. */
 const STREAM_END_DRAIN_MS = 2000;
@@ -38,6 +40,14 @@ export class ServerSession implements StreamSubscriber {
   #publisherChannels: Map<number, number> | null = null;
   ingest: StreamIngest | null = null;
   streamId = 0;
+
+  /** Lower transport, fixed by the first SETUP: one per session. */
+  transport: "tcp" | "udp" | null = null;
+  /** UDP: track → the client's RTP/RTCP ports (publisher or viewer). */
+  udpClientPorts: Map<number, [number, number]> | null = null;
+  #udpSender: UdpSender | null = null;
+  #udpIngest: UdpIngest | null = null;
+  #udpRoutes: number[] = [];
 
   // Viewer side.
   stream: LocalStream | null = null;
@@ -142,6 +152,21 @@ export class ServerSession implements StreamSubscriber {
     const ring = SharedRing.create(cfg.ring.slots, cfg.ring.bytes, info.tracks.length);
     this.ingest = new StreamIngest(new RingWriter(ring), info, cfg.viewer.audioStartWindowMs);
     this.state = "record";
+    if (this.transport === "udp") {
+      this.#udpIngest = new UdpIngest(
+        this.ingest,
+        info.tracks.length,
+        cfg.udp.reorderPackets,
+        cfg.udp.reorderMs,
+        this.conn.ctx.stats,
+        () => this.flush(),
+      );
+      const host = this.conn.peerHost;
+      for (const [track, p] of this.udpClientPorts!) {
+        this.#route(udpKey(host, p[0]), track);
+        this.#route(udpKey(host, p[1]), -1);
+      }
+    }
     return ring;
   }
 
@@ -149,9 +174,48 @@ export class ServerSession implements StreamSubscriber {
   startPlaying(): void {
     const stream = this.stream!;
     this.state = "play";
+    if (this.transport === "udp") {
+      const udp = this.conn.ctx.udp!;
+      const host = this.conn.peerHost;
+      const to = Array.from({ length: stream.ring.trackCount }, (_, t) => {
+        const p = this.udpClientPorts!.get(t);
+        return p === undefined ? null : udp.address(host, p[0]);
+      });
+      // The viewer's receiver reports keep the session alive.
+      for (const [, p] of this.udpClientPorts!) this.#route(udpKey(host, p[1]), -1);
+      this.#udpSender = new UdpSender(this.viewer!, udp.rtp, to, this.conn.ctx.stats);
+      stream.subscribe(this);
+      this.#udpSender.send();
+      return;
+    }
     this.conn.writer.source = this.viewer;
     stream.subscribe(this);
     this.conn.writer.kick();
+  }
+
+  /** Sends datagrams from `key` to this session (track -1: RTCP, liveness only). */
+  #route(key: number, track: number): void {
+    const udp = this.conn.ctx.udp;
+    if (udp === null || key < 0) return;
+    if (udp.addRoute(key, { session: this, track })) this.#udpRoutes.push(key);
+    else this.log.warn(`UDP source port ${key % 65536} is already used by another session`);
+  }
+
+  /** A datagram routed to this session: a UDP publisher's RTP, or RTCP (liveness). */
+  udpDatagram(track: number, buf: Uint8Array, start: number, end: number): void {
+    this.conn.lastSeen = performance.now();
+    if (track < 0) return;
+    const ui = this.#udpIngest;
+    if (ui === null) return;
+    this.conn.ctx.stats.packetsIn++;
+    ui.rtp(track, buf, start, end);
+  }
+
+  /** Tracks a publisher has set up, on either transport. */
+  publisherTracksSetUp(): number {
+    let n = this.udpClientPorts?.size ?? 0;
+    for (const t of this.publisherChannels.values()) if (t >= 0) n++;
+    return n;
   }
 
   /** Creates the viewer cursor (at the newest GOP) for PLAY; its RTP-Info describes where it starts. */
@@ -173,6 +237,7 @@ export class ServerSession implements StreamSubscriber {
     this.stream?.unsubscribe(this);
     this.conn.writer.source = null;
     this.viewer = null;
+    this.#udpSender = null;
     this.state = "prePlay";
   }
 
@@ -181,6 +246,15 @@ export class ServerSession implements StreamSubscriber {
   wake(writePos: number): void {
     const v = this.viewer;
     if (v === null) return;
+    const us = this.#udpSender;
+    if (us !== null) {
+      us.send();
+      if (v.lastSkip !== null) {
+        this.log.info(`slow viewer: ${v.lastSkip}`);
+        v.lastSkip = null;
+      }
+      return;
+    }
     if (!v.safe(writePos)) {
       this.conn.close(`slow viewer dropped: ${v.dropReason}`);
       return;
@@ -204,11 +278,16 @@ export class ServerSession implements StreamSubscriber {
     const dir = this.conn.ctx.directory;
     if (this.stream !== null) this.stream.unsubscribe(this);
     this.viewer = null;
+    this.#udpSender = null;
+    if (this.#udpRoutes.length > 0) this.conn.ctx.udp?.removeRoutes(this, this.#udpRoutes);
+    this.#udpRoutes = [];
+    this.#udpIngest?.close();
     if (this.#holdTimer !== undefined) clearTimeout(this.#holdTimer);
     this.#holdTimer = undefined;
     if (this.ingest !== null) {
       this.ingest.end();
-      this.log.info(`publisher left (${reason}); ${this.ingest.writer.packets} packets relayed`);
+      const lost = this.#udpIngest === null ? "" : `, ${this.#udpIngest.lost} lost on UDP`;
+      this.log.info(`publisher left (${reason}); ${this.ingest.writer.packets} packets relayed${lost}`);
     }
     if (this.claimed && this.path !== null) dir.release(this.path, this.id);
     this.claimed = false;

@@ -3,9 +3,11 @@ import type { Logger } from "../log/logger.ts";
 import type { WorkerDirectory } from "../cluster/worker_directory.ts";
 import type { ViewerCounters } from "./ring_viewer.ts";
 import type { RtspConnection } from "./rtsp_connection.ts";
+import type { UdpCounters } from "./udp_media.ts";
+import type { WorkerUdp } from "./udp_ports.ts";
 
 /** Counters of one worker; summed by main.ts for metrics. */
-export interface WorkerStats extends ViewerCounters {
+export interface WorkerStats extends ViewerCounters, UdpCounters {
   connectionsOpen: number;
   connectionsTotal: number;
   connectionsRefused: number;
@@ -15,6 +17,8 @@ export interface WorkerStats extends ViewerCounters {
   packetsIn: number;
   invalidPackets: number;
   garbageBytes: number;
+  /** UDP datagrams from senders no session expects (spoofed or stale). */
+  udpIgnored: number;
 }
 
 /** What every connection of a worker shares. */
@@ -26,6 +30,8 @@ export interface WorkerContext {
   readonly stats: WorkerStats;
   /** Open connections; a connection leaves the set when it closes. */
   readonly connections: Set<RtspConnection>;
+  /** This worker's UDP ports, or null when UDP is off (udp.portBase 0) or could not bind. */
+  readonly udp: WorkerUdp | null;
 }
 
 /** Fresh zeroed counters. */
@@ -42,6 +48,11 @@ export function newWorkerStats(): WorkerStats {
     garbageBytes: 0,
     skips: 0,
     drops: 0,
+    udpIgnored: 0,
+    udpSendDrops: 0,
+    udpLost: 0,
+    udpReordered: 0,
+    udpLate: 0,
   };
 }
 

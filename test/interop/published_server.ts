@@ -4,9 +4,9 @@ import { ffmpegPublisher, until } from "./clients.ts";
 import { ServerProcess } from "../support/server_process.ts";
 
 /** Starts dm-live and an ffmpeg publisher on `path`; waits until the stream is published. */
-export async function publishedServer(path: string, args: string[] = []) {
+export async function publishedServer(path: string, args: string[] = [], transport: "tcp" | "udp" = "tcp") {
   const server = await ServerProcess.start(args);
-  const pub = ffmpegPublisher(server.url(path));
+  const pub = ffmpegPublisher(server.url(path), transport);
   try {
     await until(() => server.log.includes(`[path ${path}] RECORD: publishing`), 15000, "ffmpeg to publish");
     // Let at least one GOP (1 s) into the ring, so viewers get a burst.

@@ -30,9 +30,9 @@ const REQUEST_CASES: [string, (url: string) => string, number][] = [
   ],
   ["SETUP without Transport", (u) => `SETUP ${u}/pub/trackID=0 RTSP/1.0\r\nCSeq: 1\r\n\r\n`, 400],
   [
-    "SETUP with UDP only (before UDP lands)",
+    "SETUP offering only multicast",
     (u) =>
-      `SETUP ${u}/pub/trackID=0 RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/AVP;unicast;client_port=5000-5001\r\n\r\n`,
+      `SETUP ${u}/pub/trackID=0 RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/AVP;multicast;client_port=5000-5001\r\n\r\n`,
     461,
   ],
   ["PLAY without a session", (u) => `PLAY ${u}/pub RTSP/1.0\r\nCSeq: 1\r\n\r\n`, 454],

@@ -2,6 +2,7 @@
 import { DEFAULT_CONFIG, withOverrides } from "../../src/config.ts";
 import { Logger } from "../../src/log/logger.ts";
 import { type ServerHandle, startServer } from "../../src/cluster/cluster.ts";
+import { testUdpPortBase } from "./udp_ports.ts";
 
 /** Starts a server with config overrides (dotted keys), runs fn, always stops it. */
 export async function withServer(
@@ -15,6 +16,7 @@ export async function withServer(
     workers: 2,
     "log.level": level,
     "net.backend": Deno.env.get("DM_LIVE_NET_BACKEND") ?? "auto",
+    "udp.portBase": testUdpPortBase(),
     ...overrides,
   });
   const server = await startServer(config, new Logger(config.log.level));

@@ -1,5 +1,6 @@
 /** Runs `main.ts` as a real process (same flags as `deno task start`) and reads its log. */
 import { Proc } from "./proc.ts";
+import { testUdpPortBase } from "./udp_ports.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -23,6 +24,8 @@ export class ServerProcess {
       "0",
       "--set",
       `net.backend=${backend}`,
+      "--set",
+      `udp.portBase=${testUdpPortBase()}`,
       ...args,
     ]);
     const s = new ServerProcess(proc);

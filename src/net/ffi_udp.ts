@@ -1,0 +1,107 @@
+import type { EpollPoller, PollTarget } from "./epoll_poller.ts";
+import { addressOf, errno, errnoError, libc, LINUX } from "./libc.ts";
+import { sockaddr, SOCKADDR_BYTES } from "./sockaddr.ts";
+import type { UdpAddress, UdpEndpoint, UdpReceiver } from "./udp_endpoint.ts";
+
+/** Largest datagram read (RTP over UDP stays far below it). */
+const MAX_DATAGRAM = 65536;
+
+/**
+ * A nonblocking UDP socket on the worker's epoll: every datagram is read as soon as the poller
+ * reports input, and sends are plain sendto calls (from shared memory by address: no view).
+ */
+export class FfiUdpEndpoint implements UdpEndpoint, PollTarget {
+  readonly port: number;
+  readonly #fd: number;
+  readonly #poller: EpollPoller;
+  readonly #onPacket: UdpReceiver;
+  readonly #buf = new Uint8Array(MAX_DATAGRAM);
+  readonly #from = new Uint8Array(SOCKADDR_BYTES);
+  readonly #fromLen = new Uint32Array(1);
+  #closed = false;
+  #addrBuf: Uint8Array | null = null;
+  #addr = 0;
+
+  constructor(address: string, port: number, poller: EpollPoller, onPacket: UdpReceiver) {
+    const c = libc();
+    const { family, addr } = sockaddr(address, port);
+    if (family !== LINUX.AF_INET) throw new Error(`UDP needs an IPv4 address, got '${address}'`);
+    const fd = c.socket(LINUX.AF_INET, LINUX.SOCK_DGRAM | LINUX.SOCK_NONBLOCK | LINUX.SOCK_CLOEXEC, 0);
+    if (fd < 0) throw errnoError("socket");
+    if (c.bind(fd, addr, 16) < 0) {
+      const e = errno();
+      c.close(fd);
+      throw new Deno.errors.AddrInUse(`UDP bind ${address}:${port} failed: errno ${e}`);
+    }
+    this.#fd = fd;
+    this.port = port;
+    this.#poller = poller;
+    this.#onPacket = onPacket;
+    poller.add(fd, this);
+  }
+
+  /** A destination for send(). */
+  static address(host: string, port: number): UdpAddress {
+    return { host, port, sockaddr: sockaddr(host, port).addr.subarray(0, 16) };
+  }
+
+  // hot path: no allocation for shared memory (the ring)
+  send(buf: Uint8Array, start: number, end: number, to: UdpAddress): boolean {
+    if (this.#closed) return false;
+    const c = libc();
+    let n: number;
+    if (buf.buffer instanceof SharedArrayBuffer) {
+      if (buf !== this.#addrBuf) {
+        this.#addrBuf = buf;
+        this.#addr = addressOf(buf);
+      }
+      n = c.sendtoAt(
+        this.#fd,
+        BigInt(this.#addr + start),
+        BigInt(end - start),
+        LINUX.MSG_NOSIGNAL,
+        to.sockaddr,
+        16,
+      );
+    } else {
+      const view = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
+      n = c.sendto(this.#fd, view, BigInt(view.length), LINUX.MSG_NOSIGNAL, to.sockaddr, 16);
+    }
+    if (n >= 0) return true;
+    const e = errno();
+    if (e === LINUX.EAGAIN || e === LINUX.ENOBUFS || e === LINUX.EINTR) return false;
+    // ECONNREFUSED from an earlier ICMP and the like: the datagram is lost, the socket is fine.
+    return false;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#poller.remove(this.#fd);
+    libc().close(this.#fd);
+    this.#addrBuf = null;
+  }
+
+  /** PollTarget: read every waiting datagram (edge-triggered: until EAGAIN). */
+  onEvents(events: number): void {
+    if (this.#closed || (events & LINUX.EPOLLIN) === 0) return;
+    const c = libc();
+    const buf = this.#buf;
+    const from = this.#from;
+    let errors = 0;
+    for (;;) {
+      this.#fromLen[0] = SOCKADDR_BYTES;
+      const n = c.recvfrom(this.#fd, buf, BigInt(buf.length), 0, from, this.#fromLen);
+      if (n < 0) {
+        // An error queued by an ICMP reply (ECONNREFUSED) is reported once; datagrams may follow.
+        if (errno() === LINUX.EAGAIN || ++errors > 8) return;
+        continue;
+      }
+      if (from[0] !== LINUX.AF_INET) continue;
+      const port = (from[2] << 8) | from[3];
+      const ip = ((from[4] << 24) | (from[5] << 16) | (from[6] << 8) | from[7]) >>> 0;
+      this.#onPacket(buf, 0, n, ip * 65536 + port);
+      if (this.#closed) return;
+    }
+  }
+}

@@ -1,0 +1,100 @@
+import type { Config } from "../config.ts";
+import type { Logger } from "../log/logger.ts";
+import { DenoUdpEndpoint } from "../net/deno_udp.ts";
+import type { EpollPoller } from "../net/epoll_poller.ts";
+import { FfiUdpEndpoint } from "../net/ffi_udp.ts";
+import { formatUdpKey, type UdpAddress, type UdpEndpoint } from "../net/udp_endpoint.ts";
+import type { ServerSession } from "./server_session.ts";
+import type { WorkerStats } from "./worker_context.ts";
+
+/** Where a sender's datagrams go: a publisher's track (RTP), or a session kept alive (RTCP). */
+export interface UdpRoute {
+  readonly session: ServerSession;
+  /** Track of a publisher's RTP; -1 for RTCP (liveness only). */
+  readonly track: number;
+}
+
+/**
+ * One worker's UDP port pair (RTP on portBase + 2w, RTCP on the next) and the routes from senders
+ * to sessions. A datagram from an address no session registered is dropped and counted, so
+ * nobody can inject packets into a stream.
+ */
+export class WorkerUdp {
+  readonly rtp: UdpEndpoint;
+  readonly rtcp: UdpEndpoint;
+  readonly #routes = new Map<number, UdpRoute>();
+  readonly #stats: WorkerStats;
+  readonly #log: Logger;
+  readonly #address: (host: string, port: number) => UdpAddress;
+  #lastIgnoredLog = 0;
+
+  /** Binds both ports; throws (AddrInUse) when either is taken. */
+  constructor(config: Config, worker: number, poller: EpollPoller | null, stats: WorkerStats, log: Logger) {
+    const base = config.udp.portBase + 2 * worker;
+    const host = config.rtsp.address;
+    this.#stats = stats;
+    this.#log = log;
+    if (poller !== null) {
+      this.rtp = new FfiUdpEndpoint(host, base, poller, this.#onDatagram);
+      try {
+        this.rtcp = new FfiUdpEndpoint(host, base + 1, poller, this.#onDatagram);
+      } catch (e) {
+        this.rtp.close();
+        throw e;
+      }
+      this.#address = FfiUdpEndpoint.address;
+    } else {
+      this.rtp = new DenoUdpEndpoint(host, base, this.#onDatagram);
+      try {
+        this.rtcp = new DenoUdpEndpoint(host, base + 1, this.#onDatagram);
+      } catch (e) {
+        this.rtp.close();
+        throw e;
+      }
+      this.#address = DenoUdpEndpoint.address;
+    }
+  }
+
+  /** The server_port pair of this worker. */
+  get ports(): [number, number] {
+    return [this.rtp.port, this.rtcp.port];
+  }
+
+  /** A destination to send to (made once per viewer and track). */
+  address(host: string, port: number): UdpAddress {
+    return this.#address(host, port);
+  }
+
+  /** Routes datagrams from `key` (udpKey) to a session; false when another session has it. */
+  addRoute(key: number, route: UdpRoute): boolean {
+    const cur = this.#routes.get(key);
+    if (cur !== undefined && cur.session !== route.session) return false;
+    this.#routes.set(key, route);
+    return true;
+  }
+
+  removeRoutes(session: ServerSession, keys: readonly number[]): void {
+    for (const k of keys) if (this.#routes.get(k)?.session === session) this.#routes.delete(k);
+  }
+
+  close(): void {
+    this.rtp.close();
+    this.rtcp.close();
+    this.#routes.clear();
+  }
+
+  // hot path: a Map lookup, then the session's ingest
+  readonly #onDatagram = (buf: Uint8Array, start: number, end: number, key: number): void => {
+    const r = this.#routes.get(key);
+    if (r === undefined) {
+      this.#stats.udpIgnored++;
+      const now = performance.now();
+      if (now - this.#lastIgnoredLog > 10_000) {
+        this.#lastIgnoredLog = now;
+        this.#log.info(`ignored UDP datagrams from ${formatUdpKey(key)}: no session expects them`);
+      }
+      return;
+    }
+    r.session.udpDatagram(r.track, buf, start, end);
+  };
+}
