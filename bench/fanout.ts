@@ -27,6 +27,7 @@ const HELP = `deno task bench [options]
   --merge-window MS    dm-live viewer.mergeWindowMs (default: the server's default)
   --set KEY=VALUE      any other dm-live config key for the run (repeatable)
   --clients N          load-generator processes (default 2)
+  --transport T        tcp (interleaved, default) or udp (RTP to one UDP port per viewer)
   --url URL            run the load against another RTSP server's stream (no dm-live, no publisher)
   --label TEXT         name of this run in the report
   --json FILE          where to write the JSON result (default bench/out/fanout-<time>.json)`;
@@ -174,6 +175,8 @@ export interface FanoutOptions {
   serverSet?: string[];
   /** Load-generator processes (default 2). */
   clients?: number;
+  /** How viewers receive RTP (default tcp). */
+  transport?: "tcp" | "udp";
   /** Run the load against another RTSP server's stream (no dm-live, no publisher). */
   url?: string;
   /** Name of this run in the report. */
@@ -207,6 +210,8 @@ export interface FanoutResult {
     mergeWindowMs: string;
     serverSet?: string[];
     clients: number;
+    /** Viewers' RTP transport (absent in results from before UDP: tcp). */
+    transport?: "tcp" | "udp";
   };
   connected: number;
   failed: number;
@@ -335,6 +340,7 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
       steadyStartAt: now + 1500 + rampS * 1000 + 3000,
       steadyEndAt: now + 1500 + rampS * 1000 + 3000 + (opts.durationS ?? 20) * 1000,
       joiners: k === clients ? (opts.joiners ?? 40) : 0,
+      transport: opts.transport ?? "tcp",
       keepAliveMs: 20000,
     });
     const loads = Array.from({ length: clients + 1 }, (_, k) => {
@@ -385,6 +391,7 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
         mergeWindowMs: opts.mergeWindow ?? "default",
         serverSet: opts.serverSet ?? [],
         clients,
+        transport: opts.transport ?? "tcp",
       },
       connected: reports.reduce((x, r) => x + r.connected, 0),
       failed: reports.reduce((x, r) => x + r.failed, 0),
@@ -433,7 +440,9 @@ export function printResult(result: FanoutResult, log: (line: string) => void = 
   const joined = result.params.joiners;
   const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
   log(
-    `\n${result.label}: ${viewers} viewers x ${streams} stream(s) at ${kbit} kbit/s, steady ${steadyS} s`,
+    `\n${result.label}: ${viewers} ${
+      result.params.transport ?? "tcp"
+    } viewers x ${streams} stream(s) at ${kbit} kbit/s, steady ${steadyS} s`,
   );
   log(
     `  connected ${result.connected}/${viewers}, failed ${result.failed}, disconnects ${result.disconnects}, RTP gaps ${result.rtpGaps}`,
@@ -485,6 +494,7 @@ async function main(): Promise<void> {
       "merge-window": { type: "string" },
       set: { type: "string", multiple: true },
       clients: { type: "string", default: "2" },
+      transport: { type: "string", default: "tcp" },
       url: { type: "string" },
       label: { type: "string" },
       json: { type: "string" },
@@ -495,7 +505,9 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
+  if (a.transport !== "tcp" && a.transport !== "udp") throw new Error(`--transport must be tcp or udp`);
   const result = await runScenario({
+    transport: a.transport,
     viewers: Number(a.viewers),
     streams: Number(a.streams),
     bitrateKbit: Number(a.bitrate),

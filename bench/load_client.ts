@@ -21,6 +21,8 @@ export interface LoadPlan {
   joiners: number;
   /** Keep-alive interval (GET_PARAMETER), ms. */
   keepAliveMs: number;
+  /** RTP over the RTSP connection (interleaved), or over UDP (one socket per viewer, every track). */
+  transport?: "tcp" | "udp";
 }
 
 /** What this process reports. */
@@ -76,10 +78,15 @@ class Viewer {
   offsets: number[] | null = null;
   readonly url: string;
   readonly c: Counters;
+  readonly transport: "tcp" | "udp";
+  udp: Deno.DatagramConn | null = null;
+  /** RTP payload type of the first (video) media, to find keyframes in UDP datagrams. */
+  videoPt = -1;
 
-  constructor(url: string, c: Counters) {
+  constructor(url: string, c: Counters, transport: "tcp" | "udp" = "tcp") {
     this.url = url;
     this.c = c;
+    this.transport = transport;
   }
 
   async write(s: string): Promise<void> {
@@ -150,17 +157,55 @@ class Viewer {
       const ctl = /\na=control:([^\r\n]+)/.exec(m)?.[1].trim() ?? "";
       controls.push(ctl.startsWith("rtsp://") ? ctl : base.replace(/\/?$/, "/") + ctl);
     }
+    this.videoPt = Number(/\nm=video \d+ [^ ]+ (\d+)/.exec(d.body)?.[1] ?? -1);
+    if (this.transport === "udp") {
+      // One socket takes every track (told apart by payload type); no RTCP socket is needed.
+      this.udp = Deno.listenDatagram({ hostname: "0.0.0.0", port: 0, transport: "udp" });
+    }
+    const port = (this.udp?.addr as Deno.NetAddr | undefined)?.port ?? 0;
     for (let i = 0; i < controls.length; i++) {
-      await this.request(
-        "SETUP",
-        controls[i],
-        `Transport: RTP/AVP/TCP;unicast;interleaved=${2 * i}-${2 * i + 1}\r\n`,
-      );
+      const t = this.udp !== null
+        ? `RTP/AVP;unicast;client_port=${port}-${port + 1}`
+        : `RTP/AVP/TCP;unicast;interleaved=${2 * i}-${2 * i + 1}`;
+      await this.request("SETUP", controls[i], `Transport: ${t}\r\n`);
     }
     this.tPlay = performance.now();
     await this.request("PLAY", base.replace(/\/$/, ""), "Range: npt=0.000-\r\n");
     this.playing = true;
+    if (this.udp !== null) this.datagrams();
     await this.frames();
+  }
+
+  /** UDP: counts datagrams as frames() counts interleaved frames (track = payload type & 15). */
+  async datagrams(): Promise<void> {
+    const c = this.c;
+    try {
+      for await (const [d] of this.udp!) {
+        if (d.length < 12) continue;
+        const pt = d[1] & 0x7f;
+        const seq = (d[2] << 8) | d[3];
+        const last = this.lastSeq[pt & 15];
+        if (last >= 0 && seq !== ((last + 1) & 0xffff)) c.gaps++;
+        this.lastSeq[pt & 15] = seq;
+        if (this.tFirst === 0) this.tFirst = performance.now();
+        if (pt === this.videoPt) {
+          if (sampling && this.offsets !== null) {
+            const ts = ((d[4] << 24) | (d[5] << 16) | (d[6] << 8) | d[7]) >>> 0;
+            this.offsets.push(performance.now() - ts / 90);
+          }
+          if (this.tKey === 0 && d.length > 13) {
+            const nal = d[12] & 0x1f;
+            if (nal === 5 || nal === 7 || nal === 24 || (nal === 28 && (d[13] & 0x1f) === 5)) {
+              this.tKey = performance.now();
+            }
+          }
+        }
+        c.packets++;
+        c.bytes += d.length;
+      }
+    } catch {
+      // closed
+    }
   }
 
   /** Reads interleaved frames until stopped; responses to keep-alives are skipped. */
@@ -227,10 +272,12 @@ class Viewer {
 
   close(): void {
     this.stopped = true;
-    try {
-      this.conn?.close();
-    } catch {
-      // already closed
+    for (const x of [this.conn, this.udp]) {
+      try {
+        x?.close();
+      } catch {
+        // already closed
+      }
     }
   }
 }
@@ -255,7 +302,7 @@ async function main(plan: LoadPlan): Promise<LoadReport> {
   const rampMs = Math.max(1, plan.rampEndAt - plan.rampStartAt);
   for (let i = 0; i < plan.viewers; i++) {
     await sleepUntil(plan.rampStartAt + (rampMs * i) / plan.viewers);
-    const v = new Viewer(plan.urls[i % plan.urls.length], counters);
+    const v = new Viewer(plan.urls[i % plan.urls.length], counters, plan.transport);
     if (i < DELAY_SAMPLERS) v.offsets = [];
     viewers.push(v);
     start(v);
@@ -273,7 +320,7 @@ async function main(plan: LoadPlan): Promise<LoadReport> {
   const steadyMs = plan.steadyEndAt - plan.steadyStartAt;
   for (let j = 0; j < plan.joiners; j++) {
     await sleepUntil(plan.steadyStartAt + (steadyMs * (j + 0.5)) / plan.joiners);
-    const v = new Viewer(plan.urls[j % plan.urls.length], joinCounters);
+    const v = new Viewer(plan.urls[j % plan.urls.length], joinCounters, plan.transport);
     joiners.push(v);
     start(v);
   }

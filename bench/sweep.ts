@@ -22,6 +22,7 @@ const HELP = `deno task bench:sweep [options]
   --merge-window MS    dm-live viewer.mergeWindowMs (default: the server's default)
   --set KEY=VALUE      any other dm-live config key (repeatable)
   --clients N          load-generator processes (default 2)
+  --transport T        tcp (default) or udp
   --label TEXT         name of this sweep (default dm-live)
 Writes bench/out/sweep-<label>-<time>.json and .svg, and bench/out/latest-sweep.svg.`;
 
@@ -80,6 +81,7 @@ async function main(): Promise<number> {
       "merge-window": { type: "string" },
       set: { type: "string", multiple: true },
       clients: { type: "string" },
+      transport: { type: "string", default: "tcp" },
       label: { type: "string", default: "dm-live" },
       help: { type: "boolean", short: "h" },
     },
@@ -114,6 +116,7 @@ async function main(): Promise<number> {
         mergeWindow: a["merge-window"],
         serverSet: a.set,
         clients: num(a.clients),
+        transport: a.transport === "udp" ? "udp" : "tcp",
         label,
       });
       printResult(r, console.error);
@@ -127,9 +130,9 @@ async function main(): Promise<number> {
 
   const first = results[0];
   console.log(
-    `\n${label} sweep: ${first ? `${first.params.bitrateKbit} kbit/s, ` : ""}merge window ${
-      a["merge-window"] ?? "default"
-    }, steady ${first ? first.params.steadyS : "?"} s per run`,
+    `\n${label} sweep: ${a.transport} viewers, ${
+      first ? `${first.params.bitrateKbit} kbit/s, ` : ""
+    }merge window ${a["merge-window"] ?? "default"}, steady ${first ? first.params.steadyS : "?"} s per run`,
   );
   console.log(sweepTable(results));
   for (const f of failures) console.log(`FAILED ${f}`);
