@@ -234,3 +234,29 @@ Deno.test("a UDP viewer's receiver reports keep its session alive; a silent one 
     }
   });
 });
+
+Deno.test("SETUP takes the first transport it serves among several offered", async () => {
+  await withServer({}, async (server) => {
+    const pub = await startPublisher(server.port, "c");
+    await pub.sendFrames(3, 10);
+    const udp = new UdpPair();
+    const cases: [string, string][] = [
+      [`RTP/AVP;multicast, RTP/AVP;unicast;client_port=${udp.ports};ssrc=1A2B3C4D`, "UDP"],
+      [`RTP/AVP/TCP;unicast;interleaved=0-1, RTP/AVP;unicast;client_port=${udp.ports}`, "TCP"],
+      [`RTP/SAVP;unicast;client_port=${udp.ports}, RTP/AVP/UDP;unicast;client_port=${udp.ports}`, "UDP"],
+    ];
+    try {
+      for (const [offer, want] of cases) {
+        const c = await RtspTestClient.connect(server.port, "c");
+        const d = await c.request("DESCRIBE", c.url);
+        const r = await c.request("SETUP", `${d.headers.get("Content-Base")}trackID=0`, { Transport: offer });
+        assert.equal(r.status, 200, `${offer}: ${r.status} ${r.reason}`);
+        assert.equal(parseTransportHeader(r.headers.get("Transport")!)[0].lower, want, offer);
+        c.close();
+      }
+    } finally {
+      udp.close();
+      pub.client.close();
+    }
+  });
+});
