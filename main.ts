@@ -81,7 +81,11 @@ async function main(): Promise<number> {
       const eq = kv.indexOf("=");
       if (eq <= 0) throw new ConfigError(`--set takes KEY=VALUE, got '${kv}'`);
       const raw = kv.slice(eq + 1);
-      overrides[kv.slice(0, eq)] = /^-?\d+$/.test(raw) ? Number(raw) : raw;
+      overrides[kv.slice(0, eq)] = /^-?\d+$/.test(raw)
+        ? Number(raw)
+        : raw === "true" || raw === "false"
+        ? raw === "true"
+        : raw;
     }
     config = withOverrides(config, overrides);
   } catch (e) {

@@ -53,14 +53,15 @@ function perPacket(): number {
 }
 
 const batch = new MmsgBatch();
+const namesAddr = addressOf(names);
 function batched(): number {
   const t = performance.now();
   for (let d = 0; d < D; d++) {
-    const name = nameViews[d];
+    const name = namesAddr + 16 * d;
     for (let p = 0; p < P; p++) {
-      if (!batch.add(ring, p * B, p * B + B, name)) {
+      if (!batch.add(ring, p * B, p * B + B, name, 16)) {
         batch.flush(sender.fd);
-        batch.add(ring, p * B, p * B + B, name);
+        batch.add(ring, p * B, p * B + B, name, 16);
       }
     }
   }

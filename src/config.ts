@@ -6,7 +6,7 @@ import defaultYaml from "../dm-live.yaml" with { type: "text" };
 /** The server's settings; dm-live.yaml documents every key. */
 export interface Config {
   rtsp: { address: string; port: number };
-  udp: { portBase: number; reorderPackets: number; reorderMs: number };
+  udp: { portBase: number; reorderPackets: number; reorderMs: number; batchSends: boolean };
   net: { backend: "auto" | "deno" | "ffi" };
   workers: number;
   sessionTimeoutMs: number;
@@ -31,7 +31,7 @@ export interface Config {
 /** The defaults; `dm-live.yaml` must say the same (a test checks). */
 export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
   rtsp: { address: "0.0.0.0", port: 8554 },
-  udp: { portBase: 8000, reorderPackets: 64, reorderMs: 100 },
+  udp: { portBase: 8000, reorderPackets: 64, reorderMs: 100, batchSends: true },
   net: { backend: "auto" },
   workers: 0,
   sessionTimeoutMs: 60_000,
@@ -78,6 +78,12 @@ const pow2 = (min: number, max: number): Check => (v, key) => {
   }
   return v;
 };
+const bool: Check = (v, key) => {
+  if (typeof v !== "boolean") {
+    throw new ConfigError(`'${key}' must be true or false, got ${JSON.stringify(v)}`);
+  }
+  return v;
+};
 const str: Check = (v, key) => {
   if (typeof v !== "string" || v === "") throw new ConfigError(`'${key}' must be a non-empty string`);
   return v;
@@ -93,7 +99,12 @@ type Schema = { [k: string]: Check | Schema };
 
 const SCHEMA: Schema = {
   rtsp: { address: str, port: int(0, 65535) },
-  udp: { portBase: int(0, 65534), reorderPackets: int(1, 1024), reorderMs: int(0, 10_000) },
+  udp: {
+    portBase: int(0, 65534),
+    reorderPackets: int(1, 1024),
+    reorderMs: int(0, 10_000),
+    batchSends: bool,
+  },
   net: { backend: oneOf(["auto", "deno", "ffi"]) },
   workers: int(0, 256),
   sessionTimeoutMs: int(1_000, 3_600_000),

@@ -22,7 +22,11 @@ export class WorkerDirectory {
   readonly #mergeWindowMs: number;
   #nextId = 1;
 
-  constructor(post: (msg: WorkerToMain) => void, mergeWindowMs: number, log: Logger) {
+  readonly #afterSlice: () => void;
+
+  /** afterSlice runs after every slice of a fan-out pass (sends batched datagrams). */
+  constructor(post: (msg: WorkerToMain) => void, mergeWindowMs: number, log: Logger, afterSlice = () => {}) {
+    this.#afterSlice = afterSlice;
     this.#post = post;
     this.#mergeWindowMs = mergeWindowMs;
     this.#log = log;
@@ -68,7 +72,7 @@ export class WorkerDirectory {
       }
       case "streamAdded": {
         try {
-          const s = new LocalStream(msg.stream, this.#mergeWindowMs);
+          const s = new LocalStream(msg.stream, this.#mergeWindowMs, this.#afterSlice);
           this.#byPath.get(s.path)?.end();
           this.#byPath.set(s.path, s);
           this.#byId.set(s.streamId, s);

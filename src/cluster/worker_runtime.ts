@@ -43,7 +43,12 @@ export class WorkerRuntime {
 
   constructor(worker: number, config: Config, post: (msg: WorkerToMain) => void, sink?: LogSink) {
     const log = new Logger(config.log.level, `w${worker}`, sink, config.log.format === "json");
-    const directory = new WorkerDirectory(post, config.viewer.mergeWindowMs, log);
+    const directory = new WorkerDirectory(
+      post,
+      config.viewer.mergeWindowMs,
+      log,
+      () => this.ctx.udp?.flush(),
+    );
     const stats = newWorkerStats();
     const ffi = resolveBackend(config.net.backend) === "ffi";
     if (ffi) this.#poller = new EpollPoller();

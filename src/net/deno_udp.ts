@@ -19,7 +19,7 @@ export class DenoUdpEndpoint implements UdpEndpoint {
   }
 
   static address(host: string, port: number): UdpAddress {
-    return { host, port, sockaddr: new Uint8Array(0) };
+    return { host, port, sockaddr: new Uint8Array(0), sockaddrAddr: 0 };
   }
 
   send(buf: Uint8Array, start: number, end: number, to: UdpAddress): boolean {
@@ -27,6 +27,10 @@ export class DenoUdpEndpoint implements UdpEndpoint {
     this.#conn.send(buf.slice(start, end), { transport: "udp", hostname: to.host, port: to.port })
       .catch(() => {}); // a lost datagram is UDP's normal failure
     return true;
+  }
+
+  flush(): number {
+    return 0;
   }
 
   close(): void {

@@ -1,5 +1,6 @@
 import type { EpollPoller, PollTarget } from "./epoll_poller.ts";
 import { addressOf, errno, errnoError, libc, LINUX } from "./libc.ts";
+import { MmsgBatch } from "./mmsg_batch.ts";
 import { sockaddr, SOCKADDR_BYTES } from "./sockaddr.ts";
 import type { UdpAddress, UdpEndpoint, UdpReceiver } from "./udp_endpoint.ts";
 
@@ -21,8 +22,13 @@ export class FfiUdpEndpoint implements UdpEndpoint, PollTarget {
   #closed = false;
   #addrBuf: Uint8Array | null = null;
   #addr = 0;
+  /** With batching, send() collects datagrams and flush() hands them over in one sendmmsg. */
+  readonly #batch: MmsgBatch | null;
+  /** Datagrams the kernel dropped in flushes since the last flush() result. */
+  #dropped = 0;
 
-  constructor(address: string, port: number, poller: EpollPoller, onPacket: UdpReceiver) {
+  constructor(address: string, port: number, poller: EpollPoller, onPacket: UdpReceiver, batch = false) {
+    this.#batch = batch ? new MmsgBatch() : null;
     const c = libc();
     const { family, addr } = sockaddr(address, port);
     if (family !== LINUX.AF_INET) throw new Error(`UDP needs an IPv4 address, got '${address}'`);
@@ -40,14 +46,24 @@ export class FfiUdpEndpoint implements UdpEndpoint, PollTarget {
     poller.add(fd, this);
   }
 
-  /** A destination for send(). */
+  /** A destination for send(); its sockaddr lives in shared memory, so it has a fixed address. */
   static address(host: string, port: number): UdpAddress {
-    return { host, port, sockaddr: sockaddr(host, port).addr.subarray(0, 16) };
+    const sa = new Uint8Array(new SharedArrayBuffer(16));
+    sa.set(sockaddr(host, port).addr.subarray(0, 16));
+    return { host, port, sockaddr: sa, sockaddrAddr: addressOf(sa) };
   }
 
   // hot path: no allocation for shared memory (the ring)
   send(buf: Uint8Array, start: number, end: number, to: UdpAddress): boolean {
     if (this.#closed) return false;
+    const b = this.#batch;
+    if (b !== null && buf.buffer instanceof SharedArrayBuffer) {
+      if (!b.add(buf, start, end, to.sockaddrAddr, 16)) {
+        this.#dropped += b.flush(this.#fd);
+        b.add(buf, start, end, to.sockaddrAddr, 16);
+      }
+      return true;
+    }
     const c = libc();
     let n: number;
     if (buf.buffer instanceof SharedArrayBuffer) {
@@ -72,6 +88,14 @@ export class FfiUdpEndpoint implements UdpEndpoint, PollTarget {
     if (e === LINUX.EAGAIN || e === LINUX.ENOBUFS || e === LINUX.EINTR) return false;
     // ECONNREFUSED from an earlier ICMP and the like: the datagram is lost, the socket is fine.
     return false;
+  }
+
+  flush(): number {
+    const b = this.#batch;
+    if (b !== null && b.count > 0 && !this.#closed) this.#dropped += b.flush(this.#fd);
+    const d = this.#dropped;
+    this.#dropped = 0;
+    return d;
   }
 
   close(): void {

@@ -19,9 +19,6 @@ export class MmsgBatch {
   readonly #hdrAddr: number;
   readonly #iovAddr: number;
   #count = 0;
-  /** sockaddrs in use, by identity, with their addresses (they must be in shared memory). */
-  #lastName: Uint8Array | null = null;
-  #lastNameAddr = 0;
   #lastBuf: Uint8Array | null = null;
   #lastBufAddr = 0;
 
@@ -40,18 +37,17 @@ export class MmsgBatch {
     return this.#count;
   }
 
-  /** Adds buf[start..end) for `name` (a sockaddr in shared memory); false when the batch is full. */
+  /**
+   * Adds buf[start..end) for the destination sockaddr at address `nameAddr` (in shared memory,
+   * `nameLen` bytes); false when the batch is full.
+   */
   // hot path: no allocation
-  add(buf: Uint8Array, start: number, end: number, name: Uint8Array): boolean {
+  add(buf: Uint8Array, start: number, end: number, nameAddr: number, nameLen: number): boolean {
     const i = this.#count;
     if (i === this.capacity) return false;
     if (buf !== this.#lastBuf) {
       this.#lastBuf = buf;
       this.#lastBufAddr = addressOf(buf);
-    }
-    if (name !== this.#lastName) {
-      this.#lastName = name;
-      this.#lastNameAddr = addressOf(name);
     }
     const iov = this.#iov32;
     const j = i * 4;
@@ -59,8 +55,8 @@ export class MmsgBatch {
     put64(iov, j + 2, end - start);
     const h = this.#hdr32;
     const k = i * 16;
-    put64(h, k, this.#lastNameAddr); // msg_name
-    h[k + 2] = name.length; // msg_namelen
+    put64(h, k, nameAddr); // msg_name
+    h[k + 2] = nameLen; // msg_namelen
     h[k + 3] = 0;
     put64(h, k + 4, this.#iovAddr + i * IOVEC_BYTES); // msg_iov
     put64(h, k + 6, 1); // msg_iovlen

@@ -8,8 +8,9 @@
 export interface UdpAddress {
   readonly host: string;
   readonly port: number;
-  /** sockaddr_in, for the FFI path. */
+  /** sockaddr_in, for the FFI path (in shared memory), and its address for sendmmsg. */
   readonly sockaddr: Uint8Array;
+  readonly sockaddrAddr: number;
 }
 
 /**
@@ -25,6 +26,8 @@ export interface UdpEndpoint {
    * never waits.
    */
   send(buf: Uint8Array, start: number, end: number, to: UdpAddress): boolean;
+  /** Sends what send() batched (when batching); returns how many datagrams the kernel dropped. */
+  flush(): number;
   close(): void;
 }
 

@@ -186,6 +186,7 @@ export class ServerSession implements StreamSubscriber {
       this.#udpSender = new UdpSender(this.viewer!, udp.rtp, to, this.conn.ctx.stats);
       stream.subscribe(this);
       this.#udpSender.send();
+      udp.flush();
       return;
     }
     this.conn.writer.source = this.viewer;

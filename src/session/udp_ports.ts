@@ -35,7 +35,7 @@ export class WorkerUdp {
     this.#stats = stats;
     this.#log = log;
     if (poller !== null) {
-      this.rtp = new FfiUdpEndpoint(host, base, poller, this.#onDatagram);
+      this.rtp = new FfiUdpEndpoint(host, base, poller, this.#onDatagram, config.udp.batchSends);
       try {
         this.rtcp = new FfiUdpEndpoint(host, base + 1, poller, this.#onDatagram);
       } catch (e) {
@@ -75,6 +75,12 @@ export class WorkerUdp {
 
   removeRoutes(session: ServerSession, keys: readonly number[]): void {
     for (const k of keys) if (this.#routes.get(k)?.session === session) this.#routes.delete(k);
+  }
+
+  /** Sends what viewers' sends batched (udp.batchSends); kernel drops are counted. */
+  flush(): void {
+    const dropped = this.rtp.flush();
+    if (dropped > 0) this.#stats.udpSendDrops += dropped;
   }
 
   close(): void {

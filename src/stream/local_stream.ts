@@ -49,7 +49,10 @@ export class LocalStream {
   /** Resumes a pass after a slice; a fresh channel each time, so nothing stays open between passes. */
   #resume: MessageChannel | null = null;
 
-  constructor(a: StreamAnnouncement, mergeWindowMs: number) {
+  readonly #afterSlice: () => void;
+
+  constructor(a: StreamAnnouncement, mergeWindowMs: number, afterSlice: () => void = () => {}) {
+    this.#afterSlice = afterSlice;
     this.streamId = a.streamId;
     this.path = a.path;
     this.ring = new SharedRing(a.sab);
@@ -150,6 +153,7 @@ export class LocalStream {
     while (i < subs.length) {
       subs[i++].wake(wp);
       if ((i & 63) === 0 && performance.now() - start > PASS_SLICE_MS && i < subs.length) {
+        this.#afterSlice();
         this.#cursor = i;
         this.#passBusy += performance.now() - start;
         const mc = this.#resume = new MessageChannel();
@@ -158,6 +162,7 @@ export class LocalStream {
         return;
       }
     }
+    this.#afterSlice();
     const end = performance.now();
     this.#cursor = -1;
     this.#lastPassEnd = end;

@@ -68,35 +68,37 @@ async function playUdp(port: number, path: string) {
   return { client: c, pairs };
 }
 
-Deno.test("a UDP viewer gets each track on its own port, from the newest keyframe, in order", async () => {
-  await withServer({}, async (server) => {
-    const pub = await startPublisher(server.port, "u");
-    await pub.sendFrames(12, 10);
-    const { client, pairs } = await playUdp(server.port, "u");
-    try {
-      await pub.sendFrames(20, 10);
-      assert.ok(
-        await pairs[0].waitFor((r) => r.length >= 20),
-        `video datagrams: ${pairs[0].received.length}`,
-      );
-      assert.ok(
-        await pairs[1].waitFor((r) => r.length >= 20),
-        `audio datagrams: ${pairs[1].received.length}`,
-      );
-      const video = pairs[0].received;
-      assert.equal(video[0][12] & 0x1f, 24, "the burst starts at the STAP-A with SPS/PPS before the IDR");
-      for (const p of video) assert.equal(p[0] >> 6, 2, "plain RTP, no interleaved header");
-      for (let i = 1; i < video.length; i++) {
-        assert.equal(seqOf(video[i]), (seqOf(video[i - 1]) + 1) & 0xffff);
+for (const batchSends of [false, true]) {
+  Deno.test(`a UDP viewer gets each track on its own port, from the newest keyframe, in order (batchSends ${batchSends})`, async () => {
+    await withServer({ "udp.batchSends": batchSends }, async (server) => {
+      const pub = await startPublisher(server.port, "u");
+      await pub.sendFrames(12, 10);
+      const { client, pairs } = await playUdp(server.port, "u");
+      try {
+        await pub.sendFrames(20, 10);
+        assert.ok(
+          await pairs[0].waitFor((r) => r.length >= 20),
+          `video datagrams: ${pairs[0].received.length}`,
+        );
+        assert.ok(
+          await pairs[1].waitFor((r) => r.length >= 20),
+          `audio datagrams: ${pairs[1].received.length}`,
+        );
+        const video = pairs[0].received;
+        assert.equal(video[0][12] & 0x1f, 24, "the burst starts at the STAP-A with SPS/PPS before the IDR");
+        for (const p of video) assert.equal(p[0] >> 6, 2, "plain RTP, no interleaved header");
+        for (let i = 1; i < video.length; i++) {
+          assert.equal(seqOf(video[i]), (seqOf(video[i - 1]) + 1) & 0xffff);
+        }
+        assert.ok(pairs[1].received.every((p) => (p[1] & 0x7f) === 97), "audio on the audio port");
+      } finally {
+        client.close();
+        for (const p of pairs) p.close();
+        pub.client.close();
       }
-      assert.ok(pairs[1].received.every((p) => (p[1] & 0x7f) === 97), "audio on the audio port");
-    } finally {
-      client.close();
-      for (const p of pairs) p.close();
-      pub.client.close();
-    }
+    });
   });
-});
+}
 
 Deno.test("SETUP may not mix TCP and UDP in one session (461)", async () => {
   await withServer({}, async (server) => {
