@@ -132,17 +132,8 @@ export class RingViewer implements ChunkSource {
     if (this.dropReason !== null) return null;
     const ring = this.ring;
     for (let attempt = 0; attempt < 3; attempt++) {
-      const head = ring.head();
-      if (this.#pos === head) return null;
-      if (((ring.tail() - this.#pos) | 0) > 0) {
-        this.#skip(head, "lapped by the ring");
-        continue;
-      }
-      if (((ring.writePos() - ring.slotPos(this.#pos)) | 0) > this.#policy.skipLagBytes) {
-        this.#skip(head, "too far behind");
-        continue;
-      }
-      if (this.#waitKey && !this.#seekKey(head)) return null;
+      if (!this.#ready()) return null;
+      const head = this.#head;
       const from = this.#pos;
       const chunk = this.#fast ? this.#view(head) : this.#copy(head);
       if (chunk === null) return null;
@@ -168,6 +159,24 @@ export class RingViewer implements ChunkSource {
    */
   // hot path: no allocation
   nextRun(): boolean {
+    if (!this.#ready()) return false;
+    const head = this.#head;
+    this.runFrom = this.#pos;
+    this.runTo = head;
+    this.packetsSent += (head - this.#pos) | 0;
+    this.#pos = head;
+    return true;
+  }
+
+  /** The head #ready() read. */
+  #head = 0;
+
+  /**
+   * Whether there is something to send from #pos up to #head, after the lapping rule (skip when
+   * the ring overtook us), the lag rule (skip when too far behind) and, at a start, the keyframe
+   * rule (wait for a GOP start).
+   */
+  #ready(): boolean {
     const ring = this.ring;
     for (let attempt = 0; attempt < 3; attempt++) {
       const head = ring.head();
@@ -181,10 +190,7 @@ export class RingViewer implements ChunkSource {
         continue;
       }
       if (this.#waitKey && !this.#seekKey(head)) return false;
-      this.runFrom = this.#pos;
-      this.runTo = head;
-      this.packetsSent += (head - this.#pos) | 0;
-      this.#pos = head;
+      this.#head = head;
       return true;
     }
     return false;

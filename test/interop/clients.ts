@@ -99,3 +99,72 @@ export function ffmpegPublisher(url: string, transport: "tcp" | "udp" = "tcp", e
     url,
   ]);
 }
+
+/**
+ * Runs GStreamer's rtspsrc on url for `seconds` with H.264 and AAC decoders into fakesinks, then
+ * stops it: the decoded frame counts and the lines that report errors or warnings.
+ */
+export async function gstDecode(url: string, protocols: "tcp" | "udp", seconds = 5) {
+  const branch = (
+    depay: string,
+    parse: string,
+    dec: string,
+    name: string,
+  ) => [
+    "src.",
+    "!",
+    "queue",
+    "!",
+    depay,
+    "!",
+    parse,
+    "!",
+    dec,
+    "!",
+    "fakesink",
+    `name=${name}`,
+    "silent=false",
+    "sync=false",
+  ];
+  const gst = new Proc("gst-launch-1.0", [
+    "-v",
+    "rtspsrc",
+    `location=${url}`,
+    `protocols=${protocols}`,
+    "latency=0",
+    "name=src",
+    ...branch("rtph264depay", "h264parse", "avdec_h264", "video"),
+    ...branch("rtpmp4gdepay", "aacparse", "avdec_aac", "audio"),
+  ]);
+  // gst-launch runs until killed.
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  gst.kill();
+  await gst.wait(5000);
+  const out = gst.stdout + gst.stderr;
+  return {
+    video: out.match(/video: last-message = chain/g)?.length ?? 0,
+    audio: out.match(/audio: last-message = chain/g)?.length ?? 0,
+    problems: out.split("\n").filter((l) => /ERROR|WARNING/.test(l)),
+  };
+}
+
+/** ffprobe's key_frame,pict_type lines for the first `frames` video frames of url. */
+export async function ffprobeFrames(url: string, transport: "tcp" | "udp", frames = 30) {
+  const p = new Proc("ffprobe", [
+    "-v",
+    "error",
+    "-rtsp_transport",
+    transport,
+    "-select_streams",
+    "v:0",
+    "-show_entries",
+    "frame=key_frame,pict_type",
+    "-read_intervals",
+    `%+#${frames}`,
+    "-of",
+    "csv=p=0",
+    url,
+  ]);
+  const st = await p.wait(20000);
+  return { code: st.code, stderr: p.stderr, lines: p.stdout.trim().split("\n").map((l) => l.trim()) };
+}

@@ -1,6 +1,6 @@
 /** GStreamer's rtspsrc plays an ffmpeg-published stream and decodes video and audio. */
 import assert from "node:assert/strict";
-import { interopTest, Proc } from "./clients.ts";
+import { gstDecode, interopTest, Proc } from "./clients.ts";
 import { publishedServer } from "./published_server.ts";
 
 interopTest("GStreamer rtspsrc plays over TCP and decodes H.264 and AAC without errors", [
@@ -9,50 +9,7 @@ interopTest("GStreamer rtspsrc plays over TCP and decodes H.264 and AAC without 
 ], async () => {
   const s = await publishedServer("live/gst");
   try {
-    const gst = new Proc("gst-launch-1.0", [
-      "-v",
-      "rtspsrc",
-      `location=${s.server.url("live/gst")}`,
-      "protocols=tcp",
-      "latency=0",
-      "name=src",
-      "src.",
-      "!",
-      "queue",
-      "!",
-      "rtph264depay",
-      "!",
-      "h264parse",
-      "!",
-      "avdec_h264",
-      "!",
-      "fakesink",
-      "name=video",
-      "silent=false",
-      "sync=false",
-      "src.",
-      "!",
-      "queue",
-      "!",
-      "rtpmp4gdepay",
-      "!",
-      "aacparse",
-      "!",
-      "avdec_aac",
-      "!",
-      "fakesink",
-      "name=audio",
-      "silent=false",
-      "sync=false",
-    ]);
-    // gst-launch runs until killed; 5 s of a 30 fps stream is ~150 frames plus the burst.
-    await new Promise((r) => setTimeout(r, 5000));
-    gst.kill();
-    await gst.wait(5000);
-    const out = gst.stdout + gst.stderr;
-    const video = out.match(/video: last-message = chain/g)?.length ?? 0;
-    const audio = out.match(/audio: last-message = chain/g)?.length ?? 0;
-    const problems = out.split("\n").filter((l) => /ERROR|WARNING/.test(l));
+    const { video, audio, problems } = await gstDecode(s.server.url("live/gst"), "tcp");
     assert.deepEqual(problems, [], "no GStreamer errors or warnings");
     assert.ok(video >= 90 && audio >= 90, `decoded ${video} video and ${audio} audio frames in 5 s`);
   } finally {
