@@ -51,7 +51,11 @@ export class WorkerRuntime {
     );
     const stats = newWorkerStats();
     const ffi = resolveBackend(config.net.backend) === "ffi";
-    if (ffi) this.#poller = new EpollPoller();
+    if (ffi) {
+      this.#poller = new EpollPoller((e) =>
+        log.error(`socket event handler failed: ${(e as Error)?.stack ?? e}`)
+      );
+    }
     const udp = openUdp(config, worker, this.#poller, stats, log);
     this.ctx = { worker, config, log, directory, stats, connections: new Set(), udp };
     this.#post = post;

@@ -23,8 +23,11 @@ export class EpollPoller {
   readonly #ctlView = new DataView(this.#ctl.buffer);
   readonly #targets: (PollTarget | undefined)[] = [];
   #running = false;
+  readonly #onError: (e: unknown) => void;
 
-  constructor() {
+  /** onError hears of a target whose event handling threw; the poller goes on with the others. */
+  constructor(onError: (e: unknown) => void = () => {}) {
+    this.#onError = onError;
     this.#ep = libc().epoll_create1(LINUX.SOCK_CLOEXEC);
     if (this.#ep < 0) throw new Error(`epoll_create1 failed: errno ${errno()}`);
   }
@@ -71,7 +74,12 @@ export class EpollPoller {
       for (let i = 0; i < n; i++) {
         const events = this.#view.getUint32(i * EVENT_BYTES, true);
         const fd = this.#view.getUint32(i * EVENT_BYTES + 4, true);
-        this.#targets[fd]?.onEvents(events);
+        try {
+          this.#targets[fd]?.onEvents(events);
+        } catch (e) {
+          // One connection's bug must not stop every other connection of the worker.
+          this.#onError(e);
+        }
       }
     }
     lc.close(this.#ep);

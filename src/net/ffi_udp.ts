@@ -113,19 +113,26 @@ export class FfiUdpEndpoint implements UdpEndpoint, PollTarget {
     const buf = this.#buf;
     const from = this.#from;
     let errors = 0;
+    let failure: unknown = undefined;
     for (;;) {
       this.#fromLen[0] = SOCKADDR_BYTES;
       const n = c.recvfrom(this.#fd, buf, BigInt(buf.length), 0, from, this.#fromLen);
       if (n < 0) {
         // An error queued by an ICMP reply (ECONNREFUSED) is reported once; datagrams may follow.
-        if (errno() === LINUX.EAGAIN || ++errors > 8) return;
+        if (errno() === LINUX.EAGAIN || ++errors > 8) break;
         continue;
       }
       if (from[0] !== LINUX.AF_INET) continue;
       const port = (from[2] << 8) | from[3];
       const ip = ((from[4] << 24) | (from[5] << 16) | (from[6] << 8) | from[7]) >>> 0;
-      this.#onPacket(buf, 0, n, ip * 65536 + port);
-      if (this.#closed) return;
+      try {
+        this.#onPacket(buf, 0, n, ip * 65536 + port);
+      } catch (e) {
+        // Read on to EAGAIN (edge-triggered), then let the poller report the first failure.
+        failure ??= e;
+      }
+      if (this.#closed) break;
     }
+    if (failure !== undefined) throw failure;
   }
 }

@@ -467,8 +467,7 @@ async function record(c: RtspConnection, req: RtspRequest): Promise<Reply> {
   const ring = s.startRecording();
   const answer = await c.ctx.directory.publish(s.path!, s.id, a.sdp, ring.sab);
   if (!answer.ok) {
-    s.ingest = null;
-    s.state = "preRecord";
+    s.abortRecording();
     return fail(STATUS_CODE.ServiceUnavailable, answer.reason ?? "stream could not be published");
   }
   s.streamId = answer.streamId ?? 0;

@@ -212,6 +212,16 @@ export class ServerSession implements StreamSubscriber {
     ui.rtp(track, buf, start, end);
   }
 
+  /** RECORD was refused after startRecording(): forget the ring and stop taking UDP packets. */
+  abortRecording(): void {
+    this.ingest = null;
+    this.state = "preRecord";
+    this.#udpIngest?.close();
+    this.#udpIngest = null;
+    if (this.#udpRoutes.length > 0) this.conn.ctx.udp?.removeRoutes(this, this.#udpRoutes);
+    this.#udpRoutes = [];
+  }
+
   /** Tracks a publisher has set up, on either transport. */
   publisherTracksSetUp(): number {
     let n = this.udpClientPorts?.size ?? 0;
