@@ -12,6 +12,7 @@ import {
   withOverrides,
 } from "./src/config.ts";
 import { Logger } from "./src/log/logger.ts";
+import { type ApiHandle, startApi } from "./src/api/http_api.ts";
 import { startServer } from "./src/cluster/cluster.ts";
 import { VERSION } from "./src/version.ts";
 
@@ -104,10 +105,19 @@ async function main(): Promise<number> {
   const log = new Logger(config.log.level, "", undefined, config.log.format === "json");
   log.info(`dm-live ${VERSION} starting`);
   const server = await startServer(config, log);
+  let api: ApiHandle | null = null;
+  if (config.api.enabled) {
+    try {
+      api = await startApi(config.api.address, config.api.port, server, log);
+    } catch (e) {
+      // RTSP keeps serving; the API's absence is loud in the log.
+      log.error(`API off: ${config.api.address}:${config.api.port} not available (${(e as Error).message})`);
+    }
+  }
   const { promise: stopped, resolve } = Promise.withResolvers<void>();
   const onSignal = (sig: string) => () => {
     log.info(`${sig}: shutting down`);
-    server.stop().then(resolve);
+    Promise.all([server.stop(), api?.close()]).then(() => resolve());
   };
   Deno.addSignalListener("SIGINT", onSignal("SIGINT"));
   Deno.addSignalListener("SIGTERM", onSignal("SIGTERM"));

@@ -281,6 +281,8 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
         "warn",
         "--set",
         `udp.portBase=${20000 + 2 * Math.floor(Math.random() * 10000)}`,
+        "--set",
+        "api.port=0",
       ];
       if (opts.mergeWindow !== undefined) args.push("--set", `viewer.mergeWindowMs=${opts.mergeWindow}`);
       for (const kv of opts.serverSet ?? []) args.push("--set", kv);

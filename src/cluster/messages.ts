@@ -10,6 +10,8 @@ export interface WorkerReport extends WorkerStats {
   worker: number;
   viewersPlaying: number;
   publishers: number;
+  /** Playing viewers per stream on this worker, by transport. */
+  streams: { streamId: number; tcp: number; udp: number }[];
   /** This worker's V8 heap (bytes); RSS is the whole process's. */
   heapUsed: number;
   heapTotal: number;

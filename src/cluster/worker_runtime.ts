@@ -93,10 +93,17 @@ export class WorkerRuntime {
   report(): WorkerReport {
     let viewersPlaying = 0;
     let publishers = 0;
+    const streams = new Map<number, { streamId: number; tcp: number; udp: number }>();
     for (const c of this.ctx.connections) {
       const s = c.session;
-      if (s?.state === "play") viewersPlaying++;
-      else if (s?.state === "record") publishers++;
+      if (s?.state === "play") {
+        viewersPlaying++;
+        const id = s.stream!.streamId;
+        let e = streams.get(id);
+        if (e === undefined) streams.set(id, e = { streamId: id, tcp: 0, udp: 0 });
+        if (s.transport === "udp") e.udp++;
+        else e.tcp++;
+      } else if (s?.state === "record") publishers++;
     }
     const m = Deno.memoryUsage();
     return {
@@ -104,6 +111,7 @@ export class WorkerRuntime {
       worker: this.ctx.worker,
       viewersPlaying,
       publishers,
+      streams: [...streams.values()],
       heapUsed: m.heapUsed,
       heapTotal: m.heapTotal,
       external: m.external,

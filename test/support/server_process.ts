@@ -26,6 +26,8 @@ export class ServerProcess {
       `net.backend=${backend}`,
       "--set",
       `udp.portBase=${testUdpPortBase()}`,
+      "--set",
+      "api.port=0",
       ...args,
     ]);
     const s = new ServerProcess(proc);

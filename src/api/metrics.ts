@@ -1,0 +1,60 @@
+/** The Prometheus text exposition (format 0.0.4) of the workers' counters, one series per worker. */
+import type { WorkerReport } from "../cluster/messages.ts";
+
+type Metric = [name: string, type: "counter" | "gauge", help: string, value: (r: WorkerReport) => number];
+
+const METRICS: readonly Metric[] = [
+  ["dm_live_connections_open", "gauge", "Open RTSP connections.", (r) => r.connectionsOpen],
+  ["dm_live_connections_total", "counter", "RTSP connections accepted.", (r) => r.connectionsTotal],
+  [
+    "dm_live_connections_refused_total",
+    "counter",
+    "Connections refused at the limit.",
+    (r) => r.connectionsRefused,
+  ],
+  ["dm_live_viewers", "gauge", "Playing viewer sessions.", (r) => r.viewersPlaying],
+  ["dm_live_publishers", "gauge", "Recording publisher sessions.", (r) => r.publishers],
+  ["dm_live_requests_total", "counter", "RTSP requests handled.", (r) => r.requests],
+  ["dm_live_error_responses_total", "counter", "RTSP error responses sent.", (r) => r.errorResponses],
+  ["dm_live_bytes_in_total", "counter", "Bytes received on RTSP connections.", (r) => r.bytesIn],
+  ["dm_live_packets_in_total", "counter", "RTP packets taken from publishers.", (r) => r.packetsIn],
+  ["dm_live_invalid_packets_total", "counter", "Publisher frames that are not RTP.", (r) => r.invalidPackets],
+  [
+    "dm_live_garbage_bytes_total",
+    "counter",
+    "Bytes skipped as garbage on RTSP connections.",
+    (r) => r.garbageBytes,
+  ],
+  ["dm_live_viewer_skips_total", "counter", "Slow viewers skipped to a newer keyframe.", (r) => r.skips],
+  ["dm_live_viewer_drops_total", "counter", "Slow viewers disconnected.", (r) => r.drops],
+  [
+    "dm_live_udp_ignored_total",
+    "counter",
+    "UDP datagrams from senders no session expects.",
+    (r) => r.udpIgnored,
+  ],
+  ["dm_live_udp_lost_total", "counter", "UDP publisher packets given up as lost.", (r) => r.udpLost],
+  [
+    "dm_live_udp_reordered_total",
+    "counter",
+    "UDP publisher packets put back in order.",
+    (r) => r.udpReordered,
+  ],
+  ["dm_live_udp_late_total", "counter", "UDP publisher packets late or duplicated.", (r) => r.udpLate],
+  [
+    "dm_live_udp_send_drops_total",
+    "counter",
+    "UDP datagrams to viewers the kernel dropped.",
+    (r) => r.udpSendDrops,
+  ],
+  ["dm_live_heap_used_bytes", "gauge", "V8 heap in use by the worker.", (r) => r.heapUsed],
+];
+
+export function renderMetrics(reports: readonly WorkerReport[]): string {
+  const lines: string[] = [];
+  for (const [name, type, help, value] of METRICS) {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const r of reports) lines.push(`${name}{worker="${r.worker}"} ${value(r)}`);
+  }
+  return lines.join("\n") + "\n";
+}
