@@ -46,6 +46,9 @@ Deno.test("the API lists streams with their viewers and serves Prometheus metric
       assert.equal(sum("dm_live_connections_open"), 3);
       assert.equal(sum("dm_live_packets_in_total"), pub.sent[0] + pub.sent[1], "every packet counted once");
       assert.match(text, /^# TYPE dm_live_viewer_drops_total counter$/m);
+      const framed = viewers.reduce((n, v) => n + v.frames.reduce((m, f) => m + 4 + f.payload.length, 0), 0);
+      assert.ok(framed > 0 && sum("dm_live_bytes_out_total") >= framed, "what viewers were sent is counted");
+      assert.match(text, /^dm_live_event_loop_lag_max_ms\{worker="0"\} [\d.]+$/m);
 
       assert.equal((await (await fetch(`${base}/nope`)).text()).startsWith("not found"), true);
       const post = await fetch(`${base}/metrics`, { method: "POST" });

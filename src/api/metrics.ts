@@ -17,6 +17,18 @@ const METRICS: readonly Metric[] = [
   ["dm_live_requests_total", "counter", "RTSP requests handled.", (r) => r.requests],
   ["dm_live_error_responses_total", "counter", "RTSP error responses sent.", (r) => r.errorResponses],
   ["dm_live_bytes_in_total", "counter", "Bytes received on RTSP connections.", (r) => r.bytesIn],
+  [
+    "dm_live_bytes_out_total",
+    "counter",
+    "Bytes sent to viewers (TCP writes, UDP datagrams).",
+    (r) => r.bytesOut,
+  ],
+  [
+    "dm_live_event_loop_lag_max_ms",
+    "gauge",
+    "Largest lateness of a 100 ms timer since the last scrape.",
+    (r) => r.loopLagMaxMs,
+  ],
   ["dm_live_packets_in_total", "counter", "RTP packets taken from publishers.", (r) => r.packetsIn],
   ["dm_live_invalid_packets_total", "counter", "Publisher frames that are not RTP.", (r) => r.invalidPackets],
   [

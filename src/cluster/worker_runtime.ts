@@ -30,6 +30,8 @@ function openUdp(
   }
 }
 
+/** The tick whose lateness measures event-loop lag. */
+const LAG_TICK_MS = 100;
 /** How often idle connections are looked for. */
 const SWEEP_INTERVAL_MS = 1000;
 
@@ -65,7 +67,18 @@ export class WorkerRuntime {
       this.#listener = new DenoListener(config.rtsp.address, config.rtsp.port, log);
     }
     this.#sweep = setInterval(this.#closeIdle, SWEEP_INTERVAL_MS);
+    this.#lagTimer = setInterval(this.#measureLag, LAG_TICK_MS);
   }
+
+  readonly #lagTimer: ReturnType<typeof setInterval>;
+  #lastTick = performance.now();
+
+  readonly #measureLag = (): void => {
+    const now = performance.now();
+    const lag = now - this.#lastTick - LAG_TICK_MS;
+    this.#lastTick = now;
+    if (lag > this.ctx.stats.loopLagMaxMs) this.ctx.stats.loopLagMaxMs = lag;
+  };
 
   /** Starts accepting and tells main.ts the worker is ready. */
   start(): void {
@@ -79,6 +92,8 @@ export class WorkerRuntime {
     if (msg.type === "statsRequest") {
       if (msg.collect) (globalThis as { gc?: () => void }).gc?.();
       this.#post({ type: "statsResult", id: msg.id, report: this.report() });
+      this.ctx.stats.loopLagMaxMs = 0; // a maximum per report
+
       return;
     }
     if (msg.type === "shutdown") {
@@ -121,6 +136,7 @@ export class WorkerRuntime {
   /** Stops accepting and closes every connection. */
   stop(reason: string): void {
     clearInterval(this.#sweep);
+    clearInterval(this.#lagTimer);
     this.#listener.close();
     for (const c of [...this.ctx.connections]) c.close(reason);
     this.ctx.udp?.close();

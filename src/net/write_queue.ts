@@ -39,10 +39,19 @@ export class WriteQueue {
   /** Socket writes issued so far. */
   writes = 0;
 
-  constructor(sock: ByteSocket, maxControlBytes: number, onError: (e: unknown) => void) {
+  readonly #totals: { bytesOut: number };
+
+  /** totals.bytesOut adds up what every queue of a worker wrote (for the metrics). */
+  constructor(
+    sock: ByteSocket,
+    maxControlBytes: number,
+    onError: (e: unknown) => void,
+    totals: { bytesOut: number } = { bytesOut: 0 },
+  ) {
     this.#sock = sock;
     this.#maxControlBytes = maxControlBytes;
     this.#onError = onError;
+    this.#totals = totals;
   }
 
   /** Whether a write is in flight. */
@@ -131,6 +140,7 @@ export class WriteQueue {
   #advance(n: number): void {
     this.#off += n;
     this.bytesWritten += n;
+    this.#totals.bytesOut += n;
     if (this.#off < this.#end) return;
     this.#cur = null;
     if (this.#curFromSource) this.#source?.chunkWritten();

@@ -58,6 +58,7 @@ export class RtspConnection {
       sock,
       MAX_UNREAD_CONTROL_BYTES,
       (e) => this.close(`write failed: ${errText(e)}`),
+      ctx.stats,
     );
     this.lastSeen = performance.now();
     if (ctx.log.enabled("debug")) this.log.debug("opened");

@@ -7,6 +7,7 @@ import type { RingViewer } from "./ring_viewer.ts";
 
 /** Counters a worker sums over its UDP sessions. */
 export interface UdpCounters {
+  bytesOut: number;
   udpSendDrops: number;
   udpLost: number;
   udpReordered: number;
@@ -44,7 +45,10 @@ export class UdpSender {
         // Sent synchronously: a packet the writer already evicted is skipped, never sent torn.
         if (((ring.tail() - seq) | 0) > 0) continue;
         const off = ring.slotOffset(seq);
-        if (!this.#ep.send(data, off + FRAME_HEADER_BYTES, off + ring.slotLen(seq), to)) {
+        const end = off + ring.slotLen(seq);
+        if (this.#ep.send(data, off + FRAME_HEADER_BYTES, end, to)) {
+          this.#counters.bytesOut += end - off - FRAME_HEADER_BYTES;
+        } else {
           this.#counters.udpSendDrops++;
         }
       }

@@ -14,6 +14,10 @@ export interface WorkerStats extends ViewerCounters, UdpCounters {
   requests: number;
   errorResponses: number;
   bytesIn: number;
+  /** Bytes written to RTSP connections and UDP datagrams handed to the kernel. */
+  bytesOut: number;
+  /** Largest lateness of the worker's 100 ms tick since the last report: event-loop lag. */
+  loopLagMaxMs: number;
   packetsIn: number;
   invalidPackets: number;
   garbageBytes: number;
@@ -43,6 +47,8 @@ export function newWorkerStats(): WorkerStats {
     requests: 0,
     errorResponses: 0,
     bytesIn: 0,
+    bytesOut: 0,
+    loopLagMaxMs: 0,
     packetsIn: 0,
     invalidPackets: 0,
     garbageBytes: 0,
