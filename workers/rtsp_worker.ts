@@ -11,7 +11,7 @@ self.onmessage = (e: MessageEvent) => {
   if (!isMainToWorker(msg)) return;
   if (msg.type === "init") {
     try {
-      runtime = new WorkerRuntime(msg.worker, msg.config, post);
+      runtime = new WorkerRuntime(msg.worker, msg.config, post, msg.auth);
       runtime.start();
     } catch (err) {
       post({ type: "fatal", worker: msg.worker, message: (err as Error).message });

@@ -3,6 +3,7 @@ import type { Logger } from "../log/logger.ts";
 import { isWorkerToMain, type MainToWorker, type WorkerReport, type WorkerToMain } from "./messages.ts";
 import { StreamDirectory } from "./stream_directory.ts";
 import { resolveBackend } from "../net/backend.ts";
+import { newAuthShared } from "../auth/auth_shared.ts";
 
 /** The worker entry module; `deno compile --include` must name the same file. */
 export const WORKER_MODULE = new URL("../../workers/rtsp_worker.ts", import.meta.url);
@@ -40,6 +41,7 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
   let stopping = false;
   let nextStatsId = 1;
   const statsWaiters = new Map<number, (r: WorkerReport) => void>();
+  const auth = newAuthShared();
 
   const spawn = (index: number, cfg: Config): Promise<number> => {
     const worker = new Worker(WORKER_MODULE, { type: "module", name: `w${index}` });
@@ -77,7 +79,7 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
         closedResolve();
         if (!stopping) reject(new Error(`worker ${index} crashed: ${e.message}`));
       };
-      worker.postMessage({ type: "init", worker: index, config: cfg } satisfies MainToWorker);
+      worker.postMessage({ type: "init", worker: index, config: cfg, auth } satisfies MainToWorker);
     });
   };
 

@@ -4,6 +4,7 @@
  */
 import type { Config } from "../config.ts";
 import type { WorkerStats } from "../session/worker_context.ts";
+import type { AuthShared } from "../auth/auth_shared.ts";
 
 /** A worker's counters plus what it is serving now. */
 export interface WorkerReport extends WorkerStats {
@@ -31,7 +32,7 @@ export interface StreamAnnouncement {
 }
 
 export type MainToWorker =
-  | { type: "init"; worker: number; config: Config }
+  | { type: "init"; worker: number; config: Config; auth: AuthShared }
   | { type: "claimResult"; id: number; ok: boolean; reason?: string }
   | { type: "publishResult"; id: number; ok: boolean; streamId: number; reason?: string }
   | { type: "streamAdded"; stream: StreamAnnouncement }

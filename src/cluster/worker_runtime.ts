@@ -11,6 +11,7 @@ import type { MainToWorker, WorkerReport, WorkerToMain } from "./messages.ts";
 import { WorkerDirectory } from "./worker_directory.ts";
 import { WorkerUdp } from "../session/udp_ports.ts";
 import type { WorkerStats } from "../session/worker_context.ts";
+import type { AuthShared } from "../auth/auth_shared.ts";
 
 /** This worker's UDP port pair, or null (UDP off, or its ports taken: logged, TCP still serves). */
 function openUdp(
@@ -43,7 +44,13 @@ export class WorkerRuntime {
   readonly #poller: EpollPoller | null = null;
   readonly #sweep: ReturnType<typeof setInterval>;
 
-  constructor(worker: number, config: Config, post: (msg: WorkerToMain) => void, sink?: LogSink) {
+  constructor(
+    worker: number,
+    config: Config,
+    post: (msg: WorkerToMain) => void,
+    authShared: AuthShared,
+    sink?: LogSink,
+  ) {
     const log = new Logger(config.log.level, `w${worker}`, sink, config.log.format === "json");
     const directory = new WorkerDirectory(
       post,
@@ -59,7 +66,7 @@ export class WorkerRuntime {
       );
     }
     const udp = openUdp(config, worker, this.#poller, stats, log);
-    this.ctx = { worker, config, log, directory, stats, connections: new Set(), udp };
+    this.ctx = { worker, config, log, directory, stats, connections: new Set(), udp, authShared };
     this.#post = post;
     if (this.#poller !== null) {
       this.#listener = new FfiListener(config.rtsp.address, config.rtsp.port, this.#poller, log);

@@ -5,6 +5,7 @@ import type { ViewerCounters } from "./ring_viewer.ts";
 import type { RtspConnection } from "./rtsp_connection.ts";
 import type { UdpCounters } from "./udp_media.ts";
 import type { WorkerUdp } from "./udp_ports.ts";
+import type { AuthShared } from "../auth/auth_shared.ts";
 
 /** Counters of one worker; summed by main.ts for metrics. */
 export interface WorkerStats extends ViewerCounters, UdpCounters {
@@ -28,7 +29,8 @@ export interface WorkerStats extends ViewerCounters, UdpCounters {
 /** What every connection of a worker shares. */
 export interface WorkerContext {
   readonly worker: number;
-  readonly config: Config;
+  /** Replaced on reload (SIGHUP); read it per request, never keep a section of it. */
+  config: Config;
   readonly log: Logger;
   readonly directory: WorkerDirectory;
   readonly stats: WorkerStats;
@@ -36,6 +38,8 @@ export interface WorkerContext {
   readonly connections: Set<RtspConnection>;
   /** This worker's UDP ports, or null when UDP is off (udp.portBase 0) or could not bind. */
   readonly udp: WorkerUdp | null;
+  /** Nonce key and failure table shared by all workers. */
+  readonly authShared: AuthShared;
 }
 
 /** Fresh zeroed counters. */
