@@ -3,14 +3,8 @@
  * stream directory; the workers do everything else.
  */
 import { parseArgs } from "node:util";
-import {
-  type Config,
-  ConfigError,
-  DEFAULT_CONFIG,
-  DEFAULT_CONFIG_YAML,
-  parseConfig,
-  withOverrides,
-} from "./src/config.ts";
+import { type Config, ConfigError, DEFAULT_CONFIG_YAML } from "./src/config.ts";
+import { type ConfigSource, loadConfig, parseSetValue } from "./src/config_load.ts";
 import { Logger } from "./src/log/logger.ts";
 import { type ApiHandle, startApi } from "./src/api/http_api.ts";
 import { startServer } from "./src/cluster/cluster.ts";
@@ -68,31 +62,23 @@ async function main(): Promise<number> {
     return 0;
   }
 
+  const source: ConfigSource = { file: args.config, overrides: {} };
   let config: Config;
   try {
-    config = args.config
-      ? parseConfig(await Deno.readTextFile(args.config))
-      : structuredClone(DEFAULT_CONFIG);
-    const overrides: Record<string, unknown> = {};
-    if (args.port !== undefined) overrides["rtsp.port"] = Number(args.port);
-    if (args.address !== undefined) overrides["rtsp.address"] = args.address;
-    if (args.workers !== undefined) overrides["workers"] = Number(args.workers);
-    if (args["log-level"] !== undefined) overrides["log.level"] = args["log-level"];
+    const o = source.overrides;
+    if (args.port !== undefined) o["rtsp.port"] = Number(args.port);
+    if (args.address !== undefined) o["rtsp.address"] = args.address;
+    if (args.workers !== undefined) o["workers"] = Number(args.workers);
+    if (args["log-level"] !== undefined) o["log.level"] = args["log-level"];
     for (const kv of args.set ?? []) {
       const eq = kv.indexOf("=");
       if (eq <= 0) throw new ConfigError(`--set takes KEY=VALUE, got '${kv}'`);
-      const raw = kv.slice(eq + 1);
-      overrides[kv.slice(0, eq)] = /^-?\d+$/.test(raw)
-        ? Number(raw)
-        : raw === "true" || raw === "false"
-        ? raw === "true"
-        : raw;
+      o[kv.slice(0, eq)] = parseSetValue(kv.slice(eq + 1));
     }
-    config = withOverrides(config, overrides);
+    config = await loadConfig(source);
   } catch (e) {
-    const where = args.config ? `${args.config}: ` : "";
-    if (e instanceof ConfigError || e instanceof Deno.errors.NotFound) {
-      console.error(`dm-live: bad config: ${where}${(e as Error).message}`);
+    if (e instanceof ConfigError) {
+      console.error(`dm-live: bad config: ${e.message}`);
       return 2;
     }
     throw e;
