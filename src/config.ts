@@ -7,7 +7,7 @@ import defaultYaml from "../dm-live.yaml" with { type: "text" };
 export interface Config {
   rtsp: { address: string; port: number };
   udp: { portBase: number; reorderPackets: number; reorderMs: number; batchSends: boolean };
-  api: { enabled: boolean; address: string; port: number };
+  api: { enabled: boolean; address: string; port: number; debug: boolean };
   net: { backend: "auto" | "deno" | "ffi" };
   workers: number;
   sessionTimeoutMs: number;
@@ -33,7 +33,7 @@ export interface Config {
 export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
   rtsp: { address: "0.0.0.0", port: 8554 },
   udp: { portBase: 8000, reorderPackets: 64, reorderMs: 100, batchSends: true },
-  api: { enabled: true, address: "127.0.0.1", port: 9997 },
+  api: { enabled: true, address: "127.0.0.1", port: 9997, debug: false },
   net: { backend: "auto" },
   workers: 0,
   sessionTimeoutMs: 60_000,
@@ -107,7 +107,7 @@ const SCHEMA: Schema = {
     reorderMs: int(0, 10_000),
     batchSends: bool,
   },
-  api: { enabled: bool, address: str, port: int(0, 65535) },
+  api: { enabled: bool, address: str, port: int(0, 65535), debug: bool },
   net: { backend: oneOf(["auto", "deno", "ffi"]) },
   workers: int(0, 256),
   sessionTimeoutMs: int(1_000, 3_600_000),

@@ -24,6 +24,10 @@ export interface WorkerStats extends ViewerCounters, UdpCounters {
   garbageBytes: number;
   /** UDP datagrams from senders no session expects (spoofed or stale). */
   udpIgnored: number;
+  /** Requests refused for bad credentials (401 after a wrong answer; not the first challenge). */
+  authFailures: number;
+  /** Requests refused by an IP allow-list or the per-address failure limit (403). */
+  authRefused: number;
 }
 
 /** What every connection of a worker shares. */
@@ -59,6 +63,8 @@ export function newWorkerStats(): WorkerStats {
     skips: 0,
     drops: 0,
     udpIgnored: 0,
+    authFailures: 0,
+    authRefused: 0,
     udpSendDrops: 0,
     udpLost: 0,
     udpReordered: 0,
