@@ -1,7 +1,9 @@
-import { parse as parseYaml } from "yaml";
+import { type Document, isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 import { isPowerOfTwo } from "./ring/ring_layout.ts";
 import { LOG_LEVELS, type LogLevel } from "./log/logger.ts";
 import defaultYaml from "../dm-live.yaml" with { type: "text" };
+import { type AuthSettings, type Permission, validatePermission } from "./auth/permission.ts";
+import { pathNameError } from "./paths/path_rules.ts";
 
 /** The server's settings; dm-live.yaml documents every key. */
 export interface Config {
@@ -27,6 +29,15 @@ export interface Config {
     maxConnectionsPerWorker: number;
   };
   log: { level: LogLevel; format: "text" | "json" };
+  auth: AuthSettings;
+  /** Path name or `~regex` -> who may publish and read; file order kept (see path_rules.ts). */
+  paths: Record<string, PathConfig>;
+}
+
+/** Who may publish and who may read the paths an entry matches. */
+export interface PathConfig {
+  publish: Permission;
+  read: Permission;
 }
 
 /** The defaults; `dm-live.yaml` must say the same (a test checks). */
@@ -53,16 +64,31 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
     maxConnectionsPerWorker: 0,
   },
   log: { level: "info", format: "text" },
+  auth: {
+    realm: "dm-live",
+    methods: ["basic", "digest"],
+    digestAlgorithms: ["MD5"],
+    nonceTtlMs: 300_000,
+    maxFailures: 5,
+    failureWindowMs: 60_000,
+  },
+  paths: { "~^.*$": { publish: { users: [], ips: [] }, read: { users: [], ips: [] } } },
 });
 
 /** The default config file's text, embedded in the executable. */
 export const DEFAULT_CONFIG_YAML: string = defaultYaml;
 
-/** A config that cannot be used; the message names the key. */
+/** A config that cannot be used; the message names the key, and the line when it came from a file. */
 export class ConfigError extends Error {
-  constructor(message: string) {
+  /** Where in the parsed document the bad value sits (keys and list indexes), when known. */
+  path?: (string | number)[];
+  /** Whether `path` names the key itself (unknown keys) rather than its value. */
+  atKey = false;
+  constructor(message: string, path?: (string | number)[], atKey = false) {
     super(message);
     this.name = "ConfigError";
+    this.path = path;
+    this.atKey = atKey;
   }
 }
 
@@ -97,6 +123,51 @@ const oneOf = (values: readonly string[]): Check => (v, key) => {
   return v;
 };
 
+/** A non-empty list of distinct values from `values`. */
+const listOf = (values: readonly string[]): Check => (v, key) => {
+  if (!Array.isArray(v) || v.length === 0 || v.some((x) => typeof x !== "string" || !values.includes(x))) {
+    throw new ConfigError(
+      `'${key}' must be a non-empty list of ${values.join(", ")}, got ${JSON.stringify(v)}`,
+    );
+  }
+  if (new Set(v).size !== v.length) throw new ConfigError(`'${key}' lists a value twice`);
+  return v;
+};
+
+const NO_ONE_NEEDED: Permission = { users: [], ips: [] };
+
+/** `paths:` a mapping of path name (or `~regex`) to `{publish, read}` permissions. */
+const pathsCheck: Check = (v, key) => {
+  if (!isRecord(v) || Object.keys(v).length === 0) {
+    throw new ConfigError(`'${key}' must be a mapping of path names or ~patterns to permissions`);
+  }
+  const out: Record<string, PathConfig> = {};
+  for (const [name, entry] of Object.entries(v)) {
+    const at = (...rest: (string | number)[]) => [key, name, ...rest];
+    const fail = (path: (string | number)[]) => (msg: string): never => {
+      throw new ConfigError(msg, path);
+    };
+    const nameError = pathNameError(name);
+    if (nameError !== null) throw new ConfigError(`'${key}.${name}': ${nameError}`, at(), true);
+    const e = entry ?? {};
+    if (!isRecord(e)) throw new ConfigError(`'${key}.${name}' must be a mapping with publish and read`, at());
+    for (const k of Object.keys(e)) {
+      if (k !== "publish" && k !== "read") {
+        throw new ConfigError(`unknown key '${key}.${name}.${k}' (publish or read)`, at(k), true);
+      }
+    }
+    out[name] = {
+      publish: e.publish === undefined || e.publish === null
+        ? structuredClone(NO_ONE_NEEDED)
+        : validatePermission(e.publish, `${key}.${name}.publish`, fail(at("publish"))),
+      read: e.read === undefined || e.read === null
+        ? structuredClone(NO_ONE_NEEDED)
+        : validatePermission(e.read, `${key}.${name}.read`, fail(at("read"))),
+    };
+  }
+  return out;
+};
+
 type Schema = { [k: string]: Check | Schema };
 
 const SCHEMA: Schema = {
@@ -127,51 +198,112 @@ const SCHEMA: Schema = {
     maxConnectionsPerWorker: int(0, 1_000_000),
   },
   log: { level: oneOf(LOG_LEVELS), format: oneOf(["text", "json"]) },
+  auth: {
+    realm: str,
+    methods: listOf(["basic", "digest"]),
+    digestAlgorithms: listOf(["MD5", "SHA-256"]),
+    nonceTtlMs: int(1_000, 86_400_000),
+    maxFailures: int(1, 1_000_000),
+    failureWindowMs: int(1_000, 86_400_000),
+  },
+  paths: pathsCheck,
 };
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function merge(schema: Schema, defaults: Record<string, unknown>, raw: unknown, prefix: string) {
+function merge(
+  schema: Schema,
+  defaults: Record<string, unknown>,
+  raw: unknown,
+  prefix: string,
+  path: string[],
+) {
   if (raw === undefined || raw === null) raw = {};
-  if (!isRecord(raw)) throw new ConfigError(`'${prefix || "(root)"}' must be a mapping`);
+  if (!isRecord(raw)) {
+    throw new ConfigError(`'${prefix.slice(0, -1) || "(root)"}' must be a mapping`, path);
+  }
   for (const k of Object.keys(raw)) {
-    if (!(k in schema)) throw new ConfigError(`unknown key '${prefix}${k}'`);
+    if (!(k in schema)) throw new ConfigError(`unknown key '${prefix}${k}'`, [...path, k], true);
   }
   const out: Record<string, unknown> = {};
   for (const [k, check] of Object.entries(schema)) {
     const key = prefix + k;
     const v = raw[k];
-    if (typeof check === "function") out[k] = v === undefined ? defaults[k] : check(v, key);
-    else out[k] = merge(check, defaults[k] as Record<string, unknown>, v, key + ".");
+    if (typeof check === "function") {
+      try {
+        out[k] = v === undefined ? structuredClone(defaults[k]) : check(v, key);
+      } catch (e) {
+        if (e instanceof ConfigError && e.path === undefined) e.path = [...path, k];
+        throw e;
+      }
+    } else out[k] = merge(check, defaults[k] as Record<string, unknown>, v, key + ".", [...path, k]);
   }
   return out;
 }
 
 /** Validates a parsed config object, filling in defaults; throws ConfigError naming the bad key. */
 export function validateConfig(raw: unknown): Config {
-  const c = merge(SCHEMA, DEFAULT_CONFIG as unknown as Record<string, unknown>, raw, "") as unknown as Config;
+  const c = merge(
+    SCHEMA,
+    DEFAULT_CONFIG as unknown as Record<string, unknown>,
+    raw,
+    "",
+    [],
+  ) as unknown as Config;
   if (c.udp.portBase % 2 !== 0) {
     throw new ConfigError(
       `'udp.portBase' must be even (RTP on even ports, RTCP on the next), got ${c.udp.portBase}`,
+      ["udp", "portBase"],
     );
   }
   if (c.viewer.dropLagPercent <= c.viewer.skipLagPercent) {
-    throw new ConfigError("'viewer.dropLagPercent' must be greater than 'viewer.skipLagPercent'");
+    throw new ConfigError("'viewer.dropLagPercent' must be greater than 'viewer.skipLagPercent'", [
+      "viewer",
+      "dropLagPercent",
+    ]);
   }
   return c;
 }
 
-/** Parses and validates YAML config text. */
+/** Parses and validates YAML config text; errors start with `line N:` where the bad key or value is. */
 export function parseConfig(text: string): Config {
-  let raw: unknown;
-  try {
-    raw = parseYaml(text);
-  } catch (e) {
-    throw new ConfigError(`invalid YAML: ${(e as Error).message}`);
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const yamlError = doc.errors[0];
+  if (yamlError !== undefined) {
+    const line = lines.linePos(yamlError.pos[0]).line;
+    throw new ConfigError(`line ${line}: invalid YAML: ${yamlError.message.split("\n")[0]}`);
   }
-  return validateConfig(raw);
+  try {
+    return validateConfig(doc.toJS());
+  } catch (e) {
+    if (e instanceof ConfigError && e.path !== undefined) {
+      const offset = sourceOffset(doc, e.path, e.atKey);
+      if (offset !== undefined) e.message = `line ${lines.linePos(offset).line}: ${e.message}`;
+    }
+    throw e;
+  }
+}
+
+/** Where a key (or its value) starts in the source, walking up to the nearest node that exists. */
+function sourceOffset(doc: Document, path: (string | number)[], atKey: boolean): number | undefined {
+  for (let n = path.length; n > 0; n--) {
+    const parent = n === 1 ? doc.contents : doc.getIn(path.slice(0, n - 1), true);
+    const k = path[n - 1];
+    let node: { range?: [number, number, number] | null } | null | undefined;
+    if (isMap(parent)) {
+      const pair = parent.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === k);
+      if (pair !== undefined) {
+        node = (atKey && n === path.length ? pair.key : pair.value ?? pair.key) as typeof node;
+      }
+    } else if (isSeq(parent) && typeof k === "number") {
+      node = parent.items[k] as typeof node;
+    }
+    if (node?.range) return node.range[0];
+  }
+  return undefined;
 }
 
 /** Returns a copy of `base` with dotted-key overrides applied (e.g. `{"rtsp.port": 9000}`), validated. */

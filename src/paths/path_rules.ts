@@ -1,0 +1,56 @@
+/**
+ * The `paths:` entries of the config, compiled for lookup: an exact name wins over patterns; `~regex`
+ * patterns are tried in file order. A path no entry matches may be neither published nor read.
+ */
+import type { PathConfig } from "../config.ts";
+
+/** Why a `paths:` key cannot be used, or null. */
+export function pathNameError(name: string): string | null {
+  if (name.startsWith("~")) {
+    try {
+      new RegExp(name.slice(1));
+    } catch (e) {
+      return `invalid regular expression: ${(e as Error).message}`;
+    }
+    return name.length === 1 ? "a pattern needs an expression after ~" : null;
+  }
+  if (name === "") return "a path name cannot be empty";
+  if (name.startsWith("/") || name.endsWith("/")) {
+    return "a path name has no leading or trailing '/' (rtsp://host:port/live/cam1 is 'live/cam1')";
+  }
+  for (const ch of name) {
+    if (ch.charCodeAt(0) <= 0x20 || ch === "\x7f" || ch === "?" || ch === "#") {
+      return "a path name cannot hold spaces, control characters, '?' or '#'";
+    }
+  }
+  return null;
+}
+
+/** The entry that applies to a path, with the key it was configured under (for log lines). */
+export interface PathMatch {
+  name: string;
+  config: PathConfig;
+}
+
+export class PathRules {
+  readonly #exact = new Map<string, PathConfig>();
+  readonly #patterns: { name: string; re: RegExp; config: PathConfig }[] = [];
+
+  /** `paths` as validated by the config module (names already checked by pathNameError). */
+  constructor(paths: Readonly<Record<string, PathConfig>>) {
+    for (const [name, config] of Object.entries(paths)) {
+      if (name.startsWith("~")) this.#patterns.push({ name, re: new RegExp(name.slice(1)), config });
+      else this.#exact.set(name, config);
+    }
+  }
+
+  /** The entry for `path` (no leading or trailing slash), or null when none matches. */
+  match(path: string): PathMatch | null {
+    const exact = this.#exact.get(path);
+    if (exact !== undefined) return { name: path, config: exact };
+    for (const p of this.#patterns) {
+      if (p.re.test(path)) return { name: p.name, config: p.config };
+    }
+    return null;
+  }
+}
