@@ -1,9 +1,12 @@
 /**
- * The HTTP API (loopback by default): `GET /v1/streams` (JSON) and `GET /metrics` (Prometheus
- * text). Figures come from the workers' exact counters, asked for on each request.
+ * The HTTP API (loopback by default): `GET /v1/streams`, `GET /v1/sessions`,
+ * `POST /v1/sessions/{id}/kick` (JSON) and `GET /metrics` (Prometheus text); with api.debug,
+ * `POST /v1/debug/crash/{worker}`. Figures come from the workers' exact counters, asked for on
+ * each request.
  */
 import type { ServerHandle } from "../cluster/cluster.ts";
 import type { WorkerReport } from "../cluster/messages.ts";
+import type { GopSize } from "../stream/ingest.ts";
 import type { Logger } from "../log/logger.ts";
 import { parseSdp } from "../sdp/session_description.ts";
 import { streamInfoFromSdp } from "../stream/stream_info.ts";
@@ -21,6 +24,15 @@ export interface StreamStatus {
   publisher: { worker: number; session: string };
   tracks: { media: string; codec: string; clockRate: number }[];
   viewers: { total: number; tcp: number; udp: number; perWorker: Record<string, number> };
+  /**
+   * Measured at the publisher's worker (null while it does not answer): RTP bits per second over
+   * the last few seconds, RTP packets and bytes taken in, sequence gaps, and the last complete GOP.
+   */
+  bitrate: number | null;
+  packetsIn: number | null;
+  bytesIn: number | null;
+  packetsLost: number | null;
+  gop: GopSize | null;
 }
 
 /** The streams and their viewers, from the directory and the workers' reports. */
@@ -45,14 +57,76 @@ export function streamStatus(server: ServerHandle, reports: WorkerReport[]): Str
       viewers.total += s.tcp + s.udp;
       viewers.perWorker[String(r.worker)] = s.tcp + s.udp;
     }
+    const p = reports.find((r) => r.worker === a.worker)?.published.find((x) => x.streamId === a.streamId);
     return {
       path: a.path,
       streamId: a.streamId,
       publisher: { worker: a.worker, session: a.sessionId },
       tracks: info,
       viewers,
+      bitrate: p?.bitrate ?? null,
+      packetsIn: p?.packets ?? null,
+      bytesIn: p?.bytes ?? null,
+      packetsLost: p?.lost ?? null,
+      gop: p?.gop ?? null,
     };
   });
+}
+
+/** Options of the API beyond its address. */
+export interface ApiOptions {
+  /** api.debug: serve `POST /v1/debug/crash/{worker}` (crash-recovery tests). */
+  debug?: boolean;
+}
+
+const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
+  Response.json(body, { status, headers });
+const notFound = (what: string) => json({ error: `not found: ${what}` }, 404);
+
+/** Routes one request. */
+async function route(req: Request, server: ServerHandle, opts: ApiOptions, log: Logger): Promise<Response> {
+  const path = new URL(req.url).pathname;
+  const only = (method: string) =>
+    req.method === method
+      ? null
+      : json({ error: `${req.method} not allowed on ${path}` }, 405, { Allow: method });
+
+  if (path === "/metrics") {
+    return only("GET") ?? new Response(renderMetrics(await server.stats(), { restarts: server.restarts }), {
+      headers: { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" },
+    });
+  }
+  if (path === "/v1/streams") {
+    return only("GET") ?? json({ streams: streamStatus(server, await server.stats()) });
+  }
+  if (path === "/v1/sessions") {
+    return only("GET") ?? json({ sessions: await server.sessions() });
+  }
+  const kick = /^\/v1\/sessions\/([^/]+)\/kick$/.exec(path);
+  if (kick) {
+    const denied = only("POST");
+    if (denied) return denied;
+    let id: string;
+    try {
+      id = decodeURIComponent(kick[1]);
+    } catch {
+      return json({ error: `malformed session id in ${path}` }, 400);
+    }
+    const worker = await server.kick(id);
+    if (worker === null) return notFound(`session '${id}'`);
+    log.info(`API: kicked session ${id} on worker ${worker}`);
+    return json({ kicked: id, worker });
+  }
+  const crash = opts.debug ? /^\/v1\/debug\/crash\/(\d+)$/.exec(path) : null;
+  if (crash) {
+    const denied = only("POST");
+    if (denied) return denied;
+    const worker = Number(crash[1]);
+    if (!server.crash(worker)) return notFound(`running worker ${worker}`);
+    log.warn(`API (api.debug): crashing worker ${worker}`);
+    return json({ crashing: worker }, 202);
+  }
+  return notFound(path);
 }
 
 /** Serves the API on address:port (port 0: any free one). */
@@ -61,30 +135,16 @@ export function startApi(
   port: number,
   server: ServerHandle,
   log: Logger,
+  opts: ApiOptions = {},
 ): Promise<ApiHandle> {
   const { promise, resolve } = Promise.withResolvers<ApiHandle>();
   const httpServer = Deno.serve({
     hostname: address,
     port,
     onListen: (addr) => {
-      log.info(`API on http://${address}:${addr.port} (/v1/streams, /metrics)`);
+      log.info(`API on http://${address}:${addr.port} (/v1/streams, /v1/sessions, /metrics)`);
       resolve({ port: addr.port, close: () => httpServer.shutdown() });
     },
-  }, async (req) => {
-    const url = new URL(req.url);
-    if (url.pathname !== "/v1/streams" && url.pathname !== "/metrics") {
-      return new Response(`not found: ${url.pathname}\n`, { status: 404 });
-    }
-    if (req.method !== "GET") {
-      return new Response(`${req.method} not allowed\n`, { status: 405, headers: { Allow: "GET" } });
-    }
-    const reports = await server.stats();
-    if (url.pathname === "/metrics") {
-      return new Response(renderMetrics(reports), {
-        headers: { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" },
-      });
-    }
-    return Response.json({ streams: streamStatus(server, reports) });
-  });
+  }, (req) => route(req, server, opts, log));
   return promise;
 }

@@ -50,7 +50,9 @@ Deno.test("the API lists streams with their viewers and serves Prometheus metric
       assert.ok(framed > 0 && sum("dm_live_bytes_out_total") >= framed, "what viewers were sent is counted");
       assert.match(text, /^dm_live_event_loop_lag_max_ms\{worker="0"\} [\d.]+$/m);
 
-      assert.equal((await (await fetch(`${base}/nope`)).text()).startsWith("not found"), true);
+      const nope = await fetch(`${base}/nope`);
+      assert.equal(nope.status, 404);
+      assert.deepEqual(await nope.json(), { error: "not found: /nope" });
       const post = await fetch(`${base}/metrics`, { method: "POST" });
       assert.equal(post.status, 405);
       await post.body?.cancel();

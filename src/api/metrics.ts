@@ -1,4 +1,8 @@
-/** The Prometheus text exposition (format 0.0.4) of the workers' counters, one series per worker. */
+/**
+ * The Prometheus text exposition (format 0.0.4) of the workers' counters, one series per worker,
+ * and of main.ts's own (no worker label). A worker's counters start at 0 again when it is restarted
+ * (dm_live_worker_restarts_total says when), which Prometheus' rate() reads as a counter reset.
+ */
 import type { WorkerReport } from "../cluster/messages.ts";
 
 type Metric = [name: string, type: "counter" | "gauge", help: string, value: (r: WorkerReport) => number];
@@ -16,7 +20,12 @@ const METRICS: readonly Metric[] = [
   ["dm_live_publishers", "gauge", "Recording publisher sessions.", (r) => r.publishers],
   ["dm_live_requests_total", "counter", "RTSP requests handled.", (r) => r.requests],
   ["dm_live_error_responses_total", "counter", "RTSP error responses sent.", (r) => r.errorResponses],
-  ["dm_live_bytes_in_total", "counter", "Bytes received on RTSP connections.", (r) => r.bytesIn],
+  [
+    "dm_live_bytes_in_total",
+    "counter",
+    "Bytes received from peers (RTSP connections, and UDP datagrams routed to sessions).",
+    (r) => r.bytesIn,
+  ],
   [
     "dm_live_bytes_out_total",
     "counter",
@@ -38,7 +47,25 @@ const METRICS: readonly Metric[] = [
     (r) => r.garbageBytes,
   ],
   ["dm_live_viewer_skips_total", "counter", "Slow viewers skipped to a newer keyframe.", (r) => r.skips],
+  [
+    "dm_live_viewer_skipped_packets_total",
+    "counter",
+    "Packets slow viewers never got because they skipped ahead.",
+    (r) => r.skippedPackets,
+  ],
   ["dm_live_viewer_drops_total", "counter", "Slow viewers disconnected.", (r) => r.drops],
+  [
+    "dm_live_auth_failures_total",
+    "counter",
+    "Requests refused for wrong credentials (401 after an answer).",
+    (r) => r.authFailures,
+  ],
+  [
+    "dm_live_auth_refused_total",
+    "counter",
+    "Requests refused by an IP allow-list or the failure limit (403).",
+    (r) => r.authRefused,
+  ],
   [
     "dm_live_udp_ignored_total",
     "counter",
@@ -62,11 +89,22 @@ const METRICS: readonly Metric[] = [
   ["dm_live_heap_used_bytes", "gauge", "V8 heap in use by the worker.", (r) => r.heapUsed],
 ];
 
-export function renderMetrics(reports: readonly WorkerReport[]): string {
+/** What main.ts itself counts. */
+export interface MainCounters {
+  /** Workers started again after one died. */
+  restarts: number;
+}
+
+export function renderMetrics(reports: readonly WorkerReport[], main: MainCounters): string {
   const lines: string[] = [];
   for (const [name, type, help, value] of METRICS) {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const r of reports) lines.push(`${name}{worker="${r.worker}"} ${value(r)}`);
   }
+  lines.push(
+    "# HELP dm_live_worker_restarts_total Workers started again after one died or failed to start.",
+    "# TYPE dm_live_worker_restarts_total counter",
+    `dm_live_worker_restarts_total ${main.restarts}`,
+  );
   return lines.join("\n") + "\n";
 }

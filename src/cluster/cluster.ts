@@ -1,15 +1,27 @@
 import type { Config } from "../config.ts";
 import type { Logger } from "../log/logger.ts";
-import { isWorkerToMain, type MainToWorker, type WorkerReport, type WorkerToMain } from "./messages.ts";
+import {
+  isWorkerToMain,
+  type MainToWorker,
+  type SessionReport,
+  type WorkerReport,
+  type WorkerToMain,
+} from "./messages.ts";
 import { StreamDirectory } from "./stream_directory.ts";
 import { resolveBackend } from "../net/backend.ts";
 import { newAuthShared } from "../auth/auth_shared.ts";
+import { RestartBackoff } from "./restart_backoff.ts";
 
 /** The worker entry module; `deno compile --include` must name the same file. */
 export const WORKER_MODULE = new URL("../../workers/rtsp_worker.ts", import.meta.url);
 
-/** How long shutdown waits for workers to close their connections. */
-const SHUTDOWN_GRACE_MS = 3000;
+/**
+ * How long shutdown waits for the workers to close their connections before terminating them.
+ * Closing is synchronous in each worker, so this bounds only a worker that is stuck.
+ */
+export const SHUTDOWN_GRACE_MS = 3000;
+/** Longest a SIGTERM/SIGINT shutdown takes: main.ts exits this long after the signal, whatever hangs. */
+export const SHUTDOWN_BOUND_MS = SHUTDOWN_GRACE_MS + 2000;
 
 /** A running server. */
 export interface ServerHandle {
@@ -17,80 +29,173 @@ export interface ServerHandle {
   readonly port: number;
   readonly workers: number;
   readonly directory: StreamDirectory;
+  /** Workers started again after one died or failed to start. */
+  readonly restarts: number;
   /** Every live worker's counters and load; `collect` asks for a GC first (see messages.ts). */
   stats(collect?: boolean): Promise<WorkerReport[]>;
+  /** Every connection of every live worker, with its session. */
+  sessions(): Promise<SessionReport[]>;
+  /** Closes the connection with this session (or connection) id; its worker, or null if none has it. */
+  kick(id: string): Promise<number | null>;
+  /** api.debug: makes a worker throw an uncaught exception; false when it is not running. */
+  crash(worker: number): boolean;
+  /** Sends a reloaded config (restart-only keys already kept) to every worker, and to replacements. */
+  reload(config: Config): void;
   /** Stops accepting, closes every session and terminates the workers. */
   stop(): Promise<void>;
 }
 
+/** One worker index: the Worker serving it now, or none while it waits to be restarted. */
 interface Slot {
-  index: number;
-  worker: Worker;
-  closed: Promise<void>;
+  readonly index: number;
+  worker: Worker | null;
+  ready: boolean;
+  /** performance.now() of the current worker's start, for the backoff's reset. */
+  startedAt: number;
+  readonly backoff: RestartBackoff;
+  restartTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Request ids the current worker has not answered; answered with null if it dies. */
+  readonly pending: Set<number>;
+  /** Set during stop(): told when the worker has closed everything (or died). */
+  onClosed: ((r: { connections: number; sessions: number }) => void) | null;
 }
+
+type Answer = WorkerReport | SessionReport[] | boolean | null;
 
 /**
  * Starts one RTSP worker per core (or config.workers), all listening on one port with SO_REUSEPORT.
- * With port 0 the first worker picks a free port and the others join it.
+ * With port 0 the first worker picks a free port and the others join it. A worker that dies is
+ * logged and replaced on the same index (same port, same UDP ports), after a backoff that grows
+ * while it keeps dying; the others serve on meanwhile.
  */
 export async function startServer(config: Config, log: Logger): Promise<ServerHandle> {
   const count = config.workers > 0 ? config.workers : Math.max(1, navigator.hardwareConcurrency || 1);
   const directory = new StreamDirectory(log.child("main"));
-  const slots: Slot[] = [];
+  const slots: Slot[] = Array.from({ length: count }, (_, index) => ({
+    index,
+    worker: null,
+    ready: false,
+    startedAt: 0,
+    backoff: new RestartBackoff(),
+    restartTimer: undefined,
+    pending: new Set(),
+    onClosed: null,
+  }));
+  let current = config;
   let port = config.rtsp.port;
+  let started = false;
   let stopping = false;
-  let nextStatsId = 1;
-  const statsWaiters = new Map<number, (r: WorkerReport) => void>();
+  let restarts = 0;
+  let nextRequestId = 1;
+  const requests = new Map<number, { slot: Slot; resolve: (a: Answer) => void }>();
   const auth = newAuthShared();
 
-  const spawn = (index: number, cfg: Config): Promise<number> => {
-    const worker = new Worker(WORKER_MODULE, { type: "module", name: `w${index}` });
-    let closedResolve!: () => void;
-    const closed = new Promise<void>((r) => closedResolve = r);
-    const slot: Slot = { index, worker, closed };
-    slots.push(slot);
+  /** The config a worker starts with: the latest reload, on the port the first worker got. */
+  const workerConfig = (): Config => ({ ...current, rtsp: { ...current.rtsp, port } });
+
+  const answer = (id: number, a: Answer) => {
+    const r = requests.get(id);
+    if (r === undefined) return;
+    requests.delete(id);
+    r.slot.pending.delete(id);
+    r.resolve(a);
+  };
+
+  /** Sends a request to a slot's worker; null if it has none or it dies before answering. */
+  const ask = <A extends Answer>(slot: Slot, make: (id: number) => MainToWorker): Promise<A | null> => {
+    const w = slot.worker;
+    if (w === null || !slot.ready) return Promise.resolve(null);
+    const id = nextRequestId++;
+    return new Promise((resolve) => {
+      requests.set(id, { slot, resolve: resolve as (a: Answer) => void });
+      slot.pending.add(id);
+      w.postMessage(make(id));
+    });
+  };
+
+  /** The slot's worker is gone: free what it held, then restart it unless the server is stopping. */
+  const died = (slot: Slot, worker: Worker, why: string): void => {
+    if (slot.worker !== worker) return;
+    worker.terminate();
+    slot.worker = null;
+    slot.ready = false;
+    directory.removeWorker(slot.index);
+    for (const id of [...slot.pending]) answer(id, null);
+    slot.onClosed?.({ connections: 0, sessions: 0 });
+    if (stopping || !started) {
+      log.error(`worker ${slot.index} ${why}`);
+      return;
+    }
+    const wait = slot.backoff.next(performance.now() - slot.startedAt);
+    const loop = slot.backoff.failures > 1 ? ` (failure ${slot.backoff.failures} in a row)` : "";
+    log.error(`worker ${slot.index} ${why}; restarting it in ${wait / 1000} s${loop}`);
+    slot.restartTimer = setTimeout(() => {
+      slot.restartTimer = undefined;
+      restarts++;
+      spawn(slot).then(
+        () => log.info(`worker ${slot.index} restarted, listening on port ${port}`),
+        () => {}, // died() logged it and scheduled the next attempt
+      );
+    }, wait);
+  };
+
+  /** Starts a worker on a slot; resolves with its port once it listens. */
+  const spawn = (slot: Slot): Promise<number> => {
+    const worker = new Worker(WORKER_MODULE, { type: "module", name: `w${slot.index}` });
+    slot.worker = worker;
+    slot.ready = false;
+    slot.startedAt = performance.now();
     return new Promise<number>((resolve, reject) => {
       worker.onmessage = (e: MessageEvent) => {
         const msg = e.data as unknown;
-        if (!isWorkerToMain(msg)) return;
+        if (!isWorkerToMain(msg) || slot.worker !== worker) return;
         switch (msg.type) {
           case "ready":
-            directory.addWorker({ index, post: (m: MainToWorker) => worker.postMessage(m) });
+            slot.ready = true;
+            directory.addWorker({ index: slot.index, post: (m: MainToWorker) => worker.postMessage(m) });
             resolve(msg.port);
             return;
           case "fatal":
-            reject(new Error(`worker ${index}: ${msg.message}`));
+            died(slot, worker, `failed to start: ${msg.message}`);
+            reject(new Error(`worker ${slot.index}: ${msg.message}`));
+            return;
+          case "crashed":
+            died(slot, worker, `crashed: ${msg.message}`);
+            reject(new Error(`worker ${slot.index} crashed: ${msg.message}`));
             return;
           case "closed":
-            closedResolve();
+            slot.onClosed?.(msg);
             return;
           case "statsResult":
-            statsWaiters.get(msg.id)?.(msg.report);
-            statsWaiters.delete(msg.id);
-            return;
+            return answer(msg.id, msg.report);
+          case "sessionsResult":
+            return answer(msg.id, msg.sessions);
+          case "kickResult":
+            return answer(msg.id, msg.found);
           default:
-            directory.handle(index, msg as WorkerToMain);
+            directory.handle(slot.index, msg as WorkerToMain);
         }
       };
+      // What the worker could not catch itself (see workers/rtsp_worker.ts): it is gone.
       worker.onerror = (e: ErrorEvent) => {
         e.preventDefault();
-        log.error(`worker ${index} crashed: ${e.message}`);
-        directory.removeWorker(index);
-        closedResolve();
-        if (!stopping) reject(new Error(`worker ${index} crashed: ${e.message}`));
+        died(slot, worker, `crashed: ${e.message}`);
+        reject(new Error(`worker ${slot.index} crashed: ${e.message}`));
       };
-      worker.postMessage({ type: "init", worker: index, config: cfg, auth } satisfies MainToWorker);
+      worker.postMessage(
+        { type: "init", worker: slot.index, config: workerConfig(), auth } satisfies MainToWorker,
+      );
     });
   };
 
   try {
-    port = await spawn(0, config);
-    const rest = { ...config, rtsp: { ...config.rtsp, port } };
-    await Promise.all(Array.from({ length: count - 1 }, (_, i) => spawn(i + 1, rest)));
+    port = await spawn(slots[0]);
+    await Promise.all(slots.slice(1).map(spawn));
   } catch (e) {
-    for (const s of slots) s.worker.terminate();
+    for (const s of slots) s.worker?.terminate();
     throw e;
   }
+  started = true;
   log.info(
     `listening on rtsp://${config.rtsp.address}:${port} with ${count} worker(s), ${
       resolveBackend(config.net.backend)
@@ -101,24 +206,73 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
     port,
     workers: count,
     directory,
-    stats(collect = false) {
-      return Promise.all(slots.map((s) =>
-        new Promise<WorkerReport>((resolve) => {
-          const id = nextStatsId++;
-          statsWaiters.set(id, resolve);
-          s.worker.postMessage({ type: "statsRequest", id, collect } satisfies MainToWorker);
-        })
-      ));
+    get restarts() {
+      return restarts;
+    },
+    async stats(collect = false) {
+      const reports = await Promise.all(
+        slots.map((s) => ask<WorkerReport>(s, (id) => ({ type: "statsRequest", id, collect }))),
+      );
+      return reports.filter((r) => r !== null);
+    },
+    async sessions() {
+      const lists = await Promise.all(
+        slots.map((s) => ask<SessionReport[]>(s, (id) => ({ type: "sessionsRequest", id }))),
+      );
+      return lists.flatMap((l) => l ?? []);
+    },
+    async kick(target: string) {
+      const found = await Promise.all(
+        slots.map((s) => ask<boolean>(s, (id) => ({ type: "kick", id, target }))),
+      );
+      const i = found.indexOf(true);
+      return i < 0 ? null : i;
+    },
+    crash(worker: number) {
+      const s = slots[worker];
+      if (s?.worker == null || !s.ready) return false;
+      s.worker.postMessage({ type: "crash" } satisfies MainToWorker);
+      return true;
+    },
+    reload(config: Config) {
+      current = config;
+      // A worker still starting gets it after its init (messages keep their order).
+      const msg = { type: "reload", config: workerConfig() } satisfies MainToWorker;
+      for (const s of slots) s.worker?.postMessage(msg);
     },
     async stop() {
       if (stopping) return;
       stopping = true;
-      for (const s of slots) s.worker.postMessage({ type: "shutdown" } satisfies MainToWorker);
+      let connections = 0;
+      let sessions = 0;
+      let answered = 0;
+      const live = slots.filter((s) => s.worker !== null);
+      const closed = live.map((s) =>
+        new Promise<void>((resolve) => {
+          s.onClosed = (r) => {
+            s.onClosed = null;
+            connections += r.connections;
+            sessions += r.sessions;
+            answered++;
+            resolve();
+          };
+          s.worker!.postMessage({ type: "shutdown" } satisfies MainToWorker);
+        })
+      );
+      for (const s of slots) clearTimeout(s.restartTimer);
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<void>((r) => timer = setTimeout(r, SHUTDOWN_GRACE_MS));
-      await Promise.race([Promise.all(slots.map((s) => s.closed)), timeout]);
+      await Promise.race([Promise.all(closed), timeout]);
       clearTimeout(timer);
-      for (const s of slots) s.worker.terminate();
+      for (const s of slots) s.worker?.terminate();
+      const stuck = live.length - answered;
+      log.info(
+        `closed ${sessions} session(s) on ${connections} connection(s)${
+          stuck > 0
+            ? `; ${stuck} worker(s) did not finish within ${SHUTDOWN_GRACE_MS} ms and were terminated`
+            : ""
+        }`,
+      );
     },
   };
 }

@@ -19,13 +19,19 @@ export class WorkerDirectory {
   readonly #byId = new Map<number, LocalStream>();
   readonly #pending = new Map<number, (a: DirectoryAnswer) => void>();
   readonly #log: Logger;
-  readonly #mergeWindowMs: number;
+  /** Read per new stream: a reload (SIGHUP) changes it for streams published afterwards. */
+  readonly #mergeWindowMs: () => number;
   #nextId = 1;
 
   readonly #afterSlice: () => void;
 
   /** afterSlice runs after every slice of a fan-out pass (sends batched datagrams). */
-  constructor(post: (msg: WorkerToMain) => void, mergeWindowMs: number, log: Logger, afterSlice = () => {}) {
+  constructor(
+    post: (msg: WorkerToMain) => void,
+    mergeWindowMs: () => number,
+    log: Logger,
+    afterSlice = () => {},
+  ) {
     this.#afterSlice = afterSlice;
     this.#post = post;
     this.#mergeWindowMs = mergeWindowMs;
@@ -72,7 +78,7 @@ export class WorkerDirectory {
       }
       case "streamAdded": {
         try {
-          const s = new LocalStream(msg.stream, this.#mergeWindowMs, this.#afterSlice);
+          const s = new LocalStream(msg.stream, this.#mergeWindowMs(), this.#afterSlice);
           this.#byPath.get(s.path)?.end();
           this.#byPath.set(s.path, s);
           this.#byId.set(s.streamId, s);

@@ -8,6 +8,7 @@ import { resolveBackend } from "../net/backend.ts";
 import { RtspConnection } from "../session/rtsp_connection.ts";
 import { newWorkerStats, type WorkerContext } from "../session/worker_context.ts";
 import type { MainToWorker, WorkerReport, WorkerToMain } from "./messages.ts";
+import { findConnection, sessionReports, workerReport } from "./worker_reports.ts";
 import { WorkerDirectory } from "./worker_directory.ts";
 import { WorkerUdp } from "../session/udp_ports.ts";
 import type { WorkerStats } from "../session/worker_context.ts";
@@ -43,6 +44,8 @@ export class WorkerRuntime {
   readonly #listener: SocketListener;
   readonly #poller: EpollPoller | null = null;
   readonly #sweep: ReturnType<typeof setInterval>;
+  #polling: Promise<void> = Promise.resolve();
+  #stopped = false;
 
   constructor(
     worker: number,
@@ -54,7 +57,7 @@ export class WorkerRuntime {
     const log = new Logger(config.log.level, `w${worker}`, sink, config.log.format === "json");
     const directory = new WorkerDirectory(
       post,
-      config.viewer.mergeWindowMs,
+      () => this.ctx.config.viewer.mergeWindowMs,
       log,
       () => this.ctx.udp?.flush(),
     );
@@ -68,10 +71,15 @@ export class WorkerRuntime {
     const udp = openUdp(config, worker, this.#poller, stats, log);
     this.ctx = { worker, config, log, directory, stats, connections: new Set(), udp, authShared };
     this.#post = post;
-    if (this.#poller !== null) {
-      this.#listener = new FfiListener(config.rtsp.address, config.rtsp.port, this.#poller, log);
-    } else {
-      this.#listener = new DenoListener(config.rtsp.address, config.rtsp.port, log);
+    try {
+      this.#listener = this.#poller !== null
+        ? new FfiListener(config.rtsp.address, config.rtsp.port, this.#poller, log)
+        : new DenoListener(config.rtsp.address, config.rtsp.port, log);
+    } catch (e) {
+      // The worker fails to start; FFI fds outlive a Worker, so what is open is closed here.
+      udp?.close();
+      this.#poller?.stop();
+      throw e;
     }
     this.#sweep = setInterval(this.#closeIdle, SWEEP_INTERVAL_MS);
     this.#lagTimer = setInterval(this.#measureLag, LAG_TICK_MS);
@@ -89,66 +97,95 @@ export class WorkerRuntime {
 
   /** Starts accepting and tells main.ts the worker is ready. */
   start(): void {
-    this.#poller?.run().catch((e) => this.ctx.log.error(`poller failed: ${e}`));
+    if (this.#poller !== null) {
+      this.#polling = this.#poller.run().catch((e) => this.ctx.log.error(`poller failed: ${e}`));
+    }
     this.#listener.serve(this.#accept);
     this.#post({ type: "ready", worker: this.ctx.worker, port: this.#listener.port });
   }
 
   /** Handles a message from main.ts. */
   handle(msg: MainToWorker): void {
-    if (msg.type === "statsRequest") {
-      if (msg.collect) (globalThis as { gc?: () => void }).gc?.();
-      this.#post({ type: "statsResult", id: msg.id, report: this.report() });
-      this.ctx.stats.loopLagMaxMs = 0; // a maximum per report
-
-      return;
+    switch (msg.type) {
+      case "statsRequest":
+        if (msg.collect) (globalThis as { gc?: () => void }).gc?.();
+        this.#post({ type: "statsResult", id: msg.id, report: this.report() });
+        this.ctx.stats.loopLagMaxMs = 0; // a maximum per report
+        return;
+      case "sessionsRequest":
+        this.#post({ type: "sessionsResult", id: msg.id, sessions: sessionReports(this.ctx) });
+        return;
+      case "kick": {
+        const c = findConnection(this.ctx, msg.target);
+        if (c !== undefined) {
+          c.session?.log.info("kicked by API");
+          c.close("kicked by API");
+        }
+        this.#post({ type: "kickResult", id: msg.id, found: c !== undefined });
+        return;
+      }
+      case "reload":
+        // Sessions read ctx.config per request, so running ones keep going under the new values.
+        this.ctx.config = msg.config;
+        this.ctx.log.setLevel(msg.config.log.level);
+        return;
+      case "crash":
+        this.ctx.log.warn("crashing on request of the API (api.debug)");
+        // A genuine uncaught exception, outside any handler that would catch it.
+        setTimeout(() => {
+          throw new Error("crash requested through the API (api.debug)");
+        }, 0);
+        return;
+      case "shutdown": {
+        const { connections, sessions } = this.stop("server shutting down");
+        this.#post({ type: "closed", worker: this.ctx.worker, connections, sessions });
+        return;
+      }
+      default:
+        this.ctx.directory.handle(msg);
     }
-    if (msg.type === "shutdown") {
-      this.stop("server shutting down");
-      this.#post({ type: "closed", worker: this.ctx.worker });
-      return;
-    }
-    this.ctx.directory.handle(msg);
   }
 
   /** Counters and current load of this worker. */
   report(): WorkerReport {
-    let viewersPlaying = 0;
-    let publishers = 0;
-    const streams = new Map<number, { streamId: number; tcp: number; udp: number }>();
-    for (const c of this.ctx.connections) {
-      const s = c.session;
-      if (s?.state === "play") {
-        viewersPlaying++;
-        const id = s.stream!.streamId;
-        let e = streams.get(id);
-        if (e === undefined) streams.set(id, e = { streamId: id, tcp: 0, udp: 0 });
-        if (s.transport === "udp") e.udp++;
-        else e.tcp++;
-      } else if (s?.state === "record") publishers++;
-    }
-    const m = Deno.memoryUsage();
-    return {
-      ...this.ctx.stats,
-      worker: this.ctx.worker,
-      viewersPlaying,
-      publishers,
-      streams: [...streams.values()],
-      heapUsed: m.heapUsed,
-      heapTotal: m.heapTotal,
-      external: m.external,
-    };
+    return workerReport(this.ctx);
   }
 
-  /** Stops accepting and closes every connection. */
-  stop(reason: string): void {
+  /**
+   * Stops accepting and closes every connection, the UDP ports and the poller: the FFI backend's
+   * fds are the worker's to close, also when it crashed. Each step runs even if one before failed.
+   * Returns how many connections it closed and how many of them had a session.
+   */
+  stop(reason: string): { connections: number; sessions: number } {
+    if (this.#stopped) return { connections: 0, sessions: 0 };
+    this.#stopped = true;
     clearInterval(this.#sweep);
     clearInterval(this.#lagTimer);
-    this.#listener.close();
-    for (const c of [...this.ctx.connections]) c.close(reason);
-    this.ctx.udp?.close();
-    this.#poller?.stop();
-    for (const s of this.ctx.directory.streams()) s.end();
+    this.#try("close the listener", () => this.#listener.close());
+    let connections = 0;
+    let sessions = 0;
+    for (const c of [...this.ctx.connections]) {
+      connections++;
+      if (c.session !== null) sessions++;
+      this.#try(`close ${c.peer}`, () => c.close(reason));
+    }
+    this.#try("close the UDP ports", () => this.ctx.udp?.close());
+    this.#try("stop the poller", () => this.#poller?.stop());
+    for (const s of this.ctx.directory.streams()) this.#try(`end stream ${s.path}`, () => s.end());
+    return { connections, sessions };
+  }
+
+  /** Settles once the poller's loop has ended after stop() (and closed the epoll fd). */
+  get finished(): Promise<void> {
+    return this.#polling;
+  }
+
+  #try(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.ctx.log.error(`stopping: could not ${what}: ${(e as Error)?.stack ?? e}`);
+    }
   }
 
   readonly #accept = (sock: ByteSocket): void => {
@@ -165,7 +202,7 @@ export class WorkerRuntime {
     const c = new RtspConnection(this.ctx, sock);
     this.ctx.connections.add(c);
     stats.connectionsOpen++;
-    stats.connectionsTotal++;
+    c.serial = ++stats.connectionsTotal;
     c.run();
   };
 

@@ -17,30 +17,39 @@ export const consoleSink: LogSink = (level, line) => {
   else console.log(line);
 };
 
-/** A logger bound to a prefix such as `[w1] [conn 127.0.0.1:5000]`. */
+/**
+ * A logger bound to a prefix such as `[w1] [conn 127.0.0.1:5000]`. A logger and the children made
+ * from it share one level, so setLevel() (a config reload) reaches loggers kept anywhere.
+ */
 export class Logger {
-  readonly #level: number;
+  #level: { rank: number };
   readonly #prefix: string;
   readonly #sink: LogSink;
   readonly #json: boolean;
 
   constructor(level: LogLevel = "info", prefix = "", sink: LogSink = consoleSink, json = false) {
-    this.#level = RANK[level];
+    this.#level = { rank: RANK[level] };
     this.#prefix = prefix;
     this.#sink = sink;
     this.#json = json;
   }
 
-  /** A logger whose lines carry `[label]` after this one's prefix. */
+  /** A logger whose lines carry `[label]` after this one's prefix; it shares this one's level. */
   child(label: string): Logger {
     const prefix = this.#prefix === "" ? `[${label}]` : `${this.#prefix} [${label}]`;
-    const lvl = LOG_LEVELS.find((l) => RANK[l] === this.#level) ?? "info";
-    return new Logger(lvl, prefix, this.#sink, this.#json);
+    const c = new Logger("info", prefix, this.#sink, this.#json);
+    c.#level = this.#level;
+    return c;
+  }
+
+  /** Changes the level of this logger, the one it was made from and all their children. */
+  setLevel(level: LogLevel): void {
+    this.#level.rank = RANK[level];
   }
 
   /** Whether lines of this level are written; lets callers skip building a message. */
   enabled(level: LogLevel): boolean {
-    return RANK[level] >= this.#level;
+    return RANK[level] >= this.#level.rank;
   }
 
   debug(msg: string): void {
@@ -57,7 +66,7 @@ export class Logger {
   }
 
   #write(level: LogLevel, msg: string): void {
-    if (RANK[level] < this.#level) return;
+    if (RANK[level] < this.#level.rank) return;
     const time = new Date().toISOString();
     const line = this.#json
       ? JSON.stringify({ time, level, who: this.#prefix, msg })

@@ -23,6 +23,7 @@ export class EpollPoller {
   readonly #ctlView = new DataView(this.#ctl.buffer);
   readonly #targets: (PollTarget | undefined)[] = [];
   #running = false;
+  #stopped = false;
   readonly #onError: (e: unknown) => void;
 
   /** onError hears of a target whose event handling threw; the poller goes on with the others. */
@@ -67,6 +68,7 @@ export class EpollPoller {
 
   /** Dispatches events until stop(). */
   async run(): Promise<void> {
+    if (this.#stopped) return;
     this.#running = true;
     const lc = libc();
     while (this.#running) {
@@ -85,7 +87,14 @@ export class EpollPoller {
     lc.close(this.#ep);
   }
 
+  /**
+   * Ends run(), which closes the epoll fd once its wait returns (at most WAIT_MS); a poller that
+   * never ran (its worker failed to start) closes it here.
+   */
   stop(): void {
-    this.#running = false;
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#running) this.#running = false;
+    else libc().close(this.#ep);
   }
 }

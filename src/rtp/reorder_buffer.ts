@@ -9,7 +9,7 @@
 export type ReleasePacket = (buf: Uint8Array, start: number, end: number) => void;
 
 /** A jump this large (either way) is a new sequence base (a restarted sender), not loss. */
-const RESYNC_DISTANCE = 3000;
+export const RESYNC_DISTANCE = 3000;
 
 /** Signed distance from a to b in 16-bit sequence space. */
 export function seqDistance(a: number, b: number): number {

@@ -14,6 +14,8 @@ export interface ViewerPolicy {
 /** Counters a worker sums over its viewers. */
 export interface ViewerCounters {
   skips: number;
+  /** Ring packets jumped over by skips: what slow viewers never got. */
+  skippedPackets: number;
   drops: number;
 }
 
@@ -47,6 +49,9 @@ export class RingViewer implements ChunkSource {
   /** Why the last skip happened, for the owner's log line. */
   lastSkip: string | null = null;
   packetsSent = 0;
+  /** This viewer's skips and the ring packets they jumped over. */
+  skips = 0;
+  skippedPackets = 0;
 
   constructor(
     ring: SharedRing,
@@ -268,7 +273,9 @@ export class RingViewer implements ChunkSource {
   }
 
   #skip(head: number, why: string): void {
+    const from = this.#pos;
     this.#counters.skips++;
+    this.skips++;
     const gop = this.ring.gopStart();
     if (gop !== undefined && ((gop - this.#pos) | 0) > 0) {
       this.#pos = gop;
@@ -278,5 +285,8 @@ export class RingViewer implements ChunkSource {
       this.#waitKey = true;
       this.lastSkip = `${why}: waiting for the next keyframe`;
     }
+    const jumped = (this.#pos - from) | 0;
+    this.#counters.skippedPackets += jumped;
+    this.skippedPackets += jumped;
   }
 }

@@ -41,7 +41,7 @@ Deno.test("RingViewer starts at the newest GOP and serves it as one view of the 
   audio(100);
   video(false, 9000);
   w.publish();
-  const counters = { skips: 0, drops: 0 };
+  const counters = { skips: 0, skippedPackets: 0, drops: 0 };
   const v = new RingViewer(ring, ALL, POLICY, counters);
   assert.equal(v.zeroCopy, true);
   const chunk = chunkOf(v);
@@ -58,7 +58,7 @@ Deno.test("RingViewer.rtpInfo() gives seq/rtptime of the first packet sent per t
   video(true, 6000); // v: 1000
   audio(100); // a: 5001
   w.publish();
-  const v = new RingViewer(ring, ALL, POLICY, { skips: 0, drops: 0 });
+  const v = new RingViewer(ring, ALL, POLICY, { skips: 0, skippedPackets: 0, drops: 0 });
   const info = v.rtpInfo((t) => `rtsp://h/p/trackID=${t}`);
   assert.deepEqual(info, [
     { url: "rtsp://h/p/trackID=0", seq: 1000, rtptime: 6000 },
@@ -72,7 +72,7 @@ Deno.test("RingViewer copies with the viewer's own channels and leaves out track
   audio(10);
   video(false, 3000);
   w.publish();
-  const v = new RingViewer(ring, new Map([[0, 10]]), POLICY, { skips: 0, drops: 0 });
+  const v = new RingViewer(ring, new Map([[0, 10]]), POLICY, { skips: 0, skippedPackets: 0, drops: 0 });
   assert.equal(v.zeroCopy, false);
   const chunk = chunkOf(v);
   assert.notEqual(chunk.buffer, ring.sab);
@@ -89,7 +89,7 @@ Deno.test("RingViewer waits for a keyframe when the stream has none yet", () => 
   const { ring, w, video } = publisher();
   video(false, 0);
   w.publish();
-  const v = new RingViewer(ring, ALL, POLICY, { skips: 0, drops: 0 });
+  const v = new RingViewer(ring, ALL, POLICY, { skips: 0, skippedPackets: 0, drops: 0 });
   video(false, 3000);
   w.publish();
   assert.equal(v.nextChunk(), null);
@@ -101,7 +101,7 @@ Deno.test("RingViewer waits for a keyframe when the stream has none yet", () => 
 
 Deno.test("RingViewer skips a lagging viewer to the newest keyframe and counts it", () => {
   const { ring, w, video } = publisher();
-  const counters = { skips: 0, drops: 0 };
+  const counters = { skips: 0, skippedPackets: 0, drops: 0 };
   video(true, 0, 1000);
   w.publish();
   const v = new RingViewer(ring, ALL, { ...POLICY, maxWriteBytes: 2000 }, counters);
@@ -115,13 +115,16 @@ Deno.test("RingViewer skips a lagging viewer to the newest keyframe and counts i
   w.publish();
   const chunk = chunkOf(v);
   assert.equal(counters.skips, 1);
+  assert.equal(counters.skippedPackets, gop - 1, "everything between the first packet and the GOP");
+  assert.equal(v.skips, 1);
+  assert.equal(v.skippedPackets, gop - 1);
   assert.ok(v.lastSkip!.includes("skipped to the newest keyframe"));
   assert.equal(chunk.byteOffset - ring.data.byteOffset, ring.slotOffset(gop));
 });
 
 Deno.test("RingViewer.safe() drops a viewer whose unfinished write the writer is about to reach", () => {
   const { ring, w, video } = publisher();
-  const counters = { skips: 0, drops: 0 };
+  const counters = { skips: 0, skippedPackets: 0, drops: 0 };
   video(true, 0, 1000);
   w.publish();
   const v = new RingViewer(ring, ALL, POLICY, counters);

@@ -24,12 +24,21 @@ export class UdpSender {
   /** Destination per track, null when the track is not set up. */
   readonly #to: (UdpAddress | null)[];
   readonly #counters: UdpCounters;
+  readonly #session: { udpBytesOut: number };
 
-  constructor(viewer: RingViewer, ep: UdpEndpoint, to: (UdpAddress | null)[], counters: UdpCounters) {
+  /** counters are the worker's; session.udpBytesOut counts this viewer's bytes alone. */
+  constructor(
+    viewer: RingViewer,
+    ep: UdpEndpoint,
+    to: (UdpAddress | null)[],
+    counters: UdpCounters,
+    session: { udpBytesOut: number },
+  ) {
     this.#viewer = viewer;
     this.#ep = ep;
     this.#to = to;
     this.#counters = counters;
+    this.#session = session;
   }
 
   /** Sends everything published since the last call. */
@@ -48,6 +57,7 @@ export class UdpSender {
         const end = off + ring.slotLen(seq);
         if (this.#ep.send(data, off + FRAME_HEADER_BYTES, end, to)) {
           this.#counters.bytesOut += end - off - FRAME_HEADER_BYTES;
+          this.#session.udpBytesOut += end - off - FRAME_HEADER_BYTES;
         } else {
           this.#counters.udpSendDrops++;
         }

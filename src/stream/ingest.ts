@@ -3,13 +3,24 @@ import { SLOT_FLAG_GOP_START } from "../ring/ring_layout.ts";
 import { rtpMarker, rtpPayloadEnd, rtpPayloadStart, rtpTimestamp } from "../rtp/rtp_header.ts";
 import { H264_FLAG, h264IsKeyframeStart, h264PacketFlags } from "../rtp/h264.ts";
 import type { StreamInfo } from "./stream_info.ts";
+import { RESYNC_DISTANCE, seqDistance } from "../rtp/reorder_buffer.ts";
+import { RateMeter } from "./rate_meter.ts";
 
 const PARAMETER_SETS = H264_FLAG.SPS | H264_FLAG.PPS;
 const SLICES = H264_FLAG.IDR | H264_FLAG.NON_IDR;
 
+/** The last complete GOP: from one GOP start (the SPS/PPS before a keyframe, or the keyframe) to the next. */
+export interface GopSize {
+  packets: number;
+  bytes: number;
+  /** Video frames (distinct RTP timestamps on the video track). */
+  frames: number;
+}
+
 /**
  * A publisher's packets into its ring: checks each is RTP, marks where GOPs start so new viewers
  * begin at a keyframe (or at the SPS/PPS sent in-band just before it), and publishes per batch.
+ * Also keeps the stream's figures for the API: sequence gaps, the last GOP's size and the bitrate.
  */
 export class StreamIngest {
   readonly writer: RingWriter;
@@ -36,10 +47,31 @@ export class StreamIngest {
    */
   withoutVideo = false;
 
+  /** Packets missing from each track's RTP sequence (gaps; a jump of RESYNC_DISTANCE or more is a restart). */
+  lost = 0;
+  /** Next RTP sequence number expected per track, -1 before the track's first packet. */
+  readonly #expectedSeq: Int32Array;
+  /** The last complete GOP, null until two GOP starts were seen. */
+  lastGop: GopSize | null = null;
+  /** The GOP under way (counting only once the first GOP start is seen). */
+  #gopStarted = false;
+  #gopPackets = 0;
+  #gopBytes = 0;
+  #gopFrames = 0;
+  /** The GOP counters when the parameter sets at #paramStart arrived: where the next GOP begins. */
+  #paramPackets = 0;
+  #paramBytes = 0;
+  #paramFrames = 0;
+  #haveVideoTs = false;
+  #lastVideoTs = 0;
+  /** RTP bytes per second over the last few seconds (sampled at flush). */
+  readonly rate = new RateMeter();
+
   constructor(writer: RingWriter, info: StreamInfo, audioStartWindowMs: number) {
     this.writer = writer;
     this.#videoTrack = info.videoTrack;
     this.#audioWindowMs = audioStartWindowMs;
+    this.#expectedSeq = new Int32Array(info.tracks.length).fill(-1);
   }
 
   /** Appends one RTP packet buf[start..end) of a track; visible to viewers at the next flush(). */
@@ -50,30 +82,43 @@ export class StreamIngest {
       this.invalidPackets++;
       return;
     }
+    this.#countSequence(buf, start, track);
     const w = this.writer;
     if (track === this.#videoTrack) {
       const flags = h264PacketFlags(buf, ps, rtpPayloadEnd(buf, start, end));
       const seq = w.append(buf, start, end, track, nowMs);
       this.midFrame = !rtpMarker(buf, start);
       this.withoutVideo = false;
+      const ts = rtpTimestamp(buf, start);
+      const newFrame = !this.#haveVideoTs || ts !== this.#lastVideoTs;
+      this.#haveVideoTs = true;
+      this.#lastVideoTs = ts;
       if (h264IsKeyframeStart(flags)) {
         // Several slices of one IDR each start an FU-A: only the first (new timestamp) starts a GOP.
-        const ts = rtpTimestamp(buf, start);
         if (!this.#haveKeyTs || ts !== this.#lastKeyTs) {
           this.#haveKeyTs = true;
           this.#lastKeyTs = ts;
           this.keyframes++;
           w.markGopStart(seq);
           if (this.#paramStart !== -1) w.markGopStart(this.#paramStart);
+          this.#newGop(this.#paramStart !== -1);
         }
         this.#paramStart = -1;
       } else if ((flags & SLICES) !== 0) {
         this.#paramStart = -1;
       } else if ((flags & PARAMETER_SETS) !== 0 && this.#paramStart === -1) {
         this.#paramStart = seq;
+        this.#paramPackets = this.#gopPackets;
+        this.#paramBytes = this.#gopBytes;
+        this.#paramFrames = this.#gopFrames;
       }
+      this.#gopPackets++;
+      this.#gopBytes += end - start;
+      if (newFrame) this.#gopFrames++;
       return;
     }
+    this.#gopPackets++;
+    this.#gopBytes += end - start;
     if (this.#videoTrack >= 0) {
       if (w.nextSeq === w.ring.head()) this.withoutVideo = true;
       w.append(buf, start, end, track, nowMs);
@@ -93,6 +138,36 @@ export class StreamIngest {
     if (this.#hasAudioStart) this.#advanceAudioStart(nowMs);
     this.withoutVideo = false;
     this.writer.publish();
+    this.rate.sample(nowMs, this.writer.bytes);
+  }
+
+  /** Counts the packets missing before this one in its track's sequence (RFC 3550 A.1's rule, simplified). */
+  // hot path: no allocation
+  #countSequence(buf: Uint8Array, start: number, track: number): void {
+    const seq = (buf[start + 2] << 8) | buf[start + 3];
+    const expected = this.#expectedSeq[track];
+    if (expected >= 0) {
+      const d = seqDistance(expected, seq);
+      // Behind (duplicate or late, possible only on UDP): nothing missing, the expectation stays.
+      if (d < 0 && d > -RESYNC_DISTANCE) return;
+      if (d > 0 && d < RESYNC_DISTANCE) this.lost += d;
+    }
+    this.#expectedSeq[track] = (seq + 1) & 0xffff;
+  }
+
+  /** A video keyframe starts a GOP; the one before it (if any) is complete. With parameter sets, the GOP began at them. */
+  #newGop(fromParams: boolean): void {
+    const packets = fromParams ? this.#paramPackets : this.#gopPackets;
+    const bytes = fromParams ? this.#paramBytes : this.#gopBytes;
+    const frames = fromParams ? this.#paramFrames : this.#gopFrames;
+    if (this.#gopStarted) {
+      // One object per GOP (seconds apart), not per packet.
+      this.lastGop = { packets, bytes, frames };
+    }
+    this.#gopStarted = true;
+    this.#gopPackets -= packets;
+    this.#gopBytes -= bytes;
+    this.#gopFrames -= frames;
   }
 
   /** Ends the stream: viewers' workers see it ended and close their sessions. */

@@ -137,3 +137,79 @@ Deno.test("StreamIngest.withoutVideo holds audio for the next video frame, only 
   only.audio(100, 0);
   assert.equal(only.ingest.withoutVideo, false, "audio-only streams publish every packet at once");
 });
+
+/** Sends packets with per-track sequence numbers, as a real publisher does. */
+function perTrack(info = AV) {
+  const s = setup(info);
+  const next = [0, 0];
+  const send = (p: Uint8Array, track: number) => s.ingest.packet(p, 0, p.length, track, 0);
+  return {
+    ...s,
+    next,
+    video: (kind: H264Kind, ts: number, size = 32) => send(h264Packet(kind, next[0]++, ts, size), 0),
+    audio: (ts: number) => send(audioPacket(next[1]++, ts), 1),
+  };
+}
+
+Deno.test("StreamIngest counts gaps in each track's RTP sequence as lost, across the 16-bit wrap", () => {
+  const t = perTrack();
+  t.next[0] = 65533;
+  t.video("idr", 0); // 65533
+  t.video("p", 3000); // 65534
+  t.next[0] += 2; // 65535, 0 never sent
+  t.video("p", 6000); // 1
+  t.audio(0);
+  t.next[1] += 3;
+  t.audio(1024);
+  assert.equal(t.ingest.lost, 5);
+  t.next[0] = (t.next[0] - 1) & 0xffff; // a duplicate is nothing missing
+  t.video("p", 6000);
+  assert.equal(t.ingest.lost, 5);
+  t.next[0] += 10_000; // a restarted sender's new base is no loss
+  t.video("p", 9000);
+  t.video("p", 12000);
+  assert.equal(t.ingest.lost, 5);
+});
+
+Deno.test("StreamIngest measures the last complete GOP from parameter sets to parameter sets", () => {
+  const t = perTrack();
+  t.video("p", 0, 100); // before the first GOP: not counted
+  for (let gop = 0; gop < 3; gop++) {
+    const ts = gop * 30_000;
+    t.video("stap-sps-pps", ts); // 9 bytes payload
+    t.video("fu-idr-start", ts, 500);
+    t.video("fu-idr-mid", ts, 500);
+    t.audio(ts);
+    for (let f = 1; f < 10; f++) {
+      t.video("p", ts + f * 3000, 200);
+      t.audio(ts + f * 3000);
+    }
+    if (gop === 0) assert.equal(t.ingest.lastGop, null, "one GOP start is not a complete GOP");
+  }
+  // Each GOP: STAP + 2 IDR fragments + 9 P + 10 audio packets; 10 frames.
+  const rtp = 12;
+  assert.deepEqual(t.ingest.lastGop, {
+    packets: 22,
+    bytes: (rtp + 9) + 2 * (rtp + 500) + 9 * (rtp + 200) + 10 * (rtp + 32),
+    frames: 10,
+  });
+});
+
+Deno.test("StreamIngest measures a GOP from keyframe to keyframe when parameter sets come out of band", () => {
+  const t = perTrack();
+  for (let gop = 0; gop < 2; gop++) {
+    t.video("idr", gop * 9000, 300);
+    t.video("p", gop * 9000 + 3000, 100);
+    t.video("p", gop * 9000 + 6000, 100);
+  }
+  t.video("idr", 18_000, 300);
+  assert.deepEqual(t.ingest.lastGop, { packets: 3, bytes: 3 * 12 + 500, frames: 3 });
+});
+
+Deno.test("StreamIngest's rate is the RTP bytes per second published", () => {
+  const t = perTrack();
+  t.ingest.flush(0);
+  for (let i = 0; i < 10; i++) t.video("p", i * 3000, 988); // 10 packets of 1000 bytes
+  t.ingest.flush(1000);
+  assert.equal(t.ingest.rate.perSecond(2000, t.ingest.writer.bytes), 5000);
+});

@@ -193,6 +193,12 @@ Deno.test("a UDP publisher's shuffled, partly lost packets reach TCP viewers in 
       const stats = await server.stats();
       const sum = (k: "udpLost" | "udpIgnored" | "udpReordered") => stats.reduce((n, w) => n + w[k], 0);
       assert.equal(sum("udpLost"), dropped.size, "each missing packet counted lost once");
+      const published = stats.flatMap((w) => w.published);
+      assert.equal(
+        published[0].lost,
+        dropped.size,
+        "the stream's sequence gaps are the reorder buffer's losses",
+      );
       assert.equal(sum("udpIgnored"), spoofed, "every spoofed datagram ignored and counted");
       assert.ok(sum("udpReordered") > 0, "some packets were put back in order");
     } finally {

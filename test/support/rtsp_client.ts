@@ -33,6 +33,9 @@ export class RtspTestClient {
   readonly done: Promise<void>;
   /** Called for each frame instead of storing it, when set. */
   onFrame: ((f: Frame) => void) | null = null;
+  /** Bytes this client wrote and read, to check the server's counters against. */
+  bytesWritten = 0;
+  bytesRead = 0;
 
   private constructor(conn: Deno.TcpConn, url: string) {
     this.conn = conn;
@@ -54,6 +57,7 @@ export class RtspTestClient {
     const b = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
     let off = 0;
     while (off < b.length) off += await this.conn.write(b.subarray(off));
+    this.bytesWritten += b.length;
   }
 
   /** Sends a request with CSeq (and Session once known) and returns its response. */
@@ -166,6 +170,7 @@ export class RtspTestClient {
         }
         const n = await this.conn.read(this.#buf.subarray(this.#end));
         if (n === null) break;
+        this.bytesRead += n;
         this.#end += n;
         this.#parse();
         this.#wake();

@@ -1,0 +1,48 @@
+/** What a config reload (SIGHUP) may change while the server runs. */
+import type { Config } from "../config.ts";
+
+/**
+ * Sections a running server cannot change: its sockets (rtsp, udp, net, api), its threads
+ * (workers) and the rings' sizes. A reload keeps their running values; the rest (paths, auth,
+ * log.level, sessionTimeoutMs, viewer, limits, ingest...) applies to what starts afterwards.
+ */
+export const RESTART_ONLY: readonly (keyof Config)[] = ["rtsp", "udp", "net", "workers", "ring", "api"];
+
+/** A reloaded config and what it changes. */
+export interface ReloadPlan {
+  /** The loaded config with the restart-only sections at their running values. */
+  config: Config;
+  /** Dotted keys whose new values take effect, sorted. */
+  applied: string[];
+  /** Dotted keys that changed in restart-only sections (kept at their running values), sorted. */
+  needRestart: string[];
+}
+
+/** Compares the running config with a freshly loaded one. */
+export function planReload(running: Config, loaded: Config): ReloadPlan {
+  const changed = diffKeys(running as unknown, loaded as unknown, "").sort();
+  const restartOnly = (k: string) => RESTART_ONLY.some((s) => k === s || k.startsWith(`${s}.`));
+  const config = { ...loaded } as Record<string, unknown>;
+  for (const s of RESTART_ONLY) config[s] = running[s];
+  return {
+    config: config as unknown as Config,
+    applied: changed.filter((k) => !restartOnly(k)),
+    needRestart: changed.filter(restartOnly),
+  };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Dotted keys whose values differ; mappings are compared key by key, anything else as a whole. */
+function diffKeys(a: unknown, b: unknown, prefix: string): string[] {
+  if (isRecord(a) && isRecord(b)) {
+    const out: string[] = [];
+    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      out.push(...diffKeys(a[k], b[k], prefix === "" ? k : `${prefix}.${k}`));
+    }
+    return out;
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [prefix];
+}

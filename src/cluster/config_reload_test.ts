@@ -1,0 +1,42 @@
+import assert from "node:assert/strict";
+import { DEFAULT_CONFIG, withOverrides } from "../config.ts";
+import { planReload } from "./config_reload.ts";
+
+Deno.test("planReload() applies live keys and keeps restart-only sections at their running values", () => {
+  const running = withOverrides(DEFAULT_CONFIG, { "rtsp.port": 0, workers: 2 });
+  const loaded = withOverrides(DEFAULT_CONFIG, {
+    "rtsp.port": 9000,
+    workers: 2,
+    "udp.portBase": 7000,
+    "ring.bytes": 1 << 20,
+    "api.debug": true,
+    sessionTimeoutMs: 5000,
+    "log.level": "debug",
+    "viewer.mergeWindowMs": 10,
+  });
+  const plan = planReload(running, loaded);
+  assert.deepEqual(plan.applied.sort(), ["log.level", "sessionTimeoutMs", "viewer.mergeWindowMs"]);
+  assert.deepEqual(plan.needRestart.sort(), ["api.debug", "ring.bytes", "rtsp.port", "udp.portBase"]);
+  assert.equal(plan.config.rtsp.port, 0);
+  assert.equal(plan.config.udp.portBase, running.udp.portBase);
+  assert.equal(plan.config.ring.bytes, running.ring.bytes);
+  assert.equal(plan.config.api.debug, false);
+  assert.equal(plan.config.sessionTimeoutMs, 5000);
+  assert.equal(plan.config.log.level, "debug");
+  assert.equal(plan.config.viewer.mergeWindowMs, 10);
+});
+
+Deno.test("planReload() of an unchanged config changes nothing", () => {
+  const c = withOverrides(DEFAULT_CONFIG, {});
+  const plan = planReload(c, structuredClone(c));
+  assert.deepEqual(plan.applied, []);
+  assert.deepEqual(plan.needRestart, []);
+  assert.deepEqual(plan.config, c);
+});
+
+Deno.test("planReload() names keys that appear or vanish, and compares lists whole", () => {
+  const running = { ...withOverrides(DEFAULT_CONFIG, {}), extra: { list: [1, 2] } };
+  const loaded = { ...withOverrides(DEFAULT_CONFIG, {}), extra: { list: [1, 3] }, added: { x: 1 } };
+  const plan = planReload(running, loaded);
+  assert.deepEqual(plan.applied.sort(), ["added", "extra.list"], "a new section is named whole");
+});

@@ -1,0 +1,20 @@
+import assert from "node:assert/strict";
+import { Logger, type LogLevel } from "./logger.ts";
+
+Deno.test("Logger.setLevel() reaches the children made before and after it, and the root", () => {
+  const lines: [LogLevel, string][] = [];
+  const root = new Logger("info", "w0", (level, line) => lines.push([level, line]));
+  const kept = root.child("conn 1.2.3.4:5");
+  kept.debug("hidden");
+  assert.equal(lines.length, 0);
+  root.setLevel("debug");
+  kept.debug("shown");
+  root.child("later").debug("shown too");
+  assert.deepEqual(lines.map(([l, s]) => [l, s.replace(/^\S+ /, "")]), [
+    ["debug", "DBG w0 [conn 1.2.3.4:5] shown"],
+    ["debug", "DBG w0 [later] shown too"],
+  ]);
+  kept.setLevel("error");
+  root.warn("hidden");
+  assert.equal(lines.length, 2, "one family, one level");
+});

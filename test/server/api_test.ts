@@ -1,0 +1,187 @@
+/**
+ * The HTTP API against a known load: a synthetic publisher sending a counted stream (with a
+ * deliberate hole in its video sequence numbers), viewers over TCP and UDP, and an idle connection.
+ */
+import assert from "node:assert/strict";
+import { withServer } from "../support/server.ts";
+import { startPublisher } from "../support/synthetic_publisher.ts";
+import { RtspTestClient } from "../support/rtsp_client.ts";
+import { playTcp, playUdp } from "../support/viewers.ts";
+import { until } from "../support/proc.ts";
+import { Logger } from "../../src/log/logger.ts";
+import { startApi, type StreamStatus } from "../../src/api/http_api.ts";
+import type { SessionReport } from "../../src/cluster/messages.ts";
+import { testUdpPortBase } from "../support/udp_ports.ts";
+
+/** Bytes of RTP in one synthetic GOP of 10 frames (payload 600, 3 IDR fragments): see SyntheticPublisher. */
+const GOP_PACKETS = 1 + 3 + 9 + 10;
+const GOP_BYTES = (12 + 9) + 3 * (12 + 600) + 9 * (12 + 600) + 10 * (12 + 64);
+/** Video sequence numbers the publisher skips: the stream's lost count. */
+const SKIPPED = 5;
+
+const local = (c: RtspTestClient) => `127.0.0.1:${(c.conn.localAddr as Deno.NetAddr).port}`;
+
+async function getJson<T>(url: string, init?: RequestInit): Promise<{ status: number; body: T }> {
+  const r = await fetch(url, init);
+  return { status: r.status, body: await r.json() as T };
+}
+
+/** Sum of a per-worker metric. */
+function metric(text: string, name: string): number {
+  return [...text.matchAll(new RegExp(`^${name}\\{worker="\\d+"\\} ([\\d.]+)$`, "gm"))]
+    .reduce((a, x) => a + Number(x[1]), 0);
+}
+
+Deno.test("the API's sessions, streams and metrics match a known load; a kicked session's socket closes", async () => {
+  const base = testUdpPortBase();
+  await withServer({ workers: 2, "udp.portBase": base }, async (server) => {
+    const api = await startApi("127.0.0.1", 0, server, new Logger("error"));
+    const url = `http://127.0.0.1:${api.port}`;
+    const pub = await startPublisher(server.port, "live/api");
+    const clients: RtspTestClient[] = [pub.client];
+    const udp: Awaited<ReturnType<typeof playUdp>>[] = [];
+    try {
+      await pub.sendFrames(10, 10);
+      pub.videoSeq += SKIPPED;
+      const tcp = [await playTcp(server.port, "live/api"), await playTcp(server.port, "live/api")];
+      udp.push(await playUdp(server.port, "live/api"), await playUdp(server.port, "live/api"));
+      const idle = await RtspTestClient.connect(server.port, "live/api");
+      assert.equal((await idle.request("OPTIONS")).status, 200);
+      clients.push(...tcp, ...udp.map((v) => v.client), idle);
+
+      // 40 frames at 20 per second: a known bitrate.
+      const started = performance.now();
+      for (let i = 0; i < 20; i++) {
+        await pub.sendFrames(2, 10);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const seconds = (performance.now() - started) / 1000;
+      const gops = 5;
+      assert.equal(pub.frame, gops * 10);
+
+      // /v1/streams
+      const { body: { streams } } = await getJson<{ streams: StreamStatus[] }>(`${url}/v1/streams`);
+      assert.equal(streams.length, 1);
+      const s = streams[0];
+      assert.equal(s.packetsIn, pub.sent[0] + pub.sent[1], "every packet counted once");
+      assert.equal(s.packetsIn, gops * GOP_PACKETS);
+      assert.equal(s.bytesIn, gops * GOP_BYTES);
+      assert.equal(s.packetsLost, SKIPPED, "the hole in the video sequence");
+      assert.deepEqual(s.gop, { packets: GOP_PACKETS, bytes: GOP_BYTES, frames: 10 });
+      const expected = 4 * GOP_BYTES * 8 / seconds;
+      assert.ok(
+        s.bitrate! > expected / 2 && s.bitrate! < expected * 2,
+        `bitrate ${s.bitrate} near ${Math.round(expected)}`,
+      );
+      assert.deepEqual([s.viewers.tcp, s.viewers.udp], [2, 2]);
+
+      // /v1/sessions
+      const sessions = async () =>
+        (await getJson<{ sessions: SessionReport[] }>(`${url}/v1/sessions`)).body.sessions;
+      const byPeer = async () => new Map((await sessions()).map((r) => [r.peer, r]));
+      let rows = await byPeer();
+      assert.equal(rows.size, 6);
+      const p = rows.get(local(pub.client))!;
+      assert.equal(p.role, "publish");
+      assert.equal(p.state, "record");
+      assert.equal(p.transport, "tcp");
+      assert.equal(p.path, "live/api");
+      assert.equal(p.id, streams[0].publisher.session);
+      assert.equal(p.user, null);
+      assert.ok(Math.abs(Date.parse(p.created) - Date.now()) < 60_000, `created ${p.created}`);
+      for (const v of tcp) {
+        const r = rows.get(local(v))!;
+        assert.deepEqual([r.role, r.state, r.transport, r.path], ["read", "play", "tcp", "live/api"]);
+        assert.ok(r.packetsOut! > 0);
+        assert.equal(r.skips, 0);
+      }
+      for (const v of udp) {
+        const r = rows.get(local(v.client))!;
+        assert.deepEqual([r.role, r.state, r.transport], ["read", "play", "udp"]);
+        assert.equal(r.worker, (v.serverPorts[0] - base) / 2, "the worker whose UDP port it uses");
+        assert.ok(r.bytesOut > 0);
+      }
+      const i = rows.get(local(idle))!;
+      assert.deepEqual([i.role, i.state, i.transport, i.path], ["none", "connected", null, null]);
+      assert.match(i.id, /^conn-\d+-\d+$/);
+      // Byte counts are exact once everything in flight has arrived.
+      await until(
+        async () => {
+          rows = await byPeer();
+          return rows.get(local(pub.client))!.bytesIn === pub.client.bytesWritten &&
+            tcp.every((v) => rows.get(local(v))!.bytesOut === v.bytesRead) &&
+            rows.get(local(idle))!.bytesIn === idle.bytesWritten;
+        },
+        5000,
+        "per-session bytes equal to what the clients wrote and read",
+      );
+
+      // Kick a viewer (by session id) and the idle connection (by connection id).
+      const victim = rows.get(local(tcp[0]))!;
+      const k = await getJson<{ kicked: string; worker: number }>(`${url}/v1/sessions/${victim.id}/kick`, {
+        method: "POST",
+      });
+      assert.equal(k.status, 200);
+      assert.deepEqual(k.body, { kicked: victim.id, worker: victim.worker });
+      assert.ok(await tcp[0].waitClosed(), "the kicked viewer's socket closed");
+      assert.equal(
+        (await fetch(`${url}/v1/sessions/${i.id}/kick`, { method: "POST" }).then((r) => r.json())).kicked,
+        i.id,
+      );
+      assert.ok(await idle.waitClosed());
+      assert.equal((await sessions()).length, 4);
+      assert.ok(!tcp[1].closed, "the other viewer stays");
+
+      const unknown = await getJson<{ error: string }>(`${url}/v1/sessions/nope/kick`, { method: "POST" });
+      assert.equal(unknown.status, 404);
+      assert.match(unknown.body.error, /nope/);
+      const wrong = await fetch(`${url}/v1/sessions/${victim.id}/kick`);
+      assert.equal(wrong.status, 405);
+      assert.equal(wrong.headers.get("Allow"), "POST");
+      await wrong.body?.cancel();
+
+      // /metrics: bytes in are exactly what every client wrote (UDP viewers sent no datagrams).
+      await until(
+        async () => {
+          const text = await (await fetch(`${url}/metrics`)).text();
+          return metric(text, "dm_live_bytes_in_total") === clients.reduce((n, c) => n + c.bytesWritten, 0);
+        },
+        5000,
+        "dm_live_bytes_in_total equal to the bytes the clients wrote",
+      );
+      const text = await (await fetch(`${url}/metrics`)).text();
+      assert.equal(metric(text, "dm_live_packets_in_total"), gops * GOP_PACKETS);
+      assert.equal(metric(text, "dm_live_connections_open"), 4);
+      assert.equal(metric(text, "dm_live_auth_failures_total"), 0);
+      assert.equal(metric(text, "dm_live_auth_refused_total"), 0);
+      assert.match(text, /^# TYPE dm_live_viewer_skipped_packets_total counter$/m);
+      assert.match(text, /^dm_live_worker_restarts_total 0$/m);
+    } finally {
+      for (const c of clients) c.close();
+      for (const v of udp) v.close();
+      await api.close();
+    }
+  });
+});
+
+Deno.test("the API answers unknown routes and wrong methods with JSON errors; the crash route needs api.debug", async () => {
+  await withServer({}, async (server) => {
+    const api = await startApi("127.0.0.1", 0, server, new Logger("error"));
+    const url = `http://127.0.0.1:${api.port}`;
+    try {
+      const nope = await getJson<{ error: string }>(`${url}/v1/nope`);
+      assert.equal(nope.status, 404);
+      assert.equal(nope.body.error, "not found: /v1/nope");
+      const crash = await getJson<{ error: string }>(`${url}/v1/debug/crash/0`, { method: "POST" });
+      assert.equal(crash.status, 404, "no crash route without api.debug");
+      for (const path of ["/metrics", "/v1/streams", "/v1/sessions"]) {
+        const r = await getJson<{ error: string }>(`${url}${path}`, { method: "POST" });
+        assert.equal(r.status, 405, path);
+        assert.match(r.body.error, /POST not allowed/);
+      }
+      assert.equal(server.restarts, 0);
+    } finally {
+      await api.close();
+    }
+  });
+});
