@@ -4,11 +4,17 @@ import { STATUS_CODE, type StatusCode } from "./status.ts";
 export class RtspError extends Error {
   /** Status the request handler answers with. */
   readonly status: StatusCode;
+  /** Headers the error response carries, e.g. the WWW-Authenticate challenges of a 401. */
+  readonly headers?: [string, string][];
+  /** An expected refusal (the 401 that asks for credentials) logs at debug, not warn. */
+  readonly routine: boolean;
 
-  constructor(status: StatusCode, message: string) {
+  constructor(status: StatusCode, message: string, headers?: [string, string][], routine = false) {
     super(message);
     this.name = "RtspError";
     this.status = status;
+    this.headers = headers;
+    this.routine = routine;
   }
 }
 

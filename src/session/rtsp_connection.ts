@@ -3,6 +3,7 @@ import type { ByteSocket } from "../net/byte_socket.ts";
 import { ReadBuffer } from "../net/read_buffer.ts";
 import { WriteQueue } from "../net/write_queue.ts";
 import { RtspError } from "../rtsp/errors.ts";
+import type { NonceCounter } from "../auth/authenticator.ts";
 import { HeaderMap } from "../rtsp/header_map.ts";
 import {
   isBlankLineGarbage,
@@ -38,6 +39,11 @@ export class RtspConnection {
   session: ServerSession | null = null;
   /** performance.now() of the last byte received, for the idle timeout. */
   lastSeen: number;
+  /** Bytes read from the peer, and when it connected (Date.now()), for the API's session list. */
+  bytesIn = 0;
+  readonly opened = Date.now();
+  /** Number of the connection in its worker (set by the worker), naming it in the API before it has a session. */
+  serial = 0;
   #closed = false;
   #closeReason = "";
   readonly #splitter: MessageSplitter;
@@ -68,6 +74,9 @@ export class RtspConnection {
   get log(): Logger {
     return this.ctx.log.child(`conn ${this.peer}`);
   }
+
+  /** Digest nonce counts this connection has used (replay check); made by the first Digest answer. */
+  nonceCounter: NonceCounter | null = null;
 
   /** The peer's address without the port (IPv6 without brackets). */
   get peerHost(): string {
@@ -105,6 +114,7 @@ export class RtspConnection {
         }
         this.lastSeen = performance.now();
         this.ctx.stats.bytesIn += n;
+        this.bytesIn += n;
         this.#rb.end += n;
         if (this.#refusing) {
           this.#rb.start = this.#rb.end;
@@ -239,7 +249,7 @@ export class RtspConnection {
       reply = await handleRequest(this, req);
     } catch (e) {
       if (e instanceof RtspError) {
-        this.#respondError(req, e.status, e.message);
+        this.#respondError(req, e.status, e.message, e.headers, e.routine);
       } else {
         this.log.error(`${req.method} ${req.url}: internal error: ${(e as Error)?.stack ?? e}`);
         this.#respondError(req, STATUS_CODE.InternalServerError, "internal error");
@@ -260,12 +270,22 @@ export class RtspConnection {
     reply.after?.();
   }
 
-  #respondError(req: RtspRequest | undefined, status: StatusCode, detail: string): void {
+  #respondError(
+    req: RtspRequest | undefined,
+    status: StatusCode,
+    detail: string,
+    headers?: [string, string][],
+    routine = false,
+  ): void {
     this.ctx.stats.errorResponses++;
-    const who = this.session ? `[session ${this.session.id}] ` : "";
-    const what = req ? `${req.method} ${req.url}` : "request";
-    this.log.warn(`${who}${what}: ${status} ${detail}`);
-    this.#send(req, status, undefined, undefined);
+    if (!routine || this.ctx.log.enabled("debug")) {
+      const who = this.session ? `[session ${this.session.id}] ` : "";
+      const what = req ? `${req.method} ${req.url}` : "request";
+      const line = `${who}${what}: ${status} ${detail}`;
+      if (routine) this.log.debug(line);
+      else this.log.warn(line);
+    }
+    this.#send(req, status, headers, undefined);
   }
 
   #send(req: RtspRequest | undefined, status: number, extra?: [string, string][], body?: Uint8Array): void {
@@ -273,7 +293,8 @@ export class RtspConnection {
     const cseq = req?.headers.get("CSeq");
     if (cseq !== undefined) h.set("CSeq", cseq.trim());
     h.set("Server", SERVER_NAME);
-    if (extra) { for (const [k, v] of extra) h.set(k, v); }
+    // append: a 401 carries one WWW-Authenticate per challenge.
+    if (extra) { for (const [k, v] of extra) h.append(k, v); }
     const s = this.session;
     // Session on every response once the client knows the id, except TEARDOWN (RTSP-NOTES 7).
     if (s && s.idSent && req?.method !== "TEARDOWN" && !h.has("Session")) {

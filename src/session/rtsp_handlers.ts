@@ -14,6 +14,7 @@ import { ServerSession } from "./server_session.ts";
 import { urlTargets } from "./url_target.ts";
 import { udpKey } from "../net/udp_endpoint.ts";
 import { newSessionId } from "./worker_context.ts";
+import { AccessControl, type Action } from "./access_control.ts";
 
 /** A handler's answer; `after` runs once the response is queued (PLAY starts media after it). */
 export interface Reply {
@@ -101,9 +102,17 @@ function checkSessionIfGiven(c: RtspConnection, req: RtspRequest): void {
   if (req.headers.has("Session")) requireSession(c, req);
 }
 
+/** Asks access control; throws 404/401/403 as RtspError. */
+function allow(c: RtspConnection, req: RtspRequest, path: string, action: Action): string | null {
+  const ctx = c.ctx;
+  ctx.access ??= new AccessControl(ctx.authShared, ctx.stats);
+  return ctx.access.check(ctx.config, c, req, path, action);
+}
+
 function describe(c: RtspConnection, req: RtspRequest): Reply {
   const u = url(req);
   const path = stripTrailingSlash(u.path);
+  allow(c, req, path, "read");
   const stream = c.ctx.directory.get(path);
   if (!stream) return fail(STATUS_CODE.NotFound, `no stream is published on path '${path}'`);
   const base = req.url.endsWith("/") ? req.url : req.url + "/";
@@ -127,6 +136,7 @@ async function announce(c: RtspConnection, req: RtspRequest): Promise<Reply> {
   }
   const path = stripTrailingSlash(url(req).path);
   if (path === "") return fail(STATUS_CODE.BadRequest, "ANNOUNCE needs a path");
+  const user = allow(c, req, path, "publish");
   const text = new TextDecoder().decode(req.body);
   let info;
   try {
@@ -137,6 +147,7 @@ async function announce(c: RtspConnection, req: RtspRequest): Promise<Reply> {
   }
   const s = new ServerSession(newSessionId(), c);
   s.setPath(path);
+  s.user = user;
   const answer = await c.ctx.directory.claim(path, s.id);
   if (!answer.ok) return fail(STATUS_CODE.NotAcceptable, answer.reason ?? `path '${path}' is busy`);
   if (c.closed) {
@@ -147,7 +158,11 @@ async function announce(c: RtspConnection, req: RtspRequest): Promise<Reply> {
   s.announced = { sdp: text, info, baseUrl: req.url };
   s.state = "announced";
   c.session = s;
-  s.log.info(`ANNOUNCE: ${info.tracks.map((t) => `${t.media} ${t.encoding}/${t.clockRate}`).join(", ")}`);
+  s.log.info(
+    `ANNOUNCE: ${info.tracks.map((t) => `${t.media} ${t.encoding}/${t.clockRate}`).join(", ")}${
+      user === null ? "" : ` (user '${user}')`
+    }`,
+  );
   return {};
 }
 
@@ -239,7 +254,7 @@ function setup(c: RtspConnection, req: RtspRequest): Reply {
   if (t.mode === "record") {
     return fail(STATUS_CODE.MethodNotValidInThisState, "SETUP with mode=record before ANNOUNCE");
   }
-  return setupViewer(c, s, u, t);
+  return setupViewer(c, req, s, u, t);
 }
 
 function setupPublisher(s: ServerSession, req: RtspRequest, u: RtspUrl, t: TransportSpec): Reply {
@@ -342,7 +357,13 @@ function findViewerTarget(c: RtspConnection, u: RtspUrl): { stream: LocalStream;
   return fail(STATUS_CODE.NotFound, `no stream is published for ${u.path}`);
 }
 
-function setupViewer(c: RtspConnection, existing: ServerSession | null, u: RtspUrl, t: TransportSpec): Reply {
+function setupViewer(
+  c: RtspConnection,
+  req: RtspRequest,
+  existing: ServerSession | null,
+  u: RtspUrl,
+  t: TransportSpec,
+): Reply {
   if (existing !== null && existing.state !== "initial" && existing.state !== "prePlay") {
     return fail(STATUS_CODE.MethodNotValidInThisState, `SETUP in state ${existing.state}`);
   }
@@ -350,6 +371,8 @@ function setupViewer(c: RtspConnection, existing: ServerSession | null, u: RtspU
   if (existing !== null && existing.stream !== null && existing.stream !== stream) {
     return fail(STATUS_CODE.BadRequest, `SETUP of path '${stream.path}' in a session of '${existing.path}'`);
   }
+  // A session's first SETUP is where reading is granted (a client may skip DESCRIBE).
+  const user = existing === null ? allow(c, req, stream.path, "read") : existing.user;
   if (existing?.viewerChannels.has(track)) {
     return fail(STATUS_CODE.BadRequest, `track ${track} is already set up`);
   }
@@ -358,6 +381,7 @@ function setupViewer(c: RtspConnection, existing: ServerSession | null, u: RtspU
     const s = existing ?? new ServerSession(newSessionId(), c);
     if (!existing) {
       s.setPath(stream.path);
+      s.user = user;
       c.session = s;
     }
     s.stream = stream;
@@ -384,6 +408,7 @@ function setupViewer(c: RtspConnection, existing: ServerSession | null, u: RtspU
   const s = existing ?? new ServerSession(newSessionId(), c);
   if (!existing) {
     s.setPath(stream.path);
+    s.user = user;
     c.session = s;
   }
   s.stream = stream;
@@ -436,7 +461,9 @@ function play(c: RtspConnection, req: RtspRequest): Reply {
   const info = v.rtpInfo(trackUrl);
   if (info.length > 0) headers.push(["RTP-Info", serializeRtpInfoHeader(info)]);
   const path = s.transport === "udp" ? "over UDP" : v.zeroCopy ? "zero-copy path" : "copy path";
-  s.log.info(`PLAY: ${s.viewerChannels.size} track(s), ${path}`);
+  s.log.info(
+    `PLAY: ${s.viewerChannels.size} track(s), ${path}${s.user === null ? "" : ` (user '${s.user}')`}`,
+  );
   return { headers, after: () => s.startPlaying() };
 }
 

@@ -30,9 +30,15 @@ export class ServerSession implements StreamSubscriber {
   readonly conn: RtspConnection;
   state: SessionState = "initial";
   path: string | null = null;
+  /** The user the session authenticated as; null when its path needs no credentials. */
+  user: string | null = null;
   /** Whether a response has carried the id (from SETUP on), so later ones repeat it. */
   idSent = false;
   readonly advertisedTimeoutSec: number;
+  /** When the session was made (Date.now()), and what it moved over UDP, for the API's session list. */
+  readonly created = Date.now();
+  udpBytesIn = 0;
+  udpBytesOut = 0;
 
   // Publisher side.
   announced: Announced | null = null;
@@ -183,7 +189,7 @@ export class ServerSession implements StreamSubscriber {
       });
       // The viewer's receiver reports keep the session alive.
       for (const [, p] of this.udpClientPorts!) this.#route(udpKey(host, p[1]), -1);
-      this.#udpSender = new UdpSender(this.viewer!, udp.rtp, to, this.conn.ctx.stats);
+      this.#udpSender = new UdpSender(this.viewer!, udp.rtp, to, this.conn.ctx.stats, this);
       stream.subscribe(this);
       this.#udpSender.send();
       udp.flush();
@@ -205,6 +211,8 @@ export class ServerSession implements StreamSubscriber {
   /** A datagram routed to this session: a UDP publisher's RTP, or RTCP (liveness). */
   udpDatagram(track: number, buf: Uint8Array, start: number, end: number): void {
     this.conn.lastSeen = performance.now();
+    this.udpBytesIn += end - start;
+    this.conn.ctx.stats.bytesIn += end - start;
     if (track < 0) return;
     const ui = this.#udpIngest;
     if (ui === null) return;

@@ -6,6 +6,7 @@ import type { RtspConnection } from "./rtsp_connection.ts";
 import type { UdpCounters } from "./udp_media.ts";
 import type { WorkerUdp } from "./udp_ports.ts";
 import type { AuthShared } from "../auth/auth_shared.ts";
+import type { AccessControl } from "./access_control.ts";
 
 /** Counters of one worker; summed by main.ts for metrics. */
 export interface WorkerStats extends ViewerCounters, UdpCounters {
@@ -44,6 +45,8 @@ export interface WorkerContext {
   readonly udp: WorkerUdp | null;
   /** Nonce key and failure table shared by all workers. */
   readonly authShared: AuthShared;
+  /** Path permissions and authentication; made on first use (see access_control.ts). */
+  access?: AccessControl;
 }
 
 /** Fresh zeroed counters. */
@@ -61,6 +64,7 @@ export function newWorkerStats(): WorkerStats {
     invalidPackets: 0,
     garbageBytes: 0,
     skips: 0,
+    skippedPackets: 0,
     drops: 0,
     udpIgnored: 0,
     authFailures: 0,
