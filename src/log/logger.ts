@@ -68,6 +68,8 @@ export class Logger {
   #write(level: LogLevel, msg: string): void {
     if (RANK[level] < this.#level.rank) return;
     const time = new Date().toISOString();
+    // One line per event (journald): a stack trace's newlines become a visible \n.
+    if (!this.#json && msg.includes("\n")) msg = msg.replaceAll("\n", "\\n");
     const line = this.#json
       ? JSON.stringify({ time, level, who: this.#prefix, msg })
       : `${time} ${TAG[level]} ${this.#prefix === "" ? "" : this.#prefix + " "}${msg}`;

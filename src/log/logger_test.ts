@@ -18,3 +18,14 @@ Deno.test("Logger.setLevel() reaches the children made before and after it, and 
   root.warn("hidden");
   assert.equal(lines.length, 2, "one family, one level");
 });
+
+Deno.test("Logger writes one line per event: text escapes newlines, json keeps them in the string", () => {
+  const lines: string[] = [];
+  const sink = (_: LogLevel, line: string) => lines.push(line);
+  new Logger("info", "w1", sink).error("uncaught: Error: boom\n    at f (x.ts:1:1)");
+  new Logger("info", "w1", sink, true).error("uncaught: Error: boom\n    at f (x.ts:1:1)");
+  assert.ok(lines.every((l) => !l.includes("\n")));
+  assert.match(lines[0], / ERR w1 uncaught: Error: boom\\n {4}at f/);
+  const o = JSON.parse(lines[1]);
+  assert.deepEqual([o.level, o.who, o.msg], ["error", "w1", "uncaught: Error: boom\n    at f (x.ts:1:1)"]);
+});
