@@ -5,6 +5,7 @@ import { addressOf, errno, errnoError, libc, LINUX } from "./libc.ts";
 const PEEK_BUF = new Uint8Array(1);
 const READABLE = LINUX.EPOLLIN | LINUX.EPOLLRDHUP | LINUX.EPOLLHUP | LINUX.EPOLLERR;
 const WRITABLE = LINUX.EPOLLOUT | LINUX.EPOLLHUP | LINUX.EPOLLERR;
+const HANGUP = LINUX.EPOLLRDHUP | LINUX.EPOLLHUP | LINUX.EPOLLERR;
 
 interface ReadWaiter {
   target: ReadTarget;
@@ -38,6 +39,8 @@ export class FfiSocket implements ByteSocket, PollTarget {
    * read pending. Edge-triggered epoll reports only new data, so a read tries recv first then.
    */
   #readable = true;
+  /** An edge reported the peer's FIN or an error; it may still sit behind unread bytes. */
+  #hangup = false;
   /** The buffer last written from and its address: a viewer writes from one ring, over and over. */
   #addrBuf: Uint8Array | null = null;
   #addr = 0;
@@ -116,6 +119,8 @@ export class FfiSocket implements ByteSocket, PollTarget {
   /** PollTarget: retry whatever waits for the readiness that arrived. */
   onEvents(events: number): void {
     if (this.#closed) return;
+    // The peer's FIN (or an error) came with this edge: there will be no other edge for it.
+    if ((events & HANGUP) !== 0) this.#hangup = true;
     const r = this.#reader;
     if (r === null && (events & READABLE) !== 0) {
       this.#readable = true;
@@ -160,8 +165,9 @@ export class FfiSocket implements ByteSocket, PollTarget {
     const buf = target.spare();
     const n = libc().recv(this.#fd, buf, BigInt(buf.length), 0);
     if (n > 0) {
-      // A short read emptied the socket: the next bytes come with a new edge.
-      this.#readable = n === buf.length;
+      // A short read emptied the socket: the next bytes come with a new edge. Not so the end of
+      // stream queued behind them, reported by the edge already taken: read on until recv says 0.
+      this.#readable = n === buf.length || this.#hangup;
       return n;
     }
     if (n === 0) return null;

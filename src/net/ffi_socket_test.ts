@@ -134,3 +134,18 @@ Deno.test("FfiSocket.whenReadable() calls back once bytes or the end of stream a
     assert.equal(calls, 1);
   });
 });
+
+Deno.test("FfiSocket sees the end of stream that arrived with the last bytes (one edge for both)", async () => {
+  await pair(async (server, client) => {
+    const buf = new Uint8Array(64);
+    await client.write(new TextEncoder().encode("last words"));
+    client.close();
+    await new Promise((r) => setTimeout(r, 50)); // the poller takes the edge with no read pending
+    assert.equal(await server.read({ spare: () => buf }), "last words".length, "a short read");
+    const eof = await Promise.race([
+      server.read({ spare: () => buf }),
+      new Promise((r) => setTimeout(() => r("no end of stream seen"), 1000)),
+    ]);
+    assert.equal(eof, null);
+  });
+});
