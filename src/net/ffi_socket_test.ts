@@ -142,10 +142,12 @@ Deno.test("FfiSocket sees the end of stream that arrived with the last bytes (on
     client.close();
     await new Promise((r) => setTimeout(r, 50)); // the poller takes the edge with no read pending
     assert.equal(await server.read({ spare: () => buf }), "last words".length, "a short read");
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const eof = await Promise.race([
       server.read({ spare: () => buf }),
-      new Promise((r) => setTimeout(() => r("no end of stream seen"), 1000)),
+      new Promise((r) => timer = setTimeout(() => r("no end of stream seen"), 1000)),
     ]);
+    clearTimeout(timer);
     assert.equal(eof, null);
   });
 });
