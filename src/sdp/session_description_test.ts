@@ -7,7 +7,7 @@ import {
   sessionControl,
   type SessionDescription,
 } from "./session_description.ts";
-import { fmtpFor, mediaControl, rtpmapFor } from "./media_description.ts";
+import { findAttribute, fmtpFor, mediaControl, parseFmtpParameters, rtpmapFor } from "./media_description.ts";
 
 // Captured from `ffmpeg -re -i in.mp4 -c copy -f rtsp rtsp://127.0.0.1:8554/live/cam1` (ffmpeg 6.1).
 const FFMPEG_ANNOUNCE_SDP = [
@@ -211,4 +211,74 @@ Deno.test("parseSdp() throws SdpError with a clear message", async (t) => {
       assert.throws(() => parseSdp(c.text), (e) => e instanceof SdpError && c.message.test(e.message));
     });
   }
+});
+
+// Captured from ffmpeg 5.1 publishing libx265 + AAC, then pcm_mulaw alone, over RTSP.
+const FFMPEG_H265_SDP = [
+  "v=0",
+  "o=- 0 0 IN IP4 127.0.0.1",
+  "s=No Name",
+  "c=IN IP4 127.0.0.1",
+  "t=0 0",
+  "a=tool:libavformat LIBAVFORMAT_VERSION",
+  "m=video 0 RTP/AVP 96",
+  "a=rtpmap:96 H265/90000",
+  "a=fmtp:96 sprop-vps=QAEMAf//AWAAAAMAkAAAAwAAAwA8koCQ; " +
+  "sprop-sps=QgEBAWAAAAMAkAAAAwAAAwA8oAoIDxZZKkkyvAWgIAAAAwAgAAADA8E=; sprop-pps=RAHBcrRiQA==",
+  "a=control:streamid=0",
+  "m=audio 0 RTP/AVP 97",
+  "b=AS:69",
+  "a=rtpmap:97 MPEG4-GENERIC/44100/1",
+  "a=fmtp:97 profile-level-id=1;mode=AAC-hbr;sizelength=13;indexlength=3;indexdeltalength=3; config=120856E500",
+  "a=control:streamid=1",
+  "",
+].join("\r\n");
+const FFMPEG_PCMU_SDP = [
+  "v=0",
+  "o=- 0 0 IN IP4 127.0.0.1",
+  "s=No Name",
+  "c=IN IP4 127.0.0.1",
+  "t=0 0",
+  "a=tool:libavformat LIBAVFORMAT_VERSION",
+  "m=audio 0 RTP/AVP 0",
+  "b=AS:64",
+  "a=control:streamid=0",
+  "",
+].join("\r\n");
+
+Deno.test("serializeSdp() round-trips ffmpeg's H.265 and PCMU announcements byte for byte", () => {
+  for (const text of [FFMPEG_H265_SDP, FFMPEG_PCMU_SDP]) assert.equal(serializeSdp(parseSdp(text)), text);
+  const [video] = parseSdp(FFMPEG_H265_SDP).media;
+  assert.ok(video !== undefined);
+  const params = parseFmtpParameters(fmtpFor(video, 96)!);
+  assert.deepEqual([params.get("sprop-vps"), params.get("sprop-pps")], [
+    "QAEMAf//AWAAAAMAkAAAAwAAAwA8koCQ",
+    "RAHBcrRiQA==",
+  ]);
+  const [pcmu] = parseSdp(FFMPEG_PCMU_SDP).media;
+  assert.deepEqual(pcmu?.formats, ["0"]);
+  assert.equal(rtpmapFor(pcmu!, 0), undefined, "static payload type: no rtpmap");
+});
+
+Deno.test("parseSdp() keeps each format's rtpmap and fmtp in a media with several formats", () => {
+  const sd = parseSdp(
+    CAMERA_SDP.replace("a=fmtp:97\r\n", "a=fmtp:97\r\na=framerate:25.000\r\na=fmtp:96 x=1\r\n"),
+  );
+  const m = sd.media[0]!;
+  assert.deepEqual(m.formats, ["96", "97"]);
+  assert.deepEqual(rtpmapFor(m, 96), { encoding: "H265", clockRate: 90000 });
+  assert.deepEqual(rtpmapFor(m, 97), { encoding: "h264", clockRate: 90000 });
+  assert.equal(fmtpFor(m, 96), "x=1");
+  assert.equal(fmtpFor(m, 97), "");
+  assert.equal(findAttribute(m.lines, "framerate"), "25.000");
+  assert.deepEqual(m.lines.filter((l) => l.type === "a").map((l) => l.value.split(":")[0]), [
+    "recvonly",
+    "x-dimensions",
+    "control",
+    "rtpmap",
+    "rtpmap",
+    "fmtp",
+    "framerate",
+    "fmtp",
+  ]);
 });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { RingWriter } from "../ring/ring_writer.ts";
 import { SharedRing } from "../ring/shared_ring.ts";
 import { audioPacket, type H264Kind, h264Packet } from "../../test/support/rtp_packets.ts";
+import { buildRtpPacket } from "../rtp/rtp_header.ts";
 import { StreamIngest } from "./ingest.ts";
 import type { StreamInfo } from "./stream_info.ts";
 
@@ -212,4 +213,132 @@ Deno.test("StreamIngest's rate is the RTP bytes per second published", () => {
   for (let i = 0; i < 10; i++) t.video("p", i * 3000, 988); // 10 packets of 1000 bytes
   t.ingest.flush(1000);
   assert.equal(t.ingest.rate.perSecond(2000, t.ingest.writer.bytes), 5000);
+});
+
+// H.265 (RFC 7798): the same GOP rules as H.264, with VPS/SPS/PPS and IRAP pictures.
+const H265_VIDEO = {
+  index: 0,
+  media: "video",
+  payloadType: 96,
+  encoding: "H265",
+  clockRate: 90000,
+  codec: "h265",
+  control: "streamid=0",
+} as const;
+const H265_AV: StreamInfo = { videoTrack: 0, tracks: [H265_VIDEO, AV.tracks[1]] };
+/** A camera that lists H.265 and H.264 in one m= line (either may be sent) and RFC 4588 retransmission. */
+const TWO_FORMATS: StreamInfo = {
+  videoTrack: 0,
+  tracks: [{
+    ...H265_VIDEO,
+    formats: [
+      H265_VIDEO,
+      { payloadType: 97, encoding: "H264", clockRate: 90000, codec: "h264" },
+      { payloadType: 98, encoding: "rtx", clockRate: 90000, codec: "other" },
+    ],
+  }],
+};
+const H265_PAYLOAD = {
+  vps: [0x40, 0x01, 0x0c],
+  sps: [0x42, 0x01, 0x01],
+  pps: [0x44, 0x01, 0xc1],
+  sei: [0x4e, 0x01, 0x05],
+  idr: [0x26, 0x01, 0xaf],
+  cra: [0x2a, 0x01, 0xac],
+  trail: [0x02, 0x01, 0xd0],
+  "ap-vps-sps-pps": [0x60, 0x01, 0, 3, 0x40, 0x01, 0x0c, 0, 3, 0x42, 0x01, 0x01, 0, 3, 0x44, 0x01, 0xc1],
+  "fu-cra-start": [0x62, 0x01, 0x95, 0xaa],
+  "fu-cra-mid": [0x62, 0x01, 0x15, 0xaa],
+  "fu-cra-end": [0x62, 0x01, 0x55, 0xaa],
+  "fu-trail-start": [0x62, 0x01, 0x81, 0xaa],
+  "too-short": [0x26],
+  "empty": [],
+} as const;
+type H265Kind = keyof typeof H265_PAYLOAD;
+
+function h265Setup(info = H265_AV) {
+  const s = setup(info);
+  let seq = 0;
+  const send = (pt: number, payload: readonly number[], ts: number) => {
+    const p = buildRtpPacket({
+      payloadType: pt,
+      sequence: seq++,
+      timestamp: ts,
+      ssrc: 0x265,
+      payload: new Uint8Array(payload),
+    });
+    s.ingest.packet(p, 0, p.length, 0, 0);
+  };
+  return { ...s, h265: (kind: H265Kind, ts: number, pt = 96) => send(pt, H265_PAYLOAD[kind], ts), send };
+}
+
+Deno.test("StreamIngest starts an H.265 GOP at the VPS/SPS/PPS before the IRAP, audio in between", () => {
+  const { ring, ingest, h265, audio } = h265Setup();
+  h265("trail", 0); // 0
+  h265("vps", 3000); // 1
+  audio(100); // 2
+  h265("sps", 3000); // 3
+  h265("pps", 3000); // 4
+  h265("sei", 3000); // 5
+  h265("idr", 3000); // 6
+  h265("trail", 6000); // 7
+  ingest.flush(0);
+  assert.equal(ring.gopStart(), 1);
+  assert.ok(ring.isGopStart(1) && ring.isGopStart(6));
+  assert.equal(ingest.keyframes, 1);
+});
+
+Deno.test("StreamIngest counts an H.265 IRAP in several FUs and slices once, from the AP of parameter sets", () => {
+  const { ring, ingest, h265 } = h265Setup();
+  h265("ap-vps-sps-pps", 3000); // 0
+  h265("fu-cra-start", 3000); // 1 slice 1
+  h265("fu-cra-mid", 3000);
+  h265("fu-cra-end", 3000);
+  h265("fu-cra-start", 3000); // 4 slice 2
+  h265("fu-cra-end", 3000);
+  h265("fu-trail-start", 6000);
+  ingest.flush(0);
+  assert.equal(ingest.keyframes, 1);
+  assert.equal(ring.gopStart(), 0);
+  assert.ok(ring.isGopStart(1));
+  assert.equal(ring.isGopStart(4), false);
+});
+
+Deno.test("StreamIngest starts an H.265 GOP at the IRAP when parameter sets come out of band or go stale", () => {
+  const { ring, ingest, h265 } = h265Setup();
+  h265("ap-vps-sps-pps", 0); // 0: followed by a non-IRAP slice, forgotten
+  h265("trail", 0); // 1
+  h265("cra", 3000); // 2
+  h265("trail", 6000); // 3
+  h265("fu-cra-start", 9000); // 4
+  ingest.flush(0);
+  assert.equal(ingest.keyframes, 2);
+  assert.equal(ring.isGopStart(0), false);
+  assert.ok(ring.isGopStart(2));
+  assert.equal(ring.gopStart(), 4);
+});
+
+Deno.test("StreamIngest never starts a GOP at malformed H.265 payloads", () => {
+  const { ring, ingest, h265 } = h265Setup();
+  h265("too-short", 0);
+  h265("empty", 0);
+  h265("fu-cra-mid", 0);
+  ingest.flush(0);
+  assert.equal(ring.head(), 3, "relayed as received");
+  assert.equal(ring.gopStart(), undefined);
+  assert.equal(ingest.keyframes, 0);
+});
+
+Deno.test("StreamIngest reads each video packet by the payload type actually sent", () => {
+  const { ring, ingest, send } = h265Setup(TWO_FORMATS);
+  // 0x41 is an H.264 P slice and an H.265 VPS; 0x65 an H.264 IDR and an H.265 type 50 (PACI).
+  send(97, [0x67, 0x42, 0xc0], 0); // 0 H.264 SPS
+  send(97, [0x65, 0x88, 0x84], 0); // 1 H.264 IDR
+  send(97, [0x41, 0x9a, 0x24], 3000); // 2 H.264 P
+  send(98, [0x26, 0x01, 0xaf], 6000); // 3 retransmission bytes that read as an H.265 IDR
+  send(96, [0x41, 0x01, 0x0c], 9000); // 4 H.265 VPS
+  send(96, [0x26, 0x01, 0xaf], 9000); // 5 H.265 IDR
+  ingest.flush(0);
+  assert.equal(ingest.keyframes, 2);
+  assert.deepEqual([0, 1, 2, 3, 4, 5].map((s) => ring.isGopStart(s)), [true, true, false, false, true, true]);
 });

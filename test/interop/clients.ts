@@ -168,3 +168,131 @@ export async function ffprobeFrames(url: string, transport: "tcp" | "udp", frame
   const st = await p.wait(20000);
   return { code: st.code, stderr: p.stderr, lines: p.stdout.trim().split("\n").map((l) => l.trim()) };
 }
+
+/**
+ * ffmpeg pushing a generated H.265 + AAC stream to an RTSP URL: libx265 with zero latency (no
+ * B-frames), a keyframe every 30 frames (1 s) and VPS/SPS/PPS in-band before each, as cameras do.
+ */
+export function ffmpegH265Publisher(url: string, transport: "tcp" | "udp" = "tcp"): Proc {
+  return new Proc("ffmpeg", [
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-re",
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc2=size=640x360:rate=30",
+    "-f",
+    "lavfi",
+    "-i",
+    "sine=frequency=440:sample_rate=44100",
+    "-c:v",
+    "libx265",
+    "-preset",
+    "ultrafast",
+    "-tune",
+    "zerolatency",
+    "-x265-params",
+    "repeat-headers=1:keyint=30:min-keyint=30:log-level=error",
+    "-b:v",
+    "800k",
+    "-c:a",
+    "aac",
+    "-b:a",
+    "64k",
+    "-f",
+    "rtsp",
+    "-rtsp_transport",
+    transport,
+    url,
+  ]);
+}
+
+/**
+ * ffmpeg pushing a generated 440 Hz tone alone (an audio-only stream) with `codecArgs`, e.g.
+ * `["-c:a", "pcm_mulaw"]`, sampled at `sampleRate`.
+ */
+export function ffmpegAudioPublisher(url: string, sampleRate: number, codecArgs: string[]): Proc {
+  return new Proc("ffmpeg", [
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-re",
+    "-f",
+    "lavfi",
+    "-i",
+    `sine=frequency=440:sample_rate=${sampleRate}`,
+    ...codecArgs,
+    "-f",
+    "rtsp",
+    "-rtsp_transport",
+    "tcp",
+    url,
+  ]);
+}
+
+/** ffprobe's view of url's streams: codec_name, codec_type, sample_rate, channels, width per stream. */
+export async function ffprobeStreams(url: string, transport: "tcp" | "udp" = "tcp") {
+  const p = new Proc("ffprobe", [
+    "-v",
+    "error",
+    "-rtsp_transport",
+    transport,
+    "-show_entries",
+    "stream=codec_name,codec_type,sample_rate,channels,width,height",
+    "-of",
+    "json",
+    url,
+  ]);
+  const st = await p.wait(20000);
+  const streams = st.code === 0
+    ? (JSON.parse(p.stdout) as { streams: Record<string, unknown>[] }).streams
+    : [];
+  return { code: st.code, stderr: p.stderr, streams };
+}
+
+/** ffmpeg playing url over TCP for `seconds` into the null muxer: exit code and its error lines. */
+export async function ffmpegDecode(url: string, seconds: number) {
+  const p = new Proc("ffmpeg", [
+    "-hide_banner",
+    "-v",
+    "error",
+    "-rtsp_transport",
+    "tcp",
+    "-i",
+    url,
+    "-t",
+    String(seconds),
+    "-f",
+    "null",
+    "-",
+  ]);
+  const st = await p.wait(30000);
+  return { code: st.code, stderr: p.stderr };
+}
+
+/**
+ * Runs GStreamer's rtspsrc over TCP for `seconds` with one decoding branch per entry (elements
+ * after the depayloader's queue, ending in a fakesink named after the branch), then stops it:
+ * buffers that reached each sink, and the lines that report errors or warnings.
+ */
+export async function gstDecodeBranches(url: string, branches: Record<string, string[]>, seconds = 5) {
+  const args = ["-v", "rtspsrc", `location=${url}`, "protocols=tcp", "latency=0", "name=src"];
+  for (const [name, elements] of Object.entries(branches)) {
+    args.push("src.", "!", "queue");
+    for (const e of elements) args.push("!", ...e.split(" "));
+    args.push("!", "fakesink", `name=${name}`, "silent=false", "sync=false");
+  }
+  const gst = new Proc("gst-launch-1.0", args);
+  // gst-launch runs until killed.
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  gst.kill();
+  await gst.wait(5000);
+  const out = gst.stdout + gst.stderr;
+  const buffers: Record<string, number> = {};
+  for (const name of Object.keys(branches)) {
+    buffers[name] = out.match(new RegExp(`${name}: last-message = chain`, "g"))?.length ?? 0;
+  }
+  return { buffers, problems: out.split("\n").filter((l) => /ERROR|WARNING/.test(l)), output: out };
+}

@@ -1,6 +1,6 @@
 /** dm-live as a process with an ffmpeg publisher pushing to it, for interop tests. */
 import assert from "node:assert/strict";
-import { ffmpegPublisher, until } from "./clients.ts";
+import { ffmpegPublisher, type Proc, until } from "./clients.ts";
 import { ServerProcess } from "../support/server_process.ts";
 
 /** Starts dm-live and an ffmpeg publisher on `path`; waits until the stream is published. */
@@ -11,6 +11,38 @@ export async function publishedServer(path: string, args: string[] = [], transpo
     await until(() => server.log.includes(`[path ${path}] RECORD: publishing`), 15000, "ffmpeg to publish");
     // Let at least one GOP (1 s) into the ring, so viewers get a burst.
     await new Promise((r) => setTimeout(r, 1500));
+  } catch (e) {
+    pub.kill();
+    await server.stop();
+    throw new Error(`${(e as Error).message}\nffmpeg: ${pub.stderr}\nserver: ${server.log}`);
+  }
+  return {
+    server,
+    pub,
+    async stop() {
+      pub.kill();
+      await pub.wait(5000);
+      const status = await server.stop();
+      assert.equal(status.code, 0, `dm-live exit code on SIGTERM\n${server.log}`);
+    },
+  };
+}
+
+/**
+ * Starts dm-live and the publisher `start` returns for the stream URL on `path`; waits until the
+ * stream is published and `settleMs` more, so the ring holds at least one GOP (or audio window).
+ */
+export async function serverWithPublisher(
+  path: string,
+  start: (url: string) => Proc,
+  args: string[] = [],
+  settleMs = 1500,
+) {
+  const server = await ServerProcess.start(args);
+  const pub = start(server.url(path));
+  try {
+    await until(() => server.log.includes(`[path ${path}] RECORD: publishing`), 15000, "ffmpeg to publish");
+    await new Promise((r) => setTimeout(r, settleMs));
   } catch (e) {
     pub.kill();
     await server.stop();
