@@ -5,7 +5,11 @@
  * each request.
  */
 import type { ServerHandle } from "../cluster/cluster.ts";
-import type { WorkerReport } from "../cluster/messages.ts";
+import type { ViewerReportSummary, WorkerReport } from "../cluster/messages.ts";
+import { addReport, noReports } from "../cluster/worker_reports.ts";
+import { SharedRing } from "../ring/shared_ring.ts";
+import { clockSource } from "../ring/track_clock.ts";
+import { CLOCK_SOURCE_SENDER_REPORT, CLOCK_SOURCE_SERVER } from "../ring/ring_layout.ts";
 import type { GopSize } from "../stream/ingest.ts";
 import type { Logger } from "../log/logger.ts";
 import { parseSdp } from "../sdp/session_description.ts";
@@ -22,8 +26,14 @@ export interface StreamStatus {
   path: string;
   streamId: number;
   publisher: { worker: number; session: string };
-  tracks: { media: string; codec: string; clockRate: number }[];
+  /**
+   * `clock`: where the NTP↔RTP mapping in viewers' Sender Reports comes from: the publisher's own
+   * Sender Reports, the server's clock (a publisher that sends none), or null before any packet.
+   */
+  tracks: { media: string; codec: string; clockRate: number; clock: "publisher" | "server" | null }[];
   viewers: { total: number; tcp: number; udp: number; perWorker: Record<string, number> };
+  /** The viewers' RTCP receiver reports (the latest of each), over all workers. */
+  viewerReports: ViewerReportSummary;
   /**
    * Measured at the publisher's worker (null while it does not answer): RTP bits per second over
    * the last few seconds, RTP packets and bytes taken in, sequence gaps, and the last complete GOP.
@@ -39,19 +49,31 @@ export interface StreamStatus {
 export function streamStatus(server: ServerHandle, reports: WorkerReport[]): StreamStatus[] {
   return server.directory.streams().map((a) => {
     let info: StreamStatus["tracks"] = [];
+    const ring = new SharedRing(a.sab);
     try {
-      info = streamInfoFromSdp(parseSdp(a.sdp)).tracks.map((t) => ({
+      info = streamInfoFromSdp(parseSdp(a.sdp)).tracks.map((t, i) => ({
         media: t.media,
         codec: t.encoding,
         clockRate: t.clockRate,
+        clock: clockName(i < ring.trackCount ? clockSource(ring.header, i) : 0),
       }));
     } catch {
       // the SDP was accepted at ANNOUNCE; an odd one still lists its stream
     }
     const viewers = { total: 0, tcp: 0, udp: 0, perWorker: {} as Record<string, number> };
+    const viewerReports = noReports();
     for (const r of reports) {
       const s = r.streams.find((x) => x.streamId === a.streamId);
       if (s === undefined) continue;
+      const v = s.viewerReports;
+      if (v.count > 0) {
+        addReport(viewerReports, {
+          fractionLost: v.fractionLostMax,
+          cumulativeLost: v.cumulativeLost,
+          jitterMs: v.jitterMaxMs,
+          roundTripMs: v.roundTripMaxMs,
+        }, v.count);
+      }
       viewers.tcp += s.tcp;
       viewers.udp += s.udp;
       viewers.total += s.tcp + s.udp;
@@ -64,6 +86,7 @@ export function streamStatus(server: ServerHandle, reports: WorkerReport[]): Str
       publisher: { worker: a.worker, session: a.sessionId },
       tracks: info,
       viewers,
+      viewerReports,
       bitrate: p?.bitrate ?? null,
       packetsIn: p?.packets ?? null,
       bytesIn: p?.bytes ?? null,
@@ -71,6 +94,14 @@ export function streamStatus(server: ServerHandle, reports: WorkerReport[]): Str
       gop: p?.gop ?? null,
     };
   });
+}
+
+function clockName(source: number): "publisher" | "server" | null {
+  return source === CLOCK_SOURCE_SENDER_REPORT
+    ? "publisher"
+    : source === CLOCK_SOURCE_SERVER
+    ? "server"
+    : null;
 }
 
 /** Options of the API beyond its address. */

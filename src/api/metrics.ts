@@ -86,6 +86,19 @@ const METRICS: readonly Metric[] = [
     "UDP datagrams to viewers the kernel dropped.",
     (r) => r.udpSendDrops,
   ],
+  [
+    "dm_live_rtcp_in_total",
+    "counter",
+    "RTCP compound packets received from publishers and viewers.",
+    (r) => r.rtcpIn,
+  ],
+  [
+    "dm_live_rtcp_invalid_total",
+    "counter",
+    "RTCP frames or datagrams that are not RTCP.",
+    (r) => r.rtcpInvalid,
+  ],
+  ["dm_live_sender_reports_total", "counter", "RTCP Sender Reports sent to viewers.", (r) => r.senderReports],
   ["dm_live_heap_used_bytes", "gauge", "V8 heap in use by the worker.", (r) => r.heapUsed],
 ];
 

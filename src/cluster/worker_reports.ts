@@ -1,7 +1,7 @@
 /** What a worker tells main.ts about itself: counters and load (metrics, /v1/streams) and its sessions (/v1/sessions). */
 import type { WorkerContext } from "../session/worker_context.ts";
 import type { RtspConnection } from "../session/rtsp_connection.ts";
-import type { PublishedReport, SessionReport, WorkerReport } from "./messages.ts";
+import type { PublishedReport, SessionReport, ViewerReportSummary, WorkerReport } from "./messages.ts";
 
 /** The API's name for a connection that has no session yet. */
 export function connectionId(worker: number, c: RtspConnection): string {
@@ -12,7 +12,10 @@ export function connectionId(worker: number, c: RtspConnection): string {
 export function workerReport(ctx: WorkerContext): WorkerReport {
   let viewersPlaying = 0;
   let publishers = 0;
-  const streams = new Map<number, { streamId: number; tcp: number; udp: number }>();
+  const streams = new Map<
+    number,
+    { streamId: number; tcp: number; udp: number; viewerReports: ViewerReportSummary }
+  >();
   const published: PublishedReport[] = [];
   const now = performance.now();
   for (const c of ctx.connections) {
@@ -21,9 +24,11 @@ export function workerReport(ctx: WorkerContext): WorkerReport {
       viewersPlaying++;
       const id = s.stream!.streamId;
       let e = streams.get(id);
-      if (e === undefined) streams.set(id, e = { streamId: id, tcp: 0, udp: 0 });
+      if (e === undefined) streams.set(id, e = { streamId: id, tcp: 0, udp: 0, viewerReports: noReports() });
       if (s.transport === "udp") e.udp++;
       else e.tcp++;
+      const rr = s.reception?.summary(now);
+      if (rr) addReport(e.viewerReports, rr);
     } else if (s?.state === "record") {
       publishers++;
       const ingest = s.ingest;
@@ -55,6 +60,24 @@ export function workerReport(ctx: WorkerContext): WorkerReport {
   };
 }
 
+/** A summary of no receiver reports. */
+export function noReports(): ViewerReportSummary {
+  return { count: 0, fractionLostMax: 0, cumulativeLost: 0, jitterMaxMs: 0, roundTripMaxMs: null };
+}
+
+/** Adds one viewer's figures (or another worker's summary, `count` viewers) to a summary. */
+export function addReport(
+  to: ViewerReportSummary,
+  r: { fractionLost: number; cumulativeLost: number; jitterMs: number; roundTripMs: number | null },
+  count = 1,
+): void {
+  to.count += count;
+  to.fractionLostMax = Math.max(to.fractionLostMax, r.fractionLost);
+  to.cumulativeLost += r.cumulativeLost;
+  to.jitterMaxMs = Math.max(to.jitterMaxMs, r.jitterMs);
+  if (r.roundTripMs !== null) to.roundTripMaxMs = Math.max(to.roundTripMaxMs ?? 0, r.roundTripMs);
+}
+
 /** Every connection of the worker, with its session's figures. */
 export function sessionReports(ctx: WorkerContext): SessionReport[] {
   const out: SessionReport[] = [];
@@ -78,6 +101,8 @@ export function sessionReports(ctx: WorkerContext): SessionReport[] {
       row.packetsOut = v.packetsSent;
       row.skips = v.skips;
       row.skippedPackets = v.skippedPackets;
+      const rr = s!.reception?.summary(performance.now());
+      if (rr) row.receiverReport = rr;
     }
     out.push(row);
   }

@@ -5,6 +5,9 @@
  * [ header: RING_HEADER_WORDS Int32 ][ slot index: slotCount × SLOT_WORDS Int32 ][ data: dataBytes ]
  * ```
  *
+ * The header ends with one clock region per track (HDR.CLOCKS, track_clock.ts): the NTP↔RTP
+ * mapping viewers' Sender Reports use, written by the publisher's worker under a seqlock.
+ *
  * Packets are stored pre-framed as RTSP interleaved frames (`$`, channel 2·track, length, RTP packet)
  * so a viewer on the usual channels gets a contiguous run of them in one socket write. A frame never
  * straddles the end of the data area: the writer jumps to offset 0 instead, so every packet is also a
@@ -32,11 +35,36 @@ export const HDR = {
   GOPS_EVICTED: 9,
   /** Per track t: last published RTP sequence at TRACKS + 2t, last RTP timestamp at TRACKS + 2t + 1. */
   TRACKS: 16,
+  /** Per track t: CLOCK_WORDS words at CLOCKS + CLOCK_WORDS·t, laid out as CLOCK. */
+  CLOCKS: 32,
 } as const;
 
 /** Most media sections one stream may have. */
 export const MAX_TRACKS = 8;
-export const RING_HEADER_WORDS = HDR.TRACKS + 2 * MAX_TRACKS;
+
+/** Words of one track's clock region and their meaning (track_clock.ts reads and writes them). */
+export const CLOCK_WORDS = 8;
+export const CLOCK = {
+  /** Seqlock generation: odd while the writer changes the mapping, bumped again when done. */
+  GEN: 0,
+  /** The mapping: NTP seconds and fraction (the server's wall clock) of the instant of RTP timestamp RTP. */
+  NTP_SECONDS: 1,
+  NTP_FRACTION: 2,
+  RTP: 3,
+  /** CLOCK_SOURCE_*: where the mapping comes from. */
+  SOURCE: 4,
+  /** SSRC of the track's newest packets (outside the seqlock: one word). */
+  SSRC: 5,
+} as const;
+
+/** No mapping yet (no packet and no Sender Report for the track). */
+export const CLOCK_SOURCE_NONE = 0;
+/** The server's clock at the arrival of the track's packets (the publisher sends no Sender Reports). */
+export const CLOCK_SOURCE_SERVER = 1;
+/** The publisher's Sender Reports, moved onto the server's clock. */
+export const CLOCK_SOURCE_SENDER_REPORT = 2;
+
+export const RING_HEADER_WORDS = HDR.CLOCKS + CLOCK_WORDS * MAX_TRACKS;
 
 /** Words per packet slot and their meaning. */
 export const SLOT_WORDS = 4;
@@ -54,6 +82,11 @@ export const SLOT = {
 export const SLOT_FLAG_TRACK_MASK = 0xff;
 /** The packet starts a GOP: a keyframe, or the parameter sets sent just before it. */
 export const SLOT_FLAG_GOP_START = 0x100;
+/**
+ * Bits 16-31 of FLAGS: the packet's RTP header and padding bytes (CSRCs, extension, padding
+ * included), so a sender's octet count (payload only, RFC 3550 §6.4.1) needs no look at the bytes.
+ */
+export const SLOT_FLAG_OVERHEAD_SHIFT = 16;
 
 export const STATE_LIVE = 0;
 export const STATE_ENDED = 1;

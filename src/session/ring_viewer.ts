@@ -1,5 +1,12 @@
 import type { ChunkSource } from "../net/write_queue.ts";
 import type { SharedRing } from "../ring/shared_ring.ts";
+import {
+  FRAME_HEADER_BYTES,
+  SLOT,
+  SLOT_FLAG_OVERHEAD_SHIFT,
+  SLOT_FLAG_TRACK_MASK,
+  SLOT_WORDS,
+} from "../ring/ring_layout.ts";
 import type { RtpInfoEntry } from "../rtsp/rtp_info_header.ts";
 
 /** What a viewer does when it falls behind; the numbers come from the `viewer` config section. */
@@ -49,6 +56,9 @@ export class RingViewer implements ChunkSource {
   /** Why the last skip happened, for the owner's log line. */
   lastSkip: string | null = null;
   packetsSent = 0;
+  /** Per track: RTP packets and payload octets written to the socket, for this viewer's Sender Reports. */
+  readonly sentPackets: number[];
+  readonly sentOctets: number[];
   /** This viewer's skips and the ring packets they jumped over. */
   skips = 0;
   skippedPackets = 0;
@@ -63,6 +73,8 @@ export class RingViewer implements ChunkSource {
     this.#policy = policy;
     this.#counters = counters;
     this.#channel = new Array<number>(ring.trackCount).fill(-1);
+    this.sentPackets = new Array<number>(ring.trackCount).fill(0);
+    this.sentOctets = new Array<number>(ring.trackCount).fill(0);
     let fast = channels.size === ring.trackCount;
     for (const [track, ch] of channels) {
       this.#channel[track] = ch;
@@ -149,6 +161,8 @@ export class RingViewer implements ChunkSource {
         this.#inflight = false;
         continue;
       }
+      this.#chunkFrom = from;
+      this.#chunkTo = this.#pos;
       return chunk;
     }
     return null;
@@ -201,9 +215,30 @@ export class RingViewer implements ChunkSource {
     return false;
   }
 
+  /** Adds the set-up tracks' packets of [from, to) to sentPackets/sentOctets (payload only, RFC 3550 §6.4.1). */
+  // hot path: no allocation
+  #countSent(from: number, to: number): void {
+    const ring = this.ring;
+    const slots = ring.slots;
+    for (let seq = from; seq !== to; seq = (seq + 1) | 0) {
+      const i = (seq & ring.slotMask) * SLOT_WORDS;
+      const flags = slots[i + SLOT.FLAGS];
+      const t = flags & SLOT_FLAG_TRACK_MASK;
+      if (this.#channel[t] < 0) continue;
+      this.sentPackets[t]++;
+      this.sentOctets[t] += slots[i + SLOT.LEN] - FRAME_HEADER_BYTES - (flags >>> SLOT_FLAG_OVERHEAD_SHIFT);
+    }
+  }
+
+  /** The ring sequences of the last chunk: counted once written. */
+  #chunkFrom = 0;
+  #chunkTo = 0;
+
   /** ChunkSource: the borrowed chunk has left; advance past it. */
   chunkWritten(): void {
     this.#inflight = false;
+    this.#countSent(this.#chunkFrom, this.#chunkTo);
+    this.#chunkFrom = this.#chunkTo;
   }
 
   #view(head: number): Uint8Array {

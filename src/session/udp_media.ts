@@ -1,9 +1,10 @@
-import { FRAME_HEADER_BYTES } from "../ring/ring_layout.ts";
+import { FRAME_HEADER_BYTES, SLOT_FLAG_OVERHEAD_SHIFT, SLOT_FLAG_TRACK_MASK } from "../ring/ring_layout.ts";
 import { ReorderBuffer } from "../rtp/reorder_buffer.ts";
 import { rtpPayloadStart } from "../rtp/rtp_header.ts";
 import type { UdpAddress, UdpEndpoint } from "../net/udp_endpoint.ts";
 import type { StreamIngest } from "../stream/ingest.ts";
 import type { RingViewer } from "./ring_viewer.ts";
+import type { SenderReports } from "./sender_reports.ts";
 
 /** Counters a worker sums over its UDP sessions. */
 export interface UdpCounters {
@@ -25,6 +26,8 @@ export class UdpSender {
   readonly #to: (UdpAddress | null)[];
   readonly #counters: UdpCounters;
   readonly #session: { udpBytesOut: number };
+  /** The viewer's Sender Reports, sent from `ep` (the worker's RTCP port) to each track's RTCP port. */
+  rtcp: { reports: SenderReports; ep: UdpEndpoint; to: (UdpAddress | null)[] } | null = null;
 
   /** counters are the worker's; session.udpBytesOut counts this viewer's bytes alone. */
   constructor(
@@ -47,22 +50,37 @@ export class UdpSender {
     const v = this.#viewer;
     const ring = v.ring;
     const data = ring.data;
+    const rtcp = this.rtcp;
+    if (rtcp !== null && rtcp.reports.due(performance.now())) this.#sendReports();
     while (v.nextRun()) {
       for (let seq = v.runFrom; seq !== v.runTo; seq = (seq + 1) | 0) {
-        const to = this.#to[ring.slotTrack(seq)];
+        const flags = ring.slotFlags(seq);
+        const track = flags & SLOT_FLAG_TRACK_MASK;
+        const to = this.#to[track];
         if (to === null || to === undefined) continue;
         // Sent synchronously: a packet the writer already evicted is skipped, never sent torn.
         if (((ring.tail() - seq) | 0) > 0) continue;
+        // A track's first packet goes after its first Sender Report.
+        if (rtcp !== null && rtcp.reports.owesFirst(track)) this.#sendReports();
         const off = ring.slotOffset(seq);
         const end = off + ring.slotLen(seq);
         if (this.#ep.send(data, off + FRAME_HEADER_BYTES, end, to)) {
           this.#counters.bytesOut += end - off - FRAME_HEADER_BYTES;
           this.#session.udpBytesOut += end - off - FRAME_HEADER_BYTES;
+          v.sentPackets[track]++;
+          v.sentOctets[track] += end - off - FRAME_HEADER_BYTES - (flags >>> SLOT_FLAG_OVERHEAD_SHIFT);
         } else {
           this.#counters.udpSendDrops++;
         }
       }
     }
+  }
+
+  #sendReports(): void {
+    const r = this.rtcp!;
+    const n = r.reports.sendDatagrams(performance.now(), r.ep, r.to);
+    this.#counters.bytesOut += n;
+    this.#session.udpBytesOut += n;
   }
 }
 

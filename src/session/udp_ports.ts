@@ -7,11 +7,16 @@ import { formatUdpKey, type UdpAddress, type UdpEndpoint } from "../net/udp_endp
 import type { ServerSession } from "./server_session.ts";
 import type { WorkerStats } from "./worker_context.ts";
 
-/** Where a sender's datagrams go: a publisher's track (RTP), or a session kept alive (RTCP). */
+/** Where a sender's datagrams go: a publisher's track (RTP), or a session's RTCP about a track. */
 export interface UdpRoute {
   readonly session: ServerSession;
-  /** Track of a publisher's RTP; -1 for RTCP (liveness only). */
+  /** Track of a publisher's RTP; rtcpRoute(track) (negative) for RTCP. */
   readonly track: number;
+}
+
+/** The UdpRoute track of RTCP about `track`: -1 - track, negative so it is never taken for RTP. */
+export function rtcpRoute(track: number): number {
+  return -1 - track;
 }
 
 /**

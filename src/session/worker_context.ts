@@ -29,6 +29,11 @@ export interface WorkerStats extends ViewerCounters, UdpCounters {
   authFailures: number;
   /** Requests refused by an IP allow-list or the per-address failure limit (403). */
   authRefused: number;
+  /** RTCP compound packets received from peers (TCP odd channels, UDP RTCP ports), and those not RTCP. */
+  rtcpIn: number;
+  rtcpInvalid: number;
+  /** RTCP Sender Reports sent to viewers. */
+  senderReports: number;
 }
 
 /** What every connection of a worker shares. */
@@ -73,6 +78,9 @@ export function newWorkerStats(): WorkerStats {
     udpLost: 0,
     udpReordered: 0,
     udpLate: 0,
+    rtcpIn: 0,
+    rtcpInvalid: 0,
+    senderReports: 0,
   };
 }
 

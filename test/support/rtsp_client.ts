@@ -22,6 +22,11 @@ export class RtspTestClient {
   cseq = 1;
   session: string | undefined;
   readonly frames: Frame[] = [];
+  /**
+   * RTCP frames (first packet type 200-204, RFC 5761 §4), kept apart from `frames` so tests of the
+   * RTP stream see only RTP; in arrival order, with `at` the frames.length when each came.
+   */
+  readonly rtcpFrames: (Frame & { at: number })[] = [];
   readonly #responses: RtspResponse[] = [];
   #waiters: (() => void)[] = [];
   #buf = new Uint8Array(1 << 16);
@@ -189,7 +194,9 @@ export class RtspTestClient {
       if (kind === SPLIT_INCOMPLETE) break;
       if (kind === SPLIT_FRAME) {
         const f = { channel: sp.channel, payload: this.#buf.slice(sp.payloadStart, sp.end) };
-        if (this.onFrame) this.onFrame(f);
+        if (f.payload.length >= 8 && f.payload[0] >> 6 === 2 && f.payload[1] >= 200 && f.payload[1] <= 204) {
+          this.rtcpFrames.push({ ...f, at: this.frames.length });
+        } else if (this.onFrame) this.onFrame(f);
         else this.frames.push(f);
       } else if (kind !== SPLIT_GARBAGE) {
         this.#responses.push(parseResponse(this.#buf.slice(this.#start, sp.end)));
