@@ -14,7 +14,7 @@ export interface Config {
   workers: number;
   sessionTimeoutMs: number;
   ring: { bytes: number; slots: number };
-  ingest: { maxFrameHoldMs: number; maxAudioHoldMs: number };
+  ingest: { maxFrameHoldMs: number; maxAudioHoldMs: number; reconnectGraceMs: number };
   viewer: {
     maxWriteBytes: number;
     mergeWindowMs: number;
@@ -49,7 +49,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
   workers: 0,
   sessionTimeoutMs: 60_000,
   ring: { bytes: 8 * 1024 * 1024, slots: 32768 },
-  ingest: { maxFrameHoldMs: 20, maxAudioHoldMs: 40 },
+  ingest: { maxFrameHoldMs: 20, maxAudioHoldMs: 40, reconnectGraceMs: 10_000 },
   viewer: {
     maxWriteBytes: 256 * 1024,
     mergeWindowMs: 33,
@@ -183,7 +183,7 @@ const SCHEMA: Schema = {
   workers: int(0, 256),
   sessionTimeoutMs: int(1_000, 3_600_000),
   ring: { bytes: pow2(1 << 17, 1 << 30), slots: pow2(16, 1 << 22) },
-  ingest: { maxFrameHoldMs: int(0, 1000), maxAudioHoldMs: int(0, 1000) },
+  ingest: { maxFrameHoldMs: int(0, 1000), maxAudioHoldMs: int(0, 1000), reconnectGraceMs: int(0, 600_000) },
   viewer: {
     maxWriteBytes: int(1500, 16 * 1024 * 1024),
     mergeWindowMs: int(0, 1000),

@@ -70,7 +70,11 @@ type Answer = WorkerReport | SessionReport[] | boolean | null;
  */
 export async function startServer(config: Config, log: Logger): Promise<ServerHandle> {
   const count = config.workers > 0 ? config.workers : Math.max(1, navigator.hardwareConcurrency || 1);
-  const directory = new StreamDirectory(log.child("main"));
+  // Publishers that leave during shutdown end their streams at once.
+  const directory = new StreamDirectory(
+    log.child("main"),
+    () => stopping ? 0 : current.ingest.reconnectGraceMs,
+  );
   const slots: Slot[] = Array.from({ length: count }, (_, index) => ({
     index,
     worker: null,
@@ -243,6 +247,7 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
     async stop() {
       if (stopping) return;
       stopping = true;
+      directory.close();
       let connections = 0;
       let sessions = 0;
       let answered = 0;

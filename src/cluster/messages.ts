@@ -6,6 +6,7 @@ import type { Config } from "../config.ts";
 import type { WorkerStats } from "../session/worker_context.ts";
 import type { AuthShared } from "../auth/auth_shared.ts";
 import type { GopSize } from "../stream/ingest.ts";
+import type { ReceptionSummary } from "../session/viewer_reception.ts";
 
 /** A stream published on this worker, as its ingest measured it (exact counts since RECORD). */
 export interface PublishedReport {
@@ -20,13 +21,27 @@ export interface PublishedReport {
   gop: GopSize | null;
 }
 
+/** Viewers' RTCP receiver reports on one stream: the latest of each viewer that sent one. */
+export interface ViewerReportSummary {
+  /** Viewers whose reports are counted. */
+  count: number;
+  /** Largest fraction lost (0..1) of the last interval any of them reported. */
+  fractionLostMax: number;
+  /** Packets they reported lost since they started, summed. */
+  cumulativeLost: number;
+  /** Largest interarrival jitter reported, ms. */
+  jitterMaxMs: number;
+  /** Largest round trip (Sender Report to receiver report), ms; null while none echoed one. */
+  roundTripMaxMs: number | null;
+}
+
 /** A worker's counters plus what it is serving now. */
 export interface WorkerReport extends WorkerStats {
   worker: number;
   viewersPlaying: number;
   publishers: number;
-  /** Playing viewers per stream on this worker, by transport. */
-  streams: { streamId: number; tcp: number; udp: number }[];
+  /** Playing viewers per stream on this worker, by transport, and what their receiver reports say. */
+  streams: { streamId: number; tcp: number; udp: number; viewerReports: ViewerReportSummary }[];
   /** Streams whose publisher is on this worker. */
   published: PublishedReport[];
   /** This worker's V8 heap (bytes); RSS is the whole process's. */
@@ -58,6 +73,8 @@ export interface SessionReport {
   packetsOut?: number;
   skips?: number;
   skippedPackets?: number;
+  /** Playing viewers that sent RTCP receiver reports: the latest figures. */
+  receiverReport?: ReceptionSummary;
 }
 
 /** A published stream as every worker learns of it. */
@@ -75,7 +92,15 @@ export interface StreamAnnouncement {
 export type MainToWorker =
   | { type: "init"; worker: number; config: Config; auth: AuthShared }
   | { type: "claimResult"; id: number; ok: boolean; reason?: string }
-  | { type: "publishResult"; id: number; ok: boolean; streamId: number; reason?: string }
+  | {
+    type: "publishResult";
+    id: number;
+    ok: boolean;
+    streamId: number;
+    reason?: string;
+    /** The path's previous stream, which this publisher continues (same codecs, within the grace period). */
+    continued?: { sab: SharedArrayBuffer; leftAtMs: number };
+  }
   | { type: "streamAdded"; stream: StreamAnnouncement }
   | { type: "streamRemoved"; streamId: number; path: string }
   /** `collect` runs a full GC first when V8 exposes gc (--v8-flags=--expose-gc), for live-heap figures. */

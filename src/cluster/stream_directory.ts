@@ -1,5 +1,23 @@
 import type { Logger } from "../log/logger.ts";
 import type { MainToWorker, StreamAnnouncement, WorkerToMain } from "./messages.ts";
+import { HDR, RING_HEADER_WORDS, STATE_ENDED } from "../ring/ring_layout.ts";
+import { parseSdp } from "../sdp/session_description.ts";
+import { streamInfoFromSdp } from "../stream/stream_info.ts";
+
+/** Whether a new publisher's SDP has the same tracks (media, encoding, clock rate, in order). */
+export function sameCodecs(a: string, b: string): boolean {
+  try {
+    const ta = streamInfoFromSdp(parseSdp(a)).tracks;
+    const tb = streamInfoFromSdp(parseSdp(b)).tracks;
+    return ta.length === tb.length &&
+      ta.every((t, i) =>
+        t.media === tb[i].media && t.encoding.toUpperCase() === tb[i].encoding.toUpperCase() &&
+        t.clockRate === tb[i].clockRate
+      );
+  } catch {
+    return false;
+  }
+}
 
 /** How main.ts reaches one worker. */
 export interface WorkerPort {
@@ -8,9 +26,12 @@ export interface WorkerPort {
 }
 
 interface Claim {
+  /** The publisher's worker and session; -1 and "" while the stream waits for a new publisher. */
   worker: number;
   sessionId: string;
   stream?: StreamAnnouncement;
+  /** Set while `stream` has no publisher: when it left, and the end of its grace period. */
+  orphan?: { leftAtMs: number; timer: ReturnType<typeof setTimeout> };
 }
 
 interface PendingPublish {
@@ -31,10 +52,13 @@ export class StreamDirectory {
   readonly #claims = new Map<string, Claim>();
   readonly #pending = new Map<number, PendingPublish>();
   readonly #log: Logger;
+  readonly #graceMs: () => number;
   #nextStreamId = 1;
 
-  constructor(log: Logger) {
+  /** graceMs: how long a stream whose publisher left waits for another (read when one leaves). */
+  constructor(log: Logger, graceMs: () => number = () => 0) {
     this.#log = log;
+    this.#graceMs = graceMs;
   }
 
   /** Streams currently published. */
@@ -50,7 +74,7 @@ export class StreamDirectory {
     for (const s of this.streams()) port.post({ type: "streamAdded", stream: s });
   }
 
-  /** Forgets a worker (it exited) and frees everything it published. */
+  /** Forgets a worker (it exited); what it published waits for a new publisher like any other. */
   removeWorker(index: number): void {
     this.#workers.delete(index);
     for (const p of this.#pending.values()) {
@@ -58,10 +82,13 @@ export class StreamDirectory {
       this.#maybeFinish(p);
     }
     for (const [path, c] of this.#claims) {
-      if (c.worker !== index) continue;
-      this.#claims.delete(path);
-      if (c.stream) this.#broadcastRemoved(c.stream);
+      if (c.worker === index) this.#publisherLeft(path, c, `worker ${index} ended`);
     }
+  }
+
+  /** Stops every grace period (server shutdown). */
+  close(): void {
+    for (const c of this.#claims.values()) if (c.orphan) clearTimeout(c.orphan.timer);
   }
 
   /** Handles one message from worker `from`. */
@@ -88,6 +115,13 @@ export class StreamDirectory {
 
   #claim(from: number, id: number, path: string, sessionId: string): void {
     const c = this.#claims.get(path);
+    if (c && c.worker === -1) {
+      // A stream waiting for its publisher: the new one may continue it (decided at RECORD).
+      c.worker = from;
+      c.sessionId = sessionId;
+      this.#post(from, { type: "claimResult", id, ok: true });
+      return;
+    }
     if (c && !(c.worker === from && c.sessionId === sessionId)) {
       this.#post(from, {
         type: "claimResult",
@@ -104,8 +138,45 @@ export class StreamDirectory {
   #release(from: number, path: string, sessionId: string): void {
     const c = this.#claims.get(path);
     if (!c || c.worker !== from || c.sessionId !== sessionId) return;
-    this.#claims.delete(path);
-    if (c.stream) this.#broadcastRemoved(c.stream);
+    this.#publisherLeft(path, c, "publisher left");
+  }
+
+  /**
+   * The claim's publisher is gone. A stream being served waits ingest.reconnectGraceMs for a new
+   * publisher, its viewers kept; without a stream (or a grace period) the path is freed at once.
+   */
+  #publisherLeft(path: string, c: Claim, why: string): void {
+    const grace = this.#graceMs();
+    if (!c.stream || grace <= 0 || c.orphan) {
+      // c.orphan: a new publisher claimed the waiting stream and left before RECORD; the wait goes on.
+      if (c.orphan && c.stream) {
+        c.worker = -1;
+        c.sessionId = "";
+        return;
+      }
+      this.#claims.delete(path);
+      if (c.stream) this.#broadcastRemoved(c.stream);
+      return;
+    }
+    const stream = c.stream;
+    c.worker = -1;
+    c.sessionId = "";
+    c.orphan = {
+      leftAtMs: Date.now(),
+      timer: setTimeout(() => this.#graceEnded(path, c), grace),
+    };
+    this.#log.info(`[path ${path}] ${why}; stream ${stream.streamId} waits ${grace} ms for a new publisher`);
+  }
+
+  #graceEnded(path: string, c: Claim): void {
+    if (this.#claims.get(path) !== c || !c.orphan || !c.stream) return;
+    this.#log.info(`[path ${path}] no publisher came back within the grace period`);
+    c.orphan = undefined;
+    const stream = c.stream;
+    c.stream = undefined;
+    // A publisher that claimed the path but has not reached RECORD publishes afresh.
+    if (c.worker === -1) this.#claims.delete(path);
+    this.#broadcastRemoved(stream);
   }
 
   #publish(from: number, msg: Extract<WorkerToMain, { type: "publish" }>): void {
@@ -119,6 +190,31 @@ export class StreamDirectory {
         reason: `path '${msg.path}' is not claimed by this session`,
       });
       return;
+    }
+    if (c.orphan && c.stream) {
+      const old = c.stream;
+      const { leftAtMs, timer } = c.orphan;
+      clearTimeout(timer);
+      c.orphan = undefined;
+      if (sameCodecs(old.sdp, msg.sdp)) {
+        old.worker = from;
+        old.sessionId = msg.sessionId;
+        this.#log.info(
+          `[path ${msg.path}] stream ${old.streamId} continues with a new publisher on worker ${from}, ` +
+            `${Date.now() - leftAtMs} ms after the last one left`,
+        );
+        this.#post(from, {
+          type: "publishResult",
+          id: msg.id,
+          ok: true,
+          streamId: old.streamId,
+          continued: { sab: old.sab, leftAtMs },
+        });
+        return;
+      }
+      this.#log.info(`[path ${msg.path}] the new publisher's codecs differ: stream ${old.streamId} ends`);
+      c.stream = undefined;
+      this.#broadcastRemoved(old);
     }
     const stream: StreamAnnouncement = {
       streamId: this.#nextStreamId++,
@@ -152,6 +248,7 @@ export class StreamDirectory {
   #unpublish(streamId: number): void {
     for (const [path, c] of this.#claims) {
       if (c.stream?.streamId !== streamId) continue;
+      if (c.orphan) clearTimeout(c.orphan.timer);
       this.#claims.delete(path);
       this.#broadcastRemoved(c.stream);
       return;
@@ -159,6 +256,10 @@ export class StreamDirectory {
   }
 
   #broadcastRemoved(s: StreamAnnouncement): void {
+    // Readers that look at the ring itself (not the message) see the end too.
+    const header = new Int32Array(s.sab, 0, RING_HEADER_WORDS);
+    Atomics.store(header, HDR.STATE, STATE_ENDED);
+    Atomics.notify(header, HDR.HEAD);
     this.#pending.delete(s.streamId);
     this.#log.info(`[path ${s.path}] stream ${s.streamId} removed`);
     for (const w of this.#workers.values()) {

@@ -7,6 +7,8 @@ export interface DirectoryAnswer {
   ok: boolean;
   reason?: string;
   streamId?: number;
+  /** Publish only: the stream continued (its ring, and when its last publisher left). */
+  continued?: { sab: SharedArrayBuffer; leftAtMs: number };
 }
 
 /**
@@ -73,6 +75,7 @@ export class WorkerDirectory {
           ok: msg.ok,
           reason: msg.reason,
           streamId: msg.type === "publishResult" ? msg.streamId : undefined,
+          continued: msg.type === "publishResult" ? msg.continued : undefined,
         });
         return;
       }

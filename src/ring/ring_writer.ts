@@ -3,10 +3,31 @@ import {
   HDR,
   SLOT,
   SLOT_FLAG_GOP_START,
+  SLOT_FLAG_OVERHEAD_SHIFT,
   SLOT_WORDS,
   STATE_ENDED,
 } from "./ring_layout.ts";
 import type { SharedRing } from "./shared_ring.ts";
+
+/** Sees each packet as it is appended, on the writer's thread (before readers can). */
+export interface AppendObserver {
+  /** A packet of `track` with RTP timestamp `timestamp` (uint32) was appended from src[start..]. */
+  appended(track: number, timestamp: number, src: Uint8Array, start: number): void;
+}
+
+/**
+ * Bytes of an RTP packet src[start..end) that are not payload: header, CSRCs, extension, padding
+ * (RFC 3550 §5.1, §5.3.1), at most the packet. The caller checked it is RTP.
+ */
+// hot path: no allocation
+export function rtpOverhead(src: Uint8Array, start: number, end: number): number {
+  const n = end - start;
+  const b0 = src[start];
+  let h = 12 + (b0 & 0x0f) * 4;
+  if ((b0 & 0x10) !== 0 && h + 4 <= n) h += 4 + ((src[start + h + 2] << 8) | src[start + h + 3]) * 4;
+  if ((b0 & 0x20) !== 0 && n > 0) h += src[end - 1];
+  return h < n ? h : n & 0xffff;
+}
 
 /**
  * The single writer of a stream's ring, in the publisher's worker.
@@ -17,6 +38,8 @@ import type { SharedRing } from "./shared_ring.ts";
  */
 export class RingWriter {
   readonly ring: SharedRing;
+  /** Told of every packet appended (the stream's clock mapping: stream/publisher_clock.ts). */
+  clock: AppendObserver | null = null;
   #head = 0;
   #tail = 0;
   #pos = 0;
@@ -26,9 +49,26 @@ export class RingWriter {
   #packets = 0;
   #bytes = 0;
 
-  /** `start` places the counters elsewhere than 0 (tests run them across the 2^31 wrap). */
-  constructor(ring: SharedRing, start: { seq: number; pos: number } = { seq: 0, pos: 0 }) {
+  /**
+   * A writer that takes over a ring another writer left (a publisher reconnecting within
+   * ingest.reconnectGraceMs, maybe on another worker): it goes on from the published head, keeping
+   * the packets, the GOP start and the per-track RTP state readers already use.
+   */
+  static resume(ring: SharedRing): RingWriter {
+    const w = new RingWriter(ring, null);
+    const h = ring.header;
+    w.#head = Atomics.load(h, HDR.HEAD);
+    w.#tail = Atomics.load(h, HDR.TAIL);
+    w.#pos = Atomics.load(h, HDR.WRITE_POS);
+    w.#hasGop = Atomics.load(h, HDR.HAS_GOP) === 1;
+    w.#gopStart = Atomics.load(h, HDR.GOP_START);
+    return w;
+  }
+
+  /** `start` places the counters elsewhere than 0 (tests run them across the 2^31 wrap); null: see resume(). */
+  constructor(ring: SharedRing, start: { seq: number; pos: number } | null = { seq: 0, pos: 0 }) {
     this.ring = ring;
+    if (start === null) return;
     this.#head = this.#tail = start.seq | 0;
     this.#pos = start.pos | 0;
     Atomics.store(ring.header, HDR.HEAD, this.#head);
@@ -77,13 +117,14 @@ export class RingWriter {
     const s = (seq & ring.slotMask) * SLOT_WORDS;
     ring.slots[s + SLOT.POS] = pos;
     ring.slots[s + SLOT.LEN] = len;
-    ring.slots[s + SLOT.FLAGS] = track | flags;
+    ring.slots[s + SLOT.FLAGS] = track | flags | (rtpOverhead(src, start, end) << SLOT_FLAG_OVERHEAD_SHIFT);
     ring.slots[s + SLOT.TIME] = timeMs;
     // RTP sequence and timestamp, for RTP-Info of viewers that start after this packet.
     const h = ring.header;
     h[HDR.TRACKS + 2 * track] = (src[start + 2] << 8) | src[start + 3];
-    h[HDR.TRACKS + 2 * track + 1] = (src[start + 4] << 24) | (src[start + 5] << 16) | (src[start + 6] << 8) |
-      src[start + 7];
+    const ts = (src[start + 4] << 24) | (src[start + 5] << 16) | (src[start + 6] << 8) | src[start + 7];
+    h[HDR.TRACKS + 2 * track + 1] = ts;
+    if (this.clock !== null) this.clock.appended(track, ts >>> 0, src, start);
 
     this.#pos = (pos + len) | 0;
     this.#head = (seq + 1) | 0;

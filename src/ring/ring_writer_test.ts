@@ -149,3 +149,29 @@ Deno.test("a reader in another worker sees every packet intact and in order", as
   worker.terminate();
   assert.deepEqual(r, { count: 5000, errors: 0 });
 });
+
+Deno.test("RingWriter.resume() goes on where another writer stopped, keeping its packets and GOP start", () => {
+  const ring = SharedRing.create(16, 1 << 17, 2);
+  const first = new RingWriter(ring);
+  const p = new Uint8Array(200).fill(7);
+  for (let i = 0; i < 20; i++) {
+    const seq = first.append(p, 0, p.length, i % 2, i);
+    if (i === 10) first.markGopStart(seq);
+  }
+  first.publish();
+  const before = { head: ring.head(), tail: ring.tail(), pos: ring.writePos(), gop: ring.gopStart() };
+  assert.equal(before.gop, 10);
+  const next = RingWriter.resume(ring);
+  assert.equal(next.nextSeq, before.head);
+  assert.deepEqual(
+    { head: ring.head(), tail: ring.tail(), pos: ring.writePos(), gop: ring.gopStart() },
+    before,
+  );
+  // 16 slots: one more packet evicts the oldest, as the first writer would have.
+  assert.equal(next.append(p, 0, p.length, 0, 20), 20);
+  next.publish();
+  assert.equal(ring.head(), 21);
+  assert.equal(ring.tail(), 21 - 16);
+  assert.equal(ring.writePos(), before.pos + 204);
+  assert.equal(ring.gopStart(), 10, "the GOP start survives the handover");
+});

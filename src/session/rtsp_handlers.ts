@@ -14,6 +14,7 @@ import { ServerSession } from "./server_session.ts";
 import { urlTargets } from "./url_target.ts";
 import { udpKey } from "../net/udp_endpoint.ts";
 import { newSessionId } from "./worker_context.ts";
+import { SharedRing } from "../ring/shared_ring.ts";
 import { AccessControl, type Action } from "./access_control.ts";
 
 /** A handler's answer; `after` runs once the response is queued (PLAY starts media after it). */
@@ -300,15 +301,19 @@ function setupPublisher(s: ServerSession, req: RtspRequest, u: RtspUrl, t: Trans
 
 /**
  * Which announced media a publisher's SETUP URL names: controls are the publisher's own (ffmpeg
- * `streamid=N`, Larix `mediaUUID=...`), relative to the ANNOUNCE URL or absolute (RTSP-NOTES 2).
+ * `streamid=N`, Larix `mediaUUID=...`), relative to the session-level control or the ANNOUNCE URL, or
+ * absolute (RTSP-NOTES 2).
  */
 function findPublisherTrack(s: ServerSession, u: RtspUrl): number {
   const a = s.announced!;
   const tracks = a.info.tracks;
   const want = normalise(u);
+  // A session-level control is the base of relative media controls (RFC 2326 §C.1.1); `*` or
+  // none means the ANNOUNCE URL (GStreamer's rtspclientsink sends `*`).
+  const base = joinUrl(a.baseUrl, a.info.sessionControl ?? "*");
   for (const tr of tracks) {
     if (tr.control === undefined || tr.control === "*") continue;
-    const abs = joinUrl(a.baseUrl, tr.control);
+    const abs = joinUrl(base, tr.control);
     try {
       if (normalise(parseRtspUrl(abs)) === want) return tr.index;
     } catch {
@@ -491,14 +496,20 @@ async function record(c: RtspConnection, req: RtspRequest): Promise<Reply> {
       `RECORD with ${setUp} of ${a.info.tracks.length} announced tracks set up`,
     );
   }
-  const ring = s.startRecording();
+  const ring = s.newRing();
   const answer = await c.ctx.directory.publish(s.path!, s.id, a.sdp, ring.sab);
   if (!answer.ok) {
-    s.abortRecording();
     return fail(STATUS_CODE.ServiceUnavailable, answer.reason ?? "stream could not be published");
   }
+  if (c.closed || c.session !== s) return {}; // gone meanwhile; its release frees the path
+  const cont = answer.continued;
+  s.startRecording(cont ? new SharedRing(cont.sab) : ring, cont);
   s.streamId = answer.streamId ?? 0;
-  s.log.info(`RECORD: publishing stream ${s.streamId} over ${s.transport === "udp" ? "UDP" : "TCP"}`);
+  s.log.info(
+    `RECORD: ${cont ? "continuing" : "publishing"} stream ${s.streamId} over ${
+      s.transport === "udp" ? "UDP" : "TCP"
+    }`,
+  );
   return { headers: [["Session", serializeSessionHeader(s.id, s.advertisedTimeoutSec)]] };
 }
 

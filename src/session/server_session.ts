@@ -3,11 +3,18 @@ import { RingWriter } from "../ring/ring_writer.ts";
 import { SharedRing } from "../ring/shared_ring.ts";
 import type { LocalStream, StreamSubscriber } from "../stream/local_stream.ts";
 import { StreamIngest } from "../stream/ingest.ts";
+import { Continuity, trackEnds } from "../stream/continuity.ts";
 import type { StreamInfo } from "../stream/stream_info.ts";
 import { RingViewer } from "./ring_viewer.ts";
 import type { RtspConnection } from "./rtsp_connection.ts";
 import { UdpIngest, UdpSender } from "./udp_media.ts";
 import { udpKey } from "../net/udp_endpoint.ts";
+import { parseRtcpCompound } from "../rtcp/compound.ts";
+import { PublisherClock, wallClockMs } from "../stream/publisher_clock.ts";
+import { ReportingSource } from "./reporting_source.ts";
+import { SenderReports } from "./sender_reports.ts";
+import { rtcpRoute } from "./udp_ports.ts";
+import { ViewerReception } from "./viewer_reception.ts";
 
 /** How long a viewer of an ended stream may take to receive the rest before it is closed. */
 const STREAM_END_DRAIN_MS = 2000;
@@ -46,6 +53,8 @@ export class ServerSession implements StreamSubscriber {
   #publisherChannels: Map<number, number> | null = null;
   ingest: StreamIngest | null = null;
   streamId = 0;
+  /** The stream's NTP↔RTP mapping from this publisher's packets and Sender Reports (from RECORD). */
+  clock: PublisherClock | null = null;
 
   /** Lower transport, fixed by the first SETUP: one per session. */
   transport: "tcp" | "udp" | null = null;
@@ -60,6 +69,8 @@ export class ServerSession implements StreamSubscriber {
   /** Track → RTP interleaved channel the viewer asked for. */
   readonly viewerChannels = new Map<number, number>();
   viewer: RingViewer | null = null;
+  /** What the viewer's RTCP receiver reports say (made at the first one). */
+  reception: ViewerReception | null = null;
 
   /** Interleaved channel → track for the publisher's RTP; RTCP channels map to -1. Made on first use. */
   get publisherChannels(): Map<number, number> {
@@ -98,14 +109,23 @@ export class ServerSession implements StreamSubscriber {
 
   /**
    * An interleaved frame from the peer: RTP of a publishing session goes into the ring (returns
-   * true, visible at flush()); RTCP and viewers' frames only count as liveness.
+   * true, visible at flush()); RTCP (the odd channel of a pair) is read and used, never relayed.
    */
   // hot path: no allocation
   frame(channel: number, buf: Uint8Array, start: number, end: number): boolean {
     const ingest = this.ingest;
-    if (ingest === null) return false;
+    if (ingest === null) {
+      if (this.viewer !== null) {
+        for (const [t, ch] of this.viewerChannels) if (ch + 1 === channel) this.#rtcp(t, buf, start, end);
+      }
+      return false;
+    }
     const track = this.publisherChannels.get(channel);
-    if (track === undefined || track < 0) return false;
+    if (track === undefined) return false;
+    if (track < 0) {
+      this.#rtcp(this.publisherChannels.get(channel - 1) ?? -1, buf, start, end);
+      return false;
+    }
     if (this.#batchTime === 0) this.#batchTime = performance.now() | 0;
     ingest.packet(buf, start, end, track, this.#batchTime);
     this.conn.ctx.stats.packetsIn++;
@@ -151,12 +171,35 @@ export class ServerSession implements StreamSubscriber {
     }
   }
 
-  /** RECORD: creates the ring; the caller announces it to the directory. */
-  startRecording(): SharedRing {
+  /** RECORD, before the directory answers: a ring for the stream (dropped if it continues another). */
+  newRing(): SharedRing {
+    const cfg = this.conn.ctx.config;
+    return SharedRing.create(cfg.ring.slots, cfg.ring.bytes, this.announced!.info.tracks.length);
+  }
+
+  /**
+   * RECORD accepted: packets go into `ring`, this session's new one, or the ring of the stream it
+   * continues (`continued`: its previous publisher left at leftAtMs, see Continuity).
+   */
+  startRecording(ring: SharedRing, continued?: { leftAtMs: number }): void {
     const cfg = this.conn.ctx.config;
     const info = this.announced!.info;
-    const ring = SharedRing.create(cfg.ring.slots, cfg.ring.bytes, info.tracks.length);
-    this.ingest = new StreamIngest(new RingWriter(ring), info, cfg.viewer.audioStartWindowMs);
+    if (continued === undefined) {
+      this.ingest = new StreamIngest(new RingWriter(ring), info, cfg.viewer.audioStartWindowMs);
+    } else {
+      const ends = trackEnds(ring, info.tracks.map((t) => t.clockRate));
+      // Packets are rewritten to the continued stream's payload types: read them with its SDP.
+      const served = this.conn.ctx.directory.get(this.path!)?.info ?? info;
+      this.ingest = new StreamIngest(RingWriter.resume(ring), served, cfg.viewer.audioStartWindowMs);
+      this.ingest.continueFrom(new Continuity(ends, continued.leftAtMs));
+    }
+    const cont = this.ingest.continuity;
+    this.clock = new PublisherClock(
+      ring,
+      info.tracks.map((t) => t.clockRate),
+      cont === null ? null : (t) => cont.timestampOffset(t),
+    );
+    this.ingest.writer.clock = this.clock;
     this.state = "record";
     if (this.transport === "udp") {
       this.#udpIngest = new UdpIngest(
@@ -170,10 +213,9 @@ export class ServerSession implements StreamSubscriber {
       const host = this.conn.peerHost;
       for (const [track, p] of this.udpClientPorts!) {
         this.#route(udpKey(host, p[0]), track);
-        this.#route(udpKey(host, p[1]), -1);
+        this.#route(udpKey(host, p[1]), rtcpRoute(track));
       }
     }
-    return ring;
   }
 
   /** PLAY: starts sending from the newest GOP. The PLAY response must already be queued. */
@@ -188,19 +230,60 @@ export class ServerSession implements StreamSubscriber {
         return p === undefined ? null : udp.address(host, p[0]);
       });
       // The viewer's receiver reports keep the session alive.
-      for (const [, p] of this.udpClientPorts!) this.#route(udpKey(host, p[1]), -1);
+      for (const [t, p] of this.udpClientPorts!) this.#route(udpKey(host, p[1]), rtcpRoute(t));
       this.#udpSender = new UdpSender(this.viewer!, udp.rtp, to, this.conn.ctx.stats, this);
+      const rtcpTo = Array.from({ length: stream.ring.trackCount }, (_, t) => {
+        const p = this.udpClientPorts!.get(t);
+        return p === undefined ? null : udp.address(host, p[1]);
+      });
+      this.#udpSender.rtcp = { reports: this.#senderReports(), ep: udp.rtcp, to: rtcpTo };
       stream.subscribe(this);
       this.#udpSender.send();
       udp.flush();
       return;
     }
-    this.conn.writer.source = this.viewer;
+    this.conn.writer.source = new ReportingSource(this.viewer!, this.#senderReports(), this.viewerChannels);
     stream.subscribe(this);
     this.conn.writer.kick();
   }
 
-  /** Sends datagrams from `key` to this session (track -1: RTCP, liveness only). */
+  /** The viewer's Sender Reports (PLAY). */
+  #senderReports(): SenderReports {
+    const s = this.stream!;
+    const stats = this.conn.ctx.stats;
+    return new SenderReports(
+      s.ring,
+      s.info.tracks,
+      this.viewerChannels.keys(),
+      this.viewer!,
+      s.streamId,
+      stats,
+    );
+  }
+
+  /**
+   * RTCP from the peer about `track`: a publisher's Sender Reports set the stream's clock mapping,
+   * a viewer's report blocks its reception figures. Nothing is forwarded either way.
+   */
+  #rtcp(track: number, buf: Uint8Array, start: number, end: number): void {
+    const stats = this.conn.ctx.stats;
+    const packets = parseRtcpCompound(buf, start, end);
+    if (packets === null) {
+      stats.rtcpInvalid++;
+      return;
+    }
+    stats.rtcpIn++;
+    if (this.clock !== null) {
+      this.clock.receive(track, packets);
+      return;
+    }
+    const s = this.stream;
+    if (this.viewer === null || s === null) return;
+    this.reception ??= new ViewerReception(s.ring, s.info.tracks, this.viewerChannels.keys());
+    this.reception.receive(track, packets, wallClockMs(), performance.now());
+  }
+
+  /** Sends datagrams from `key` to this session (rtcpRoute(track): RTCP about that track). */
   #route(key: number, track: number): void {
     const udp = this.conn.ctx.udp;
     if (udp === null || key < 0) return;
@@ -208,26 +291,19 @@ export class ServerSession implements StreamSubscriber {
     else this.log.warn(`UDP source port ${key % 65536} is already used by another session`);
   }
 
-  /** A datagram routed to this session: a UDP publisher's RTP, or RTCP (liveness). */
+  /** A datagram routed to this session: a UDP publisher's RTP, or RTCP (which also keeps it alive). */
   udpDatagram(track: number, buf: Uint8Array, start: number, end: number): void {
     this.conn.lastSeen = performance.now();
     this.udpBytesIn += end - start;
     this.conn.ctx.stats.bytesIn += end - start;
-    if (track < 0) return;
+    if (track < 0) {
+      this.#rtcp(-1 - track, buf, start, end);
+      return;
+    }
     const ui = this.#udpIngest;
     if (ui === null) return;
     this.conn.ctx.stats.packetsIn++;
     ui.rtp(track, buf, start, end);
-  }
-
-  /** RECORD was refused after startRecording(): forget the ring and stop taking UDP packets. */
-  abortRecording(): void {
-    this.ingest = null;
-    this.state = "preRecord";
-    this.#udpIngest?.close();
-    this.#udpIngest = null;
-    if (this.#udpRoutes.length > 0) this.conn.ctx.udp?.removeRoutes(this, this.#udpRoutes);
-    this.#udpRoutes = [];
   }
 
   /** Tracks a publisher has set up, on either transport. */
@@ -304,7 +380,8 @@ export class ServerSession implements StreamSubscriber {
     if (this.#holdTimer !== undefined) clearTimeout(this.#holdTimer);
     this.#holdTimer = undefined;
     if (this.ingest !== null) {
-      this.ingest.end();
+      // Publish what is pending; the directory ends the stream, or keeps it for a new publisher.
+      this.ingest.detach();
       const lost = this.#udpIngest === null ? "" : `, ${this.#udpIngest.lost} lost on UDP`;
       this.log.info(`publisher left (${reason}); ${this.ingest.writer.packets} packets relayed${lost}`);
     }

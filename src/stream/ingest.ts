@@ -1,13 +1,11 @@
 import type { RingWriter } from "../ring/ring_writer.ts";
 import { SLOT_FLAG_GOP_START } from "../ring/ring_layout.ts";
 import { rtpMarker, rtpPayloadEnd, rtpPayloadStart, rtpTimestamp } from "../rtp/rtp_header.ts";
-import { H264_FLAG, h264IsKeyframeStart, h264PacketFlags } from "../rtp/h264.ts";
-import type { StreamInfo } from "./stream_info.ts";
+import { VIDEO_FLAG, videoPacketFlags } from "../rtp/video_packet.ts";
+import { type StreamInfo, videoCodecsByPayloadType } from "./stream_info.ts";
 import { RESYNC_DISTANCE, seqDistance } from "../rtp/reorder_buffer.ts";
 import { RateMeter } from "./rate_meter.ts";
-
-const PARAMETER_SETS = H264_FLAG.SPS | H264_FLAG.PPS;
-const SLICES = H264_FLAG.IDR | H264_FLAG.NON_IDR;
+import type { Continuity } from "./continuity.ts";
 
 /** The last complete GOP: from one GOP start (the SPS/PPS before a keyframe, or the keyframe) to the next. */
 export interface GopSize {
@@ -25,6 +23,8 @@ export interface GopSize {
 export class StreamIngest {
   readonly writer: RingWriter;
   readonly #videoTrack: number;
+  /** VIDEO_CODEC per RTP payload type of the video track: packets are read by the format actually sent. */
+  readonly #videoCodecs: Uint8Array;
   readonly #audioWindowMs: number;
   /** Sequence of the first parameter-set packet since the last slice, or -1. */
   #paramStart = -1;
@@ -70,6 +70,7 @@ export class StreamIngest {
   constructor(writer: RingWriter, info: StreamInfo, audioStartWindowMs: number) {
     this.writer = writer;
     this.#videoTrack = info.videoTrack;
+    this.#videoCodecs = videoCodecsByPayloadType(info.tracks[info.videoTrack]);
     this.#audioWindowMs = audioStartWindowMs;
     this.#expectedSeq = new Int32Array(info.tracks.length).fill(-1);
   }
@@ -82,10 +83,12 @@ export class StreamIngest {
       this.invalidPackets++;
       return;
     }
+    if (this.#continuity !== null && !this.#admit(buf, start, ps, end, track)) return;
     this.#countSequence(buf, start, track);
     const w = this.writer;
     if (track === this.#videoTrack) {
-      const flags = h264PacketFlags(buf, ps, rtpPayloadEnd(buf, start, end));
+      const codec = this.#videoCodecs[buf[start + 1] & 0x7f];
+      const flags = videoPacketFlags(codec, buf, ps, rtpPayloadEnd(buf, start, end));
       const seq = w.append(buf, start, end, track, nowMs);
       this.midFrame = !rtpMarker(buf, start);
       this.withoutVideo = false;
@@ -93,8 +96,8 @@ export class StreamIngest {
       const newFrame = !this.#haveVideoTs || ts !== this.#lastVideoTs;
       this.#haveVideoTs = true;
       this.#lastVideoTs = ts;
-      if (h264IsKeyframeStart(flags)) {
-        // Several slices of one IDR each start an FU-A: only the first (new timestamp) starts a GOP.
+      if ((flags & VIDEO_FLAG.KEYFRAME_START) !== 0) {
+        // Several slices of one IDR/IRAP each start a NAL unit: only the first (new timestamp) starts a GOP.
         if (!this.#haveKeyTs || ts !== this.#lastKeyTs) {
           this.#haveKeyTs = true;
           this.#lastKeyTs = ts;
@@ -104,9 +107,9 @@ export class StreamIngest {
           this.#newGop(this.#paramStart !== -1);
         }
         this.#paramStart = -1;
-      } else if ((flags & SLICES) !== 0) {
+      } else if ((flags & VIDEO_FLAG.SLICE) !== 0) {
         this.#paramStart = -1;
-      } else if ((flags & PARAMETER_SETS) !== 0 && this.#paramStart === -1) {
+      } else if ((flags & VIDEO_FLAG.PARAMETER_SETS) !== 0 && this.#paramStart === -1) {
         this.#paramStart = seq;
         this.#paramPackets = this.#gopPackets;
         this.#paramBytes = this.#gopBytes;
@@ -170,9 +173,52 @@ export class StreamIngest {
     this.#gopFrames -= frames;
   }
 
-  /** Ends the stream: viewers' workers see it ended and close their sessions. */
-  end(): void {
-    this.writer.end();
+  /**
+   * The publisher left: what is pending becomes visible. Whether the stream ends or waits for
+   * another publisher (ingest.reconnectGraceMs) is main.ts's call; it marks the ring ended.
+   */
+  detach(): void {
+    this.writer.publish();
+  }
+
+  /** Packets of a continued stream dropped while waiting for the new publisher's first keyframe. */
+  droppedBeforeKeyframe = 0;
+  #continuity: Continuity | null = null;
+  #awaitKey = false;
+
+  /**
+   * This ingest continues a stream another publisher left: viewers following it live must get the
+   * new publisher's packets from a GOP start on (anything before cannot be decoded), renumbered.
+   */
+  continueFrom(c: Continuity): void {
+    this.#continuity = c;
+    this.#awaitKey = this.#videoTrack >= 0;
+  }
+
+  /** The rewriting of a continued stream, or null; its timestamp offsets also map the publisher's SRs. */
+  get continuity(): Continuity | null {
+    return this.#continuity;
+  }
+
+  // hot path (continued streams only): no allocation
+  #admit(buf: Uint8Array, start: number, ps: number, end: number, track: number): boolean {
+    if (this.#awaitKey) {
+      if (track !== this.#videoTrack || !this.#startsGop(buf, start, ps, rtpPayloadEnd(buf, start, end))) {
+        this.droppedBeforeKeyframe++;
+        return false;
+      }
+      this.#awaitKey = false;
+    }
+    this.#continuity!.rewrite(buf, start, track, Date.now());
+    return true;
+  }
+
+  /** Whether a video packet can begin a GOP: in-band parameter sets or the start of a keyframe. */
+  #startsGop(buf: Uint8Array, start: number, ps: number, pe: number): boolean {
+    // Still the new publisher's payload type; the codec table is the continued stream's.
+    const pt = this.#continuity!.mapPayloadType(this.#videoTrack, buf[start + 1] & 0x7f);
+    const flags = videoPacketFlags(this.#videoCodecs[pt], buf, ps, pe);
+    return (flags & (VIDEO_FLAG.KEYFRAME_START | VIDEO_FLAG.PARAMETER_SETS)) !== 0;
   }
 
   #advanceAudioStart(nowMs: number): void {

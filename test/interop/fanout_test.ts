@@ -9,7 +9,15 @@ const VIEWERS = 50;
 interopTest(`${VIEWERS} viewers over 2 workers each get every packet of an ffmpeg stream in order`, [
   "ffmpeg",
 ], async () => {
-  const s = await publishedServer("live/fan", ["--workers", "2", "--log-level", "info"]);
+  // No reconnect grace period: the viewers are to be closed as soon as the publisher leaves.
+  const s = await publishedServer("live/fan", [
+    "--workers",
+    "2",
+    "--log-level",
+    "info",
+    "--set",
+    "ingest.reconnectGraceMs=0",
+  ]);
   const viewers: RtspTestClient[] = [];
   try {
     for (let i = 0; i < VIEWERS; i++) {

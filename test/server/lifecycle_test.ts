@@ -137,7 +137,15 @@ async function newSessionTimeout(port: number): Promise<number> {
 }
 
 Deno.test("a crashed worker is replaced on the same port and UDP ports, with backoff; the other serves on", async () => {
-  const s = await ServerProcess.start(["--workers", "2", "--set", "api.debug=true"]);
+  // No grace period: the dead worker's stream ends at once, so its viewers elsewhere are closed.
+  const s = await ServerProcess.start([
+    "--workers",
+    "2",
+    "--set",
+    "api.debug=true",
+    "--set",
+    "ingest.reconnectGraceMs=0",
+  ]);
   const api = await s.apiUrl();
   const open: { close(): void }[] = [];
   const sessions = async () => (await (await fetch(`${api}/v1/sessions`)).json()).sessions as SessionReport[];

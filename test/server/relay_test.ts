@@ -173,8 +173,8 @@ Deno.test("streams on different paths do not mix, and a busy path refuses a seco
   });
 });
 
-Deno.test("when the publisher leaves, its viewers are closed and the path is free again", async () => {
-  await withServer({}, async (server) => {
+Deno.test("when the publisher leaves, its viewers are closed and the path is free again (no grace period)", async () => {
+  await withServer({ "ingest.reconnectGraceMs": 0 }, async (server) => {
     const pub = await startPublisher(server.port, "gone");
     await pub.sendFrames(3, 10);
     const { client } = await play(server.port, "gone");

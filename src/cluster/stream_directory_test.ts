@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { Logger } from "../log/logger.ts";
+import { AV_SDP } from "../../test/support/synthetic_publisher.ts";
+import type { MainToWorker } from "./messages.ts";
+import { sameCodecs, StreamDirectory } from "./stream_directory.ts";
+import { SharedRing } from "../ring/shared_ring.ts";
+
+/** A directory with two workers whose messages are kept. */
+function setup(graceMs: number) {
+  const dir = new StreamDirectory(new Logger("error"), () => graceMs);
+  const got: [number, MainToWorker][] = [];
+  for (const index of [0, 1]) dir.addWorker({ index, post: (m) => got.push([index, m]) });
+  const sab = () => SharedRing.create(16, 1 << 17, 2).sab;
+  /** Claims and publishes `path` from worker w as session s; returns the publishResult. */
+  const publish = (w: number, s: string, sdp = AV_SDP) => {
+    dir.handle(w, { type: "claim", id: 1, path: "cam", sessionId: s });
+    const claim = got.findLast(([to, m]) => to === w && m.type === "claimResult");
+    assert.ok(claim && claim[1].type === "claimResult" && claim[1].ok, `claim by ${s}`);
+    dir.handle(w, { type: "publish", id: 2, path: "cam", sessionId: s, sdp, sab: sab() });
+    for (const i of [0, 1]) dir.handle(i, { type: "streamAck", streamId: dir.streams()[0]?.streamId ?? 0 });
+    const r = got.findLast(([to, m]) => to === w && m.type === "publishResult");
+    return r![1] as Extract<MainToWorker, { type: "publishResult" }>;
+  };
+  const removed = () => got.filter(([to, m]) => to === 1 && m.type === "streamRemoved").length;
+  return { dir, publish, removed };
+}
+
+Deno.test("StreamDirectory: a publisher with the same codecs continues the waiting stream, on any worker", () => {
+  const { dir, publish, removed } = setup(10_000);
+  const first = publish(0, "a");
+  assert.equal(first.continued, undefined);
+  const sab = dir.streams()[0].sab;
+  dir.handle(0, { type: "release", path: "cam", sessionId: "a" });
+  assert.equal(removed(), 0, "kept for the grace period");
+  assert.equal(dir.streams().length, 1);
+  const second = publish(1, "b");
+  assert.equal(second.streamId, first.streamId);
+  assert.equal(second.continued?.sab, sab);
+  assert.equal(dir.streams()[0].worker, 1);
+  assert.equal(dir.streams()[0].sessionId, "b");
+  dir.close();
+});
+
+Deno.test("StreamDirectory: other codecs end the waiting stream; no grace period ends it at once", () => {
+  const { dir, publish, removed } = setup(10_000);
+  const first = publish(0, "a");
+  dir.handle(0, { type: "release", path: "cam", sessionId: "a" });
+  const audioOnly = "v=0\r\ns=x\r\nt=0 0\r\nm=audio 0 RTP/AVP 0\r\na=control:streamid=0\r\n";
+  const second = publish(1, "b", audioOnly);
+  assert.equal(removed(), 1);
+  assert.notEqual(second.streamId, first.streamId);
+  assert.equal(second.continued, undefined);
+  dir.close();
+
+  const z = setup(0);
+  z.publish(0, "a");
+  z.dir.handle(0, { type: "release", path: "cam", sessionId: "a" });
+  assert.equal(z.removed(), 1);
+  assert.equal(z.dir.streams().length, 0);
+});
+
+Deno.test("StreamDirectory: the grace period ends the stream; a dead worker's stream waits like any other", async () => {
+  const { dir, publish, removed } = setup(50);
+  publish(0, "a");
+  dir.removeWorker(0);
+  assert.equal(removed(), 0);
+  await new Promise((r) => setTimeout(r, 80));
+  assert.equal(removed(), 1);
+  assert.equal(dir.streams().length, 0);
+  // The path is free again.
+  assert.equal(publish(1, "b").continued, undefined);
+  dir.close();
+});
+
+Deno.test("sameCodecs() compares media, encoding and clock rate per track, not payload types", () => {
+  assert.ok(sameCodecs(AV_SDP, AV_SDP.replaceAll("96", "100")));
+  assert.ok(!sameCodecs(AV_SDP, AV_SDP.replace("MPEG4-GENERIC/44100/2", "MPEG4-GENERIC/48000/2")));
+  assert.ok(!sameCodecs(AV_SDP, "v=0\r\ns=x\r\nt=0 0\r\nm=audio 0 RTP/AVP 0\r\n"));
+  assert.ok(!sameCodecs(AV_SDP, "not an sdp"));
+});
