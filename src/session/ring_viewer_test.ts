@@ -3,6 +3,7 @@ import { RingWriter } from "../ring/ring_writer.ts";
 import { SharedRing } from "../ring/shared_ring.ts";
 import { audioPacket, h264Packet } from "../../test/support/rtp_packets.ts";
 import { RingViewer, type ViewerPolicy } from "./ring_viewer.ts";
+import { buildRtpPacket } from "../rtp/rtp_header.ts";
 
 /** The viewer's next chunk as a view, for assertions (the server sends the range, no view). */
 function chunkOf(v: RingViewer): Uint8Array {
@@ -135,4 +136,43 @@ Deno.test("RingViewer.safe() drops a viewer whose unfinished write the writer is
   assert.equal(v.safe(ring.writePos()), false);
   assert.equal(counters.drops, 1);
   assert.equal(v.nextChunk(), null);
+});
+
+Deno.test("RingViewer counts written packets per track in batches; a report syncs the rest", () => {
+  const ring = SharedRing.create(4096, 1 << 20, 2);
+  const w = new RingWriter(ring);
+  const send = (track: number, n: number, payload = 100) => {
+    for (let i = 0; i < n; i++) {
+      const p = buildRtpPacket({
+        payloadType: 96,
+        sequence: i,
+        timestamp: 0,
+        ssrc: 1,
+        payload: new Uint8Array(payload),
+      });
+      w.append(p, 0, p.length, track, 0);
+    }
+  };
+  const seq = w.nextSeq;
+  send(0, 1);
+  w.markGopStart(seq);
+  send(0, 9);
+  send(1, 5);
+  w.publish();
+  const v = new RingViewer(ring, new Map([[0, 0], [1, 2]]), POLICY, {
+    skips: 0,
+    skippedPackets: 0,
+    drops: 0,
+  });
+  assert.ok(v.nextChunk() !== null);
+  v.chunkWritten();
+  assert.deepEqual(v.sentPackets, [0, 0], "a batch is not full yet");
+  v.syncCounts();
+  assert.deepEqual(v.sentPackets, [10, 5]);
+  assert.deepEqual(v.sentOctets, [1000, 500]);
+  // 300 more packets: counted without a sync once a batch is full.
+  send(1, 300);
+  w.publish();
+  while (v.nextChunk() !== null) v.chunkWritten();
+  assert.deepEqual(v.sentPackets, [10, 305]);
 });

@@ -37,6 +37,8 @@ export const SENDER_REPORT_INTERVAL_MS = 5000;
 export interface SentCounts {
   readonly sentPackets: number[];
   readonly sentOctets: number[];
+  /** Brings the counts up to date when they are kept in batches (TCP viewers). */
+  syncCounts?(): void;
 }
 
 /** The CNAME dm-live gives a stream's tracks in its Sender Reports. */
@@ -141,6 +143,7 @@ export class SenderReports {
    */
   writeInterleaved(nowPerf: number, rtpChannels: ReadonlyMap<number, number>): number {
     const wall = wallClockMs();
+    this.#counts.syncCounts?.();
     const b = this.#buf ??= new Uint8Array((4 + COMPOUND_BYTES) * this.#tracks.length);
     let n = 0;
     for (const t of this.#tracks) {
@@ -162,6 +165,7 @@ export class SenderReports {
    */
   sendDatagrams(nowPerf: number, ep: UdpEndpoint, to: readonly (UdpAddress | null)[]): number {
     const wall = wallClockMs();
+    this.#counts.syncCounts?.();
     const b = datagram ??= new Uint8Array(COMPOUND_BYTES);
     let bytes = 0;
     for (const t of this.#tracks) {

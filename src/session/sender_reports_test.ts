@@ -24,6 +24,7 @@ Deno.test("SenderReports: SSRC from the packets, RTP time from the mapping at th
   const v = new RingViewer(ring, channels, POLICY, { skips: 0, skippedPackets: 0, drops: 0 });
   assert.ok(v.nextChunk() !== null);
   v.chunkWritten();
+  v.syncCounts(); // counts are kept in batches; a report syncs them first
   assert.deepEqual(v.sentPackets, [2, 1]);
   assert.deepEqual(v.sentOctets, [150, 100], "payload only: CSRCs left out");
   const totals = { senderReports: 0 };
@@ -68,11 +69,13 @@ Deno.test("SenderReports are due at once, then every interval; a track's first r
   assert.ok(v.nextChunk() !== null);
   assert.equal(r.firstOwed(), false, "audio has no packet yet");
   v.chunkWritten();
+  v.syncCounts(); // counts are kept in batches; a report syncs them first
   assert.deepEqual(v.sentPackets, [1, 0], "counted once written");
   send(1, 0);
   w.publish();
   assert.equal(r.firstOwed(), true, "audio has a packet: its first report is owed before the next chunk");
   assert.ok(v.nextChunk() !== null);
+  v.syncCounts();
   assert.deepEqual(v.sentPackets, [1, 0], "not counted before it is written");
   r.writeInterleaved(t0, channels);
   assert.equal(r.firstOwed(), false);
@@ -87,6 +90,7 @@ Deno.test("SenderReports: a track without a clock rate gets none; the copy path 
   const v = new RingViewer(ring, channels, POLICY, { skips: 0, skippedPackets: 0, drops: 0 });
   assert.ok(v.nextChunk() !== null);
   v.chunkWritten();
+  v.syncCounts(); // counts are kept in batches; a report syncs them first
   assert.deepEqual(v.sentPackets, [0, 1]);
   const r = new SenderReports(ring, [{ clockRate: 90000 }, { clockRate: 0 }], channels.keys(), v, 1);
   assert.equal(r.owesFirst(1), false);

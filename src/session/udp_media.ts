@@ -1,6 +1,7 @@
 import { FRAME_HEADER_BYTES, SLOT_FLAG_OVERHEAD_SHIFT, SLOT_FLAG_TRACK_MASK } from "../ring/ring_layout.ts";
 import { ReorderBuffer } from "../rtp/reorder_buffer.ts";
 import { rtpPayloadStart } from "../rtp/rtp_header.ts";
+import { passClock } from "../stream/pass_clock.ts";
 import type { UdpAddress, UdpEndpoint } from "../net/udp_endpoint.ts";
 import type { StreamIngest } from "../stream/ingest.ts";
 import type { RingViewer } from "./ring_viewer.ts";
@@ -51,7 +52,7 @@ export class UdpSender {
     const ring = v.ring;
     const data = ring.data;
     const rtcp = this.rtcp;
-    if (rtcp !== null && rtcp.reports.due(performance.now())) this.#sendReports();
+    if (rtcp !== null && rtcp.reports.due(passClock.now)) this.#sendReports();
     while (v.nextRun()) {
       for (let seq = v.runFrom; seq !== v.runTo; seq = (seq + 1) | 0) {
         const flags = ring.slotFlags(seq);

@@ -4,6 +4,7 @@ import { SharedRing } from "../ring/shared_ring.ts";
 import { parseSdp } from "../sdp/session_description.ts";
 import { type StreamInfo, streamInfoFromSdp } from "./stream_info.ts";
 import { buildViewerSdp } from "./viewer_sdp.ts";
+import { passClock } from "./pass_clock.ts";
 
 /**
  * Longest a pass over the viewers runs before it lets the event loop in: RTSP requests (a joining
@@ -146,7 +147,7 @@ export class LocalStream {
   /** Runs the pass for at most PASS_SLICE_MS, then yields (a macrotask, so I/O is polled meanwhile). */
   // hot path: no allocation per viewer
   #slice(): void {
-    const start = performance.now();
+    const start = passClock.now = performance.now();
     const wp = this.ring.writePos();
     const subs = this.#subscribers;
     let i = this.#cursor;
