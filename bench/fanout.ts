@@ -7,6 +7,7 @@
  * join during the steady phase and the delay added to live packets (both from a lightly loaded
  * probe process), RTP sequence gaps, and the load generator's own CPU.
  */
+import { SERVER_V8_FLAGS } from "../src/v8_flags.ts";
 import { parseArgs } from "node:util";
 import type { LoadPlan, LoadReport } from "./load_client.ts";
 
@@ -272,6 +273,7 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
       const args = [
         "run",
         "-P=server",
+        SERVER_V8_FLAGS,
         `${ROOT}main.ts`,
         "--port",
         String(port),

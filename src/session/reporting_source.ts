@@ -61,6 +61,7 @@ export class ReportingSource implements ChunkSource {
   chunkWritten(): void {
     if (this.#reportInFlight) {
       this.#reportInFlight = false;
+      this.#reports.release();
       return;
     }
     this.viewer.chunkWritten();

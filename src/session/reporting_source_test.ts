@@ -55,8 +55,8 @@ Deno.test("ReportingSource: the reports count what went before them, on the view
   send(0, 3000, 100);
   w.publish();
   // Not due yet: force the next batch as the interval would.
-  const buf = reports.buffer;
   const n = reports.writeInterleaved(performance.now() + SENDER_REPORT_INTERVAL_MS, channels);
+  const buf = reports.buffer;
   assert.equal(next(src), "rtp 10");
   const counts = rtcpFrames(buf, n).map((f) => {
     const sr = f.packets[0] as { report: SenderReport };

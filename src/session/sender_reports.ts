@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { MAX_TRACKS } from "../ring/ring_layout.ts";
 import { CLOCK_SOURCE_NONE } from "../ring/ring_layout.ts";
 import type { SharedRing } from "../ring/shared_ring.ts";
 import {
@@ -68,19 +69,25 @@ const sr: SenderReport = {
 const sdes: SdesChunk[] = [{ ssrc: 0, items: [{ type: SDES_ITEM.CNAME, text: "" }] }];
 /** Datagrams are copied (or sent) at once, so UDP viewers share one buffer. */
 let datagram: Uint8Array | null = null;
+/** TCP reports are built here, then copied out at their exact size (see #buf). */
+const tcpScratch = new Uint8Array((4 + COMPOUND_BYTES) * MAX_TRACKS);
 
 export class SenderReports {
   readonly #ring: SharedRing;
   readonly #info: readonly ReportedTrack[];
-  /** Set-up tracks, ascending. */
-  readonly #tracks: readonly number[];
+  /** Bit t: track t is set up (a number, not an array: this object exists per viewer). */
+  readonly #trackMask: number;
   readonly #counts: SentCounts;
   readonly #streamId: number;
   readonly #totals: { senderReports: number };
   /** Bit t: track t has not had its first report yet. */
   #pendingFirst = 0;
   #nextDue = 0;
-  /** TCP: this viewer's frames, borrowed by its write queue until written (made at the first report). */
+  /**
+   * TCP: the frames last built, borrowed by the viewer's write queue until written, then dropped
+   * (release()): a buffer per report rather than one kept per viewer, which at 19,000 viewers cost
+   * more memory than reports every 5 s cost garbage.
+   */
   #buf: Uint8Array | null = null;
   /** Sender Reports sent so far. */
   sent = 0;
@@ -100,16 +107,25 @@ export class SenderReports {
     this.#totals = totals;
     this.#ring = ring;
     this.#info = info;
-    this.#tracks = [...tracks].sort((a, b) => a - b);
+    let mask = 0;
+    for (const t of tracks) mask |= 1 << t;
+    this.#trackMask = mask;
     this.#counts = counts;
     this.#streamId = streamId;
     // A track without a clock rate gets no reports (there is no RTP time to give).
-    for (const t of this.#tracks) if (info[t]?.clockRate > 0) this.#pendingFirst |= 1 << t;
+    for (let t = 0; t < info.length; t++) {
+      if ((mask & (1 << t)) !== 0 && info[t]?.clockRate > 0) this.#pendingFirst |= 1 << t;
+    }
   }
 
   /** The frames writeInterleaved() built last. */
   get buffer(): Uint8Array {
     return this.#buf!;
+  }
+
+  /** The frames of `buffer` were written: let the buffer go. */
+  release(): void {
+    this.#buf = null;
   }
 
   /** Whether the interval since the last batch has passed (performance.now() time). */
@@ -125,7 +141,7 @@ export class SenderReports {
   firstOwed(): boolean {
     const p = this.#pendingFirst;
     if (p === 0) return false;
-    for (const t of this.#tracks) {
+    for (let t = 0; t < this.#info.length; t++) {
       if ((p & (1 << t)) !== 0 && this.#ring.trackLastSeq(t) !== undefined) return true;
     }
     return false;
@@ -144,9 +160,10 @@ export class SenderReports {
   writeInterleaved(nowPerf: number, rtpChannels: ReadonlyMap<number, number>): number {
     const wall = wallClockMs();
     this.#counts.syncCounts?.();
-    const b = this.#buf ??= new Uint8Array((4 + COMPOUND_BYTES) * this.#tracks.length);
+    const b = tcpScratch;
     let n = 0;
-    for (const t of this.#tracks) {
+    for (let t = 0; t < this.#info.length; t++) {
+      if ((this.#trackMask & (1 << t)) === 0) continue;
       const len = this.#writeCompound(t, wall, b, n + 4);
       if (len === 0) continue;
       b[n] = 0x24;
@@ -156,6 +173,7 @@ export class SenderReports {
       n += 4 + len;
     }
     this.#nextDue = nowPerf + SENDER_REPORT_INTERVAL_MS;
+    this.#buf = n === 0 ? null : b.slice(0, n);
     return n;
   }
 
@@ -168,7 +186,8 @@ export class SenderReports {
     this.#counts.syncCounts?.();
     const b = datagram ??= new Uint8Array(COMPOUND_BYTES);
     let bytes = 0;
-    for (const t of this.#tracks) {
+    for (let t = 0; t < this.#info.length; t++) {
+      if ((this.#trackMask & (1 << t)) === 0) continue;
       const dest = to[t];
       if (dest === null || dest === undefined) continue;
       const len = this.#writeCompound(t, wall, b, 0);

@@ -1,5 +1,6 @@
 /** Runs `main.ts` as a real process (same flags as `deno task start`) and reads its log. */
 import { Proc } from "./proc.ts";
+import { SERVER_V8_FLAGS } from "../../src/v8_flags.ts";
 import { testUdpPortBase } from "./udp_ports.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -26,6 +27,7 @@ export class ServerProcess {
     const proc = new Proc(Deno.execPath(), [
       "run",
       "-P=server",
+      SERVER_V8_FLAGS,
       `${ROOT}main.ts`,
       ...(opts.portFromConfig ? [] : ["--port", "0"]),
       "--set",
