@@ -11,7 +11,7 @@ import { UdpIngest, UdpSender } from "./udp_media.ts";
 import { udpKey } from "../net/udp_endpoint.ts";
 import { parseRtcpCompound } from "../rtcp/compound.ts";
 import { PublisherClock, wallClockMs } from "../stream/publisher_clock.ts";
-import { ReportingSource } from "./reporting_source.ts";
+import { passClock } from "../stream/pass_clock.ts";
 import { SenderReports } from "./sender_reports.ts";
 import { rtcpRoute } from "./udp_ports.ts";
 import { ViewerReception } from "./viewer_reception.ts";
@@ -242,9 +242,27 @@ export class ServerSession implements StreamSubscriber {
       udp.flush();
       return;
     }
-    this.conn.writer.source = new ReportingSource(this.viewer!, this.#senderReports(), this.viewerChannels);
+    this.conn.writer.source = this.viewer;
+    this.#reports = this.#senderReports();
+    // Queued before the first chunk: the reports of tracks with packets precede the GOP burst.
+    this.#queueReports(performance.now());
     stream.subscribe(this);
     this.conn.writer.kick();
+  }
+
+  /** TCP viewer: its Sender Reports, queued between chunks (see wake). */
+  #reports: SenderReports | null = null;
+
+  /**
+   * Queues the viewer's Sender Reports as a control message: the write queue sends those between
+   * media chunks and before the next one, so each report precedes the packets it does not count.
+   * Dropped, not queued, when the viewer does not read (its control queue is full).
+   */
+  #queueReports(now: number): void {
+    const r = this.#reports!;
+    if (r.writeInterleaved(now, this.viewerChannels) === 0) return;
+    this.conn.writer.sendControl(r.buffer);
+    r.release();
   }
 
   /** The viewer's Sender Reports (PLAY). */
@@ -354,6 +372,9 @@ export class ServerSession implements StreamSubscriber {
       this.conn.close(`slow viewer dropped: ${v.dropReason}`);
       return;
     }
+    // Once per viewer and pass: one comparison, and one bit test once every track had its first report.
+    const r = this.#reports;
+    if (r !== null && (r.due(passClock.now) || r.firstOwed())) this.#queueReports(passClock.now);
     this.conn.writer.kick();
     if (v.lastSkip !== null) {
       this.log.info(`slow viewer: ${v.lastSkip}`);

@@ -4,8 +4,8 @@
  * refused. With Basic alone and with SHA-256 offered, the same clients still get in.
  */
 import assert from "node:assert/strict";
-import { ffmpegPublisher, ffprobeFrames, gstDecode, interopTest, until } from "./clients.ts";
-import { ServerProcess } from "../support/server_process.ts";
+import { ffmpegPublisher, ffprobeFrames, gstDecode, interopTest } from "./clients.ts";
+import { serverWithPublisher } from "./published_server.ts";
 
 const CONFIG = (auth: string) => `
 auth:
@@ -23,28 +23,17 @@ async function securedServer(auth = "  methods: [basic, digest]") {
   const dir = await Deno.makeTempDir();
   const file = `${dir}/dm-live.yaml`;
   await Deno.writeTextFile(file, CONFIG(auth));
-  const server = await ServerProcess.start(["--config", file]);
-  const at = (cred: string) => `rtsp://${cred}@127.0.0.1:${server.port}/cams/front`;
-  const pub = ffmpegPublisher(at("cam:c4m%20p%40ss"));
-  try {
-    await until(
-      () => server.log.includes("[path cams/front] RECORD: publishing"),
-      15000,
-      "ffmpeg to publish",
-    );
-    await new Promise((r) => setTimeout(r, 1500));
-  } catch (e) {
-    pub.kill();
-    await server.stop();
-    throw new Error(`${(e as Error).message}\nffmpeg: ${pub.stderr}\nserver: ${server.log}`);
-  }
+  const withCreds = (url: string, cred: string) => url.replace("rtsp://", `rtsp://${cred}@`);
+  const s = await serverWithPublisher(
+    "cams/front",
+    (url) => ffmpegPublisher(withCreds(url, "cam:c4m%20p%40ss")),
+    ["--config", file],
+  );
   return {
-    server,
-    at,
+    server: s.server,
+    at: (cred: string) => withCreds(s.server.url("cams/front"), cred),
     async stop() {
-      pub.kill();
-      await pub.wait(5000);
-      await server.stop();
+      await s.stop();
       await Deno.remove(dir, { recursive: true });
     },
   };

@@ -4,28 +4,8 @@ import { ffmpegPublisher, type Proc, until } from "./clients.ts";
 import { ServerProcess } from "../support/server_process.ts";
 
 /** Starts dm-live and an ffmpeg publisher on `path`; waits until the stream is published. */
-export async function publishedServer(path: string, args: string[] = [], transport: "tcp" | "udp" = "tcp") {
-  const server = await ServerProcess.start(args);
-  const pub = ffmpegPublisher(server.url(path), transport);
-  try {
-    await until(() => server.log.includes(`[path ${path}] RECORD: publishing`), 15000, "ffmpeg to publish");
-    // Let at least one GOP (1 s) into the ring, so viewers get a burst.
-    await new Promise((r) => setTimeout(r, 1500));
-  } catch (e) {
-    pub.kill();
-    await server.stop();
-    throw new Error(`${(e as Error).message}\nffmpeg: ${pub.stderr}\nserver: ${server.log}`);
-  }
-  return {
-    server,
-    pub,
-    async stop() {
-      pub.kill();
-      await pub.wait(5000);
-      const status = await server.stop();
-      assert.equal(status.code, 0, `dm-live exit code on SIGTERM\n${server.log}`);
-    },
-  };
+export function publishedServer(path: string, args: string[] = [], transport: "tcp" | "udp" = "tcp") {
+  return serverWithPublisher(path, (url) => ffmpegPublisher(url, transport), args);
 }
 
 /**
