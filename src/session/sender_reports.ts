@@ -84,9 +84,9 @@ export class SenderReports {
   #pendingFirst = 0;
   #nextDue = 0;
   /**
-   * TCP: the frames last built, borrowed by the viewer's write queue until written, then dropped
-   * (release()): a buffer per report rather than one kept per viewer, which at 19,000 viewers cost
-   * more memory than reports every 5 s cost garbage.
+   * TCP: the frames last built, until the caller has queued them (release()): a buffer per report
+   * rather than one kept per viewer, which at 19,000 viewers cost more memory than reports every 5 s
+   * cost garbage.
    */
   #buf: Uint8Array | null = null;
   /** Sender Reports sent so far. */

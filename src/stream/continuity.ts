@@ -6,6 +6,15 @@
  */
 import { HDR, SLOT, SLOT_FLAG_TRACK_MASK, SLOT_WORDS } from "../ring/ring_layout.ts";
 import type { SharedRing } from "../ring/shared_ring.ts";
+import {
+  rtpPayloadType,
+  rtpSequence,
+  rtpSsrc,
+  rtpTimestamp,
+  setRtpSequence,
+  setRtpSsrc,
+  setRtpTimestamp,
+} from "../rtp/rtp_header.ts";
 
 /** Where one track of the previous publisher stopped. */
 export interface TrackEnd {
@@ -36,9 +45,8 @@ export function trackEnds(ring: SharedRing, clockRates: readonly number[]): Trac
     const e = ends[ring.slots[s + SLOT.FLAGS] & SLOT_FLAG_TRACK_MASK];
     if (e === undefined || e.ssrc !== -1 || e.seq === -1) continue;
     const off = (ring.slots[s + SLOT.POS] & ring.dataMask) + 4;
-    const d = ring.data;
-    e.payloadType = d[off + 1] & 0x7f;
-    e.ssrc = ((d[off + 8] << 24) | (d[off + 9] << 16) | (d[off + 10] << 8) | d[off + 11]) >>> 0;
+    e.payloadType = rtpPayloadType(ring.data, off);
+    e.ssrc = rtpSsrc(ring.data, off);
     missing--;
   }
   return ends;
@@ -75,38 +83,24 @@ export class Continuity {
 
   /** Rewrites the RTP header at buf[start..] in place. */
   // hot path: no allocation
-  rewrite(buf: Uint8Array, start: number, track: number, nowWallMs: number): void {
+  /** `nowWallMs` (Date.now() when left out) only matters at the new publisher's first packet. */
+  rewrite(buf: Uint8Array, start: number, track: number, nowWallMs?: number): void {
     const e = this.#ends[track];
     if (e === undefined || e.seq === -1) return; // nothing relayed on this track: nothing to follow
     if (this.#started[track] === 0) this.#begin(buf, start, track, nowWallMs);
-    const seq = (((buf[start + 2] << 8) | buf[start + 3]) + this.#seqOffset[track]) & 0xffff;
-    buf[start + 2] = seq >> 8;
-    buf[start + 3] = seq & 0xff;
-    const ts = (readU32(buf, start + 4) + this.#tsOffset[track]) >>> 0;
-    writeU32(buf, start + 4, ts);
-    if (e.ssrc !== -1) writeU32(buf, start + 8, e.ssrc);
+    setRtpSequence(buf, start, rtpSequence(buf, start) + this.#seqOffset[track]);
+    setRtpTimestamp(buf, start, rtpTimestamp(buf, start) + this.#tsOffset[track]);
+    if (e.ssrc !== -1) setRtpSsrc(buf, start, e.ssrc);
     if (e.payloadType !== -1) buf[start + 1] = (buf[start + 1] & 0x80) | e.payloadType;
   }
 
-  #begin(buf: Uint8Array, start: number, track: number, nowWallMs: number): void {
+  #begin(buf: Uint8Array, start: number, track: number, nowWallMs = Date.now()): void {
     if (this.#gapMs < 0) this.#gapMs = Math.max(0, nowWallMs - this.#leftAtMs);
     const e = this.#ends[track];
-    const seq = (buf[start + 2] << 8) | buf[start + 3];
-    this.#seqOffset[track] = (e.seq + 1 - seq) & 0xffff;
+    this.#seqOffset[track] = (e.seq + 1 - rtpSequence(buf, start)) & 0xffff;
     // At least one tick, so the first new frame never shares the last old frame's timestamp.
     const advance = Math.max(1, Math.round((this.#gapMs * e.clockRate) / 1000));
-    this.#tsOffset[track] = (e.timestamp + advance - readU32(buf, start + 4)) >>> 0;
+    this.#tsOffset[track] = (e.timestamp + advance - rtpTimestamp(buf, start)) >>> 0;
     this.#started[track] = 1;
   }
-}
-
-function readU32(b: Uint8Array, i: number): number {
-  return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
-}
-
-function writeU32(b: Uint8Array, i: number, v: number): void {
-  b[i] = v >>> 24;
-  b[i + 1] = (v >>> 16) & 0xff;
-  b[i + 2] = (v >>> 8) & 0xff;
-  b[i + 3] = v & 0xff;
 }

@@ -209,7 +209,7 @@ export class StreamIngest {
       }
       this.#awaitKey = false;
     }
-    this.#continuity!.rewrite(buf, start, track, Date.now());
+    this.#continuity!.rewrite(buf, start, track);
     return true;
   }
 

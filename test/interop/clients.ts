@@ -60,6 +60,17 @@ export function interopTest(name: string, needs: ClientName[], fn: () => Promise
  * `ultrafast` x264 signals Constrained Baseline whatever -profile says.
  */
 export function ffmpegPublisher(url: string, transport: "tcp" | "udp" = "tcp", extra: string[] = []): Proc {
+  const x264 = ["-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-profile:v", "main"];
+  return ffmpegAvPublisher(url, transport, [...x264, "-g", "30", "-x264-params", "repeat-headers=1"], extra);
+}
+
+/** ffmpeg pushing testsrc2 (640x360, 30 fps) encoded with `video`, and a 440 Hz tone as AAC. */
+function ffmpegAvPublisher(
+  url: string,
+  transport: "tcp" | "udp",
+  video: string[],
+  extra: string[] = [],
+): Proc {
   return new Proc("ffmpeg", [
     "-hide_banner",
     "-loglevel",
@@ -73,18 +84,7 @@ export function ffmpegPublisher(url: string, transport: "tcp" | "udp" = "tcp", e
     "lavfi",
     "-i",
     "sine=frequency=440:sample_rate=44100",
-    "-c:v",
-    "libx264",
-    "-preset",
-    "veryfast",
-    "-tune",
-    "zerolatency",
-    "-profile:v",
-    "main",
-    "-g",
-    "30",
-    "-x264-params",
-    "repeat-headers=1",
+    ...video,
     "-b:v",
     "800k",
     "-c:a",
@@ -174,19 +174,7 @@ export async function ffprobeFrames(url: string, transport: "tcp" | "udp", frame
  * B-frames), a keyframe every 30 frames (1 s) and VPS/SPS/PPS in-band before each, as cameras do.
  */
 export function ffmpegH265Publisher(url: string, transport: "tcp" | "udp" = "tcp"): Proc {
-  return new Proc("ffmpeg", [
-    "-hide_banner",
-    "-loglevel",
-    "error",
-    "-re",
-    "-f",
-    "lavfi",
-    "-i",
-    "testsrc2=size=640x360:rate=30",
-    "-f",
-    "lavfi",
-    "-i",
-    "sine=frequency=440:sample_rate=44100",
+  return ffmpegAvPublisher(url, transport, [
     "-c:v",
     "libx265",
     "-preset",
@@ -195,17 +183,6 @@ export function ffmpegH265Publisher(url: string, transport: "tcp" | "udp" = "tcp
     "zerolatency",
     "-x265-params",
     "repeat-headers=1:keyint=30:min-keyint=30:log-level=error",
-    "-b:v",
-    "800k",
-    "-c:a",
-    "aac",
-    "-b:a",
-    "64k",
-    "-f",
-    "rtsp",
-    "-rtsp_transport",
-    transport,
-    url,
   ]);
 }
 
