@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Logger } from "../log/logger.ts";
-import { AV_SDP } from "../../test/support/synthetic_publisher.ts";
+import { AV_SDP } from "../sdp/testdata/av_sdp.ts";
 import type { MainToWorker } from "./messages.ts";
 import { sameCodecs, StreamDirectory } from "./stream_directory.ts";
 import { SharedRing } from "../ring/shared_ring.ts";

@@ -8,25 +8,12 @@ import {
   STATE_ENDED,
 } from "./ring_layout.ts";
 import type { SharedRing } from "./shared_ring.ts";
+import { rtpOverhead, rtpSequence, rtpTimestamp } from "../rtp/rtp_header.ts";
 
 /** Sees each packet as it is appended, on the writer's thread (before readers can). */
 export interface AppendObserver {
   /** A packet of `track` with RTP timestamp `timestamp` (uint32) was appended from src[start..]. */
   appended(track: number, timestamp: number, src: Uint8Array, start: number): void;
-}
-
-/**
- * Bytes of an RTP packet src[start..end) that are not payload: header, CSRCs, extension, padding
- * (RFC 3550 §5.1, §5.3.1), at most the packet. The caller checked it is RTP.
- */
-// hot path: no allocation
-export function rtpOverhead(src: Uint8Array, start: number, end: number): number {
-  const n = end - start;
-  const b0 = src[start];
-  let h = 12 + (b0 & 0x0f) * 4;
-  if ((b0 & 0x10) !== 0 && h + 4 <= n) h += 4 + ((src[start + h + 2] << 8) | src[start + h + 3]) * 4;
-  if ((b0 & 0x20) !== 0 && n > 0) h += src[end - 1];
-  return h < n ? h : n & 0xffff;
 }
 
 /**
@@ -121,10 +108,10 @@ export class RingWriter {
     ring.slots[s + SLOT.TIME] = timeMs;
     // RTP sequence and timestamp, for RTP-Info of viewers that start after this packet.
     const h = ring.header;
-    h[HDR.TRACKS + 2 * track] = (src[start + 2] << 8) | src[start + 3];
-    const ts = (src[start + 4] << 24) | (src[start + 5] << 16) | (src[start + 6] << 8) | src[start + 7];
+    h[HDR.TRACKS + 2 * track] = rtpSequence(src, start);
+    const ts = rtpTimestamp(src, start);
     h[HDR.TRACKS + 2 * track + 1] = ts;
-    if (this.clock !== null) this.clock.appended(track, ts >>> 0, src, start);
+    if (this.clock !== null) this.clock.appended(track, ts, src, start);
 
     this.#pos = (pos + len) | 0;
     this.#head = (seq + 1) | 0;

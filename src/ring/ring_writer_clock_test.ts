@@ -1,35 +1,10 @@
 // RingWriter's part in RTCP: payload sizes in the slot flags (senders' octet counts) and the
 // AppendObserver that keeps the clock mapping (stream/publisher_clock.ts).
 import assert from "node:assert/strict";
-import { type AppendObserver, RingWriter, rtpOverhead } from "./ring_writer.ts";
+import { type AppendObserver, RingWriter } from "./ring_writer.ts";
 import { SharedRing } from "./shared_ring.ts";
 import { SLOT_FLAG_GOP_START, SLOT_FLAG_OVERHEAD_SHIFT, SLOT_FLAG_TRACK_MASK } from "./ring_layout.ts";
 import { buildRtpPacket } from "../rtp/rtp_header.ts";
-
-Deno.test("rtpOverhead() counts header, CSRCs, extension and padding, at most the packet", async (t) => {
-  const payload = new Uint8Array(100).fill(1);
-  const plain = buildRtpPacket({ payloadType: 96, sequence: 1, timestamp: 2, ssrc: 3, payload });
-  await t.step("fixed header", () => assert.equal(rtpOverhead(plain, 0, plain.length), 12));
-  await t.step("2 CSRCs, a 3-word extension, 4 bytes of padding", () => {
-    const p = new Uint8Array(12 + 8 + 4 + 12 + 100 + 4);
-    p[0] = 0x80 | 0x20 | 0x10 | 2;
-    p[12 + 8 + 3] = 3; // extension length in words
-    p[p.length - 1] = 4;
-    assert.equal(rtpOverhead(p, 0, p.length), 12 + 8 + 4 + 12 + 4);
-  });
-  await t.step("at an offset", () => {
-    const b = new Uint8Array(plain.length + 5);
-    b.set(plain, 5);
-    assert.equal(rtpOverhead(b, 5, b.length), 12);
-  });
-  await t.step("an extension length past the packet", () => {
-    const p = new Uint8Array(20);
-    p[0] = 0x90;
-    p[14] = 0xff;
-    p[15] = 0xff;
-    assert.equal(rtpOverhead(p, 0, 20), 20);
-  });
-});
 
 Deno.test("RingWriter.append() keeps the overhead in the slot flags beside the track and GOP flag", () => {
   const ring = SharedRing.create(64, 1 << 17, 2);

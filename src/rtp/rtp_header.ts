@@ -65,6 +65,22 @@ export function rtpPayloadEnd(buf: Uint8Array, start: number, end: number): numb
   return end - padding;
 }
 
+/**
+ * Bytes of an RTP packet src[start..end) that are not payload: header, CSRCs, extension, padding
+ * (RFC 3550 §5.1, §5.3.1), at most the packet. The caller checked it is RTP.
+ */
+export function rtpOverhead(src: Uint8Array, start: number, end: number): number {
+  // hot path: no allocation
+  const n = end - start;
+  const b0 = src[start];
+  let h = RTP_HEADER_MIN_BYTES + (b0 & 0x0f) * CSRC_BYTES;
+  if ((b0 & 0x10) !== 0 && h + EXTENSION_HEADER_BYTES <= n) {
+    h += EXTENSION_HEADER_BYTES + ((src[start + h + 2] << 8) | src[start + h + 3]) * 4;
+  }
+  if ((b0 & 0x20) !== 0 && n > 0) h += src[end - 1];
+  return h < n ? h : n & 0xffff;
+}
+
 /** Marker bit: for video, the last packet of an access unit (RFC 3550 §5.1, RFC 6184 §5.1). */
 export function rtpMarker(buf: Uint8Array, start: number): boolean {
   // hot path: no allocation

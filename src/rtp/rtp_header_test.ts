@@ -3,6 +3,7 @@ import {
   buildRtpPacket,
   RTP_HEADER_MIN_BYTES,
   rtpMarker,
+  rtpOverhead,
   type RtpPacketInit,
   rtpPayloadEnd,
   rtpPayloadStart,
@@ -262,4 +263,29 @@ Deno.test("buildRtpPacket() rejects values it cannot encode", async (t) => {
   for (const c of cases) {
     await t.step(c.name, () => assert.throws(() => buildRtpPacket(c.init), RangeError));
   }
+});
+
+Deno.test("rtpOverhead() counts header, CSRCs, extension and padding, at most the packet", async (t) => {
+  const payload = new Uint8Array(100).fill(1);
+  const plain = buildRtpPacket({ payloadType: 96, sequence: 1, timestamp: 2, ssrc: 3, payload });
+  await t.step("fixed header", () => assert.equal(rtpOverhead(plain, 0, plain.length), 12));
+  await t.step("2 CSRCs, a 3-word extension, 4 bytes of padding", () => {
+    const p = new Uint8Array(12 + 8 + 4 + 12 + 100 + 4);
+    p[0] = 0x80 | 0x20 | 0x10 | 2;
+    p[12 + 8 + 3] = 3; // extension length in words
+    p[p.length - 1] = 4;
+    assert.equal(rtpOverhead(p, 0, p.length), 12 + 8 + 4 + 12 + 4);
+  });
+  await t.step("at an offset", () => {
+    const b = new Uint8Array(plain.length + 5);
+    b.set(plain, 5);
+    assert.equal(rtpOverhead(b, 5, b.length), 12);
+  });
+  await t.step("an extension length past the packet", () => {
+    const p = new Uint8Array(20);
+    p[0] = 0x90;
+    p[14] = 0xff;
+    p[15] = 0xff;
+    assert.equal(rtpOverhead(p, 0, 20), 20);
+  });
 });

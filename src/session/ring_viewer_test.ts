@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { RingWriter } from "../ring/ring_writer.ts";
 import { SharedRing } from "../ring/shared_ring.ts";
-import { audioPacket, h264Packet } from "../../test/support/rtp_packets.ts";
+import { audioPacket, h264Packet } from "../rtp/testdata/rtp_packets.ts";
 import { RingViewer, type ViewerPolicy } from "./ring_viewer.ts";
 import { buildRtpPacket } from "../rtp/rtp_header.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { RingWriter } from "../ring/ring_writer.ts";
 import { SharedRing } from "../ring/shared_ring.ts";
-import { audioPacket, type H264Kind, h264Packet } from "../../test/support/rtp_packets.ts";
+import { audioPacket, type H264Kind, h264Packet } from "../rtp/testdata/rtp_packets.ts";
 import { buildRtpPacket } from "../rtp/rtp_header.ts";
 import { StreamIngest } from "./ingest.ts";
 import type { StreamInfo } from "./stream_info.ts";

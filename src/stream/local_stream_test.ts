@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { RingWriter } from "../ring/ring_writer.ts";
 import { SharedRing } from "../ring/shared_ring.ts";
-import { AV_SDP } from "../../test/support/synthetic_publisher.ts";
+import { AV_SDP } from "../sdp/testdata/av_sdp.ts";
 import { LocalStream, type StreamSubscriber } from "./local_stream.ts";
 
 function stream(mergeWindowMs = 0) {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { withServer } from "../support/server.ts";
 import { type Frame, RtspTestClient } from "../support/rtsp_client.ts";
 import { AV_SDP, startPublisher } from "../support/synthetic_publisher.ts";
-import { h264Packet } from "../support/rtp_packets.ts";
+import { h264Packet } from "../../src/rtp/testdata/rtp_packets.ts";
 import { parseTransportHeader } from "../../src/rtsp/transport_header.ts";
 import type { ServerHandle } from "../../src/cluster/cluster.ts";
 import { testUdpPortBase } from "../support/udp_ports.ts";

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { withServer } from "../../test/support/server.ts";
-import { startPublisher } from "../../test/support/synthetic_publisher.ts";
-import { RtspTestClient } from "../../test/support/rtsp_client.ts";
-import { Logger } from "../log/logger.ts";
-import { startApi, type StreamStatus } from "./http_api.ts";
+import { withServer } from "../support/server.ts";
+import { startPublisher } from "../support/synthetic_publisher.ts";
+import { RtspTestClient } from "../support/rtsp_client.ts";
+import { Logger } from "../../src/log/logger.ts";
+import { startApi, type StreamStatus } from "../../src/api/http_api.ts";
 
 async function playTcp(port: number, path: string): Promise<RtspTestClient> {
   const c = await RtspTestClient.connect(port, path);

@@ -1,5 +1,5 @@
 /** Builders of RTP packets for tests (allocating; never used by the server). */
-import { buildRtpPacket } from "../../src/rtp/rtp_header.ts";
+import { buildRtpPacket } from "../rtp_header.ts";
 
 /** H.264 payload kinds the tests need. */
 export type H264Kind = "idr" | "p" | "sps" | "pps" | "stap-sps-pps" | "fu-idr-start" | "fu-idr-mid";
