@@ -2,7 +2,7 @@
 // Worker entry: takes its config from main.ts and runs one WorkerRuntime. Its one duty of its own:
 // on an uncaught error, close the worker's sockets before main.ts replaces it.
 import { isMainToWorker, type WorkerToMain } from "../src/cluster/messages.ts";
-import { WorkerRuntime } from "../src/cluster/worker_runtime.ts";
+import { WorkerRuntime } from "./worker_runtime.ts";
 
 /** Longest a crashing worker waits for its poller to close the epoll fd (its wait is 500 ms). */
 const CRASH_CLOSE_MS = 1000;

@@ -5,12 +5,11 @@
  * each request.
  */
 import type { ServerHandle } from "../cluster/cluster.ts";
-import type { ViewerReportSummary, WorkerReport } from "../cluster/messages.ts";
-import { addReport, noReports } from "../cluster/worker_reports.ts";
+import { addReport, noReports, type ViewerReportSummary, type WorkerReport } from "../stats/reports.ts";
 import { SharedRing } from "../ring/shared_ring.ts";
 import { clockSource } from "../ring/track_clock.ts";
 import { CLOCK_SOURCE_SENDER_REPORT, CLOCK_SOURCE_SERVER } from "../ring/ring_layout.ts";
-import type { GopSize } from "../stream/ingest.ts";
+import type { GopSize } from "../stats/reports.ts";
 import type { Logger } from "../log/logger.ts";
 import { parseSdp } from "../sdp/session_description.ts";
 import { streamInfoFromSdp } from "../stream/stream_info.ts";

@@ -3,7 +3,7 @@
  * and of main.ts's own (no worker label). A worker's counters start at 0 again when it is restarted
  * (dm_live_worker_restarts_total says when), which Prometheus' rate() reads as a counter reset.
  */
-import type { WorkerReport } from "../cluster/messages.ts";
+import type { WorkerReport } from "../stats/reports.ts";
 
 type Metric = [name: string, type: "counter" | "gauge", help: string, value: (r: WorkerReport) => number];
 

@@ -1,12 +1,7 @@
 import type { Config } from "../config.ts";
 import type { Logger } from "../log/logger.ts";
-import {
-  isWorkerToMain,
-  type MainToWorker,
-  type SessionReport,
-  type WorkerReport,
-  type WorkerToMain,
-} from "./messages.ts";
+import { isWorkerToMain, type MainToWorker, type WorkerToMain } from "./messages.ts";
+import type { SessionReport, WorkerReport } from "../stats/reports.ts";
 import { StreamDirectory } from "./stream_directory.ts";
 import { resolveBackend } from "../net/backend.ts";
 import { newAuthShared } from "../auth/auth_shared.ts";

@@ -3,91 +3,11 @@
  * Only stream rings are shared memory; everything else goes through these.
  */
 import type { Config } from "../config.ts";
-import type { WorkerStats } from "../session/worker_context.ts";
 import type { AuthShared } from "../auth/auth_shared.ts";
-import type { GopSize } from "../stream/ingest.ts";
-import type { ReceptionSummary } from "../session/viewer_reception.ts";
+import type { SessionReport, WorkerReport } from "../stats/reports.ts";
+import type { StreamAnnouncement } from "../stream/stream_announcement.ts";
 
-/** A stream published on this worker, as its ingest measured it (exact counts since RECORD). */
-export interface PublishedReport {
-  streamId: number;
-  /** RTP packets and bytes taken into the ring. */
-  packets: number;
-  bytes: number;
-  /** RTP sequence gaps over all tracks. */
-  lost: number;
-  /** RTP bits per second over the last few seconds. */
-  bitrate: number;
-  gop: GopSize | null;
-}
-
-/** Viewers' RTCP receiver reports on one stream: the latest of each viewer that sent one. */
-export interface ViewerReportSummary {
-  /** Viewers whose reports are counted. */
-  count: number;
-  /** Largest fraction lost (0..1) of the last interval any of them reported. */
-  fractionLostMax: number;
-  /** Packets they reported lost since they started, summed. */
-  cumulativeLost: number;
-  /** Largest interarrival jitter reported, ms. */
-  jitterMaxMs: number;
-  /** Largest round trip (Sender Report to receiver report), ms; null while none echoed one. */
-  roundTripMaxMs: number | null;
-}
-
-/** A worker's counters plus what it is serving now. */
-export interface WorkerReport extends WorkerStats {
-  worker: number;
-  viewersPlaying: number;
-  publishers: number;
-  /** Playing viewers per stream on this worker, by transport, and what their receiver reports say. */
-  streams: { streamId: number; tcp: number; udp: number; viewerReports: ViewerReportSummary }[];
-  /** Streams whose publisher is on this worker. */
-  published: PublishedReport[];
-  /** This worker's V8 heap (bytes); RSS is the whole process's. */
-  heapUsed: number;
-  heapTotal: number;
-  external: number;
-}
-
-/** One connection and its session (if any), as GET /v1/sessions lists it. */
-export interface SessionReport {
-  /** The session id; before the connection has a session, `conn-<worker>-<n>`. Either can be kicked. */
-  id: string;
-  worker: number;
-  /** The peer's `host:port`. */
-  peer: string;
-  path: string | null;
-  role: "publish" | "read" | "none";
-  /** The session's state, or "connected" while there is no session. */
-  state: string;
-  /** Lower transport of the media, once SETUP chose it. */
-  transport: "tcp" | "udp" | null;
-  user: string | null;
-  /** ISO time the session (or, before one, the connection) was made. */
-  created: string;
-  /** Bytes from the peer (RTSP connection and the session's UDP) and to it. */
-  bytesIn: number;
-  bytesOut: number;
-  /** Playing viewers: packets sent, slow-viewer skips and the packets they jumped over. */
-  packetsOut?: number;
-  skips?: number;
-  skippedPackets?: number;
-  /** Playing viewers that sent RTCP receiver reports: the latest figures. */
-  receiverReport?: ReceptionSummary;
-}
-
-/** A published stream as every worker learns of it. */
-export interface StreamAnnouncement {
-  streamId: number;
-  path: string;
-  /** The publisher's SDP as received (the worker derives the viewers' SDP from it). */
-  sdp: string;
-  sab: SharedArrayBuffer;
-  /** Worker index of the publisher. */
-  worker: number;
-  sessionId: string;
-}
+export type { SessionReport, StreamAnnouncement, WorkerReport };
 
 export type MainToWorker =
   | { type: "init"; worker: number; config: Config; auth: AuthShared }

@@ -1,21 +1,13 @@
 import type { Logger } from "../log/logger.ts";
 import { LocalStream } from "../stream/local_stream.ts";
 import type { MainToWorker, WorkerToMain } from "./messages.ts";
-
-/** Answer of main.ts to a claim or publish. */
-export interface DirectoryAnswer {
-  ok: boolean;
-  reason?: string;
-  streamId?: number;
-  /** Publish only: the stream continued (its ring, and when its last publisher left). */
-  continued?: { sab: SharedArrayBuffer; leftAtMs: number };
-}
+import type { DirectoryAnswer, StreamRegistry } from "../session/stream_registry.ts";
 
 /**
  * A worker's replica of the stream directory (updated by main.ts's broadcasts, so DESCRIBE and
  * SETUP look paths up without a round trip) and its requests to the owner.
  */
-export class WorkerDirectory {
+export class WorkerDirectory implements StreamRegistry {
   readonly #post: (msg: WorkerToMain) => void;
   readonly #byPath = new Map<string, LocalStream>();
   readonly #byId = new Map<number, LocalStream>();

@@ -2,29 +2,7 @@
  * The `paths:` entries of the config, compiled for lookup: an exact name wins over patterns; `~regex`
  * patterns are tried in file order. A path no entry matches may be neither published nor read.
  */
-import type { PathConfig } from "../config.ts";
-
-/** Why a `paths:` key cannot be used, or null. */
-export function pathNameError(name: string): string | null {
-  if (name.startsWith("~")) {
-    try {
-      new RegExp(name.slice(1));
-    } catch (e) {
-      return `invalid regular expression: ${(e as Error).message}`;
-    }
-    return name.length === 1 ? "a pattern needs an expression after ~" : null;
-  }
-  if (name === "") return "a path name cannot be empty";
-  if (name.startsWith("/") || name.endsWith("/")) {
-    return "a path name has no leading or trailing '/' (rtsp://host:port/live/cam1 is 'live/cam1')";
-  }
-  for (const ch of name) {
-    if (ch.charCodeAt(0) <= 0x20 || ch === "\x7f" || ch === "?" || ch === "#") {
-      return "a path name cannot hold spaces, control characters, '?' or '#'";
-    }
-  }
-  return null;
-}
+import type { PathConfig } from "./path_config.ts";
 
 /** The entry that applies to a path, with the key it was configured under (for log lines). */
 export interface PathMatch {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import type { PathConfig } from "../config.ts";
-import { pathNameError, PathRules } from "./path_rules.ts";
+import type { PathConfig } from "./path_config.ts";
+import { PathRules } from "./path_rules.ts";
+import { pathNameError } from "./path_config.ts";
 
 const entry = (user: string): PathConfig => ({
   publish: { users: [{ user, pass: "x" }], ips: [] },

@@ -10,7 +10,7 @@ import { PathRules } from "../paths/path_rules.ts";
 import { RtspError } from "../rtsp/errors.ts";
 import type { RtspRequest } from "../rtsp/request.ts";
 import { STATUS_CODE } from "../rtsp/status.ts";
-import type { WorkerStats } from "./worker_context.ts";
+import type { WorkerStats } from "../stats/worker_stats.ts";
 
 /** What a request needs on a path. */
 export type Action = "publish" | "read";

@@ -1,3 +1,9 @@
+/**
+ * One RTSP/TCP connection of the server: bytes in -> messages and interleaved frames (the read
+ * buffer and the splitter), requests -> the router -> responses in order, frames -> the session.
+ * Over 300 lines on purpose: the read loop, the framing errors and the response path share the
+ * read buffer's state, and the hot path (frames) must stay one loop.
+ */
 import type { Logger } from "../log/logger.ts";
 import type { ByteSocket } from "../net/byte_socket.ts";
 import { ReadBuffer } from "../net/read_buffer.ts";
@@ -16,8 +22,9 @@ import { parseRequest, type RtspRequest } from "../rtsp/request.ts";
 import { serializeResponse } from "../rtsp/response.ts";
 import { STATUS_CODE, type StatusCode } from "../rtsp/status.ts";
 import { serializeSessionHeader } from "../rtsp/session_header.ts";
-import { handleRequest, type Reply } from "./rtsp_handlers.ts";
-import type { ServerSession } from "./server_session.ts";
+import type { Reply, RequestConnection } from "./request_context.ts";
+import { handleRequest } from "./request_router.ts";
+import type { RtspSession } from "./rtsp_session.ts";
 import type { WorkerContext } from "./worker_context.ts";
 
 /** Server header on every response. */
@@ -29,14 +36,14 @@ const MAX_UNREAD_CONTROL_BYTES = 256 * 1024;
 
 /**
  * One RTSP/TCP connection: reads requests and interleaved frames, answers in order, and carries at
- * most one session (closing the connection ends it, as clients expect: RTSP-NOTES 8).
+ * most one session (closing the connection ends it, as clients expect: docs/protocol.md §8).
  */
-export class RtspConnection {
+export class RtspConnection implements RequestConnection {
   readonly ctx: WorkerContext;
   readonly sock: ByteSocket;
   readonly peer: string;
   readonly writer: WriteQueue;
-  session: ServerSession | null = null;
+  session: RtspSession | null = null;
   /** performance.now() of the last byte received, for the idle timeout. */
   lastSeen: number;
   /** Bytes read from the peer, and when it connected (Date.now()), for the API's session list. */
@@ -49,8 +56,12 @@ export class RtspConnection {
   readonly #splitter: MessageSplitter;
   readonly #rb: ReadBuffer;
 
-  constructor(ctx: WorkerContext, sock: ByteSocket) {
+  readonly #onClosed: (c: RtspConnection) => void;
+
+  /** onClosed: told once, when the connection has closed (the worker keeps its set of connections). */
+  constructor(ctx: WorkerContext, sock: ByteSocket, onClosed: (c: RtspConnection) => void = () => {}) {
     this.ctx = ctx;
+    this.#onClosed = onClosed;
     this.sock = sock;
     this.peer = sock.peer;
     const l = ctx.config.limits;
@@ -157,7 +168,7 @@ export class RtspConnection {
     if (this.#closed) return;
     this.#closed = true;
     this.#closeReason = reason;
-    this.ctx.connections.delete(this);
+    this.#onClosed(this);
     this.ctx.stats.connectionsOpen--;
     this.writer.close();
     this.session?.end(reason);
@@ -296,7 +307,7 @@ export class RtspConnection {
     // append: a 401 carries one WWW-Authenticate per challenge.
     if (extra) { for (const [k, v] of extra) h.append(k, v); }
     const s = this.session;
-    // Session on every response once the client knows the id, except TEARDOWN (RTSP-NOTES 7).
+    // Session on every response once the client knows the id, except TEARDOWN (docs/protocol.md §7).
     if (s && s.idSent && req?.method !== "TEARDOWN" && !h.has("Session")) {
       h.set("Session", serializeSessionHeader(s.id, s.advertisedTimeoutSec));
     }

@@ -4,7 +4,7 @@ import { parseRtcpCompound, type RtcpPacket } from "../rtcp/compound.ts";
 import { unixMsFromNtp } from "../rtcp/ntp_time.ts";
 import type { SenderReport } from "../rtcp/sender_report.ts";
 import { DenoUdpEndpoint } from "../net/deno_udp.ts";
-import { RingViewer } from "./ring_viewer.ts";
+import { tcpSink } from "./testdata/tcp_sink.ts";
 import { POLICY, rtcpFrames, stream, TRACKS } from "./testdata/rtcp_stream.ts";
 import { SENDER_REPORT_INTERVAL_MS, SenderReports, streamCname } from "./sender_reports.ts";
 
@@ -21,7 +21,7 @@ Deno.test("SenderReports: SSRC from the packets, RTP time from the mapping at th
   send(1, 1470);
   w.publish();
   const channels = new Map([[0, 0], [1, 2]]);
-  const v = new RingViewer(ring, channels, POLICY, { skips: 0, skippedPackets: 0, drops: 0 });
+  const v = tcpSink(ring, channels, POLICY, { skips: 0, skippedPackets: 0, drops: 0 });
   assert.ok(v.nextChunk() !== null);
   v.chunkWritten();
   v.syncCounts(); // counts are kept in batches; a report syncs them first
@@ -57,7 +57,7 @@ Deno.test("SenderReports are due at once, then every interval; a track's first r
   send(0, 0);
   w.publish();
   const channels = new Map([[0, 0], [1, 2]]);
-  const v = new RingViewer(ring, channels, POLICY, { skips: 0, skippedPackets: 0, drops: 0 });
+  const v = tcpSink(ring, channels, POLICY, { skips: 0, skippedPackets: 0, drops: 0 });
   const r = new SenderReports(ring, TRACKS, channels.keys(), v, 1);
   const t0 = performance.now();
   assert.ok(r.due(t0));
@@ -87,7 +87,7 @@ Deno.test("SenderReports: a track without a clock rate gets none; the copy path 
   send(1, 0);
   w.publish();
   const channels = new Map([[1, 6]]); // audio only, on channels 6-7: the copy path
-  const v = new RingViewer(ring, channels, POLICY, { skips: 0, skippedPackets: 0, drops: 0 });
+  const v = tcpSink(ring, channels, POLICY, { skips: 0, skippedPackets: 0, drops: 0 });
   assert.ok(v.nextChunk() !== null);
   v.chunkWritten();
   v.syncCounts(); // counts are kept in batches; a report syncs them first
@@ -106,7 +106,7 @@ Deno.test("SenderReports.sendDatagrams() sends each track's compound packet to i
   send(1, 0);
   w.publish();
   const channels = new Map([[0, 0], [1, 2]]);
-  const v = new RingViewer(ring, channels, POLICY, { skips: 0, skippedPackets: 0, drops: 0 });
+  const v = tcpSink(ring, channels, POLICY, { skips: 0, skippedPackets: 0, drops: 0 });
   const sock = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
   const ep = new DenoUdpEndpoint("127.0.0.1", 0, () => {});
   try {

@@ -4,12 +4,17 @@ import { DenoUdpEndpoint } from "../net/deno_udp.ts";
 import type { EpollPoller } from "../net/epoll_poller.ts";
 import { FfiUdpEndpoint } from "../net/ffi_udp.ts";
 import { formatUdpKey, type UdpAddress, type UdpEndpoint } from "../net/udp_endpoint.ts";
-import type { ServerSession } from "./server_session.ts";
-import type { WorkerStats } from "./worker_context.ts";
+import type { WorkerStats } from "../stats/worker_stats.ts";
+
+/** A session that receives datagrams: a UDP publisher's RTP, or RTCP about a track. */
+export interface UdpRouteTarget {
+  /** A datagram buf[start..end) routed here; `track` as registered (rtcpRoute(t) for RTCP). */
+  udpDatagram(track: number, buf: Uint8Array, start: number, end: number): void;
+}
 
 /** Where a sender's datagrams go: a publisher's track (RTP), or a session's RTCP about a track. */
 export interface UdpRoute {
-  readonly session: ServerSession;
+  readonly session: UdpRouteTarget;
   /** Track of a publisher's RTP; rtcpRoute(track) (negative) for RTCP. */
   readonly track: number;
 }
@@ -78,7 +83,7 @@ export class WorkerUdp {
     return true;
   }
 
-  removeRoutes(session: ServerSession, keys: readonly number[]): void {
+  removeRoutes(session: UdpRouteTarget, keys: readonly number[]): void {
     for (const k of keys) if (this.#routes.get(k)?.session === session) this.#routes.delete(k);
   }
 

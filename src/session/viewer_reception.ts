@@ -10,20 +10,7 @@ import { clockSsrc } from "../ring/track_clock.ts";
 import type { RtcpPacket } from "../rtcp/compound.ts";
 import type { ReportBlock } from "../rtcp/report_block.ts";
 import { roundTripMs } from "../rtcp/ntp_time.ts";
-
-/** A viewer's latest reception figures over its tracks, as /v1/sessions shows them. */
-export interface ReceptionSummary {
-  /** Largest fraction of packets lost (0..1) in the last interval reported, over the tracks. */
-  fractionLost: number;
-  /** Packets lost since it started receiving, summed over the tracks. */
-  cumulativeLost: number;
-  /** Largest interarrival jitter, in ms (to 0.01 ms). */
-  jitterMs: number;
-  /** Round trip from our last Sender Report to its report, ms to 0.01 (null until it echoes one). */
-  roundTripMs: number | null;
-  /** How long ago the latest report arrived, ms. */
-  ageMs: number;
-}
+import type { ReceptionSummary } from "../stats/reports.ts";
 
 export class ViewerReception {
   readonly #ring: SharedRing;

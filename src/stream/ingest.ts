@@ -6,14 +6,7 @@ import { type StreamInfo, videoCodecsByPayloadType } from "./stream_info.ts";
 import { RESYNC_DISTANCE, seqDistance } from "../rtp/reorder_buffer.ts";
 import { RateMeter } from "./rate_meter.ts";
 import type { Continuity } from "./continuity.ts";
-
-/** The last complete GOP: from one GOP start (the SPS/PPS before a keyframe, or the keyframe) to the next. */
-export interface GopSize {
-  packets: number;
-  bytes: number;
-  /** Video frames (distinct RTP timestamps on the video track). */
-  frames: number;
-}
+import type { GopSize } from "../stats/reports.ts";
 
 /**
  * A publisher's packets into its ring: checks each is RTP, marks where GOPs start so new viewers

@@ -1,5 +1,5 @@
-import type { StreamAnnouncement } from "../cluster/messages.ts";
-import { StreamWatch } from "../cluster/stream_watch.ts";
+import { RingWatch } from "../ring/ring_watch.ts";
+import type { StreamAnnouncement } from "./stream_announcement.ts";
 import { SharedRing } from "../ring/shared_ring.ts";
 import { parseSdp } from "../sdp/session_description.ts";
 import { type StreamInfo, streamInfoFromSdp } from "./stream_info.ts";
@@ -36,7 +36,7 @@ export class LocalStream {
   readonly publisherWorker: number;
   /** This worker's viewers; removal swaps the last one into the hole (StreamSubscriber.streamSlot). */
   readonly #subscribers: StreamSubscriber[] = [];
-  readonly #watch: StreamWatch;
+  readonly #watch: RingWatch;
   readonly #mergeWindowMs: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** Duration and end of the last pass over the viewers, for self-clocking. */
@@ -62,7 +62,7 @@ export class LocalStream {
     this.viewerSdp = buildViewerSdp(sd, a.streamId);
     this.publisherWorker = a.worker;
     this.#mergeWindowMs = mergeWindowMs;
-    this.#watch = new StreamWatch(this.ring, this.#onWake);
+    this.#watch = new RingWatch(this.ring, this.#onWake);
   }
 
   get viewerCount(): number {

@@ -26,6 +26,9 @@
  * that agrees with it at their first use (players such as ffmpeg take a jump back in the mapping
  * as time going backwards); later SRs only raise that offset (drift) or reset it (a clock step).
  *
+ * Over 300 lines on purpose: one algorithm whose two sources (Sender Reports, arrival times) share
+ * the per-publisher offset and the per-track mappings; split, each half would need the other's state.
+ *
  * @module
  */
 import type { AppendObserver } from "../ring/ring_writer.ts";

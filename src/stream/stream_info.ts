@@ -1,9 +1,15 @@
-import { RtspError } from "../rtsp/errors.ts";
-import { STATUS_CODE } from "../rtsp/status.ts";
 import { mediaControl, type MediaDescription, rtpmapFor } from "../sdp/media_description.ts";
 import { sessionControl, type SessionDescription } from "../sdp/session_description.ts";
 import { MAX_TRACKS } from "../ring/ring_layout.ts";
 import { VIDEO_CODEC } from "../rtp/video_packet.ts";
+
+/** An SDP whose media cannot be relayed (the publisher's ANNOUNCE answers 400 with the message). */
+export class StreamInfoError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StreamInfoError";
+  }
+}
 
 /** What the relay needs to know of a payload: keyframes come from H.264 and H.265, the rest is opaque. */
 export type CodecKind = "h264" | "h265" | "aac" | "other";
@@ -109,29 +115,23 @@ function formatInfo(m: MediaDescription, pt: number): FormatInfo | undefined {
 
 /** Reads the tracks of an ANNOUNCE SDP; refuses what cannot be relayed with 400. */
 export function streamInfoFromSdp(sd: SessionDescription): StreamInfo {
-  if (sd.media.length === 0) throw new RtspError(STATUS_CODE.BadRequest, "SDP has no media section");
+  if (sd.media.length === 0) throw new StreamInfoError("SDP has no media section");
   if (sd.media.length > MAX_TRACKS) {
-    throw new RtspError(
-      STATUS_CODE.BadRequest,
-      `SDP has ${sd.media.length} media sections, at most ${MAX_TRACKS}`,
-    );
+    throw new StreamInfoError(`SDP has ${sd.media.length} media sections, at most ${MAX_TRACKS}`);
   }
   const tracks: TrackInfo[] = [];
   let videoTrack = -1;
   sd.media.forEach((m, index) => {
     if (!/^RTP\/S?AVPF?$/i.test(m.protocol)) {
-      throw new RtspError(
-        STATUS_CODE.BadRequest,
-        `media ${index} uses protocol '${m.protocol}', not RTP/AVP`,
-      );
+      throw new StreamInfoError(`media ${index} uses protocol '${m.protocol}', not RTP/AVP`);
     }
     const pt = Number(m.formats[0]);
     if (!Number.isInteger(pt) || pt < 0 || pt > 127) {
-      throw new RtspError(STATUS_CODE.BadRequest, `media ${index} has no valid RTP payload type`);
+      throw new StreamInfoError(`media ${index} has no valid RTP payload type`);
     }
     const first = formatInfo(m, pt);
     if (first === undefined) {
-      throw new RtspError(STATUS_CODE.BadRequest, `media ${index} payload type ${pt} has no rtpmap`);
+      throw new StreamInfoError(`media ${index} payload type ${pt} has no rtpmap`);
     }
     // Later formats are relayed whatever they are (RFC 4588 retransmission, telephone-event...);
     // one without rtpmap or static meaning is kept with an empty encoding.

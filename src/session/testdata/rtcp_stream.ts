@@ -5,7 +5,7 @@ import { SharedRing } from "../../ring/shared_ring.ts";
 import { buildRtpPacket } from "../../rtp/rtp_header.ts";
 import { parseRtcpCompound, type RtcpPacket } from "../../rtcp/compound.ts";
 import { PublisherClock } from "../../stream/publisher_clock.ts";
-import type { ViewerPolicy } from "../ring_viewer.ts";
+import type { ViewerPolicy } from "./tcp_sink.ts";
 
 export const DATA = 1 << 17;
 export const POLICY: ViewerPolicy = {

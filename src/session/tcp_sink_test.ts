@@ -2,11 +2,13 @@ import assert from "node:assert/strict";
 import { RingWriter } from "../ring/ring_writer.ts";
 import { SharedRing } from "../ring/shared_ring.ts";
 import { audioPacket, h264Packet } from "../rtp/testdata/rtp_packets.ts";
-import { RingViewer, type ViewerPolicy } from "./ring_viewer.ts";
+import type { TcpSink } from "./tcp_sink.ts";
+import { tcpSink, type ViewerPolicy } from "./testdata/tcp_sink.ts";
+import { rtpInfoAt } from "./viewer_session.ts";
 import { buildRtpPacket } from "../rtp/rtp_header.ts";
 
 /** The viewer's next chunk as a view, for assertions (the server sends the range, no view). */
-function chunkOf(v: RingViewer): Uint8Array {
+function chunkOf(v: TcpSink): Uint8Array {
   const buf = v.nextChunk();
   assert.ok(buf !== null, "a chunk is due");
   return buf.subarray(v.chunkStart, v.chunkEnd);
@@ -34,7 +36,7 @@ function publisher() {
 
 const ALL = new Map([[0, 0], [1, 2]]);
 
-Deno.test("RingViewer starts at the newest GOP and serves it as one view of the shared ring", () => {
+Deno.test("TcpSink starts at the newest GOP and serves it as one view of the shared ring", () => {
   const { ring, w, video, audio } = publisher();
   video(true, 0);
   video(false, 3000);
@@ -43,7 +45,7 @@ Deno.test("RingViewer starts at the newest GOP and serves it as one view of the 
   video(false, 9000);
   w.publish();
   const counters = { skips: 0, skippedPackets: 0, drops: 0 };
-  const v = new RingViewer(ring, ALL, POLICY, counters);
+  const v = tcpSink(ring, ALL, POLICY, counters);
   assert.equal(v.zeroCopy, true);
   const chunk = chunkOf(v);
   assert.equal(chunk.buffer, ring.sab, "a view, not a copy");
@@ -53,27 +55,27 @@ Deno.test("RingViewer starts at the newest GOP and serves it as one view of the 
   v.chunkWritten();
 });
 
-Deno.test("RingViewer.rtpInfo() gives seq/rtptime of the first packet sent per track", () => {
+Deno.test("rtpInfoAt() gives seq/rtptime of the first packet sent per track", () => {
   const { ring, w, video, audio } = publisher();
   audio(50); // a: 5000, before the GOP: not sent
   video(true, 6000); // v: 1000
   audio(100); // a: 5001
   w.publish();
-  const v = new RingViewer(ring, ALL, POLICY, { skips: 0, skippedPackets: 0, drops: 0 });
-  const info = v.rtpInfo((t) => `rtsp://h/p/trackID=${t}`);
+  const v = tcpSink(ring, ALL, POLICY, { skips: 0, skippedPackets: 0, drops: 0 });
+  const info = rtpInfoAt(v.reader, ALL.keys(), (t) => `rtsp://h/p/trackID=${t}`);
   assert.deepEqual(info, [
     { url: "rtsp://h/p/trackID=0", seq: 1000, rtptime: 6000 },
     { url: "rtsp://h/p/trackID=1", seq: 5001, rtptime: 100 },
   ]);
 });
 
-Deno.test("RingViewer copies with the viewer's own channels and leaves out tracks not set up", () => {
+Deno.test("TcpSink copies with the viewer's own channels and leaves out tracks not set up", () => {
   const { ring, w, video, audio } = publisher();
   video(true, 0);
   audio(10);
   video(false, 3000);
   w.publish();
-  const v = new RingViewer(ring, new Map([[0, 10]]), POLICY, { skips: 0, skippedPackets: 0, drops: 0 });
+  const v = tcpSink(ring, new Map([[0, 10]]), POLICY, { skips: 0, skippedPackets: 0, drops: 0 });
   assert.equal(v.zeroCopy, false);
   const chunk = chunkOf(v);
   assert.notEqual(chunk.buffer, ring.sab);
@@ -86,11 +88,11 @@ Deno.test("RingViewer copies with the viewer's own channels and leaves out track
   assert.equal(chunk.length, ring.slotLen(0) + ring.slotLen(2));
 });
 
-Deno.test("RingViewer waits for a keyframe when the stream has none yet", () => {
+Deno.test("TcpSink waits for a keyframe when the stream has none yet", () => {
   const { ring, w, video } = publisher();
   video(false, 0);
   w.publish();
-  const v = new RingViewer(ring, ALL, POLICY, { skips: 0, skippedPackets: 0, drops: 0 });
+  const v = tcpSink(ring, ALL, POLICY, { skips: 0, skippedPackets: 0, drops: 0 });
   video(false, 3000);
   w.publish();
   assert.equal(v.nextChunk(), null);
@@ -100,12 +102,12 @@ Deno.test("RingViewer waits for a keyframe when the stream has none yet", () => 
   assert.equal(chunk.byteOffset - ring.data.byteOffset, ring.slotOffset(2));
 });
 
-Deno.test("RingViewer skips a lagging viewer to the newest keyframe and counts it", () => {
+Deno.test("TcpSink skips a lagging viewer to the newest keyframe and counts it", () => {
   const { ring, w, video } = publisher();
   const counters = { skips: 0, skippedPackets: 0, drops: 0 };
   video(true, 0, 1000);
   w.publish();
-  const v = new RingViewer(ring, ALL, { ...POLICY, maxWriteBytes: 2000 }, counters);
+  const v = tcpSink(ring, ALL, { ...POLICY, maxWriteBytes: 2000 }, counters);
   v.nextChunk();
   v.chunkWritten();
   // The viewer sleeps while ~90% of the ring is written, ending with a new GOP.
@@ -117,28 +119,28 @@ Deno.test("RingViewer skips a lagging viewer to the newest keyframe and counts i
   const chunk = chunkOf(v);
   assert.equal(counters.skips, 1);
   assert.equal(counters.skippedPackets, gop - 1, "everything between the first packet and the GOP");
-  assert.equal(v.skips, 1);
-  assert.equal(v.skippedPackets, gop - 1);
-  assert.ok(v.lastSkip!.includes("skipped to the newest keyframe"));
+  assert.equal(v.reader.skips, 1);
+  assert.equal(v.reader.skippedPackets, gop - 1);
+  assert.ok(v.reader.lastSkip!.includes("skipped to the newest keyframe"));
   assert.equal(chunk.byteOffset - ring.data.byteOffset, ring.slotOffset(gop));
 });
 
-Deno.test("RingViewer.safe() drops a viewer whose unfinished write the writer is about to reach", () => {
+Deno.test("RingReader.safe() drops a viewer whose unfinished write the writer is about to reach", () => {
   const { ring, w, video } = publisher();
   const counters = { skips: 0, skippedPackets: 0, drops: 0 };
   video(true, 0, 1000);
   w.publish();
-  const v = new RingViewer(ring, ALL, POLICY, counters);
+  const v = tcpSink(ring, ALL, POLICY, counters);
   assert.ok(v.nextChunk()); // in flight, never completes
-  assert.equal(v.safe(ring.writePos()), true);
+  assert.equal(v.reader.safe(ring.writePos()), true);
   for (let i = 0; i < 100; i++) video(false, i, 1000);
   w.publish();
-  assert.equal(v.safe(ring.writePos()), false);
+  assert.equal(v.reader.safe(ring.writePos()), false);
   assert.equal(counters.drops, 1);
   assert.equal(v.nextChunk(), null);
 });
 
-Deno.test("RingViewer counts written packets per track in batches; a report syncs the rest", () => {
+Deno.test("TcpSink counts written packets per track in batches; a report syncs the rest", () => {
   const ring = SharedRing.create(4096, 1 << 20, 2);
   const w = new RingWriter(ring);
   const send = (track: number, n: number, payload = 100) => {
@@ -159,7 +161,7 @@ Deno.test("RingViewer counts written packets per track in batches; a report sync
   send(0, 9);
   send(1, 5);
   w.publish();
-  const v = new RingViewer(ring, new Map([[0, 0], [1, 2]]), POLICY, {
+  const v = tcpSink(ring, new Map([[0, 0], [1, 2]]), POLICY, {
     skips: 0,
     skippedPackets: 0,
     drops: 0,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseRtspUrl } from "../rtsp/url.ts";
-import { urlTargets } from "./url_target.ts";
+import { urlTargets } from "./track_urls.ts";
 
 const CASES: [string, string, { path: string; control: string }[]][] = [
   ["plain aggregate", "rtsp://h:8554/live/cam1", [{ path: "live/cam1", control: "" }, {

@@ -1,18 +1,23 @@
-import type { Config } from "../config.ts";
-import { Logger, type LogSink } from "../log/logger.ts";
-import type { ByteSocket, SocketListener } from "../net/byte_socket.ts";
-import { DenoListener } from "../net/deno_listener.ts";
-import { EpollPoller } from "../net/epoll_poller.ts";
-import { FfiListener } from "../net/ffi_listener.ts";
-import { resolveBackend } from "../net/backend.ts";
-import { RtspConnection } from "../session/rtsp_connection.ts";
-import { newWorkerStats, type WorkerContext } from "../session/worker_context.ts";
-import type { MainToWorker, WorkerReport, WorkerToMain } from "./messages.ts";
+/**
+ * The worker's composition root: builds what one RTSP worker runs (its listener, its UDP ports,
+ * its replica of the stream directory, the context its connections share) and answers main.ts.
+ */
+import type { Config } from "../src/config.ts";
+import { Logger, type LogSink } from "../src/log/logger.ts";
+import type { ByteSocket, SocketListener } from "../src/net/byte_socket.ts";
+import { DenoListener } from "../src/net/deno_listener.ts";
+import { EpollPoller } from "../src/net/epoll_poller.ts";
+import { FfiListener } from "../src/net/ffi_listener.ts";
+import { resolveBackend } from "../src/net/backend.ts";
+import { RtspConnection } from "../src/session/rtsp_connection.ts";
+import type { WorkerContext } from "../src/session/worker_context.ts";
+import type { MainToWorker, WorkerToMain } from "../src/cluster/messages.ts";
+import type { WorkerReport } from "../src/stats/reports.ts";
 import { findConnection, sessionReports, workerReport } from "./worker_reports.ts";
-import { WorkerDirectory } from "./worker_directory.ts";
-import { WorkerUdp } from "../session/udp_ports.ts";
-import type { WorkerStats } from "../session/worker_context.ts";
-import type { AuthShared } from "../auth/auth_shared.ts";
+import { WorkerDirectory } from "../src/cluster/worker_directory.ts";
+import { WorkerUdp } from "../src/session/udp_ports.ts";
+import { newWorkerStats, type WorkerStats } from "../src/stats/worker_stats.ts";
+import type { AuthShared } from "../src/auth/auth_shared.ts";
 
 /** This worker's UDP port pair, or null (UDP off, or its ports taken: logged, TCP still serves). */
 function openUdp(
@@ -40,6 +45,9 @@ const SWEEP_INTERVAL_MS = 1000;
 /** Everything one RTSP worker runs: its listener, its connections, its view of the directory. */
 export class WorkerRuntime {
   readonly ctx: WorkerContext;
+  /** Open connections; a connection leaves the set when it closes. */
+  readonly connections = new Set<RtspConnection>();
+  readonly #directory: WorkerDirectory;
   readonly #post: (msg: WorkerToMain) => void;
   readonly #listener: SocketListener;
   readonly #poller: EpollPoller | null = null;
@@ -55,7 +63,7 @@ export class WorkerRuntime {
     sink?: LogSink,
   ) {
     const log = new Logger(config.log.level, `w${worker}`, sink, config.log.format === "json");
-    const directory = new WorkerDirectory(
+    const directory = this.#directory = new WorkerDirectory(
       post,
       () => this.ctx.config.viewer.mergeWindowMs,
       log,
@@ -69,7 +77,7 @@ export class WorkerRuntime {
       );
     }
     const udp = openUdp(config, worker, this.#poller, stats, log);
-    this.ctx = { worker, config, log, directory, stats, connections: new Set(), udp, authShared };
+    this.ctx = { worker, config, log, directory, stats, udp, authShared };
     this.#post = post;
     try {
       this.#listener = this.#poller !== null
@@ -113,10 +121,14 @@ export class WorkerRuntime {
         this.ctx.stats.loopLagMaxMs = 0; // a maximum per report
         return;
       case "sessionsRequest":
-        this.#post({ type: "sessionsResult", id: msg.id, sessions: sessionReports(this.ctx) });
+        this.#post({
+          type: "sessionsResult",
+          id: msg.id,
+          sessions: sessionReports(this.ctx.worker, this.connections),
+        });
         return;
       case "kick": {
-        const c = findConnection(this.ctx, msg.target);
+        const c = findConnection(this.ctx.worker, this.connections, msg.target);
         if (c !== undefined) {
           c.session?.log.info("kicked by API");
           c.close("kicked by API");
@@ -142,13 +154,13 @@ export class WorkerRuntime {
         return;
       }
       default:
-        this.ctx.directory.handle(msg);
+        this.#directory.handle(msg);
     }
   }
 
   /** Counters and current load of this worker. */
   report(): WorkerReport {
-    return workerReport(this.ctx);
+    return workerReport(this.ctx, this.connections);
   }
 
   /**
@@ -164,14 +176,14 @@ export class WorkerRuntime {
     this.#try("close the listener", () => this.#listener.close());
     let connections = 0;
     let sessions = 0;
-    for (const c of [...this.ctx.connections]) {
+    for (const c of [...this.connections]) {
       connections++;
       if (c.session !== null) sessions++;
       this.#try(`close ${c.peer}`, () => c.close(reason));
     }
     this.#try("close the UDP ports", () => this.ctx.udp?.close());
     this.#try("stop the poller", () => this.#poller?.stop());
-    for (const s of this.ctx.directory.streams()) this.#try(`end stream ${s.path}`, () => s.end());
+    for (const s of this.#directory.streams()) this.#try(`end stream ${s.path}`, () => s.end());
     return { connections, sessions };
   }
 
@@ -191,7 +203,7 @@ export class WorkerRuntime {
   readonly #accept = (sock: ByteSocket): void => {
     const stats = this.ctx.stats;
     const max = this.ctx.config.limits.maxConnectionsPerWorker;
-    if (max > 0 && this.ctx.connections.size >= max) {
+    if (max > 0 && this.connections.size >= max) {
       stats.connectionsRefused++;
       this.ctx.log.warn(
         `refused ${sock.peer}: ${max} connections open`,
@@ -199,16 +211,21 @@ export class WorkerRuntime {
       sock.close();
       return;
     }
-    const c = new RtspConnection(this.ctx, sock);
-    this.ctx.connections.add(c);
+    const c = new RtspConnection(this.ctx, sock, this.#closed);
+    this.connections.add(c);
     stats.connectionsOpen++;
     c.serial = ++stats.connectionsTotal;
     c.run();
   };
 
+  /** A connection closed: it leaves the worker's set. */
+  readonly #closed = (c: RtspConnection): void => {
+    this.connections.delete(c);
+  };
+
   readonly #closeIdle = (): void => {
     const deadline = performance.now() - this.ctx.config.sessionTimeoutMs;
-    for (const c of this.ctx.connections) {
+    for (const c of this.connections) {
       if (c.lastSeen < deadline) {
         c.close(`timed out: nothing received for ${this.ctx.config.sessionTimeoutMs} ms`);
       }

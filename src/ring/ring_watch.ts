@@ -1,5 +1,5 @@
-import { HDR } from "../ring/ring_layout.ts";
-import type { SharedRing } from "../ring/shared_ring.ts";
+import { HDR } from "./ring_layout.ts";
+import type { SharedRing } from "./shared_ring.ts";
 
 /** Longest wait before a wake without news, so ended streams and stalled writes are still noticed. */
 const IDLE_WAKE_MS = 1000;
@@ -8,7 +8,7 @@ const IDLE_WAKE_MS = 1000;
  * Wakes a worker when a stream's writer publishes (Atomics.waitAsync on the ring's HEAD word).
  * One watch per stream per worker, however many viewers; armed only while someone listens.
  */
-export class StreamWatch {
+export class RingWatch {
   readonly #ring: SharedRing;
   readonly #onWake: () => void;
   #seen: number;

@@ -1,0 +1,186 @@
+import type { SharedRing } from "./shared_ring.ts";
+
+/** How far behind the writer a reader may fall, in ring data bytes (from the `viewer` config section). */
+export interface ReaderPolicy {
+  /** Lag at which the reader skips to the newest keyframe (nothing of it borrowed). */
+  skipLagBytes: number;
+  /** Lag of a borrowed range at which the reader must be dropped before the ring overwrites it. */
+  dropLagBytes: number;
+}
+
+/** Counters a worker sums over its readers. */
+export interface ReaderCounters {
+  skips: number;
+  /** Ring packets jumped over by skips: what slow readers never got. */
+  skippedPackets: number;
+  drops: number;
+}
+
+/**
+ * One reader's cursor into a stream's ring, in any worker: which packets it may take next, and the
+ * rules that keep it from reading torn bytes (docs/ring.md).
+ *
+ * - Start: at the newest GOP start, or (none yet) at the head, waiting for the next GOP start.
+ * - Lapping: the writer stores TAIL before it overwrites a packet, so a cursor before TAIL was
+ *   overtaken; the reader skips.
+ * - Lag: a cursor more than `skipLagBytes` behind the writer skips too, before it is lapped.
+ * - Skip: to the newest GOP start if it lies ahead, else to the head, waiting for the next one.
+ * - Borrowing: a caller that hands ring memory to a write that may finish later borrows it; the
+ *   writer coming within `dropLagBytes` of a borrowed range makes the reader unsafe: its owner
+ *   must drop it before the bytes change under the write.
+ *
+ * Callers take packets [pos, head) after ready(), then advance(). A caller that copied packets
+ * checks intact(from) afterwards: the writer may have evicted them meanwhile.
+ */
+export class RingReader {
+  readonly ring: SharedRing;
+  readonly #policy: ReaderPolicy;
+  readonly #counters: ReaderCounters;
+  #pos: number;
+  #head = 0;
+  #waitKey: boolean;
+  #borrowed = false;
+  #borrowPos = 0;
+  /** Set once the reader is unsafe (see safe()); the owner closes it. */
+  dropReason: string | null = null;
+  /** Why the last skip happened, for the owner's log line; the owner clears it. */
+  lastSkip: string | null = null;
+  /** This reader's skips and the ring packets they jumped over. */
+  skips = 0;
+  skippedPackets = 0;
+
+  constructor(ring: SharedRing, policy: ReaderPolicy, counters: ReaderCounters) {
+    this.ring = ring;
+    this.#policy = policy;
+    this.#counters = counters;
+    const gop = ring.gopStart();
+    if (gop === undefined) {
+      this.#pos = ring.head();
+      this.#waitKey = true;
+    } else {
+      this.#pos = gop;
+      this.#waitKey = false;
+    }
+  }
+
+  /** Ring sequence of the next packet to take. */
+  get pos(): number {
+    return this.#pos;
+  }
+
+  /** The head the last successful ready() saw: packets before it are published. */
+  get head(): number {
+    return this.#head;
+  }
+
+  /** Whether the reader waits for a GOP start (at the start, or after a skip found none ahead). */
+  get waitingForKey(): boolean {
+    return this.#waitKey;
+  }
+
+  /**
+   * Whether there are packets to take in [pos, head), after the lapping rule, the lag rule and, when
+   * waiting for one, the keyframe rule (which moves pos to the GOP start).
+   */
+  // hot path: no allocation
+  ready(): boolean {
+    const ring = this.ring;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const head = ring.head();
+      if (this.#pos === head) return false;
+      if (((ring.tail() - this.#pos) | 0) > 0) {
+        this.#skip(head, "lapped by the ring");
+        continue;
+      }
+      if (((ring.writePos() - ring.slotPos(this.#pos)) | 0) > this.#policy.skipLagBytes) {
+        this.#skip(head, "too far behind");
+        continue;
+      }
+      if (this.#waitKey && !this.#seekKey(head)) return false;
+      this.#head = head;
+      return true;
+    }
+    return false;
+  }
+
+  /** The caller took the packets before `to`. */
+  advance(to: number): void {
+    this.#pos = to;
+  }
+
+  /** Whether every packet from `from` on is still intact: the writer stores TAIL before overwriting. */
+  intact(from: number): boolean {
+    return ((this.ring.tail() - from) | 0) <= 0;
+  }
+
+  /**
+   * What was taken from `from` on was evicted while the caller read it: back to `from` (the next
+   * ready() skips, as the cursor is now behind the tail), nothing borrowed.
+   */
+  rewind(from: number): void {
+    this.#pos = from;
+    this.#borrowed = false;
+  }
+
+  /** Packets from `from` on are borrowed: a write that reads them from the ring may still be under way. */
+  borrow(from: number): void {
+    this.#borrowed = true;
+    this.#borrowPos = this.ring.slotPos(from);
+  }
+
+  /** The borrowed write finished. */
+  release(): void {
+    this.#borrowed = false;
+  }
+
+  /**
+   * False once the writer (at `writePos`) came within dropLagBytes of a borrowed range: the owner
+   * must close the reader now (counted once, dropReason says why).
+   */
+  // hot path: no allocation
+  safe(writePos: number): boolean {
+    if (!this.#borrowed || this.dropReason !== null) return this.dropReason === null;
+    if (((writePos - this.#borrowPos) | 0) <= this.#policy.dropLagBytes) return true;
+    this.#counters.drops++;
+    this.dropReason = "socket not draining: unfinished write would be overwritten by the ring";
+    return false;
+  }
+
+  /** Ring sequence of the first packet of `track` from pos to the head, or -1 (none, or waiting for a key). */
+  firstOf(track: number): number {
+    if (this.#waitKey) return -1;
+    const ring = this.ring;
+    const head = ring.head();
+    for (let s = this.#pos; s !== head; s = (s + 1) | 0) if (ring.slotTrack(s) === track) return s;
+    return -1;
+  }
+
+  /** Moves to the first GOP start before head; false (and caught up) when there is none yet. */
+  #seekKey(head: number): boolean {
+    const ring = this.ring;
+    let seq = this.#pos;
+    while (seq !== head && !ring.isGopStart(seq)) seq = (seq + 1) | 0;
+    this.#pos = seq;
+    if (seq === head) return false;
+    this.#waitKey = false;
+    return true;
+  }
+
+  #skip(head: number, why: string): void {
+    const from = this.#pos;
+    this.#counters.skips++;
+    this.skips++;
+    const gop = this.ring.gopStart();
+    if (gop !== undefined && ((gop - this.#pos) | 0) > 0) {
+      this.#pos = gop;
+      this.lastSkip = `${why}: skipped to the newest keyframe`;
+    } else {
+      this.#pos = head;
+      this.#waitKey = true;
+      this.lastSkip = `${why}: waiting for the next keyframe`;
+    }
+    const jumped = (this.#pos - from) | 0;
+    this.#counters.skippedPackets += jumped;
+    this.skippedPackets += jumped;
+  }
+}

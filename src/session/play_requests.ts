@@ -1,0 +1,139 @@
+/** A viewer's requests: DESCRIBE, SETUP of each track it wants, PLAY and PAUSE. */
+import { RtspError } from "../rtsp/errors.ts";
+import { serializeRangeHeader } from "../rtsp/range_header.ts";
+import type { RtspRequest } from "../rtsp/request.ts";
+import { serializeRtpInfoHeader } from "../rtsp/rtp_info_header.ts";
+import { serializeSessionHeader } from "../rtsp/session_header.ts";
+import { STATUS_CODE, type StatusCode } from "../rtsp/status.ts";
+import type { TransportSpec } from "../rtsp/transport_header.ts";
+import { parseRtspUrl, type RtspUrl, stripTrailingSlash } from "../rtsp/url.ts";
+import { allow, type Reply, type RequestConnection } from "./request_context.ts";
+import { baseUrlOf, findViewerTarget, namesPath, trackUrl } from "./track_urls.ts";
+import { channelPair, tcpTransportReply, udpPorts, udpTransportReply } from "./transport_negotiation.ts";
+import { rtpInfoAt, ViewerSession } from "./viewer_session.ts";
+
+const fail = (status: StatusCode, msg: string): never => {
+  throw new RtspError(status, msg);
+};
+
+/** DESCRIBE: the stream's SDP with dm-live's controls, based at the request URL. */
+export function describe(c: RequestConnection, req: RtspRequest): Reply {
+  const path = stripTrailingSlash(parseRtspUrl(req.url).path);
+  allow(c, req, path, "read");
+  const stream = c.ctx.directory.get(path);
+  if (!stream) return fail(STATUS_CODE.NotFound, `no stream is published on path '${path}'`);
+  const base = req.url.endsWith("/") ? req.url : req.url + "/";
+  c.log.debug(`[path ${path}] DESCRIBE`);
+  return {
+    headers: [["Content-Base", base], ["Content-Type", "application/sdp"]],
+    body: new TextEncoder().encode(stream.viewerSdp),
+  };
+}
+
+/**
+ * SETUP of one track for a viewer: the first makes the session (where reading is granted: a
+ * client may skip DESCRIBE), later ones add tracks of the same stream.
+ */
+export function setupViewer(
+  c: RequestConnection,
+  req: RtspRequest,
+  existing: ViewerSession | null,
+  u: RtspUrl,
+  t: TransportSpec,
+): Reply {
+  const found = findViewerTarget((p) => c.ctx.directory.get(p), u);
+  if (found === null) return fail(STATUS_CODE.NotFound, `no stream is published for ${u.path}`);
+  const { stream, track } = found;
+  if (track === "aggregate") {
+    return fail(
+      STATUS_CODE.AggregateOperationNotAllowed,
+      `SETUP on the aggregate URL of a multi-track stream`,
+    );
+  }
+  if (track === null) {
+    return fail(STATUS_CODE.NotFound, `no track of path '${stream.path}' matches ${u.path}`);
+  }
+  if (existing !== null && existing.stream !== stream) {
+    return fail(STATUS_CODE.BadRequest, `SETUP of path '${stream.path}' in a session of '${existing.path}'`);
+  }
+  const user = existing === null ? allow(c, req, stream.path, "read") : existing.user;
+  if (existing?.channels.has(track)) return fail(STATUS_CODE.BadRequest, `track ${track} is already set up`);
+  let transport: string;
+  let rtp: number;
+  let detail: string;
+  if (t.lower === "UDP") {
+    const ports = udpPorts(t);
+    // The ring cursor serves the tracks set up; UDP viewers use no channels, 2·track marks them.
+    rtp = 2 * track;
+    transport = udpTransportReply(c.ctx.udp!, ports);
+    detail = `over UDP to ports ${ports[0]}-${ports[1]}`;
+    const s = existing ?? newViewer(c, stream, user);
+    (s.udpClientPorts ??= new Map()).set(track, ports);
+    return added(s, "udp", track, rtp, transport, detail);
+  }
+  const used = (ch: number) => {
+    if (!existing) return false;
+    for (const v of existing.channels.values()) if (v === ch || v + 1 === ch) return true;
+    return false;
+  };
+  const pair = channelPair(t, used, track);
+  rtp = pair[0];
+  transport = tcpTransportReply(pair);
+  detail = `on channels ${pair[0]}-${pair[1]}`;
+  return added(existing ?? newViewer(c, stream, user), "tcp", track, rtp, transport, detail);
+}
+
+function newViewer(
+  c: RequestConnection,
+  stream: ViewerSession["stream"],
+  user: string | null,
+): ViewerSession {
+  const s = new ViewerSession(c, stream, user);
+  c.session = s;
+  return s;
+}
+
+function added(
+  s: ViewerSession,
+  transport: "tcp" | "udp",
+  track: number,
+  rtp: number,
+  reply: string,
+  detail: string,
+): Reply {
+  s.transport = transport;
+  s.channels.set(track, rtp);
+  s.log.debug(`SETUP viewer track ${track} ${detail}`);
+  return {
+    headers: [["Transport", reply], ["Session", serializeSessionHeader(s.id, s.advertisedTimeoutSec)]],
+  };
+}
+
+/** PLAY: RTP-Info of where the viewer starts; media starts once the response is queued. */
+export function play(s: ViewerSession, req: RtspRequest): Reply {
+  const u = parseRtspUrl(req.url);
+  if (!namesPath(s.path, u)) {
+    return fail(STATUS_CODE.BadRequest, `PLAY of ${u.path} in a session of '${s.path}'`);
+  }
+  const stream = s.stream;
+  if (stream.ended) return fail(STATUS_CODE.NotFound, `stream on path '${s.path}' has ended`);
+  const headers: [string, string][] = [["Range", serializeRangeHeader({ start: "now" })]];
+  // Some clients send PLAY twice (docs/protocol.md §6): answer, keep streaming.
+  if (s.state === "play") return { headers };
+  const base = baseUrlOf(req.url, s.path);
+  const reader = s.prepare();
+  const info = rtpInfoAt(reader, s.channels.keys(), (t) => trackUrl(base, t));
+  if (info.length > 0) headers.push(["RTP-Info", serializeRtpInfoHeader(info)]);
+  const how = s.transport === "udp" ? "over UDP" : s.zeroCopy() ? "zero-copy path" : "copy path";
+  s.log.info(`PLAY: ${s.channels.size} track(s), ${how}${s.user === null ? "" : ` (user '${s.user}')`}`);
+  return { headers, after: () => s.startPlaying(reader) };
+}
+
+/** PAUSE: stops sending while playing; a no-op before PLAY. */
+export function pause(s: ViewerSession): Reply {
+  if (s.state === "play") {
+    s.pause();
+    s.log.info("PAUSE");
+  }
+  return {};
+}

@@ -1,0 +1,110 @@
+/** A publisher's requests: ANNOUNCE (claims the path), SETUP of each announced track, RECORD. */
+import { RtspError } from "../rtsp/errors.ts";
+import type { RtspRequest } from "../rtsp/request.ts";
+import { serializeSessionHeader } from "../rtsp/session_header.ts";
+import { STATUS_CODE, type StatusCode } from "../rtsp/status.ts";
+import type { TransportSpec } from "../rtsp/transport_header.ts";
+import { parseRtspUrl, type RtspUrl, stripTrailingSlash } from "../rtsp/url.ts";
+import { parseSdp, SdpError } from "../sdp/session_description.ts";
+import { SharedRing } from "../ring/shared_ring.ts";
+import { StreamInfoError, streamInfoFromSdp } from "../stream/stream_info.ts";
+import { PublisherSession } from "./publisher_session.ts";
+import { allow, type Reply, type RequestConnection } from "./request_context.ts";
+import { findPublisherTrack, namesPath } from "./track_urls.ts";
+import { channelPair, tcpTransportReply, udpPorts, udpTransportReply } from "./transport_negotiation.ts";
+
+const fail = (status: StatusCode, msg: string): never => {
+  throw new RtspError(status, msg);
+};
+
+/** ANNOUNCE: checks the SDP and the right to publish, claims the path; the session is made here. */
+export async function announce(c: RequestConnection, req: RtspRequest): Promise<Reply> {
+  const type = req.headers.get("Content-Type")?.split(";")[0].trim().toLowerCase();
+  if (type !== "application/sdp") {
+    return fail(
+      STATUS_CODE.UnsupportedMediaType,
+      `ANNOUNCE body must be application/sdp, got '${type ?? "none"}'`,
+    );
+  }
+  const path = stripTrailingSlash(parseRtspUrl(req.url).path);
+  if (path === "") return fail(STATUS_CODE.BadRequest, "ANNOUNCE needs a path");
+  const user = allow(c, req, path, "publish");
+  const text = new TextDecoder().decode(req.body);
+  let info;
+  try {
+    info = streamInfoFromSdp(parseSdp(text));
+  } catch (e) {
+    if (e instanceof SdpError) return fail(STATUS_CODE.BadRequest, `invalid SDP: ${e.message}`);
+    if (e instanceof StreamInfoError) return fail(STATUS_CODE.BadRequest, e.message);
+    throw e;
+  }
+  const s = new PublisherSession(c, path, user, { sdp: text, info, baseUrl: req.url });
+  const answer = await c.ctx.directory.claim(path, s.id);
+  if (!answer.ok) return fail(STATUS_CODE.NotAcceptable, answer.reason ?? `path '${path}' is busy`);
+  if (c.closed) {
+    c.ctx.directory.release(path, s.id);
+    return {};
+  }
+  s.claimed = true;
+  c.session = s;
+  s.log.info(
+    `ANNOUNCE: ${info.tracks.map((t) => `${t.media} ${t.encoding}/${t.clockRate}`).join(", ")}${
+      user === null ? "" : ` (user '${user}')`
+    }`,
+  );
+  return {};
+}
+
+/** SETUP of one announced track, on the transport negotiated (the state guard has run). */
+export function setupPublisher(s: PublisherSession, req: RtspRequest, u: RtspUrl, t: TransportSpec): Reply {
+  const track = findPublisherTrack(s.announced, s.path, u);
+  if (track < 0) return fail(STATUS_CODE.NotFound, `SETUP URL ${req.url} matches no announced media`);
+  if (s.hasTrack(track)) return fail(STATUS_CODE.BadRequest, `track ${track} is already set up`);
+  if (t.lower === "UDP") {
+    const ports = udpPorts(t);
+    (s.udpClientPorts ??= new Map()).set(track, ports);
+    s.transport = "udp";
+    s.enter("preRecord");
+    s.log.debug(`SETUP publisher track ${track} over UDP from ports ${ports[0]}-${ports[1]}`);
+    return { headers: [["Transport", udpTransportReply(s.conn.ctx.udp!, ports, "record")]] };
+  }
+  s.transport = "tcp";
+  const [rtp, rtcp] = channelPair(t, (ch) => s.channels.has(ch), track);
+  s.channels.set(rtp, track);
+  s.channels.set(rtcp, -1);
+  s.enter("preRecord");
+  s.log.debug(
+    `SETUP publisher track ${track} (${s.announced.info.tracks[track].encoding}) on channels ${rtp}-${rtcp}`,
+  );
+  return { headers: [["Transport", tcpTransportReply([rtp, rtcp], "record")]] };
+}
+
+/** RECORD: every announced track set up; the ring is announced to every worker, then packets flow. */
+export async function record(c: RequestConnection, s: PublisherSession, req: RtspRequest): Promise<Reply> {
+  if (!namesPath(s.path, parseRtspUrl(req.url))) {
+    return fail(STATUS_CODE.BadRequest, `RECORD of another path than '${s.path}'`);
+  }
+  const a = s.announced;
+  const setUp = s.tracksSetUp();
+  if (setUp !== a.info.tracks.length) {
+    return fail(
+      STATUS_CODE.MethodNotValidInThisState,
+      `RECORD with ${setUp} of ${a.info.tracks.length} announced tracks set up`,
+    );
+  }
+  const ring = s.newRing();
+  const answer = await c.ctx.directory.publish(s.path, s.id, a.sdp, ring.sab);
+  if (!answer.ok) {
+    return fail(STATUS_CODE.ServiceUnavailable, answer.reason ?? "stream could not be published");
+  }
+  if (c.closed || c.session !== s) return {}; // gone meanwhile; its release frees the path
+  const cont = answer.continued;
+  s.startRecording(cont ? new SharedRing(cont.sab) : ring, cont);
+  s.streamId = answer.streamId ?? 0;
+  s.log.info(
+    `RECORD: ${cont ? "continuing" : "publishing"} stream ${s.streamId} over ${
+      s.transport === "udp" ? "UDP" : "TCP"
+    }`,
+  );
+  return { headers: [["Session", serializeSessionHeader(s.id, s.advertisedTimeoutSec)]] };
+}

@@ -1,0 +1,45 @@
+import type { NonceCounter } from "../auth/authenticator.ts";
+import { RtspError } from "../rtsp/errors.ts";
+import type { RtspRequest } from "../rtsp/request.ts";
+import { parseSessionHeader } from "../rtsp/session_header.ts";
+import { STATUS_CODE } from "../rtsp/status.ts";
+import { AccessControl, type Action } from "./access_control.ts";
+import type { RtspSession } from "./rtsp_session.ts";
+import type { SessionHost } from "./session_host.ts";
+
+/** The connection as request handlers see it: a session host that carries at most one session. */
+export interface RequestConnection extends SessionHost {
+  readonly peer: string;
+  session: RtspSession | null;
+  /** Digest nonce counts this connection has used (replay check); made by the first Digest answer. */
+  nonceCounter: NonceCounter | null;
+}
+
+/** A handler's answer; `after` runs once the response is queued (PLAY starts media after it). */
+export interface Reply {
+  status?: number;
+  headers?: [string, string][];
+  body?: Uint8Array;
+  after?: () => void;
+}
+
+/** The connection's session named by the Session header; 454 for any other id (or none). */
+export function requireSession(c: RequestConnection, req: RtspRequest): RtspSession {
+  const h = req.headers.get("Session");
+  if (h === undefined) {
+    throw new RtspError(STATUS_CODE.SessionNotFound, `${req.method} without a Session header`);
+  }
+  const { id } = parseSessionHeader(h);
+  const s = c.session;
+  if (s === null || s.id !== id) {
+    throw new RtspError(STATUS_CODE.SessionNotFound, `session '${id}' not found`);
+  }
+  return s;
+}
+
+/** Whether `action` on `path` is granted to this request: the user name (or null); throws 404/401/403. */
+export function allow(c: RequestConnection, req: RtspRequest, path: string, action: Action): string | null {
+  const ctx = c.ctx;
+  ctx.access ??= new AccessControl(ctx.authShared, ctx.stats);
+  return ctx.access.check(ctx.config, c, req, path, action);
+}

@@ -1,0 +1,26 @@
+import type { LocalStream } from "../stream/local_stream.ts";
+
+/** The directory's answer to a claim or a publish. */
+export interface DirectoryAnswer {
+  ok: boolean;
+  reason?: string;
+  streamId?: number;
+  /** Publish only: the stream continued (its ring, and when its last publisher left). */
+  continued?: { sab: SharedArrayBuffer; leftAtMs: number };
+}
+
+/**
+ * The streams as sessions see them: a lookup of the streams published on any worker, and the
+ * requests a publisher makes of the directory's owner (main.ts). The worker's replica of the
+ * directory implements it (cluster/worker_directory.ts).
+ */
+export interface StreamRegistry {
+  /** The stream published on a path, if any. */
+  get(path: string): LocalStream | undefined;
+  /** Reserves a path for a publisher (at ANNOUNCE). */
+  claim(path: string, sessionId: string): Promise<DirectoryAnswer>;
+  /** Frees a claimed path (the publisher left, published or not). */
+  release(path: string, sessionId: string): void;
+  /** Announces a ring to every worker; resolves once all of them know it. */
+  publish(path: string, sessionId: string, sdp: string, sab: SharedArrayBuffer): Promise<DirectoryAnswer>;
+}

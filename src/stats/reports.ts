@@ -1,0 +1,115 @@
+/**
+ * What workers report to main.ts (counters, load, sessions) and the API serves: plain data, the
+ * same shapes on both sides of postMessage. The producers (ingest, a viewer's reception, the
+ * worker's report builder) fill them; nothing here imports them.
+ */
+import type { WorkerStats } from "./worker_stats.ts";
+
+/** The last complete GOP: from one GOP start (the SPS/PPS before a keyframe, or the keyframe) to the next. */
+export interface GopSize {
+  packets: number;
+  bytes: number;
+  /** Video frames (distinct RTP timestamps on the video track). */
+  frames: number;
+}
+
+/** A viewer's latest reception figures over its tracks, as /v1/sessions shows them. */
+export interface ReceptionSummary {
+  /** Largest fraction of packets lost (0..1) in the last interval reported, over the tracks. */
+  fractionLost: number;
+  /** Packets lost since it started receiving, summed over the tracks. */
+  cumulativeLost: number;
+  /** Largest interarrival jitter, in ms (to 0.01 ms). */
+  jitterMs: number;
+  /** Round trip from our last Sender Report to its report, ms to 0.01 (null until it echoes one). */
+  roundTripMs: number | null;
+  /** How long ago the latest report arrived, ms. */
+  ageMs: number;
+}
+
+/** A stream published on this worker, as its ingest measured it (exact counts since RECORD). */
+export interface PublishedReport {
+  streamId: number;
+  /** RTP packets and bytes taken into the ring. */
+  packets: number;
+  bytes: number;
+  /** RTP sequence gaps over all tracks. */
+  lost: number;
+  /** RTP bits per second over the last few seconds. */
+  bitrate: number;
+  gop: GopSize | null;
+}
+
+/** Viewers' RTCP receiver reports on one stream: the latest of each viewer that sent one. */
+export interface ViewerReportSummary {
+  /** Viewers whose reports are counted. */
+  count: number;
+  /** Largest fraction lost (0..1) of the last interval any of them reported. */
+  fractionLostMax: number;
+  /** Packets they reported lost since they started, summed. */
+  cumulativeLost: number;
+  /** Largest interarrival jitter reported, ms. */
+  jitterMaxMs: number;
+  /** Largest round trip (Sender Report to receiver report), ms; null while none echoed one. */
+  roundTripMaxMs: number | null;
+}
+
+/** A worker's counters plus what it is serving now. */
+export interface WorkerReport extends WorkerStats {
+  worker: number;
+  viewersPlaying: number;
+  publishers: number;
+  /** Playing viewers per stream on this worker, by transport, and what their receiver reports say. */
+  streams: { streamId: number; tcp: number; udp: number; viewerReports: ViewerReportSummary }[];
+  /** Streams whose publisher is on this worker. */
+  published: PublishedReport[];
+  /** This worker's V8 heap (bytes); RSS is the whole process's. */
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+}
+
+/** One connection and its session (if any), as GET /v1/sessions lists it. */
+export interface SessionReport {
+  /** The session id; before the connection has a session, `conn-<worker>-<n>`. Either can be kicked. */
+  id: string;
+  worker: number;
+  /** The peer's `host:port`. */
+  peer: string;
+  path: string | null;
+  role: "publish" | "read" | "none";
+  /** The session's state, or "connected" while there is no session. */
+  state: string;
+  /** Lower transport of the media, once SETUP chose it. */
+  transport: "tcp" | "udp" | null;
+  user: string | null;
+  /** ISO time the session (or, before one, the connection) was made. */
+  created: string;
+  /** Bytes from the peer (RTSP connection and the session's UDP) and to it. */
+  bytesIn: number;
+  bytesOut: number;
+  /** Playing viewers: packets sent, slow-viewer skips and the packets they jumped over. */
+  packetsOut?: number;
+  skips?: number;
+  skippedPackets?: number;
+  /** Playing viewers that sent RTCP receiver reports: the latest figures. */
+  receiverReport?: ReceptionSummary;
+}
+
+/** A summary of no receiver reports. */
+export function noReports(): ViewerReportSummary {
+  return { count: 0, fractionLostMax: 0, cumulativeLost: 0, jitterMaxMs: 0, roundTripMaxMs: null };
+}
+
+/** Adds one viewer's figures (or another worker's summary, `count` viewers) to a summary. */
+export function addReport(
+  to: ViewerReportSummary,
+  r: { fractionLost: number; cumulativeLost: number; jitterMs: number; roundTripMs: number | null },
+  count = 1,
+): void {
+  to.count += count;
+  to.fractionLostMax = Math.max(to.fractionLostMax, r.fractionLost);
+  to.cumulativeLost += r.cumulativeLost;
+  to.jitterMaxMs = Math.max(to.jitterMaxMs, r.jitterMs);
+  if (r.roundTripMs !== null) to.roundTripMaxMs = Math.max(to.roundTripMaxMs ?? 0, r.roundTripMs);
+}

@@ -1,0 +1,122 @@
+import { RingWriter } from "../ring/ring_writer.ts";
+import type { SharedRing } from "../ring/shared_ring.ts";
+import type { RtcpPacket } from "../rtcp/compound.ts";
+import { Continuity, trackEnds } from "./continuity.ts";
+import { StreamIngest } from "./ingest.ts";
+import { PublisherClock } from "./publisher_clock.ts";
+import type { StreamInfo } from "./stream_info.ts";
+
+/** How long a batch may wait for the end of its access unit (the `ingest` config section, read per flush). */
+export interface FeedHolds {
+  readonly maxFrameHoldMs: number;
+  readonly maxAudioHoldMs: number;
+}
+
+/** What a feed needs besides its ring. */
+export interface FeedOptions {
+  /** The tracks of the packets as they arrive (the publisher's SDP, or a source's DESCRIBE). */
+  readonly info: StreamInfo;
+  /** Read at every flush, so a reload applies to running feeds. */
+  readonly holds: () => FeedHolds;
+  readonly audioStartWindowMs: number;
+  /** Told how many packets a flush found not to be RTP (dropped). */
+  readonly onInvalid: (count: number) => void;
+  /**
+   * The feed takes over a stream another feed left (its publisher reconnected within
+   * ingest.reconnectGraceMs): `served` is that stream's SDP, `leftAtMs` when it was left.
+   */
+  readonly continued?: { readonly served: StreamInfo; readonly leftAtMs: number };
+}
+
+/**
+ * The writing side of one stream, whoever feeds it: RTP packets per track go into the ring through
+ * the ingest (keyframes, GOP starts, figures), RTCP Sender Reports set the stream's clock mapping,
+ * and batches are published at access-unit boundaries so each video frame wakes the viewers'
+ * workers once. A publishing RTSP session feeds one today; a pulled source will feed one the same
+ * way, so viewers cannot tell them apart.
+ */
+export class StreamFeed {
+  readonly ingest: StreamIngest;
+  /** The stream's NTP<->RTP mapping from the feed's packets and Sender Reports. */
+  readonly clock: PublisherClock;
+  readonly #holds: () => FeedHolds;
+  readonly #onInvalid: (count: number) => void;
+  #batchTime = 0;
+  #holdTimer: ReturnType<typeof setTimeout> | undefined;
+  #detached = false;
+
+  constructor(ring: SharedRing, o: FeedOptions) {
+    this.#holds = o.holds;
+    this.#onInvalid = o.onInvalid;
+    const rates = o.info.tracks.map((t) => t.clockRate);
+    if (o.continued === undefined) {
+      this.ingest = new StreamIngest(new RingWriter(ring), o.info, o.audioStartWindowMs);
+    } else {
+      // Packets are rewritten to the continued stream's payload types: read them with its SDP.
+      const ends = trackEnds(ring, rates);
+      this.ingest = new StreamIngest(RingWriter.resume(ring), o.continued.served, o.audioStartWindowMs);
+      this.ingest.continueFrom(new Continuity(ends, o.continued.leftAtMs));
+    }
+    const cont = this.ingest.continuity;
+    this.clock = new PublisherClock(ring, rates, cont === null ? null : (t) => cont.timestampOffset(t));
+    this.ingest.writer.clock = this.clock;
+  }
+
+  /** One RTP packet buf[start..end) of a track; visible to viewers at the next flush(). */
+  // hot path: no allocation besides the ring copy's view
+  packet(track: number, buf: Uint8Array, start: number, end: number): void {
+    if (this.#batchTime === 0) this.#batchTime = performance.now() | 0;
+    this.ingest.packet(buf, start, end, track, this.#batchTime);
+  }
+
+  /** RTCP from the feed's sender about `track` (-1: unknown): Sender Reports set the clock mapping. */
+  rtcp(track: number, packets: readonly RtcpPacket[]): void {
+    this.clock.receive(track, packets);
+  }
+
+  /**
+   * Publishes the packets taken since the last flush, at an access-unit boundary: in the middle of
+   * a video frame it waits for the frame's last packet, at most maxFrameHoldMs (for cameras that
+   * never set the marker bit); audio alone waits for the next video frame, at most maxAudioHoldMs.
+   */
+  flush(): void {
+    if (this.#detached) return;
+    const ingest = this.ingest;
+    const h = this.#holds();
+    const hold = ingest.midFrame ? h.maxFrameHoldMs : ingest.withoutVideo ? h.maxAudioHoldMs : 0;
+    if (hold > 0) {
+      if (this.#holdTimer === undefined) this.#holdTimer = setTimeout(this.#flushHeld, hold);
+      return;
+    }
+    this.#publish();
+  }
+
+  /** The feed's sender left: what is pending becomes visible; nothing is taken any more. */
+  detach(): void {
+    if (this.#detached) return;
+    this.#detached = true;
+    if (this.#holdTimer !== undefined) clearTimeout(this.#holdTimer);
+    this.#holdTimer = undefined;
+    this.ingest.detach();
+  }
+
+  readonly #flushHeld = (): void => {
+    this.#holdTimer = undefined;
+    if (!this.#detached) this.#publish();
+  };
+
+  #publish(): void {
+    if (this.#holdTimer !== undefined) {
+      clearTimeout(this.#holdTimer);
+      this.#holdTimer = undefined;
+    }
+    const ingest = this.ingest;
+    ingest.flush(this.#batchTime === 0 ? performance.now() | 0 : this.#batchTime);
+    this.#batchTime = 0;
+    const bad = ingest.invalidPackets;
+    if (bad > 0) {
+      ingest.invalidPackets = 0;
+      this.#onInvalid(bad);
+    }
+  }
+}
