@@ -18,7 +18,10 @@ export class MmsgBatch {
   /** Bytes of struct mmsghdr and struct iovec. */
   readonly #hdrBytes: number;
   readonly #iovBytes: number;
-  /** Word indexes: of an mmsghdr's fields, within it; of an iovec's, within it. */
+  /**
+   * In 32-bit words: hdr and iov, the sizes of struct mmsghdr and struct iovec; the others, each
+   * field's offset within its struct (base and baseLen: iov_base and iov_len).
+   */
   readonly #w: {
     hdr: number;
     iov: number;
