@@ -198,7 +198,7 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
   log.info(
     `listening on rtsp://${config.rtsp.address}:${port} with ${count} worker(s), ${
       resolveBackend(config.net.backend)
-    } sockets`,
+    } sockets on ${Deno.build.arch}`,
   );
 
   return {

@@ -1,11 +1,10 @@
-import { errno, libc, LINUX } from "./libc.ts";
+import { errno, layout, libc, LINUX } from "./libc.ts";
 
 /** What the poller calls when a registered fd has events (EPOLLIN, EPOLLOUT, ...). */
 export interface PollTarget {
   onEvents(events: number): void;
 }
 
-const EVENT_BYTES = 12; // struct epoll_event is packed on x86_64: u32 events, u64 data
 const MAX_EVENTS = 1024;
 /** Longest single wait; bounds how long stop() takes. */
 const WAIT_MS = 500;
@@ -17,10 +16,17 @@ const WAIT_MS = 500;
  */
 export class EpollPoller {
   readonly #ep: number;
-  readonly #events = new Uint8Array(EVENT_BYTES * MAX_EVENTS);
-  readonly #view = new DataView(this.#events.buffer);
-  readonly #ctl = new Uint8Array(EVENT_BYTES);
-  readonly #ctlView = new DataView(this.#ctl.buffer);
+  /**
+   * struct epoll_event of this architecture (libc_layout.ts): 12 bytes with `data` at 4 on
+   * x86_64, which packs it, 16 with `data` at 8 on aarch64. `data` holds the fd.
+   */
+  readonly #stride: number;
+  readonly #eventsAt: number;
+  readonly #dataAt: number;
+  readonly #events: Uint8Array;
+  readonly #view: DataView;
+  readonly #ctl: Uint8Array;
+  readonly #ctlView: DataView;
   readonly #targets: (PollTarget | undefined)[] = [];
   #running = false;
   #stopped = false;
@@ -29,7 +35,16 @@ export class EpollPoller {
   /** onError hears of a target whose event handling threw; the poller goes on with the others. */
   constructor(onError: (e: unknown) => void = () => {}) {
     this.#onError = onError;
-    this.#ep = libc().epoll_create1(LINUX.SOCK_CLOEXEC);
+    const lc = libc(); // throws off Linux or on an architecture without a layout
+    const ev = layout().epollEvent;
+    this.#stride = ev.size;
+    this.#eventsAt = ev.events;
+    this.#dataAt = ev.data;
+    this.#events = new Uint8Array(ev.size * MAX_EVENTS);
+    this.#view = new DataView(this.#events.buffer);
+    this.#ctl = new Uint8Array(ev.size);
+    this.#ctlView = new DataView(this.#ctl.buffer);
+    this.#ep = lc.epoll_create1(LINUX.EPOLL_CLOEXEC);
     if (this.#ep < 0) throw new Error(`epoll_create1 failed: errno ${errno()}`);
   }
 
@@ -53,9 +68,10 @@ export class EpollPoller {
 
   #control(op: number, fd: number, out: boolean): boolean {
     const ev = LINUX.EPOLLIN | LINUX.EPOLLRDHUP | LINUX.EPOLLET | (out ? LINUX.EPOLLOUT : 0);
-    this.#ctlView.setUint32(0, ev >>> 0, true);
-    this.#ctlView.setUint32(4, fd, true);
-    this.#ctlView.setUint32(8, 0, true);
+    this.#ctlView.setUint32(this.#eventsAt, ev >>> 0, true);
+    // data, a u64: the fd in its low half (both architectures are little-endian).
+    this.#ctlView.setUint32(this.#dataAt, fd, true);
+    this.#ctlView.setUint32(this.#dataAt + 4, 0, true);
     return libc().epoll_ctl(this.#ep, op, fd, this.#ctl) === 0;
   }
 
@@ -71,11 +87,15 @@ export class EpollPoller {
     if (this.#stopped) return;
     this.#running = true;
     const lc = libc();
+    const view = this.#view;
+    const stride = this.#stride;
+    const eventsAt = this.#eventsAt;
+    const dataAt = this.#dataAt;
     while (this.#running) {
       const n = await lc.epoll_wait(this.#ep, this.#events, MAX_EVENTS, WAIT_MS);
       for (let i = 0; i < n; i++) {
-        const events = this.#view.getUint32(i * EVENT_BYTES, true);
-        const fd = this.#view.getUint32(i * EVENT_BYTES + 4, true);
+        const events = view.getUint32(i * stride + eventsAt, true);
+        const fd = view.getUint32(i * stride + dataAt, true);
         try {
           this.#targets[fd]?.onEvents(events);
         } catch (e) {

@@ -3,7 +3,8 @@ import type { ByteSocket, SocketListener } from "./byte_socket.ts";
 import type { EpollPoller, PollTarget } from "./epoll_poller.ts";
 import { FfiSocket } from "./ffi_socket.ts";
 import { errno, libc, LINUX } from "./libc.ts";
-import { peerOf, sockaddr, SOCKADDR_BYTES } from "./sockaddr.ts";
+import { SOCKADDR_IN } from "./libc_layout.ts";
+import { peerOf, sockaddr, SOCKADDR_BYTES, sockaddrLength } from "./sockaddr.ts";
 
 /**
  * A nonblocking listening socket with SO_REUSEPORT (the kernel spreads connections over the
@@ -28,7 +29,7 @@ export class FfiListener implements SocketListener, PollTarget {
     const one = new Uint8Array(this.#one.buffer);
     lc.setsockopt(fd, LINUX.SOL_SOCKET, LINUX.SO_REUSEADDR, one, 4);
     lc.setsockopt(fd, LINUX.SOL_SOCKET, LINUX.SO_REUSEPORT, one, 4);
-    if (lc.bind(fd, addr, family === LINUX.AF_INET6 ? 28 : 16) !== 0) {
+    if (lc.bind(fd, addr, sockaddrLength(family)) !== 0) {
       const e = errno();
       lc.close(fd);
       throw new Deno.errors.AddrInUse(`bind ${hostname}:${port} failed: errno ${e}`);
@@ -40,7 +41,7 @@ export class FfiListener implements SocketListener, PollTarget {
     const bound = new Uint8Array(SOCKADDR_BYTES);
     const len = new Uint32Array([SOCKADDR_BYTES]);
     lc.getsockname(fd, bound, new Uint8Array(len.buffer));
-    this.port = new DataView(bound.buffer).getUint16(2, false);
+    this.port = new DataView(bound.buffer).getUint16(SOCKADDR_IN.port, false); // in6: the same offset
     this.#fd = fd;
     this.#poller = poller;
     this.#log = log;

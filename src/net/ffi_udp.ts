@@ -1,9 +1,11 @@
 import type { EpollPoller, PollTarget } from "./epoll_poller.ts";
 import { addressOf, errno, errnoError, libc, LINUX } from "./libc.ts";
 import { MmsgBatch } from "./mmsg_batch.ts";
+import { SOCKADDR_IN } from "./libc_layout.ts";
 import { sockaddr, SOCKADDR_BYTES } from "./sockaddr.ts";
 import type { UdpAddress, UdpEndpoint, UdpReceiver } from "./udp_endpoint.ts";
 
+const IN = SOCKADDR_IN;
 /** Largest datagram read (RTP over UDP stays far below it). */
 const MAX_DATAGRAM = 65536;
 
@@ -34,7 +36,7 @@ export class FfiUdpEndpoint implements UdpEndpoint, PollTarget {
     if (family !== LINUX.AF_INET) throw new Error(`UDP needs an IPv4 address, got '${address}'`);
     const fd = c.socket(LINUX.AF_INET, LINUX.SOCK_DGRAM | LINUX.SOCK_NONBLOCK | LINUX.SOCK_CLOEXEC, 0);
     if (fd < 0) throw errnoError("socket");
-    if (c.bind(fd, addr, 16) < 0) {
+    if (c.bind(fd, addr, IN.size) < 0) {
       const e = errno();
       c.close(fd);
       throw new Deno.errors.AddrInUse(`UDP bind ${address}:${port} failed: errno ${e}`);
@@ -48,8 +50,8 @@ export class FfiUdpEndpoint implements UdpEndpoint, PollTarget {
 
   /** A destination for send(); its sockaddr lives in shared memory, so it has a fixed address. */
   static address(host: string, port: number): UdpAddress {
-    const sa = new Uint8Array(new SharedArrayBuffer(16));
-    sa.set(sockaddr(host, port).addr.subarray(0, 16));
+    const sa = new Uint8Array(new SharedArrayBuffer(IN.size));
+    sa.set(sockaddr(host, port).addr.subarray(0, IN.size));
     return { host, port, sockaddr: sa, sockaddrAddr: addressOf(sa) };
   }
 
@@ -58,9 +60,9 @@ export class FfiUdpEndpoint implements UdpEndpoint, PollTarget {
     if (this.#closed) return false;
     const b = this.#batch;
     if (b !== null && buf.buffer instanceof SharedArrayBuffer) {
-      if (!b.add(buf, start, end, to.sockaddrAddr, 16)) {
+      if (!b.add(buf, start, end, to.sockaddrAddr, IN.size)) {
         this.#dropped += b.flush(this.#fd);
-        b.add(buf, start, end, to.sockaddrAddr, 16);
+        b.add(buf, start, end, to.sockaddrAddr, IN.size);
       }
       return true;
     }
@@ -77,11 +79,11 @@ export class FfiUdpEndpoint implements UdpEndpoint, PollTarget {
         BigInt(end - start),
         LINUX.MSG_NOSIGNAL,
         to.sockaddr,
-        16,
+        IN.size,
       );
     } else {
       const view = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
-      n = c.sendto(this.#fd, view, BigInt(view.length), LINUX.MSG_NOSIGNAL, to.sockaddr, 16);
+      n = c.sendto(this.#fd, view, BigInt(view.length), LINUX.MSG_NOSIGNAL, to.sockaddr, IN.size);
     }
     if (n >= 0) return true;
     const e = errno();
@@ -122,9 +124,11 @@ export class FfiUdpEndpoint implements UdpEndpoint, PollTarget {
         if (errno() === LINUX.EAGAIN || ++errors > 8) break;
         continue;
       }
-      if (from[0] !== LINUX.AF_INET) continue;
-      const port = (from[2] << 8) | from[3];
-      const ip = ((from[4] << 24) | (from[5] << 16) | (from[6] << 8) | from[7]) >>> 0;
+      if (from[IN.family] !== LINUX.AF_INET) continue; // the low byte of a little-endian u16
+      const p = IN.port;
+      const a = IN.addr;
+      const port = (from[p] << 8) | from[p + 1];
+      const ip = ((from[a] << 24) | (from[a + 1] << 16) | (from[a + 2] << 8) | from[a + 3]) >>> 0;
       try {
         this.#onPacket(buf, 0, n, ip * 65536 + port);
       } catch (e) {

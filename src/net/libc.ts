@@ -3,6 +3,11 @@
  * use, so the Deno socket path never needs --allow-ffi.
  */
 
+import { type LibcLayout, libcLayout, LINUX } from "./libc_layout.ts";
+
+/** The constants, declared with the struct layouts in libc_layout.ts. */
+export { LINUX };
+
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
@@ -10,8 +15,8 @@ const SYMBOLS = {
   listen: { parameters: ["i32", "i32"], result: "i32" },
   accept4: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
   getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
-  // ssize_t results read as i32: counts here stay below 2^31 and -1 stays -1, and a number result
-  // avoids a BigInt per call.
+  // ssize_t results read as i32 (the low half of rax / x0): counts here stay below 2^31 and -1
+  // stays -1, and a number result avoids a BigInt per call.
   // 64-bit parameters take BigInts: with numbers Deno leaves V8's fast call path (~80 ns a call).
   recv: { parameters: ["i32", "buffer", "u64", "i32"], result: "i32" },
   send: { parameters: ["i32", "buffer", "u64", "i32"], result: "i32" },
@@ -29,48 +34,29 @@ const SYMBOLS = {
   __errno_location: { parameters: [], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** Linux constants used here (x86_64 and aarch64 agree on all of them). */
-export const LINUX = {
-  AF_INET: 2,
-  AF_INET6: 10,
-  SOCK_STREAM: 1,
-  SOCK_DGRAM: 2,
-  SOCK_NONBLOCK: 0o4000,
-  SOCK_CLOEXEC: 0o2000000,
-  SOL_SOCKET: 1,
-  SO_RCVBUF: 8,
-  SO_REUSEADDR: 2,
-  SO_REUSEPORT: 15,
-  IPPROTO_TCP: 6,
-  TCP_NODELAY: 1,
-  MSG_NOSIGNAL: 0x4000,
-  MSG_PEEK: 0x2,
-  MSG_DONTWAIT: 0x40,
-  EPOLL_CTL_ADD: 1,
-  EPOLL_CTL_DEL: 2,
-  EPOLL_CTL_MOD: 3,
-  EPOLLIN: 0x001,
-  EPOLLOUT: 0x004,
-  EPOLLERR: 0x008,
-  EPOLLHUP: 0x010,
-  EPOLLRDHUP: 0x2000,
-  EPOLLET: 1 << 31,
-  EAGAIN: 11,
-  ENOBUFS: 105,
-  EINTR: 4,
-  ECONNRESET: 104,
-  EPIPE: 32,
-} as const;
+let layoutOfArch: LibcLayout | null = null;
+
+/**
+ * The struct layouts of the running architecture (Deno.build.arch); throws, naming the arch, for
+ * one libc_layout.ts does not know. Only for the FFI paths: the Deno socket path never calls it.
+ */
+export function layout(): LibcLayout {
+  return layoutOfArch ??= libcLayout(Deno.build.arch);
+}
 
 type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
 let lib: Libc | null = null;
 let errnoView: Deno.UnsafePointerView | null = null;
 
-/** The libc symbols; throws when FFI is not allowed or this is not Linux. */
+/**
+ * The libc symbols; throws when FFI is not allowed, this is not Linux, or libc_layout.ts has no
+ * layout for the architecture (the structs passed to these calls would be misread).
+ */
 export function libc(): Libc {
   if (lib === null) {
     if (Deno.build.os !== "linux") throw new Error("the FFI socket backend needs Linux");
+    layout();
     lib = Deno.dlopen("libc.so.6", SYMBOLS).symbols;
     errnoView = new Deno.UnsafePointerView(lib.__errno_location()!);
   }

@@ -1,16 +1,13 @@
-import { addressOf, errno, libc, LINUX } from "./libc.ts";
+import { addressOf, errno, layout, libc, LINUX } from "./libc.ts";
 
-/** Bytes of struct mmsghdr (msghdr + msg_len, padded) and struct iovec on 64-bit Linux. */
-const MMSGHDR_BYTES = 64;
-const IOVEC_BYTES = 16;
 /** The kernel's UIO_MAXIOV: most messages one sendmmsg takes. */
 export const MAX_BATCH = 1024;
 
 /**
  * Datagrams collected for one sendmmsg call (Linux, 64-bit): each is a range of shared memory
  * (the ring) and a destination sockaddr. Headers live in shared memory too, so their addresses
- * are stable; 64-bit fields are written as two 32-bit halves, so adding a datagram allocates
- * nothing.
+ * are stable; 64-bit fields are written as two 32-bit halves (little-endian), so adding a datagram
+ * allocates nothing. Struct offsets come from libc_layout.ts, as 32-bit word indexes.
  */
 export class MmsgBatch {
   readonly #hdrs: SharedArrayBuffer;
@@ -18,16 +15,55 @@ export class MmsgBatch {
   readonly #iov32: Uint32Array;
   readonly #hdrAddr: number;
   readonly #iovAddr: number;
+  /** Bytes of struct mmsghdr and struct iovec. */
+  readonly #hdrBytes: number;
+  readonly #iovBytes: number;
+  /**
+   * In 32-bit words: hdr and iov, the sizes of struct mmsghdr and struct iovec; the others, each
+   * field's offset within its struct (base and baseLen: iov_base and iov_len).
+   */
+  readonly #w: {
+    hdr: number;
+    iov: number;
+    name: number;
+    namelen: number;
+    msgIov: number;
+    iovlen: number;
+    control: number;
+    controllen: number;
+    flags: number;
+    len: number;
+    base: number;
+    baseLen: number;
+  };
   #count = 0;
   #lastBuf: Uint8Array | null = null;
   #lastBufAddr = 0;
 
   constructor(capacity = MAX_BATCH) {
-    this.#hdrs = new SharedArrayBuffer(capacity * (MMSGHDR_BYTES + IOVEC_BYTES));
-    this.#hdr32 = new Uint32Array(this.#hdrs, 0, (capacity * MMSGHDR_BYTES) / 4);
-    this.#iov32 = new Uint32Array(this.#hdrs, capacity * MMSGHDR_BYTES, (capacity * IOVEC_BYTES) / 4);
+    const { mmsghdr, msghdr, iovec } = layout();
+    this.#hdrBytes = mmsghdr.size;
+    this.#iovBytes = iovec.size;
+    const m = mmsghdr.hdr;
+    this.#w = {
+      hdr: mmsghdr.size / 4,
+      iov: iovec.size / 4,
+      name: (m + msghdr.name) / 4,
+      namelen: (m + msghdr.namelen) / 4,
+      msgIov: (m + msghdr.iov) / 4,
+      iovlen: (m + msghdr.iovlen) / 4,
+      control: (m + msghdr.control) / 4,
+      controllen: (m + msghdr.controllen) / 4,
+      flags: (m + msghdr.flags) / 4,
+      len: mmsghdr.len / 4,
+      base: iovec.base / 4,
+      baseLen: iovec.len / 4,
+    };
+    this.#hdrs = new SharedArrayBuffer(capacity * (this.#hdrBytes + this.#iovBytes));
+    this.#hdr32 = new Uint32Array(this.#hdrs, 0, (capacity * this.#hdrBytes) / 4);
+    this.#iov32 = new Uint32Array(this.#hdrs, capacity * this.#hdrBytes, (capacity * this.#iovBytes) / 4);
     this.#hdrAddr = addressOf(new Uint8Array(this.#hdrs));
-    this.#iovAddr = this.#hdrAddr + capacity * MMSGHDR_BYTES;
+    this.#iovAddr = this.#hdrAddr + capacity * this.#hdrBytes;
     this.capacity = capacity;
   }
 
@@ -49,21 +85,21 @@ export class MmsgBatch {
       this.#lastBuf = buf;
       this.#lastBufAddr = addressOf(buf);
     }
+    const w = this.#w;
     const iov = this.#iov32;
-    const j = i * 4;
-    put64(iov, j, this.#lastBufAddr + start);
-    put64(iov, j + 2, end - start);
+    const j = i * w.iov;
+    put64(iov, j + w.base, this.#lastBufAddr + start);
+    put64(iov, j + w.baseLen, end - start);
     const h = this.#hdr32;
-    const k = i * 16;
-    put64(h, k, nameAddr); // msg_name
-    h[k + 2] = nameLen; // msg_namelen
-    h[k + 3] = 0;
-    put64(h, k + 4, this.#iovAddr + i * IOVEC_BYTES); // msg_iov
-    put64(h, k + 6, 1); // msg_iovlen
-    put64(h, k + 8, 0); // msg_control
-    put64(h, k + 10, 0); // msg_controllen
-    h[k + 12] = 0; // msg_flags
-    h[k + 14] = 0; // msg_len (out)
+    const k = i * w.hdr;
+    put64(h, k + w.name, nameAddr);
+    h[k + w.namelen] = nameLen; // socklen_t; the padding after it stays 0
+    put64(h, k + w.msgIov, this.#iovAddr + i * this.#iovBytes);
+    put64(h, k + w.iovlen, 1);
+    put64(h, k + w.control, 0);
+    put64(h, k + w.controllen, 0);
+    h[k + w.flags] = 0;
+    h[k + w.len] = 0; // out
     this.#count = i + 1;
     return true;
   }
@@ -79,7 +115,7 @@ export class MmsgBatch {
     while (sent < n) {
       const r = libc().sendmmsg(
         fd,
-        BigInt(this.#hdrAddr + sent * MMSGHDR_BYTES),
+        BigInt(this.#hdrAddr + sent * this.#hdrBytes),
         n - sent,
         LINUX.MSG_NOSIGNAL | LINUX.MSG_DONTWAIT,
       );

@@ -1,0 +1,95 @@
+import assert from "node:assert/strict";
+import { EpollPoller } from "./epoll_poller.ts";
+import { layout, libc, LINUX } from "./libc.ts";
+import { sockaddr, SOCKADDR_BYTES } from "./sockaddr.ts";
+
+// libc stays loaded for the life of the process, as in the server: load it before any test runs.
+libc();
+
+/** A nonblocking UDP socket on 127.0.0.1 and its sockaddr (a free port). */
+function udpSocket(): { fd: number; addr: Uint8Array } {
+  const c = libc();
+  const fd = c.socket(LINUX.AF_INET, LINUX.SOCK_DGRAM | LINUX.SOCK_NONBLOCK | LINUX.SOCK_CLOEXEC, 0);
+  assert.ok(fd >= 0, "socket");
+  assert.equal(c.bind(fd, sockaddr("127.0.0.1", 0).addr, 16), 0, "bind");
+  const addr = new Uint8Array(SOCKADDR_BYTES);
+  const len = new Uint32Array([SOCKADDR_BYTES]);
+  assert.equal(c.getsockname(fd, addr, new Uint8Array(len.buffer)), 0, "getsockname");
+  return { fd, addr: addr.subarray(0, 16) };
+}
+
+/** Sends one datagram from `from` to `to`, which makes `to` readable. */
+function poke(from: number, to: Uint8Array): void {
+  const msg = new Uint8Array([1, 2, 3]);
+  assert.equal(libc().sendto(from, msg, 3n, 0, to, to.length), 3, "sendto");
+}
+
+Deno.test(`struct epoll_event of ${Deno.build.arch}: the kernel returns each fd at the layout's offsets`, async () => {
+  const c = libc();
+  const ev = layout().epollEvent;
+  const ep = c.epoll_create1(LINUX.EPOLL_CLOEXEC);
+  const sender = udpSocket();
+  const a = udpSocket();
+  const b = udpSocket();
+  try {
+    const ctl = new Uint8Array(ev.size);
+    const v = new DataView(ctl.buffer);
+    for (const s of [a, b]) {
+      v.setUint32(ev.events, LINUX.EPOLLIN, true);
+      v.setUint32(ev.data, s.fd, true);
+      v.setUint32(ev.data + 4, 0, true);
+      assert.equal(c.epoll_ctl(ep, LINUX.EPOLL_CTL_ADD, s.fd, ctl), 0, "epoll_ctl ADD");
+    }
+    poke(sender.fd, a.addr);
+    poke(sender.fd, b.addr);
+    // Room for 4 events, filled with a pattern: entries the kernel writes show where each one
+    // starts (the struct's size) and where its data sits.
+    const out = new Uint8Array(4 * ev.size).fill(0xee);
+    const n = await c.epoll_wait(ep, out, 4, 2000);
+    assert.equal(n, 2, "both sockets readable");
+    const o = new DataView(out.buffer);
+    const seen = [0, 1].map((i) => ({
+      events: o.getUint32(i * ev.size + ev.events, true),
+      fd: Number(o.getBigUint64(i * ev.size + ev.data, true)),
+    }));
+    assert.deepEqual(seen.map((s) => s.fd).sort((x, y) => x - y), [a.fd, b.fd].sort((x, y) => x - y));
+    for (const s of seen) assert.equal(s.events & LINUX.EPOLLIN, LINUX.EPOLLIN);
+    assert.ok(out.subarray(2 * ev.size).every((x) => x === 0xee), "nothing written past two entries");
+  } finally {
+    for (const fd of [a.fd, b.fd, sender.fd, ep]) c.close(fd);
+  }
+});
+
+Deno.test("EpollPoller hands a registered fd's event to that fd's target only", async () => {
+  const c = libc();
+  const errors: unknown[] = [];
+  const poller = new EpollPoller((e) => errors.push(e));
+  const running = poller.run();
+  const sender = udpSocket();
+  const quiet = udpSocket();
+  const busy = udpSocket();
+  const heard: [string, number][] = [];
+  const got = Promise.withResolvers<number>();
+  poller.add(quiet.fd, { onEvents: (e) => heard.push(["quiet", e]) });
+  poller.add(busy.fd, {
+    onEvents: (e) => {
+      heard.push(["busy", e]);
+      got.resolve(e);
+    },
+  });
+  const timer = setTimeout(() => got.reject(new Error(`no event for fd ${busy.fd}`)), 5000);
+  try {
+    poke(sender.fd, busy.addr);
+    const events = await got.promise;
+    assert.equal(events & LINUX.EPOLLIN, LINUX.EPOLLIN);
+    assert.deepEqual(heard.map(([who]) => who), ["busy"], "the quiet fd's target heard nothing");
+    assert.deepEqual(errors, []);
+  } finally {
+    clearTimeout(timer);
+    poller.remove(quiet.fd);
+    poller.remove(busy.fd);
+    poller.stop();
+    await running;
+    for (const fd of [quiet.fd, busy.fd, sender.fd]) c.close(fd);
+  }
+});
