@@ -118,6 +118,12 @@ export function setRtpSequence(buf: Uint8Array, start: number, seq: number): voi
   buf[start + 3] = seq;
 }
 
+/** Writes the payload type (0..127), keeping the marker bit (RFC 3550 §5.1). */
+export function setRtpPayloadType(buf: Uint8Array, start: number, pt: number): void {
+  // hot path: no allocation
+  buf[start + 1] = (buf[start + 1] & 0x80) | (pt & 0x7f);
+}
+
 /** Writes the timestamp modulo 2^32, so callers may add an offset without masking (RFC 3550 §5.1). */
 export function setRtpTimestamp(buf: Uint8Array, start: number, ts: number): void {
   // hot path: no allocation

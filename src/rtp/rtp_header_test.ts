@@ -11,6 +11,7 @@ import {
   rtpSequence,
   rtpSsrc,
   rtpTimestamp,
+  setRtpPayloadType,
   setRtpSequence,
   setRtpSsrc,
   setRtpTimestamp,
@@ -288,4 +289,21 @@ Deno.test("rtpOverhead() counts header, CSRCs, extension and padding, at most th
     p[15] = 0xff;
     assert.equal(rtpOverhead(p, 0, 20), 20);
   });
+});
+
+Deno.test("setRtpPayloadType() writes the payload type and keeps the marker bit", () => {
+  const p = buildRtpPacket({
+    payloadType: 96,
+    sequence: 1,
+    timestamp: 2,
+    ssrc: 3,
+    marker: true,
+    payload: new Uint8Array(4),
+  });
+  setRtpPayloadType(p, 0, 111);
+  assert.equal(rtpPayloadType(p, 0), 111);
+  assert.equal(rtpMarker(p, 0), true);
+  setRtpPayloadType(p, 0, 8);
+  assert.equal(rtpPayloadType(p, 0), 8);
+  assert.equal(rtpMarker(p, 0), true);
 });

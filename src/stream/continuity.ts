@@ -11,6 +11,7 @@ import {
   rtpSequence,
   rtpSsrc,
   rtpTimestamp,
+  setRtpPayloadType,
   setRtpSequence,
   setRtpSsrc,
   setRtpTimestamp,
@@ -91,7 +92,7 @@ export class Continuity {
     setRtpSequence(buf, start, rtpSequence(buf, start) + this.#seqOffset[track]);
     setRtpTimestamp(buf, start, rtpTimestamp(buf, start) + this.#tsOffset[track]);
     if (e.ssrc !== -1) setRtpSsrc(buf, start, e.ssrc);
-    if (e.payloadType !== -1) buf[start + 1] = (buf[start + 1] & 0x80) | e.payloadType;
+    if (e.payloadType !== -1) setRtpPayloadType(buf, start, e.payloadType);
   }
 
   #begin(buf: Uint8Array, start: number, track: number, nowWallMs = Date.now()): void {

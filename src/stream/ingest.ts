@@ -1,6 +1,13 @@
 import type { RingWriter } from "../ring/ring_writer.ts";
 import { SLOT_FLAG_GOP_START } from "../ring/ring_layout.ts";
-import { rtpMarker, rtpPayloadEnd, rtpPayloadStart, rtpTimestamp } from "../rtp/rtp_header.ts";
+import {
+  rtpMarker,
+  rtpPayloadEnd,
+  rtpPayloadStart,
+  rtpPayloadType,
+  rtpSequence,
+  rtpTimestamp,
+} from "../rtp/rtp_header.ts";
 import { VIDEO_FLAG, videoPacketFlags } from "../rtp/video_packet.ts";
 import { type StreamInfo, videoCodecsByPayloadType } from "./stream_info.ts";
 import { RESYNC_DISTANCE, seqDistance } from "../rtp/reorder_buffer.ts";
@@ -80,7 +87,7 @@ export class StreamIngest {
     this.#countSequence(buf, start, track);
     const w = this.writer;
     if (track === this.#videoTrack) {
-      const codec = this.#videoCodecs[buf[start + 1] & 0x7f];
+      const codec = this.#videoCodecs[rtpPayloadType(buf, start)];
       const flags = videoPacketFlags(codec, buf, ps, rtpPayloadEnd(buf, start, end));
       const seq = w.append(buf, start, end, track, nowMs);
       this.midFrame = !rtpMarker(buf, start);
@@ -140,7 +147,7 @@ export class StreamIngest {
   /** Counts the packets missing before this one in its track's sequence (RFC 3550 A.1's rule, simplified). */
   // hot path: no allocation
   #countSequence(buf: Uint8Array, start: number, track: number): void {
-    const seq = (buf[start + 2] << 8) | buf[start + 3];
+    const seq = rtpSequence(buf, start);
     const expected = this.#expectedSeq[track];
     if (expected >= 0) {
       const d = seqDistance(expected, seq);
@@ -209,7 +216,7 @@ export class StreamIngest {
   /** Whether a video packet can begin a GOP: in-band parameter sets or the start of a keyframe. */
   #startsGop(buf: Uint8Array, start: number, ps: number, pe: number): boolean {
     // Still the new publisher's payload type; the codec table is the continued stream's.
-    const pt = this.#continuity!.mapPayloadType(this.#videoTrack, buf[start + 1] & 0x7f);
+    const pt = this.#continuity!.mapPayloadType(this.#videoTrack, rtpPayloadType(buf, start));
     const flags = videoPacketFlags(this.#videoCodecs[pt], buf, ps, pe);
     return (flags & (VIDEO_FLAG.KEYFRAME_START | VIDEO_FLAG.PARAMETER_SETS)) !== 0;
   }

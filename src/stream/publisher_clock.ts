@@ -38,6 +38,7 @@ import { CLOCK_SOURCE_SENDER_REPORT, CLOCK_SOURCE_SERVER } from "../ring/ring_la
 import { clockSsrc, newClockMapping, readClockMapping } from "../ring/track_clock.ts";
 import type { RtcpPacket } from "../rtcp/compound.ts";
 import { ntpFraction, ntpSeconds, unixMsFromNtp } from "../rtcp/ntp_time.ts";
+import { rtpSsrc } from "../rtp/rtp_header.ts";
 
 /** Span over which the least delayed packet is looked for (server-clock mapping). */
 export const SERVER_CLOCK_WINDOW_MS = 5000;
@@ -136,11 +137,7 @@ export class PublisherClock implements AppendObserver {
   appended(track: number, ts: number, src: Uint8Array, start: number): void {
     if (ts === this.#lastTs[track] && this.#seen[track]) return;
     this.#lastTs[track] = ts;
-    storeClockSsrc(
-      this.#header,
-      track,
-      (src[start + 8] << 24) | (src[start + 9] << 16) | (src[start + 10] << 8) | src[start + 11],
-    );
+    storeClockSsrc(this.#header, track, rtpSsrc(src, start));
     const rate = this.#rates[track];
     if (!this.#seen[track]) {
       this.#seen[track] = true;
