@@ -7,7 +7,15 @@ import { type Document, isMap, isScalar, isSeq, LineCounter, parseDocument } fro
 import { LOG_LEVELS, type LogLevel } from "./log/logger.ts";
 import defaultYaml from "../dm-live.yaml" with { type: "text" };
 import { type AuthSettings, type Permission, validatePermission } from "./auth/permission.ts";
-import { type PathConfig, pathNameError } from "./paths/path_config.ts";
+import {
+  type PathConfig,
+  pathNameError,
+  SOURCE_DEFAULTS,
+  SOURCE_KEYS,
+  type SourceConfig,
+  usesGroups,
+} from "./paths/path_config.ts";
+import { parseRtspUrl } from "./rtsp/url.ts";
 
 /** The server's settings; dm-live.yaml documents every key. */
 export interface Config {
@@ -151,10 +159,15 @@ const pathsCheck: Check = (v, key) => {
     const e = entry ?? {};
     if (!isRecord(e)) throw new ConfigError(`'${key}.${name}' must be a mapping with publish and read`, at());
     for (const k of Object.keys(e)) {
-      if (k !== "publish" && k !== "read") {
-        throw new ConfigError(`unknown key '${key}.${name}.${k}' (publish or read)`, at(k), true);
+      if (k !== "publish" && k !== "read" && !ENTRY_SOURCE_KEYS.has(k)) {
+        throw new ConfigError(
+          `unknown key '${key}.${name}.${k}' (publish, read, ${[...ENTRY_SOURCE_KEYS].join(", ")})`,
+          at(k),
+          true,
+        );
       }
     }
+    const source = sourceCheck(e, `${key}.${name}`, name.startsWith("~"), at);
     out[name] = {
       publish: e.publish === undefined || e.publish === null
         ? structuredClone(NO_ONE_NEEDED)
@@ -163,9 +176,87 @@ const pathsCheck: Check = (v, key) => {
         ? structuredClone(NO_ONE_NEEDED)
         : validatePermission(e.read, `${key}.${name}.read`, fail(at("read"))),
     };
+    if (source !== undefined) out[name].source = source;
   }
   return out;
 };
+
+const ENTRY_SOURCE_KEYS: ReadonlySet<string> = new Set(Object.values(SOURCE_KEYS));
+
+/** The `source*` keys of a paths entry: undefined without `source`, which the other keys need. */
+function sourceCheck(
+  entry: Record<string, unknown>,
+  key: string,
+  pattern: boolean,
+  at: (...rest: (string | number)[]) => (string | number)[],
+): SourceConfig | undefined {
+  let e = entry;
+  // An entry validated before (a reload, overrides applied to a running config) holds the
+  // SourceConfig object: read it as the keys it came from.
+  const prior = e[SOURCE_KEYS.url];
+  if (isRecord(prior)) {
+    e = { ...e };
+    for (const [f, k] of Object.entries(SOURCE_KEYS)) e[k] = prior[f];
+  }
+  const raw = e[SOURCE_KEYS.url];
+  if (raw === undefined || raw === null) {
+    const stray = Object.keys(e).find((k) => ENTRY_SOURCE_KEYS.has(k));
+    if (stray !== undefined) {
+      throw new ConfigError(`'${key}.${stray}' needs '${key}.source'`, at(stray), true);
+    }
+    return undefined;
+  }
+  const sk = (f: keyof SourceConfig) => `${key}.${SOURCE_KEYS[f]}`;
+  const fieldAt = (f: keyof SourceConfig) => at(SOURCE_KEYS[f]);
+  if (typeof raw !== "string" || !/^rtsp:\/\//i.test(raw)) {
+    throw new ConfigError(
+      `'${sk("url")}' must be an rtsp:// URL, got ${JSON.stringify(raw)}`,
+      fieldAt("url"),
+    );
+  }
+  try {
+    parseRtspUrl(raw.replace(/\$[1-9$]/g, "x"));
+  } catch (err) {
+    throw new ConfigError(`'${sk("url")}' is not a valid URL: ${(err as Error).message}`, fieldAt("url"));
+  }
+  if (!pattern && usesGroups(raw)) {
+    throw new ConfigError(`'${sk("url")}' uses $1..$9, which only a ~pattern entry has`, fieldAt("url"));
+  }
+  const field = <T>(f: keyof SourceConfig, check: Check): T => {
+    const v = e[SOURCE_KEYS[f]];
+    if (v === undefined || v === null) return (SOURCE_DEFAULTS as Record<string, unknown>)[f] as T;
+    try {
+      return check(v, sk(f)) as T;
+    } catch (err) {
+      if (err instanceof ConfigError && err.path === undefined) err.path = fieldAt(f);
+      throw err;
+    }
+  };
+  const out: SourceConfig = {
+    url: raw,
+    transport: field("transport", oneOf(["auto", "tcp", "udp"])),
+    // A pattern names no path until a viewer asks for one: its sources are pulled on demand.
+    onDemand: e[SOURCE_KEYS.onDemand] === undefined && pattern ? true : field("onDemand", bool),
+    onDemandStartTimeoutMs: field("onDemandStartTimeoutMs", int(100, 600_000)),
+    onDemandCloseAfterMs: field("onDemandCloseAfterMs", int(0, 86_400_000)),
+    readTimeoutMs: field("readTimeoutMs", int(500, 600_000)),
+    retryMinMs: field("retryMinMs", int(10, 3_600_000)),
+    retryMaxMs: field("retryMaxMs", int(10, 3_600_000)),
+  };
+  if (out.retryMaxMs < out.retryMinMs) {
+    throw new ConfigError(
+      `'${sk("retryMaxMs")}' must be at least '${sk("retryMinMs")}'`,
+      fieldAt("retryMaxMs"),
+    );
+  }
+  if (pattern && !out.onDemand) {
+    throw new ConfigError(
+      `'${sk("onDemand")}' cannot be false in a ~pattern entry (its paths exist only when asked for)`,
+      fieldAt("onDemand"),
+    );
+  }
+  return out;
+}
 
 type Schema = { [k: string]: Check | Schema };
 

@@ -8,6 +8,7 @@ import {
   noReports,
   type PublishedReport,
   type SessionReport,
+  type SourceStatus,
   type ViewerReportSummary,
   type WorkerReport,
 } from "../src/stats/reports.ts";
@@ -18,7 +19,11 @@ export function connectionId(worker: number, c: RtspConnection): string {
 }
 
 /** Counters, viewers per stream and the streams published here, at this moment. */
-export function workerReport(ctx: WorkerContext, connections: Iterable<RtspConnection>): WorkerReport {
+export function workerReport(
+  ctx: WorkerContext,
+  connections: Iterable<RtspConnection>,
+  sources: SourceStatus[] = [],
+): WorkerReport {
   let viewersPlaying = 0;
   let publishers = 0;
   const streams = new Map<
@@ -63,6 +68,7 @@ export function workerReport(ctx: WorkerContext, connections: Iterable<RtspConne
     publishers,
     streams: [...streams.values()],
     published,
+    sources,
     heapUsed: m.heapUsed,
     heapTotal: m.heapTotal,
     external: m.external,

@@ -15,6 +15,7 @@ import type { MainToWorker, WorkerToMain } from "../src/cluster/messages.ts";
 import type { WorkerReport } from "../src/stats/reports.ts";
 import { findConnection, sessionReports, workerReport } from "./worker_reports.ts";
 import { WorkerDirectory } from "../src/cluster/worker_directory.ts";
+import { SourceRunner } from "../src/session/source_runner.ts";
 import { WorkerUdp } from "../src/session/udp_ports.ts";
 import { newWorkerStats, type WorkerStats } from "../src/stats/worker_stats.ts";
 import type { AuthShared } from "../src/auth/auth_shared.ts";
@@ -48,6 +49,8 @@ export class WorkerRuntime {
   /** Open connections; a connection leaves the set when it closes. */
   readonly connections = new Set<RtspConnection>();
   readonly #directory: WorkerDirectory;
+  /** The sources main.ts gave this worker to pull, by path. */
+  readonly sources = new Map<string, SourceRunner>();
   readonly #post: (msg: WorkerToMain) => void;
   readonly #listener: SocketListener;
   readonly #poller: EpollPoller | null = null;
@@ -136,6 +139,17 @@ export class WorkerRuntime {
         this.#post({ type: "kickResult", id: msg.id, found: c !== undefined });
         return;
       }
+      case "sourceStart": {
+        this.sources.get(msg.path)?.stop("restarted by main.ts");
+        const r = new SourceRunner(this.ctx, msg.path, msg.source);
+        this.sources.set(msg.path, r);
+        r.start();
+        return;
+      }
+      case "sourceStop":
+        this.sources.get(msg.path)?.stop(msg.reason);
+        this.sources.delete(msg.path);
+        return;
       case "reload":
         // Sessions read ctx.config per request, so running ones keep going under the new values.
         this.ctx.config = msg.config;
@@ -160,7 +174,7 @@ export class WorkerRuntime {
 
   /** Counters and current load of this worker. */
   report(): WorkerReport {
-    return workerReport(this.ctx, this.connections);
+    return workerReport(this.ctx, this.connections, [...this.sources.values()].map((r) => r.status()));
   }
 
   /**
@@ -174,6 +188,8 @@ export class WorkerRuntime {
     clearInterval(this.#sweep);
     clearInterval(this.#lagTimer);
     this.#try("close the listener", () => this.#listener.close());
+    for (const [path, r] of this.sources) this.#try(`stop source ${path}`, () => r.stop(reason));
+    this.sources.clear();
     let connections = 0;
     let sessions = 0;
     for (const c of [...this.connections]) {

@@ -3,6 +3,7 @@ import type { Logger } from "../log/logger.ts";
 import { isWorkerToMain, type MainToWorker, type WorkerToMain } from "./messages.ts";
 import type { SessionReport, WorkerReport } from "../stats/reports.ts";
 import { StreamDirectory } from "./stream_directory.ts";
+import { SourceDirectory } from "./source_directory.ts";
 import { resolveBackend } from "../net/backend.ts";
 import { newAuthShared } from "../auth/auth_shared.ts";
 import { RestartBackoff } from "./restart_backoff.ts";
@@ -68,7 +69,16 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
   // Publishers that leave during shutdown end their streams at once.
   const directory = new StreamDirectory(
     log.child("main"),
-    () => stopping ? 0 : current.ingest.reconnectGraceMs,
+    (path) =>
+      stopping
+        ? 0
+        : sources.graceFor(path, current.ingest.reconnectGraceMs) ?? current.ingest.reconnectGraceMs,
+  );
+  const sources = new SourceDirectory(
+    log.child("main"),
+    config,
+    count,
+    (w, m) => slots[w]?.worker?.postMessage(m),
   );
   const slots: Slot[] = Array.from({ length: count }, (_, index) => ({
     index,
@@ -119,6 +129,7 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
     slot.worker = null;
     slot.ready = false;
     directory.removeWorker(slot.index);
+    sources.workerGone(slot.index);
     for (const id of [...slot.pending]) answer(id, null);
     slot.onClosed?.({ connections: 0, sessions: 0 });
     if (stopping || !started) {
@@ -152,6 +163,7 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
           case "ready":
             slot.ready = true;
             directory.addWorker({ index: slot.index, post: (m: MainToWorker) => worker.postMessage(m) });
+            if (started) sources.workerReady(slot.index);
             resolve(msg.port);
             return;
           case "fatal":
@@ -171,6 +183,10 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
             return answer(msg.id, msg.sessions);
           case "kickResult":
             return answer(msg.id, msg.found);
+          case "sourceDemand":
+            return sources.demand(slot.index, msg.path);
+          case "readers":
+            return sources.readers(slot.index, msg.path, msg.count);
           default:
             directory.handle(slot.index, msg as WorkerToMain);
         }
@@ -195,6 +211,8 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
     throw e;
   }
   started = true;
+  for (const s of slots) sources.workerReady(s.index);
+  sources.configure(config);
   log.info(
     `listening on rtsp://${config.rtsp.address}:${port} with ${count} worker(s), ${
       resolveBackend(config.net.backend)
@@ -235,6 +253,7 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
     },
     reload(config: Config) {
       current = config;
+      sources.configure(config);
       // A worker still starting gets it after its init (messages keep their order).
       const msg = { type: "reload", config: workerConfig() } satisfies MainToWorker;
       for (const s of slots) s.worker?.postMessage(msg);
@@ -242,6 +261,7 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
     async stop() {
       if (stopping) return;
       stopping = true;
+      sources.stopAll();
       directory.close();
       let connections = 0;
       let sessions = 0;

@@ -6,6 +6,7 @@ import type { Config } from "../config.ts";
 import type { AuthShared } from "../auth/auth_shared.ts";
 import type { SessionReport, WorkerReport } from "../stats/reports.ts";
 import type { StreamAnnouncement } from "../stream/stream_announcement.ts";
+import type { SourceConfig } from "../paths/path_config.ts";
 
 export type { SessionReport, StreamAnnouncement, WorkerReport };
 
@@ -23,6 +24,9 @@ export type MainToWorker =
   }
   | { type: "streamAdded"; stream: StreamAnnouncement }
   | { type: "streamRemoved"; streamId: number; path: string }
+  /** Pull `path` from `source` (its URL with the pattern's groups substituted) until sourceStop. */
+  | { type: "sourceStart"; path: string; source: SourceConfig }
+  | { type: "sourceStop"; path: string; reason: string }
   /** `collect` runs a full GC first when V8 exposes gc (--v8-flags=--expose-gc), for live-heap figures. */
   | { type: "statsRequest"; id: number; collect?: boolean }
   | { type: "sessionsRequest"; id: number }
@@ -44,6 +48,10 @@ export type WorkerToMain =
   | { type: "publish"; id: number; path: string; sessionId: string; sdp: string; sab: SharedArrayBuffer }
   | { type: "unpublish"; streamId: number }
   | { type: "streamAck"; streamId: number }
+  /** A viewer asks for a source path (DESCRIBE, SETUP): start its pull if it is not running. */
+  | { type: "sourceDemand"; path: string }
+  /** This worker's viewers of a stream went from none to some (count > 0) or back to none. */
+  | { type: "readers"; streamId: number; path: string; count: number }
   | { type: "statsResult"; id: number; report: WorkerReport }
   | { type: "sessionsResult"; id: number; sessions: SessionReport[] }
   | { type: "kickResult"; id: number; found: boolean }
@@ -56,6 +64,8 @@ const MAIN_TYPES: ReadonlySet<string> = new Set<MainToWorker["type"]>([
   "publishResult",
   "streamAdded",
   "streamRemoved",
+  "sourceStart",
+  "sourceStop",
   "statsRequest",
   "sessionsRequest",
   "kick",
@@ -72,6 +82,8 @@ const WORKER_TYPES: ReadonlySet<string> = new Set<WorkerToMain["type"]>([
   "publish",
   "unpublish",
   "streamAck",
+  "sourceDemand",
+  "readers",
   "statsResult",
   "sessionsResult",
   "kickResult",

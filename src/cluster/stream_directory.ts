@@ -52,11 +52,11 @@ export class StreamDirectory {
   readonly #claims = new Map<string, Claim>();
   readonly #pending = new Map<number, PendingPublish>();
   readonly #log: Logger;
-  readonly #graceMs: () => number;
+  readonly #graceMs: (path: string) => number;
   #nextStreamId = 1;
 
-  /** graceMs: how long a stream whose publisher left waits for another (read when one leaves). */
-  constructor(log: Logger, graceMs: () => number = () => 0) {
+  /** graceMs: how long a stream whose publisher left waits for another (asked when one leaves). */
+  constructor(log: Logger, graceMs: (path: string) => number = () => 0) {
     this.#log = log;
     this.#graceMs = graceMs;
   }
@@ -146,7 +146,7 @@ export class StreamDirectory {
    * publisher, its viewers kept; without a stream (or a grace period) the path is freed at once.
    */
   #publisherLeft(path: string, c: Claim, why: string): void {
-    const grace = this.#graceMs();
+    const grace = this.#graceMs(path);
     if (!c.stream || grace <= 0 || c.orphan) {
       // c.orphan: a new publisher claimed the waiting stream and left before RECORD; the wait goes on.
       if (c.orphan && c.stream) {

@@ -37,6 +37,36 @@ export class WorkerDirectory implements StreamRegistry {
     return this.#byPath.get(path);
   }
 
+  /** Waiters for a path's stream (demand()), resolved by streamAdded. */
+  readonly #waiting = new Map<string, Set<(s: LocalStream) => void>>();
+
+  /**
+   * Asks main.ts to start the pull of a source path, and resolves with its stream once every
+   * worker knows it, or undefined after timeoutMs.
+   */
+  demand(path: string, timeoutMs: number): Promise<LocalStream | undefined> {
+    this.#post({ type: "sourceDemand", path });
+    const now = this.#byPath.get(path);
+    if (now !== undefined) return Promise.resolve(now);
+    return new Promise((resolve) => {
+      let set = this.#waiting.get(path);
+      if (set === undefined) this.#waiting.set(path, set = new Set());
+      const done = (s: LocalStream | undefined) => {
+        clearTimeout(timer);
+        set!.delete(done);
+        if (set!.size === 0) this.#waiting.delete(path);
+        resolve(s);
+      };
+      const timer = setTimeout(() => done(undefined), timeoutMs);
+      set.add(done);
+    });
+  }
+
+  /** A stream's local viewers went from none to some or back: main.ts stops idle on-demand sources. */
+  #readers(s: LocalStream, count: number): void {
+    this.#post({ type: "readers", streamId: s.streamId, path: s.path, count });
+  }
+
   streams(): IterableIterator<LocalStream> {
     return this.#byPath.values();
   }
@@ -73,10 +103,16 @@ export class WorkerDirectory implements StreamRegistry {
       }
       case "streamAdded": {
         try {
-          const s = new LocalStream(msg.stream, this.#mergeWindowMs(), this.#afterSlice);
+          const s = new LocalStream(
+            msg.stream,
+            this.#mergeWindowMs(),
+            this.#afterSlice,
+            (n) => this.#readers(s, n),
+          );
           this.#byPath.get(s.path)?.end();
           this.#byPath.set(s.path, s);
           this.#byId.set(s.streamId, s);
+          for (const w of [...this.#waiting.get(s.path) ?? []]) w(s);
         } catch (e) {
           this.#log.error(`[path ${msg.stream.path}] cannot open stream ${msg.stream.streamId}: ${e}`);
         }

@@ -1,13 +1,66 @@
 /**
- * What a `paths:` entry of the config says (who may publish, who may read), and which names an
- * entry may have. The config module validates entries with these; path_rules.ts looks them up.
+ * What a `paths:` entry of the config says (who may publish, who may read, where its stream is
+ * pulled from), and which names an entry may have. The config module validates entries with these;
+ * path_rules.ts looks them up.
  */
 import type { Permission } from "../auth/permission.ts";
 
-/** Who may publish and who may read the paths an entry matches. */
+/** Who may publish and who may read the paths an entry matches, and the source they are pulled from. */
 export interface PathConfig {
   publish: Permission;
   read: Permission;
+  /** Pull the stream from another RTSP server (a camera) instead of waiting for a publisher. */
+  source?: SourceConfig;
+}
+
+/** How lower transports for a pull are tried: UDP then TCP (auto), or one only. */
+export type SourceTransport = "auto" | "tcp" | "udp";
+
+/** A `source:` and its `source*` keys (dm-live.yaml documents each). */
+export interface SourceConfig {
+  /** rtsp://[user:pass@]host[:port]/path; in a `~pattern` entry `$1`..`$9` are the pattern's groups. */
+  url: string;
+  transport: SourceTransport;
+  onDemand: boolean;
+  onDemandStartTimeoutMs: number;
+  onDemandCloseAfterMs: number;
+  /** No media for this long is a failure (retried). */
+  readTimeoutMs: number;
+  retryMinMs: number;
+  retryMaxMs: number;
+}
+
+/** The `source*` keys of an entry and their defaults (all but `source` itself). */
+export const SOURCE_DEFAULTS: Readonly<Omit<SourceConfig, "url">> = Object.freeze({
+  transport: "auto",
+  onDemand: false,
+  onDemandStartTimeoutMs: 10_000,
+  onDemandCloseAfterMs: 10_000,
+  readTimeoutMs: 10_000,
+  retryMinMs: 1000,
+  retryMaxMs: 30_000,
+});
+
+/** YAML key of each SourceConfig field. */
+export const SOURCE_KEYS: Readonly<Record<keyof SourceConfig, string>> = {
+  url: "source",
+  transport: "sourceTransport",
+  onDemand: "sourceOnDemand",
+  onDemandStartTimeoutMs: "sourceOnDemandStartTimeoutMs",
+  onDemandCloseAfterMs: "sourceOnDemandCloseAfterMs",
+  readTimeoutMs: "sourceReadTimeoutMs",
+  retryMinMs: "sourceRetryMinMs",
+  retryMaxMs: "sourceRetryMaxMs",
+};
+
+/** The source URL of a path: `$1`..`$9` replaced by the groups its pattern matched (`$$` is `$`). */
+export function sourceUrlFor(url: string, groups: readonly string[]): string {
+  return url.replace(/\$(\$|[1-9])/g, (_, g: string) => g === "$" ? "$" : groups[Number(g) - 1] ?? "");
+}
+
+/** Whether a source URL uses pattern groups. */
+export function usesGroups(url: string): boolean {
+  return /\$[1-9]/.test(url.replaceAll("$$", ""));
 }
 
 /** Why a `paths:` key cannot be used, or null. */

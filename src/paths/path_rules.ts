@@ -8,6 +8,8 @@ import type { PathConfig } from "./path_config.ts";
 export interface PathMatch {
   name: string;
   config: PathConfig;
+  /** The pattern's capture groups ($1.. of a source URL); empty for exact names. */
+  groups: string[];
 }
 
 export class PathRules {
@@ -25,9 +27,10 @@ export class PathRules {
   /** The entry for `path` (no leading or trailing slash), or null when none matches. */
   match(path: string): PathMatch | null {
     const exact = this.#exact.get(path);
-    if (exact !== undefined) return { name: path, config: exact };
+    if (exact !== undefined) return { name: path, config: exact, groups: [] };
     for (const p of this.#patterns) {
-      if (p.re.test(path)) return { name: p.name, config: p.config };
+      const m = p.re.exec(path);
+      if (m !== null) return { name: p.name, config: p.config, groups: m.slice(1).map((g) => g ?? "") };
     }
     return null;
   }

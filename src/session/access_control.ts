@@ -6,7 +6,7 @@
 import type { AuthShared } from "../auth/auth_shared.ts";
 import { Authenticator, NonceCounter } from "../auth/authenticator.ts";
 import type { Config } from "../config.ts";
-import { PathRules } from "../paths/path_rules.ts";
+import { type PathMatch, PathRules } from "../paths/path_rules.ts";
 import { RtspError } from "../rtsp/errors.ts";
 import type { RtspRequest } from "../rtsp/request.ts";
 import { STATUS_CODE } from "../rtsp/status.ts";
@@ -24,6 +24,17 @@ export interface Requester {
 }
 
 export class AccessControl {
+  /** The paths entry that applies to `path` under `config`, or null. */
+  entry(config: Config, path: string): PathMatch | null {
+    if (config !== this.#config) {
+      // A reload hands the worker a new config object; rebuild from it (rare, never per packet).
+      this.#rules = new PathRules(config.paths);
+      this.#auth = new Authenticator(config.auth, this.#shared);
+      this.#config = config;
+    }
+    return this.#rules.match(path);
+  }
+
   #config: Config | null = null;
   #rules!: PathRules;
   #auth!: Authenticator;
@@ -41,13 +52,7 @@ export class AccessControl {
    * address is not allowed or has failed too often.
    */
   check(config: Config, who: Requester, req: RtspRequest, path: string, action: Action): string | null {
-    if (config !== this.#config) {
-      // A reload hands the worker a new config object; rebuild from it (rare, never per packet).
-      this.#rules = new PathRules(config.paths);
-      this.#auth = new Authenticator(config.auth, this.#shared);
-      this.#config = config;
-    }
-    const entry = this.#rules.match(path);
+    const entry = this.entry(config, path);
     if (entry === null) {
       throw new RtspError(STATUS_CODE.NotFound, `no 'paths' entry of the config matches '${path}'`);
     }

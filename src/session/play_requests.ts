@@ -7,7 +7,7 @@ import { serializeSessionHeader } from "../rtsp/session_header.ts";
 import { STATUS_CODE, type StatusCode } from "../rtsp/status.ts";
 import type { TransportSpec } from "../rtsp/transport_header.ts";
 import { parseRtspUrl, type RtspUrl, stripTrailingSlash } from "../rtsp/url.ts";
-import { allow, type Reply, type RequestConnection } from "./request_context.ts";
+import { allow, type Reply, type RequestConnection, sourceOf } from "./request_context.ts";
 import { baseUrlOf, findViewerTarget, namesPath, trackUrl } from "./track_urls.ts";
 import { channelPair, tcpTransportReply, udpPorts, udpTransportReply } from "./transport_negotiation.ts";
 import { rtpInfoAt, ViewerSession } from "./viewer_session.ts";
@@ -16,11 +16,28 @@ const fail = (status: StatusCode, msg: string): never => {
   throw new RtspError(status, msg);
 };
 
-/** DESCRIBE: the stream's SDP with dm-live's controls, based at the request URL. */
-export function describe(c: RequestConnection, req: RtspRequest): Reply {
+/**
+ * DESCRIBE: the stream's SDP with dm-live's controls, based at the request URL. A path pulled from
+ * a source waits for its pull to start (sourceOnDemandStartTimeoutMs), then 503.
+ */
+export async function describe(c: RequestConnection, req: RtspRequest): Promise<Reply> {
   const path = stripTrailingSlash(parseRtspUrl(req.url).path);
   allow(c, req, path, "read");
-  const stream = c.ctx.directory.get(path);
+  let stream = c.ctx.directory.get(path);
+  const source = sourceOf(c, path);
+  if (source !== undefined) {
+    // Also when it runs: the ask keeps an on-demand pull from stopping before this viewer plays.
+    const waitMs = source.onDemand ? source.onDemandStartTimeoutMs : 0;
+    const demanded = c.ctx.directory.demand(path, waitMs);
+    stream ??= await demanded;
+    if (c.closed) return {};
+    if (!stream) {
+      return fail(
+        STATUS_CODE.ServiceUnavailable,
+        `the source of path '${path}' has not started${source.onDemand ? ` within ${waitMs} ms` : " yet"}`,
+      );
+    }
+  }
   if (!stream) return fail(STATUS_CODE.NotFound, `no stream is published on path '${path}'`);
   const base = req.url.endsWith("/") ? req.url : req.url + "/";
   c.log.debug(`[path ${path}] DESCRIBE`);

@@ -9,7 +9,7 @@ import { parseSdp, SdpError } from "../sdp/session_description.ts";
 import { SharedRing } from "../ring/shared_ring.ts";
 import { StreamInfoError, streamInfoFromSdp } from "../stream/stream_info.ts";
 import { PublisherSession } from "./publisher_session.ts";
-import { allow, type Reply, type RequestConnection } from "./request_context.ts";
+import { allow, type Reply, type RequestConnection, sourceOf } from "./request_context.ts";
 import { findPublisherTrack, namesPath } from "./track_urls.ts";
 import { channelPair, tcpTransportReply, udpPorts, udpTransportReply } from "./transport_negotiation.ts";
 
@@ -29,6 +29,13 @@ export async function announce(c: RequestConnection, req: RtspRequest): Promise<
   const path = stripTrailingSlash(parseRtspUrl(req.url).path);
   if (path === "") return fail(STATUS_CODE.BadRequest, "ANNOUNCE needs a path");
   const user = allow(c, req, path, "publish");
+  if (sourceOf(c, path) !== undefined) {
+    throw new RtspError(
+      STATUS_CODE.MethodNotAllowed,
+      `path '${path}' is pulled from its source and cannot be published`,
+      [["Allow", "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER"]],
+    );
+  }
   const text = new TextDecoder().decode(req.body);
   let info;
   try {

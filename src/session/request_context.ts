@@ -6,6 +6,7 @@ import { STATUS_CODE } from "../rtsp/status.ts";
 import { AccessControl, type Action } from "./access_control.ts";
 import type { RtspSession } from "./rtsp_session.ts";
 import type { SessionHost } from "./session_host.ts";
+import { type SourceConfig, sourceUrlFor } from "../paths/path_config.ts";
 
 /** The connection as request handlers see it: a session host that carries at most one session. */
 export interface RequestConnection extends SessionHost {
@@ -35,6 +36,15 @@ export function requireSession(c: RequestConnection, req: RtspRequest): RtspSess
     throw new RtspError(STATUS_CODE.SessionNotFound, `session '${id}' not found`);
   }
   return s;
+}
+
+/** The source `path` is pulled from (its URL with the pattern's groups), or undefined. */
+export function sourceOf(c: RequestConnection, path: string): SourceConfig | undefined {
+  const ctx = c.ctx;
+  ctx.access ??= new AccessControl(ctx.authShared, ctx.stats);
+  const m = ctx.access.entry(ctx.config, path);
+  const src = m?.config.source;
+  return src === undefined ? undefined : { ...src, url: sourceUrlFor(src.url, m!.groups) };
 }
 
 /** Whether `action` on `path` is granted to this request: the user name (or null); throws 404/401/403. */

@@ -21,6 +21,11 @@ export interface StreamRegistry {
   claim(path: string, sessionId: string): Promise<DirectoryAnswer>;
   /** Frees a claimed path (the publisher left, published or not). */
   release(path: string, sessionId: string): void;
+  /**
+   * A viewer asks for a path whose stream is pulled from a source: its pull starts if it is not
+   * running; resolves with the stream once published, or undefined after timeoutMs.
+   */
+  demand(path: string, timeoutMs: number): Promise<LocalStream | undefined>;
   /** Announces a ring to every worker; resolves once all of them know it. */
   publish(path: string, sessionId: string, sdp: string, sab: SharedArrayBuffer): Promise<DirectoryAnswer>;
 }

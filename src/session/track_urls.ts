@@ -120,3 +120,37 @@ export function baseUrlOf(reqUrl: string, path: string): string {
 export function trackUrl(base: string, track: number): string {
   return `${base}/${trackControl(track)}`;
 }
+
+/** `scheme://host[:port]` of an absolute URL. */
+function originOf(url: string): string {
+  const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(url);
+  return m === null ? url : m[0];
+}
+
+/**
+ * The base URL of a stream a client DESCRIBEd (docs/protocol.md §2): a session-level control that is
+ * absolute, else `Content-Base` (absolute, or relative to the request URL: some cameras send
+ * `/path/`), else the request URL; trailing slashes kept as the server wrote them.
+ */
+export function resolveBaseUrl(requestUrl: string, contentBase?: string, sessionControl?: string): string {
+  let base = requestUrl;
+  const cb = contentBase?.trim();
+  if (cb !== undefined && cb !== "") {
+    if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(cb)) base = cb;
+    else if (cb.startsWith("/")) base = originOf(requestUrl) + cb;
+    else base = joinUrl(requestUrl, cb);
+  }
+  return resolveControl(base, sessionControl);
+}
+
+/**
+ * The URL to SETUP a track with control `control` under `base`: absolute controls as they are (some
+ * cameras name another host), `*` or none the base itself, `/abs/path` on the base's host, anything
+ * else relative to the base (its query kept at the end, as joinUrl() does).
+ */
+export function resolveControl(base: string, control: string | undefined): string {
+  if (control === undefined || control === "" || control === "*") return base;
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(control)) return control;
+  if (control.startsWith("/")) return originOf(base) + control;
+  return joinUrl(base, control);
+}

@@ -13,6 +13,30 @@ export interface GopSize {
   frames: number;
 }
 
+export type SourceState = "idle" | "connecting" | "playing" | "retrying";
+
+/** One source as the API shows it. */
+export interface SourceStatus {
+  path: string;
+  /** The source URL without credentials. */
+  url: string;
+  state: SourceState;
+  /** The transport of the current (or next) attempt. */
+  transport: "tcp" | "udp";
+  attempts: number;
+  failures: number;
+  lastError: string | null;
+  /** ISO time of the last state change. */
+  since: string;
+  /** The stream it feeds (0 before its first PLAY). */
+  streamId: number;
+  /** Ingest figures of the current attempt. */
+  packets: number;
+  bytes: number;
+  lost: number;
+  bitrate: number;
+}
+
 /** A viewer's latest reception figures over its tracks, as /v1/sessions shows them. */
 export interface ReceptionSummary {
   /** Largest fraction of packets lost (0..1) in the last interval reported, over the tracks. */
@@ -63,6 +87,8 @@ export interface WorkerReport extends WorkerStats {
   streams: { streamId: number; tcp: number; udp: number; viewerReports: ViewerReportSummary }[];
   /** Streams whose publisher is on this worker. */
   published: PublishedReport[];
+  /** The sources this worker pulls. */
+  sources: SourceStatus[];
   /** This worker's V8 heap (bytes); RSS is the whole process's. */
   heapUsed: number;
   heapTotal: number;

@@ -38,6 +38,9 @@ export interface WorkerStats {
   rtcpInvalid: number;
   /** RTCP Sender Reports sent to viewers. */
   senderReports: number;
+  /** Pulls of sources started, and those that failed (refused, 401, timeout, lost...). */
+  sourceAttempts: number;
+  sourceFailures: number;
 }
 
 /** Fresh zeroed counters. */
@@ -67,5 +70,7 @@ export function newWorkerStats(): WorkerStats {
     rtcpIn: 0,
     rtcpInvalid: 0,
     senderReports: 0,
+    sourceAttempts: 0,
+    sourceFailures: 0,
   };
 }

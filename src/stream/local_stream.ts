@@ -52,8 +52,20 @@ export class LocalStream {
 
   readonly #afterSlice: () => void;
 
-  constructor(a: StreamAnnouncement, mergeWindowMs: number, afterSlice: () => void = () => {}) {
+  readonly #onReaders: (count: number) => void;
+
+  /**
+   * afterSlice runs after every slice of a pass; onReaders hears when this worker's viewers of the
+   * stream go from none to some (their count) or back to none (0).
+   */
+  constructor(
+    a: StreamAnnouncement,
+    mergeWindowMs: number,
+    afterSlice: () => void = () => {},
+    onReaders: (count: number) => void = () => {},
+  ) {
     this.#afterSlice = afterSlice;
+    this.#onReaders = onReaders;
     this.streamId = a.streamId;
     this.path = a.path;
     this.ring = new SharedRing(a.sab);
@@ -77,7 +89,10 @@ export class LocalStream {
     if (s.streamSlot !== -1) return;
     s.streamSlot = this.#subscribers.length;
     this.#subscribers.push(s);
-    if (this.#subscribers.length === 1) this.#watch.start();
+    if (this.#subscribers.length === 1) {
+      this.#watch.start();
+      this.#onReaders(1);
+    }
   }
 
   unsubscribe(s: StreamSubscriber): void {
@@ -91,7 +106,10 @@ export class LocalStream {
       subs[i] = last;
       last.streamSlot = i;
     }
-    if (subs.length === 0) this.#stopWatching();
+    if (subs.length === 0) {
+      this.#stopWatching();
+      this.#onReaders(0);
+    }
   }
 
   /** The directory removed the stream (or its ring says ended): tell every local viewer. */

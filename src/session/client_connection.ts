@@ -1,0 +1,245 @@
+/**
+ * An outgoing RTSP/TCP connection (dm-live as a client of a camera or another server): requests out
+ * with CSeq, responses matched to them in order, interleaved frames in (to the owner's frame()), and
+ * the owner's frames out (RTCP receiver reports). The same read buffer and splitter as the server's
+ * connections, the other direction of the same wire files.
+ */
+import { formatPeer } from "../net/byte_socket.ts";
+import { ReadBuffer } from "../net/read_buffer.ts";
+import { RtspError } from "../rtsp/errors.ts";
+import { HeaderMap } from "../rtsp/header_map.ts";
+import { writeInterleavedHeader } from "../rtsp/interleaved_frame.ts";
+import {
+  MessageSplitter,
+  SPLIT_FRAME,
+  SPLIT_GARBAGE,
+  SPLIT_INCOMPLETE,
+  type SplitterLimits,
+} from "../rtsp/message_splitter.ts";
+import { serializeRequest } from "../rtsp/request.ts";
+import { parseResponse, type RtspResponse } from "../rtsp/response.ts";
+import { VERSION } from "../version.ts";
+
+/** User-Agent of dm-live's requests. */
+export const CLIENT_NAME = `dm-live/${VERSION}`;
+
+/** What the owner of a client connection is told. */
+export interface ClientConnectionOwner {
+  /** An interleaved frame from the server, [start, end) of buf (reused after the call). */
+  frame(channel: number, buf: Uint8Array, start: number, end: number): void;
+  /** The frames of one read were all handed over. */
+  flush(): void;
+  /** The connection ended (the server closed it, a read failed, or close() was called). */
+  closed(reason: string): void;
+}
+
+/** A failure of the connection or of one request, with what the log line and the API show. */
+export class ClientError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ClientError";
+  }
+}
+
+interface Pending {
+  cseq: number;
+  resolve: (r: RtspResponse) => void;
+  reject: (e: Error) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+export class ClientConnection {
+  readonly peer: string;
+  /** The server's address as connected (an IP: where UDP media comes from). */
+  readonly remoteHost: string;
+  /** performance.now() of the last byte from the server. */
+  lastReceived = performance.now();
+  bytesIn = 0;
+  readonly #conn: Deno.TcpConn;
+  readonly #owner: ClientConnectionOwner;
+  readonly #rb: ReadBuffer;
+  readonly #splitter: MessageSplitter;
+  readonly #pending: Pending[] = [];
+  readonly #responseTimeoutMs: number;
+  #cseq = 0;
+  #closed = false;
+  #writes: Promise<void> = Promise.resolve();
+
+  private constructor(
+    conn: Deno.TcpConn,
+    owner: ClientConnectionOwner,
+    limits: SplitterLimits,
+    timeoutMs: number,
+  ) {
+    this.#conn = conn;
+    this.#owner = owner;
+    const addr = conn.remoteAddr;
+    this.remoteHost = addr.hostname;
+    this.peer = formatPeer(addr.hostname, addr.port);
+    this.#splitter = new MessageSplitter(limits);
+    this.#rb = new ReadBuffer(16384, Math.max(limits.maxHeaderBlockBytes + limits.maxBodyBytes, 65540));
+    this.#responseTimeoutMs = timeoutMs;
+    this.#read();
+  }
+
+  /** Connects within timeoutMs; a ClientError names the cause (refused, unreachable, timed out). */
+  static async connect(
+    host: string,
+    port: number,
+    owner: ClientConnectionOwner,
+    o: { timeoutMs: number; limits: SplitterLimits },
+  ): Promise<ClientConnection> {
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), o.timeoutMs);
+    try {
+      const conn = await Deno.connect({ hostname: host, port, signal: ac.signal });
+      conn.setNoDelay(true);
+      return new ClientConnection(conn, owner, o.limits, o.timeoutMs);
+    } catch (e) {
+      if (ac.signal.aborted) throw new ClientError(`connecting to ${host}:${port} timed out`);
+      throw new ClientError(`cannot connect to ${host}:${port}: ${(e as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Sends a request and resolves with its response (matched by CSeq); rejects on timeout or close. */
+  request(
+    method: string,
+    url: string,
+    headers: readonly (readonly [string, string])[] = [],
+    body?: Uint8Array,
+  ): Promise<RtspResponse> {
+    if (this.#closed) return Promise.reject(new ClientError("connection closed"));
+    const cseq = ++this.#cseq;
+    const h = new HeaderMap();
+    h.set("CSeq", String(cseq));
+    h.set("User-Agent", CLIENT_NAME);
+    for (const [k, v] of headers) h.set(k, v);
+    const bytes = serializeRequest({ method, url, headers: h, body });
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#drop(cseq);
+        reject(new ClientError(`no answer to ${method} within ${this.#responseTimeoutMs} ms`));
+      }, this.#responseTimeoutMs);
+      this.#pending.push({ cseq, resolve, reject, timer });
+      this.#write(bytes);
+    });
+  }
+
+  /** Sends one interleaved frame (RTCP to the server on a track's odd channel). */
+  sendFrame(channel: number, payload: Uint8Array): void {
+    if (this.#closed) return;
+    const b = new Uint8Array(4 + payload.length);
+    writeInterleavedHeader(b, 0, channel, payload.length);
+    b.set(payload, 4);
+    this.#write(b);
+  }
+
+  /** Closes the socket; pending requests fail, the owner is told once. */
+  close(reason = "closed"): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // already closed by the peer
+    }
+    for (const p of this.#pending.splice(0)) {
+      clearTimeout(p.timer);
+      p.reject(new ClientError(`connection closed: ${reason}`));
+    }
+    this.#owner.closed(reason);
+  }
+
+  #write(bytes: Uint8Array): void {
+    this.#writes = this.#writes.then(async () => {
+      if (this.#closed) return;
+      try {
+        let off = 0;
+        while (off < bytes.length) off += await this.#conn.write(bytes.subarray(off));
+      } catch (e) {
+        this.close(`write failed: ${(e as Error).message}`);
+      }
+    });
+  }
+
+  #drop(cseq: number): void {
+    const i = this.#pending.findIndex((p) => p.cseq === cseq);
+    if (i >= 0) this.#pending.splice(i, 1);
+  }
+
+  async #read(): Promise<void> {
+    const rb = this.#rb;
+    try {
+      while (!this.#closed) {
+        const n = await this.#conn.read(rb.spare());
+        if (n === null) {
+          this.close("server closed the connection");
+          return;
+        }
+        this.lastReceived = performance.now();
+        this.bytesIn += n;
+        rb.end += n;
+        this.#consume();
+        if (!this.#closed && !rb.makeRoom()) {
+          this.close("server sent a message larger than the read buffer");
+          return;
+        }
+      }
+    } catch (e) {
+      this.close(this.#closed ? "closed" : `read failed: ${(e as Error).message}`);
+    }
+  }
+
+  #consume(): void {
+    const rb = this.#rb;
+    const sp = this.#splitter;
+    let frames = false;
+    while (!this.#closed && rb.start < rb.end) {
+      let kind;
+      try {
+        kind = sp.next(rb.buf, rb.start, rb.end);
+      } catch (e) {
+        this.close(`cannot read the server's stream: ${e instanceof RtspError ? e.message : e}`);
+        return;
+      }
+      if (kind === SPLIT_INCOMPLETE) break;
+      if (kind === SPLIT_FRAME) {
+        this.#owner.frame(sp.channel, rb.buf, sp.payloadStart, sp.end);
+        frames = true;
+      } else if (kind !== SPLIT_GARBAGE) {
+        this.#message(rb.buf.subarray(rb.start, sp.end));
+      }
+      rb.start = sp.end;
+    }
+    if (frames) this.#owner.flush();
+  }
+
+  #message(msg: Uint8Array): void {
+    // A request from the server (some send GET_PARAMETER or OPTIONS as keep-alives): answer 200.
+    if (!(msg[0] === 0x52 && msg[1] === 0x54 && msg[2] === 0x53 && msg[3] === 0x50 && msg[4] === 0x2f)) {
+      const m = /\r?\ncseq:[ \t]*(\d+)/i.exec(new TextDecoder().decode(msg.subarray(0, 4096)));
+      this.#write(new TextEncoder().encode(`RTSP/1.0 200 OK\r\nCSeq: ${m?.[1] ?? "0"}\r\n\r\n`));
+      return;
+    }
+    let res: RtspResponse;
+    try {
+      res = parseResponse(msg.slice());
+    } catch (e) {
+      this.close(`unreadable response: ${(e as Error).message}`);
+      return;
+    }
+    const cseq = Number(res.headers.get("CSeq") ?? NaN);
+    // Servers that drop CSeq answer in order: the oldest request is the one answered.
+    const i = Number.isInteger(cseq) ? this.#pending.findIndex((p) => p.cseq === cseq) : 0;
+    const p = this.#pending.splice(i >= 0 ? i : 0, 1)[0];
+    if (p === undefined) return;
+    clearTimeout(p.timer);
+    p.resolve(res);
+  }
+}
