@@ -85,7 +85,7 @@ export class SourceDirectory {
     }
     for (const [name, entry] of Object.entries(config.paths)) {
       if (name.startsWith("~") || entry.source === undefined || entry.source.onDemand) continue;
-      this.#start(name);
+      if (!this.#running.has(name)) this.#start(name);
     }
   }
 
