@@ -80,3 +80,66 @@ Deno.test("parseConfig() reads paths in file order with permissions defaulting t
   assert.deepEqual(c.paths["cams/front"].read, { users: [], ips: [] });
   assert.deepEqual(c.paths["~^pub/"].publish, { users: [], ips: [] });
 });
+
+Deno.test("paths entries with a source: defaults, patterns on demand, and errors by line", async (t) => {
+  await t.step("defaults", () => {
+    const c = parseConfig("paths:\n  cams/a:\n    source: rtsp://u:p@10.0.0.1/s\n");
+    assert.deepEqual(c.paths["cams/a"].source, {
+      url: "rtsp://u:p@10.0.0.1/s",
+      transport: "auto",
+      onDemand: false,
+      onDemandStartTimeoutMs: 10000,
+      onDemandCloseAfterMs: 10000,
+      readTimeoutMs: 10000,
+      retryMinMs: 1000,
+      retryMaxMs: 30000,
+    });
+  });
+  await t.step("a pattern's source is on demand and may use its groups", () => {
+    const c = parseConfig('paths:\n  "~^relay/(.+)$":\n    source: rtsp://up:8554/$1\n');
+    assert.equal(c.paths["~^relay/(.+)$"].source?.onDemand, true);
+  });
+  await t.step("a validated config validates again (reload, overrides)", () => {
+    const c = parseConfig("paths:\n  a:\n    source: rtsp://h/x\n    sourceTransport: tcp\n");
+    assert.deepEqual(withOverrides(c, {}).paths.a.source, c.paths.a.source);
+  });
+  const errors: [string, string, RegExp][] = [
+    [
+      "not rtsp",
+      "paths:\n  a:\n    source: http://h/x\n",
+      /line 3: 'paths\.a\.source' must be an rtsp:\/\/ URL/,
+    ],
+    [
+      "groups in an exact name",
+      "paths:\n  a:\n    source: rtsp://h/$1\n",
+      /line 3: .* only a ~pattern entry has/,
+    ],
+    [
+      "a key without source",
+      "paths:\n  a:\n    sourceOnDemand: true\n",
+      /line 3: 'paths\.a\.sourceOnDemand' needs 'paths\.a\.source'/,
+    ],
+    [
+      "bad transport",
+      "paths:\n  a:\n    source: rtsp://h/x\n    sourceTransport: quic\n",
+      /line 4: 'paths\.a\.sourceTransport' must be one of auto, tcp, udp/,
+    ],
+    [
+      "pattern not on demand",
+      'paths:\n  "~x":\n    source: rtsp://h/x\n    sourceOnDemand: false\n',
+      /line 4: .* cannot be false in a ~pattern entry/,
+    ],
+    [
+      "max below min",
+      "paths:\n  a:\n    source: rtsp://h/x\n    sourceRetryMinMs: 5000\n    sourceRetryMaxMs: 1000\n",
+      /line 5: .*must be at least/,
+    ],
+    ["unknown key", "paths:\n  a:\n    sourceUrl: rtsp://h/x\n", /line 3: unknown key 'paths\.a\.sourceUrl'/],
+  ];
+  for (const [name, yaml, re] of errors) {
+    await t.step(
+      name,
+      () => assert.throws(() => parseConfig(yaml), (e) => e instanceof ConfigError && re.test(e.message)),
+    );
+  }
+});

@@ -129,6 +129,14 @@ async function route(req: Request, server: ServerHandle, opts: ApiOptions, log: 
   if (path === "/v1/streams") {
     return only("GET") ?? json({ streams: streamStatus(server, await server.stats()) });
   }
+  if (path === "/v1/sources") {
+    if (only("GET")) return only("GET")!;
+    const reports = await server.stats();
+    return json({
+      sources: reports.flatMap((r) => r.sources.map((s) => ({ ...s, worker: r.worker })))
+        .sort((a, b) => a.path < b.path ? -1 : 1),
+    });
+  }
   if (path === "/v1/sessions") {
     return only("GET") ?? json({ sessions: await server.sessions() });
   }
@@ -172,7 +180,7 @@ export function startApi(
     hostname: address,
     port,
     onListen: (addr) => {
-      log.info(`API on http://${address}:${addr.port} (/v1/streams, /v1/sessions, /metrics)`);
+      log.info(`API on http://${address}:${addr.port} (/v1/streams, /v1/sources, /v1/sessions, /metrics)`);
       resolve({ port: addr.port, close: () => httpServer.shutdown() });
     },
   }, (req) => route(req, server, opts, log));

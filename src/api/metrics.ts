@@ -99,6 +99,20 @@ const METRICS: readonly Metric[] = [
     (r) => r.rtcpInvalid,
   ],
   ["dm_live_sender_reports_total", "counter", "RTCP Sender Reports sent to viewers.", (r) => r.senderReports],
+  ["dm_live_sources", "gauge", "Sources this worker pulls.", (r) => r.sources.length],
+  [
+    "dm_live_sources_playing",
+    "gauge",
+    "Sources this worker pulls that are playing.",
+    (r) => r.sources.filter((s) => s.state === "playing").length,
+  ],
+  ["dm_live_source_attempts_total", "counter", "Pulls of sources started.", (r) => r.sourceAttempts],
+  [
+    "dm_live_source_failures_total",
+    "counter",
+    "Pulls of sources that failed (refused, 401, 404, timeout, no media, connection lost).",
+    (r) => r.sourceFailures,
+  ],
   ["dm_live_heap_used_bytes", "gauge", "V8 heap in use by the worker.", (r) => r.heapUsed],
 ];
 

@@ -85,6 +85,7 @@ export class SourceRunner {
       bytes: ingest?.writer.bytes ?? 0,
       lost: ingest?.lost ?? 0,
       bitrate: ingest === undefined ? 0 : Math.round(ingest.rate.perSecond(now, ingest.writer.bytes) * 8),
+      gop: ingest?.lastGop ?? null,
     };
   }
 

@@ -35,6 +35,7 @@ export interface SourceStatus {
   bytes: number;
   lost: number;
   bitrate: number;
+  gop: GopSize | null;
 }
 
 /** A viewer's latest reception figures over its tracks, as /v1/sessions shows them. */
