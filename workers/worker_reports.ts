@@ -63,7 +63,14 @@ export function workerReport(
   // Sources feed their streams like publishers: the same figures.
   for (const s of sources) {
     if (s.state !== "playing" || s.streamId === 0) continue;
-    published.push({ streamId: s.streamId, packets: s.packets, bytes: s.bytes, lost: s.lost, bitrate: s.bitrate, gop: s.gop });
+    published.push({
+      streamId: s.streamId,
+      packets: s.packets,
+      bytes: s.bytes,
+      lost: s.lost,
+      bitrate: s.bitrate,
+      gop: s.gop,
+    });
   }
   const m = Deno.memoryUsage();
   return {
