@@ -1,12 +1,18 @@
 import type { RingWriter } from "../ring/ring_writer.ts";
 import { SLOT_FLAG_GOP_START } from "../ring/ring_layout.ts";
 import {
+  RTP_HEADER_MIN_BYTES,
   rtpMarker,
   rtpPayloadEnd,
   rtpPayloadStart,
   rtpPayloadType,
   rtpSequence,
+  rtpSsrc,
   rtpTimestamp,
+  setRtpPayloadType,
+  setRtpSequence,
+  setRtpSsrc,
+  setRtpTimestamp,
 } from "../rtp/rtp_header.ts";
 import { VIDEO_FLAG, videoPacketFlags } from "../rtp/video_packet.ts";
 import { type StreamInfo, videoCodecsByPayloadType } from "./stream_info.ts";
@@ -67,10 +73,29 @@ export class StreamIngest {
   /** RTP bytes per second over the last few seconds (sampled at flush). */
   readonly rate = new RateMeter();
 
+  /**
+   * The SDP's parameter sets as an RTP packet (header rewritten per use), sent before a keyframe
+   * that comes without them in-band; null when the SDP has none.
+   */
+  readonly #inject: Uint8Array | null = null;
+  /** VIDEO_CODEC of the parameter sets (the video track's first format). */
+  readonly #injectCodec: number = 0;
+  /** Video packets' sequence numbers move up by one per injected packet, so viewers see no gap. */
+  #videoSeqShift = 0;
+  /** Parameter-set packets put in before keyframes that came without them. */
+  injected = 0;
+
   constructor(writer: RingWriter, info: StreamInfo, audioStartWindowMs: number) {
     this.writer = writer;
     this.#videoTrack = info.videoTrack;
     this.#videoCodecs = videoCodecsByPayloadType(info.tracks[info.videoTrack]);
+    const video = info.tracks[info.videoTrack];
+    if (video?.parameterSets !== undefined) {
+      this.#inject = new Uint8Array(RTP_HEADER_MIN_BYTES + video.parameterSets.length);
+      this.#inject[0] = 0x80;
+      this.#inject.set(video.parameterSets, RTP_HEADER_MIN_BYTES);
+      this.#injectCodec = this.#videoCodecs[video.payloadType];
+    }
     this.#audioWindowMs = audioStartWindowMs;
     this.#expectedSeq = new Int32Array(info.tracks.length).fill(-1);
   }
@@ -89,10 +114,19 @@ export class StreamIngest {
     if (track === this.#videoTrack) {
       const codec = this.#videoCodecs[rtpPayloadType(buf, start)];
       const flags = videoPacketFlags(codec, buf, ps, rtpPayloadEnd(buf, start, end));
+      const ts = rtpTimestamp(buf, start);
+      if (this.#videoSeqShift !== 0) {
+        setRtpSequence(buf, start, rtpSequence(buf, start) + this.#videoSeqShift);
+      }
+      if (
+        (flags & VIDEO_FLAG.KEYFRAME_START) !== 0 && this.#paramStart === -1 && this.#inject !== null &&
+        codec === this.#injectCodec && (!this.#haveKeyTs || ts !== this.#lastKeyTs)
+      ) {
+        this.#injectParameterSets(buf, start, ts, track, nowMs);
+      }
       const seq = w.append(buf, start, end, track, nowMs);
       this.midFrame = !rtpMarker(buf, start);
       this.withoutVideo = false;
-      const ts = rtpTimestamp(buf, start);
       const newFrame = !this.#haveVideoTs || ts !== this.#lastVideoTs;
       this.#haveVideoTs = true;
       this.#lastVideoTs = ts;
@@ -134,6 +168,29 @@ export class StreamIngest {
       this.#audioStart = seq;
       w.markGopStart(seq);
     }
+  }
+
+  /**
+   * Puts the SDP's parameter sets in before a keyframe that came without them (docs/protocol.md
+   * §16): the keyframe's timestamp, SSRC and payload type, its sequence number; the keyframe and
+   * every later video packet move up by one.
+   */
+  #injectParameterSets(buf: Uint8Array, start: number, ts: number, track: number, nowMs: number): void {
+    const p = this.#inject!;
+    const seq = rtpSequence(buf, start);
+    setRtpPayloadType(p, 0, rtpPayloadType(buf, start));
+    setRtpSequence(p, 0, seq);
+    setRtpTimestamp(p, 0, ts);
+    setRtpSsrc(p, 0, rtpSsrc(buf, start));
+    this.#paramStart = this.writer.append(p, 0, p.length, track, nowMs);
+    this.#paramPackets = this.#gopPackets;
+    this.#paramBytes = this.#gopBytes;
+    this.#paramFrames = this.#gopFrames;
+    this.#gopPackets++;
+    this.#gopBytes += p.length;
+    this.injected++;
+    this.#videoSeqShift++;
+    setRtpSequence(buf, start, seq + 1);
   }
 
   /** Publishes the packets appended since the last flush and wakes every viewer's worker. */

@@ -342,3 +342,31 @@ Deno.test("StreamIngest reads each video packet by the payload type actually sen
   assert.equal(ingest.keyframes, 2);
   assert.deepEqual([0, 1, 2, 3, 4, 5].map((s) => ring.isGopStart(s)), [true, true, false, false, true, true]);
 });
+
+Deno.test("StreamIngest puts the SDP's parameter sets in before a keyframe that came without them", () => {
+  const stap = new Uint8Array([0x78, 0, 2, 0x67, 0x42, 0, 2, 0x68, 0xce]);
+  const info: StreamInfo = { ...AV, tracks: [{ ...AV.tracks[0], parameterSets: stap }, AV.tracks[1]] };
+  const ring = SharedRing.create(1024, 1 << 20, 2);
+  const ingest = new StreamIngest(new RingWriter(ring), info, 1000);
+  const send = (kind: H264Kind, seq: number, ts: number) => {
+    const p = h264Packet(kind, seq, ts);
+    ingest.packet(p, 0, p.length, 0, 0);
+  };
+  send("p", 100, 0); // before any keyframe
+  send("idr", 101, 3000); // no parameter sets before it: one is put in
+  send("p", 102, 6000);
+  send("stap-sps-pps", 103, 9000); // in-band ones: nothing put in
+  send("idr", 104, 9000);
+  ingest.flush(0);
+  const d = ring.data;
+  const at = (s: number) => ring.rtpOffset(s);
+  const seqs = [0, 1, 2, 3, 4, 5].map((s) => (d[at(s) + 2] << 8) | d[at(s) + 3]);
+  assert.deepEqual(seqs, [100, 101, 102, 103, 104, 105], "one sequence, no gap, no repeat");
+  assert.deepEqual([...d.subarray(at(1) + 12, at(1) + 12 + stap.length)], [...stap]);
+  assert.equal(ring.isGopStart(1), true, "the parameter sets start the GOP");
+  assert.equal(ring.isGopStart(2), true);
+  assert.equal(d[at(1) + 1] & 0x80, 0, "no marker bit");
+  assert.equal(ring.slotLen(1), 4 + 12 + stap.length);
+  assert.equal(ingest.injected, 1);
+  assert.equal(ring.gopStart(), 4, "the last GOP starts at the publisher's own parameter sets");
+});

@@ -1,4 +1,12 @@
-import { mediaControl, type MediaDescription, rtpmapFor } from "../sdp/media_description.ts";
+import {
+  fmtpFor,
+  mediaControl,
+  type MediaDescription,
+  parseFmtpParameters,
+  rtpmapFor,
+} from "../sdp/media_description.ts";
+import { parseSpropParameterSets } from "../rtp/h264.ts";
+import { h264ParameterSetPayload, h265ParameterSetPayload } from "../rtp/parameter_sets.ts";
 import { sessionControl, type SessionDescription } from "../sdp/session_description.ts";
 import { MAX_TRACKS } from "../ring/ring_layout.ts";
 import { VIDEO_CODEC } from "../rtp/video_packet.ts";
@@ -36,6 +44,11 @@ export interface TrackInfo extends FormatInfo {
   control: string | undefined;
   /** Every format of the m= line in order, the first included (absent: the first only). */
   formats?: FormatInfo[];
+  /**
+   * H.264/H.265 (first format): the SDP's parameter sets as one RTP payload (STAP-A or AP), sent
+   * in-band before keyframes that come without them; absent when the SDP has none.
+   */
+  parameterSets?: Uint8Array;
 }
 
 /** Tracks of a stream, and which one carries keyframes. */
@@ -113,6 +126,22 @@ function formatInfo(m: MediaDescription, pt: number): FormatInfo | undefined {
   return f;
 }
 
+/** The fmtp's parameter sets of an H.264/H.265 format as one aggregation payload, or null. */
+function parameterSetsOf(m: MediaDescription, f: FormatInfo): Uint8Array | null {
+  if (f.codec !== "h264" && f.codec !== "h265") return null;
+  const fmtp = fmtpFor(m, f.payloadType);
+  if (fmtp === undefined) return null;
+  try {
+    const p = parseFmtpParameters(fmtp);
+    const sets = (name: string) => parseSpropParameterSets(p.get(name) ?? "");
+    return f.codec === "h264"
+      ? h264ParameterSetPayload(sets("sprop-parameter-sets"))
+      : h265ParameterSetPayload(sets("sprop-vps"), sets("sprop-sps"), sets("sprop-pps"));
+  } catch {
+    return null; // unreadable parameter sets: relayed as they are, never injected
+  }
+}
+
 /** Reads the tracks of an ANNOUNCE SDP; refuses what cannot be relayed with 400. */
 export function streamInfoFromSdp(sd: SessionDescription): StreamInfo {
   if (sd.media.length === 0) throw new StreamInfoError("SDP has no media section");
@@ -144,7 +173,10 @@ export function streamInfoFromSdp(sd: SessionDescription): StreamInfo {
       );
     }
     if ((first.codec === "h264" || first.codec === "h265") && videoTrack < 0) videoTrack = index;
-    tracks.push({ ...first, index, media: m.media, control: mediaControl(m), formats });
+    const track: TrackInfo = { ...first, index, media: m.media, control: mediaControl(m), formats };
+    const sets = parameterSetsOf(m, first);
+    if (sets !== null) track.parameterSets = sets;
+    tracks.push(track);
   });
   const info: StreamInfo = { tracks, videoTrack };
   const base = sessionControl(sd);

@@ -148,10 +148,15 @@ const CASES: DialectCase[] = [
     },
   },
   {
-    name: "SPS/PPS only in the SDP: viewers start at the IDR (decoders take sprop-parameter-sets)",
+    name: "SPS/PPS only in the SDP: put in before each IDR, viewers start at them, the sequence has no gap",
     dialect: () => ({ inBandParameterSets: false }),
     setups: (c) => [at(c, "cam/trackID=1")],
-    firstNal: 5,
+    check(_cam, frames) {
+      const video = frames.filter((f) => f.channel === 0);
+      const idr = video.findIndex((f, i) => i > 0 && (f.payload[12] & 0x1f) === 5);
+      assert.ok(idr > 0, "a second IDR came");
+      assert.equal(video[idr - 1].payload[12] & 0x1f, 24, "with a STAP-A (SPS, PPS) right before it");
+    },
   },
 ];
 
