@@ -19,7 +19,7 @@ import { parseRtspUrl } from "./rtsp/url.ts";
 
 /** The server's settings; dm-live.yaml documents every key. */
 export interface Config {
-  rtsp: { address: string; port: number };
+  rtsp: { address: string; port: number; tunnelPort: number };
   udp: { portBase: number; reorderPackets: number; reorderMs: number; batchSends: boolean };
   api: { enabled: boolean; address: string; port: number; debug: boolean };
   net: { backend: "auto" | "deno" | "ffi" };
@@ -48,7 +48,7 @@ export interface Config {
 
 /** The defaults; `dm-live.yaml` must say the same (a test checks). */
 export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
-  rtsp: { address: "0.0.0.0", port: 8554 },
+  rtsp: { address: "0.0.0.0", port: 8554, tunnelPort: 0 },
   udp: { portBase: 8000, reorderPackets: 64, reorderMs: 100, batchSends: true },
   api: { enabled: true, address: "127.0.0.1", port: 9997, debug: false },
   net: { backend: "auto" },
@@ -208,14 +208,14 @@ function sourceCheck(
   }
   const sk = (f: keyof SourceConfig) => `${key}.${SOURCE_KEYS[f]}`;
   const fieldAt = (f: keyof SourceConfig) => at(SOURCE_KEYS[f]);
-  if (typeof raw !== "string" || !/^rtsp:\/\//i.test(raw)) {
+  if (typeof raw !== "string" || !/^rtsph?:\/\//i.test(raw)) {
     throw new ConfigError(
-      `'${sk("url")}' must be an rtsp:// URL, got ${JSON.stringify(raw)}`,
+      `'${sk("url")}' must be an rtsp:// (or rtsph://, tunnelled through HTTP) URL, got ${JSON.stringify(raw)}`,
       fieldAt("url"),
     );
   }
   try {
-    parseRtspUrl(raw.replace(/\$[1-9$]/g, "x"));
+    parseRtspUrl(raw.replace(/\$[1-9$]/g, "x").replace(/^rtsph:/i, "rtsp:"));
   } catch (err) {
     throw new ConfigError(`'${sk("url")}' is not a valid URL: ${(err as Error).message}`, fieldAt("url"));
   }
@@ -261,7 +261,7 @@ function sourceCheck(
 type Schema = { [k: string]: Check | Schema };
 
 const SCHEMA: Schema = {
-  rtsp: { address: str, port: int(0, 65535) },
+  rtsp: { address: str, port: int(0, 65535), tunnelPort: int(0, 65535) },
   udp: {
     portBase: int(0, 65534),
     reorderPackets: int(1, 1024),

@@ -107,7 +107,7 @@ Deno.test("paths entries with a source: defaults, patterns on demand, and errors
     [
       "not rtsp",
       "paths:\n  a:\n    source: http://h/x\n",
-      /line 3: 'paths\.a\.source' must be an rtsp:\/\/ URL/,
+      /line 3: 'paths\.a\.source' must be an rtsp:\/\/ \(or rtsph:\/\/, tunnelled through HTTP\) URL/,
     ],
     [
       "groups in an exact name",

@@ -8,6 +8,7 @@ import type { ByteSocket, SocketListener } from "../src/net/byte_socket.ts";
 import { DenoListener } from "../src/net/deno_listener.ts";
 import { EpollPoller } from "../src/net/epoll_poller.ts";
 import { FfiListener } from "../src/net/ffi_listener.ts";
+import { TunnelListener } from "../src/net/tunnel_listener.ts";
 import { resolveBackend } from "../src/net/backend.ts";
 import { RtspConnection } from "../src/session/rtsp_connection.ts";
 import type { WorkerContext } from "../src/session/worker_context.ts";
@@ -49,6 +50,7 @@ export class WorkerRuntime {
   /** Open connections; a connection leaves the set when it closes. */
   readonly connections = new Set<RtspConnection>();
   readonly #directory: WorkerDirectory;
+  #tunnel: TunnelListener | null = null;
   /** The sources main.ts gave this worker to pull, by path. */
   readonly sources = new Map<string, SourceRunner>();
   readonly #post: (msg: WorkerToMain) => void;
@@ -112,6 +114,16 @@ export class WorkerRuntime {
       this.#polling = this.#poller.run().catch((e) => this.ctx.log.error(`poller failed: ${e}`));
     }
     this.#listener.serve(this.#accept);
+    const tunnelPort = this.ctx.config.rtsp.tunnelPort;
+    if (tunnelPort > 0 && this.ctx.worker === 0) {
+      try {
+        this.#tunnel = new TunnelListener(this.ctx.config.rtsp.address, tunnelPort, this.ctx.log);
+        this.#tunnel.serve(this.#accept);
+        this.ctx.log.info(`RTSP over HTTP tunnelling on port ${this.#tunnel.port}`);
+      } catch (e) {
+        this.ctx.log.error(`RTSP over HTTP tunnelling off: port ${tunnelPort} not available (${(e as Error).message})`);
+      }
+    }
     this.#post({ type: "ready", worker: this.ctx.worker, port: this.#listener.port });
   }
 
@@ -188,6 +200,7 @@ export class WorkerRuntime {
     clearInterval(this.#sweep);
     clearInterval(this.#lagTimer);
     this.#try("close the listener", () => this.#listener.close());
+    this.#try("close the tunnel listener", () => this.#tunnel?.close());
     for (const [path, r] of this.sources) this.#try(`stop source ${path}`, () => r.stop(reason));
     this.sources.clear();
     let connections = 0;

@@ -41,6 +41,103 @@ export class ClientError extends Error {
   }
 }
 
+/** The byte stream under a client connection: one TCP connection, or an HTTP tunnel's GET and POST. */
+interface ClientTransport {
+  readonly remoteHost: string;
+  readonly peer: string;
+  read(into: Uint8Array): Promise<number | null>;
+  write(bytes: Uint8Array): Promise<void>;
+  close(): void;
+}
+
+function plainTransport(conn: Deno.TcpConn): ClientTransport {
+  const addr = conn.remoteAddr;
+  return {
+    remoteHost: addr.hostname,
+    peer: formatPeer(addr.hostname, addr.port),
+    read: (into) => conn.read(into),
+    async write(bytes) {
+      let off = 0;
+      while (off < bytes.length) off += await conn.write(bytes.subarray(off));
+    },
+    close: () => conn.close(),
+  };
+}
+
+/**
+ * RTSP over HTTP (QuickTime tunnelling, docs/protocol.md §21): the GET connection carries the
+ * server's bytes after its HTTP head, the POST one ours, base64-encoded.
+ */
+async function tunnelTransport(get: Deno.TcpConn, post: Deno.TcpConn, path: string, host: string): Promise<ClientTransport> {
+  const cookie = crypto.randomUUID().replaceAll("-", "").slice(0, 22);
+  const enc = new TextEncoder();
+  const send = async (c: Deno.TcpConn, bytes: Uint8Array) => {
+    let off = 0;
+    while (off < bytes.length) off += await c.write(bytes.subarray(off));
+  };
+  await send(get, enc.encode(
+    `GET ${path} HTTP/1.0\r\nUser-Agent: ${CLIENT_NAME}\r\nHost: ${host}\r\nx-sessioncookie: ${cookie}\r\n` +
+      `Accept: application/x-rtsp-tunnelled\r\nPragma: no-cache\r\nCache-Control: no-cache\r\n\r\n`,
+  ));
+  // The GET's answer: an HTTP head, then the RTSP stream.
+  const head = new Uint8Array(8192);
+  let n = 0;
+  let end = -1;
+  while (end < 0) {
+    const r = await get.read(head.subarray(n));
+    if (r === null) throw new ClientError("the tunnel's GET was closed before its answer");
+    n += r;
+    for (let i = 0; i + 3 < n; i++) {
+      if (head[i] === 13 && head[i + 1] === 10 && head[i + 2] === 13 && head[i + 3] === 10) {
+        end = i + 4;
+        break;
+      }
+    }
+    if (end < 0 && n === head.length) throw new ClientError("the tunnel's GET answer has no end");
+  }
+  const status = /^HTTP\/1\.[01] (\d{3})/.exec(new TextDecoder().decode(head.subarray(0, end)));
+  if (status === null || status[1] !== "200") {
+    throw Object.assign(new ClientError(`the tunnel's GET was answered ${status?.[1] ?? "with no HTTP status"}`), {
+      status: Number(status?.[1] ?? 0),
+    });
+  }
+  await send(post, enc.encode(
+    `POST ${path} HTTP/1.0\r\nUser-Agent: ${CLIENT_NAME}\r\nHost: ${host}\r\nx-sessioncookie: ${cookie}\r\n` +
+      `Content-Type: application/x-rtsp-tunnelled\r\nContent-Length: 32767\r\nExpires: Sun, 9 Jan 1972 00:00:00 GMT\r\n\r\n`,
+  ));
+  let left = head.slice(end, n);
+  const addr = get.remoteAddr;
+  return {
+    remoteHost: addr.hostname,
+    peer: formatPeer(addr.hostname, addr.port),
+    read(into) {
+      if (left.length > 0) {
+        const k = Math.min(left.length, into.length);
+        into.set(left.subarray(0, k));
+        left = left.subarray(k);
+        return Promise.resolve(k);
+      }
+      return get.read(into);
+    },
+    write: (bytes) => send(post, enc.encode(encodeBase64(bytes))),
+    close() {
+      for (const c of [get, post]) {
+        try {
+          c.close();
+        } catch {
+          // already closed
+        }
+      }
+    },
+  };
+}
+
+function encodeBase64(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
 interface Pending {
   cseq: number;
   resolve: (r: RtspResponse) => void;
@@ -55,7 +152,7 @@ export class ClientConnection {
   /** performance.now() of the last byte from the server. */
   lastReceived = performance.now();
   bytesIn = 0;
-  readonly #conn: Deno.TcpConn;
+  readonly #conn: ClientTransport;
   readonly #owner: ClientConnectionOwner;
   readonly #rb: ReadBuffer;
   readonly #splitter: MessageSplitter;
@@ -66,37 +163,55 @@ export class ClientConnection {
   #writes: Promise<void> = Promise.resolve();
 
   private constructor(
-    conn: Deno.TcpConn,
+    conn: ClientTransport,
     owner: ClientConnectionOwner,
     limits: SplitterLimits,
     timeoutMs: number,
   ) {
     this.#conn = conn;
     this.#owner = owner;
-    const addr = conn.remoteAddr;
-    this.remoteHost = addr.hostname;
-    this.peer = formatPeer(addr.hostname, addr.port);
+    this.remoteHost = conn.remoteHost;
+    this.peer = conn.peer;
     this.#splitter = new MessageSplitter(limits);
     this.#rb = new ReadBuffer(16384, Math.max(limits.maxHeaderBlockBytes + limits.maxBodyBytes, 65540));
     this.#responseTimeoutMs = timeoutMs;
     this.#read();
   }
 
-  /** Connects within timeoutMs; a ClientError names the cause (refused, unreachable, timed out). */
+  /**
+   * Connects within timeoutMs, directly or (`tunnelPath`) through an HTTP tunnel to that path; a
+   * ClientError names the cause (refused, unreachable, timed out, the tunnel refused).
+   */
   static async connect(
     host: string,
     port: number,
     owner: ClientConnectionOwner,
-    o: { timeoutMs: number; limits: SplitterLimits },
+    o: { timeoutMs: number; limits: SplitterLimits; tunnelPath?: string },
   ): Promise<ClientConnection> {
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(), o.timeoutMs);
+    const opened: Deno.TcpConn[] = [];
+    const dial = async () => {
+      const c = await Deno.connect({ hostname: host, port, signal: ac.signal });
+      opened.push(c);
+      c.setNoDelay(true);
+      return c;
+    };
     try {
-      const conn = await Deno.connect({ hostname: host, port, signal: ac.signal });
-      conn.setNoDelay(true);
-      return new ClientConnection(conn, owner, o.limits, o.timeoutMs);
+      const t = o.tunnelPath === undefined
+        ? plainTransport(await dial())
+        : await tunnelTransport(await dial(), await dial(), o.tunnelPath, `${host}:${port}`);
+      return new ClientConnection(t, owner, o.limits, o.timeoutMs);
     } catch (e) {
+      for (const c of opened) {
+        try {
+          c.close();
+        } catch {
+          // already closed
+        }
+      }
       if (ac.signal.aborted) throw new ClientError(`connecting to ${host}:${port} timed out`);
+      if (e instanceof ClientError) throw e;
       throw new ClientError(`cannot connect to ${host}:${port}: ${(e as Error).message}`);
     } finally {
       clearTimeout(timer);
@@ -160,8 +275,7 @@ export class ClientConnection {
     this.#writes = this.#writes.then(async () => {
       if (this.#closed) return;
       try {
-        let off = 0;
-        while (off < bytes.length) off += await this.#conn.write(bytes.subarray(off));
+        await this.#conn.write(bytes);
       } catch (e) {
         this.close(`write failed: ${(e as Error).message}`);
       }

@@ -83,12 +83,27 @@ interface SetupTrack {
   serverPorts?: [number, number];
 }
 
+/** Default port of RTSP over HTTP tunnelling (the HTTP port). */
+const TUNNEL_PORT = 80;
+
+/**
+ * A source URL read as an rtsp:// URL, and whether to tunnel it through HTTP: `rtsph://` (GStreamer's
+ * form) is RTSP over HTTP, on port 80 unless it names one.
+ */
+export function sourceUrl(url: string): { url: string; tunnel: boolean } {
+  const m = /^rtsph:\/\//i.exec(url);
+  if (m === null) return { url, tunnel: false };
+  const u = parseRtspUrl("rtsp://" + url.slice(m[0].length));
+  return { url: serializeRtspUrl({ ...u, port: u.port ?? TUNNEL_PORT }), tunnel: true };
+}
+
 /** A URL without its credentials, for logs and the API. */
 export function redactUrl(url: string): string {
   try {
-    const u = parseRtspUrl(url);
-    if (u.user === undefined) return url;
-    return serializeRtspUrl({ ...u, user: undefined, password: undefined });
+    const tunnel = /^rtsph:\/\//i.test(url);
+    const u = parseRtspUrl(sourceUrl(url).url);
+    const plain = serializeRtspUrl({ ...u, user: undefined, password: undefined });
+    return tunnel ? plain.replace(/^rtsp:/, "rtsph:") : plain;
   } catch {
     return "(invalid URL)";
   }
@@ -100,6 +115,8 @@ export class ClientSession implements ClientConnectionOwner, UdpRouteTarget {
   readonly #o: PullOptions;
   readonly #events: PullEvents;
   #conn: ClientConnection | null = null;
+  /** Whether the pull goes through an HTTP tunnel (an rtsph:// source: TCP interleaved only). */
+  #tunnel = false;
   #auth: ClientAuth | null = null;
   #session: string | null = null;
   #keepaliveMs = DEFAULT_KEEPALIVE_MS;
@@ -226,7 +243,9 @@ export class ClientSession implements ClientConnectionOwner, UdpRouteTarget {
   // --- the handshake
 
   async #handshake(): Promise<void> {
-    let url = this.#o.url;
+    const src = sourceUrl(this.#o.url);
+    this.#tunnel = src.tunnel;
+    let url = src.url;
     let described: RtspResponse | null = null;
     for (let hop = 0; described === null; hop++) {
       const u = parseRtspUrl(url);
@@ -290,6 +309,7 @@ export class ClientSession implements ClientConnectionOwner, UdpRouteTarget {
     this.#conn = await ClientConnection.connect(u.host, u.port ?? RTSP_PORT, this, {
       timeoutMs: this.#o.readTimeoutMs,
       limits: DEFAULT_SPLITTER_LIMITS,
+      tunnelPath: this.#tunnel ? "/" + serializeRtspUrl({ ...u, user: undefined, password: undefined }).split("/").slice(3).join("/") : undefined,
     });
     if (this.#stopped) this.#conn.close("stopped");
   }

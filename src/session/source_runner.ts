@@ -37,7 +37,9 @@ export class SourceRunner {
     this.#ctx = ctx;
     this.path = path;
     this.#cfg = cfg;
-    this.#transport = cfg.transport === "tcp" || (cfg.transport === "auto" && ctx.udp === null)
+    // Through an HTTP tunnel (rtsph://) media is interleaved: TCP whatever sourceTransport says.
+    const tunnel = /^rtsph:\/\//i.test(cfg.url);
+    this.#transport = tunnel || cfg.transport === "tcp" || (cfg.transport === "auto" && ctx.udp === null)
       ? "tcp"
       : "udp";
   }

@@ -200,3 +200,40 @@ Deno.test("a source with a wrong password: 401 at each attempt, retried, counted
     }
   });
 });
+
+/** A TCP port free now (the kernel picks it; closed again for the server to take). */
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const p = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return p;
+}
+
+Deno.test("a source tunnelled through HTTP (rtsph://) is pulled through the upstream's tunnel port", async () => {
+  const tunnelPort = freePort();
+  await withServer({ "rtsp.tunnelPort": tunnelPort }, async (up) => {
+    const pub = await startPublisher(up.port, "live/cam");
+    const p = pump(pub);
+    try {
+      await withServer({
+        paths: { "relay/cam": { source: `rtsph://127.0.0.1:${tunnelPort}/live/cam` } },
+      }, async (relay) => {
+        await until(async () => (await sources(relay))[0]?.state === "playing", 10_000, "the pull");
+        const [s] = await sources(relay);
+        assert.equal(s.transport, "tcp", "interleaved in the tunnel");
+        assert.equal(s.url, `rtsph://127.0.0.1:${tunnelPort}/live/cam`);
+        const v = await playTcp(relay.port, "relay/cam");
+        try {
+          assert.ok(await v.waitFrames((f) => f.filter((x) => x.channel === 0).length >= 30, 10_000));
+          assert.ok(continuous(videoSeqs(v)));
+        } finally {
+          v.close();
+        }
+        assert.equal(await readers(up, "live/cam"), 1);
+      });
+    } finally {
+      await p.stop();
+      pub.client.close();
+    }
+  });
+});
