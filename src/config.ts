@@ -210,7 +210,9 @@ function sourceCheck(
   const fieldAt = (f: keyof SourceConfig) => at(SOURCE_KEYS[f]);
   if (typeof raw !== "string" || !/^rtsph?:\/\//i.test(raw)) {
     throw new ConfigError(
-      `'${sk("url")}' must be an rtsp:// (or rtsph://, tunnelled through HTTP) URL, got ${JSON.stringify(raw)}`,
+      `'${sk("url")}' must be an rtsp:// (or rtsph://, tunnelled through HTTP) URL, got ${
+        JSON.stringify(raw)
+      }`,
       fieldAt("url"),
     );
   }

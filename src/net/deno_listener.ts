@@ -2,6 +2,36 @@ import type { Logger } from "../log/logger.ts";
 import type { ByteSocket, SocketListener } from "./byte_socket.ts";
 import { DenoSocket } from "./deno_socket.ts";
 
+/**
+ * Calls onConn for each connection `listener` accepts (TCP_NODELAY set) until closed() says so; a
+ * failing accept (EMFILE and friends) is logged and tried again shortly, the connections we have
+ * kept.
+ */
+export async function acceptEach(
+  listener: Deno.TcpListener,
+  closed: () => boolean,
+  log: Logger,
+  onConn: (conn: Deno.TcpConn) => void,
+): Promise<void> {
+  while (!closed()) {
+    let conn: Deno.TcpConn;
+    try {
+      conn = await listener.accept();
+    } catch (e) {
+      if (closed() || e instanceof Deno.errors.BadResource) return;
+      log.error(`accept failed: ${(e as Error).message}`);
+      await new Promise((r) => setTimeout(r, 100));
+      continue;
+    }
+    try {
+      conn.setNoDelay(true);
+    } catch {
+      // the peer may already be gone
+    }
+    onConn(conn);
+  }
+}
+
 /** Accepts connections on a shared port (SO_REUSEPORT: the kernel spreads them over the workers). */
 export class DenoListener implements SocketListener {
   readonly #listener: Deno.TcpListener;
@@ -18,25 +48,8 @@ export class DenoListener implements SocketListener {
   }
 
   /** Calls onConn for each accepted connection until close(). */
-  async serve(onConn: (sock: ByteSocket) => void): Promise<void> {
-    while (!this.#closed) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (e) {
-        if (this.#closed || e instanceof Deno.errors.BadResource) return;
-        // EMFILE and friends: keep serving the connections we have, try again shortly.
-        this.#log.error(`accept failed: ${(e as Error).message}`);
-        await new Promise((r) => setTimeout(r, 100));
-        continue;
-      }
-      try {
-        conn.setNoDelay(true);
-      } catch {
-        // the peer may already be gone
-      }
-      onConn(new DenoSocket(conn));
-    }
+  serve(onConn: (sock: ByteSocket) => void): Promise<void> {
+    return acceptEach(this.#listener, () => this.#closed, this.#log, (conn) => onConn(new DenoSocket(conn)));
   }
 
   close(): void {

@@ -11,6 +11,7 @@
  */
 import type { Logger } from "../log/logger.ts";
 import { type ByteSocket, formatPeer, type ReadTarget, type SocketListener } from "./byte_socket.ts";
+import { acceptEach } from "./deno_listener.ts";
 
 /** Longest a GET waits for its POST (and the reverse). */
 export const PAIR_TIMEOUT_MS = 10_000;
@@ -181,22 +182,13 @@ export class TunnelListener implements SocketListener {
     return this.#listener.addr.port;
   }
 
-  async serve(onConn: (sock: ByteSocket) => void): Promise<void> {
-    while (!this.#closed) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (e) {
-        if (this.#closed || e instanceof Deno.errors.BadResource) return;
-        this.#log.error(`tunnel accept failed: ${(e as Error).message}`);
-        await new Promise((r) => setTimeout(r, 100));
-        continue;
-      }
+  serve(onConn: (sock: ByteSocket) => void): Promise<void> {
+    return acceptEach(this.#listener, () => this.#closed, this.#log, (conn) => {
       this.#half(conn, onConn).catch((e) => {
         this.#log.warn(`tunnel ${peerOf(conn)}: ${(e as Error).message}`);
         closeQuietly(conn);
       });
-    }
+    });
   }
 
   close(): void {

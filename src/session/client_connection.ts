@@ -68,17 +68,25 @@ function plainTransport(conn: Deno.TcpConn): ClientTransport {
  * RTSP over HTTP (QuickTime tunnelling, docs/protocol.md §21): the GET connection carries the
  * server's bytes after its HTTP head, the POST one ours, base64-encoded.
  */
-async function tunnelTransport(get: Deno.TcpConn, post: Deno.TcpConn, path: string, host: string): Promise<ClientTransport> {
+async function tunnelTransport(
+  get: Deno.TcpConn,
+  post: Deno.TcpConn,
+  path: string,
+  host: string,
+): Promise<ClientTransport> {
   const cookie = crypto.randomUUID().replaceAll("-", "").slice(0, 22);
   const enc = new TextEncoder();
   const send = async (c: Deno.TcpConn, bytes: Uint8Array) => {
     let off = 0;
     while (off < bytes.length) off += await c.write(bytes.subarray(off));
   };
-  await send(get, enc.encode(
-    `GET ${path} HTTP/1.0\r\nUser-Agent: ${CLIENT_NAME}\r\nHost: ${host}\r\nx-sessioncookie: ${cookie}\r\n` +
-      `Accept: application/x-rtsp-tunnelled\r\nPragma: no-cache\r\nCache-Control: no-cache\r\n\r\n`,
-  ));
+  await send(
+    get,
+    enc.encode(
+      `GET ${path} HTTP/1.0\r\nUser-Agent: ${CLIENT_NAME}\r\nHost: ${host}\r\nx-sessioncookie: ${cookie}\r\n` +
+        `Accept: application/x-rtsp-tunnelled\r\nPragma: no-cache\r\nCache-Control: no-cache\r\n\r\n`,
+    ),
+  );
   // The GET's answer: an HTTP head, then the RTSP stream.
   const head = new Uint8Array(8192);
   let n = 0;
@@ -97,14 +105,20 @@ async function tunnelTransport(get: Deno.TcpConn, post: Deno.TcpConn, path: stri
   }
   const status = /^HTTP\/1\.[01] (\d{3})/.exec(new TextDecoder().decode(head.subarray(0, end)));
   if (status === null || status[1] !== "200") {
-    throw Object.assign(new ClientError(`the tunnel's GET was answered ${status?.[1] ?? "with no HTTP status"}`), {
-      status: Number(status?.[1] ?? 0),
-    });
+    throw Object.assign(
+      new ClientError(`the tunnel's GET was answered ${status?.[1] ?? "with no HTTP status"}`),
+      {
+        status: Number(status?.[1] ?? 0),
+      },
+    );
   }
-  await send(post, enc.encode(
-    `POST ${path} HTTP/1.0\r\nUser-Agent: ${CLIENT_NAME}\r\nHost: ${host}\r\nx-sessioncookie: ${cookie}\r\n` +
-      `Content-Type: application/x-rtsp-tunnelled\r\nContent-Length: 32767\r\nExpires: Sun, 9 Jan 1972 00:00:00 GMT\r\n\r\n`,
-  ));
+  await send(
+    post,
+    enc.encode(
+      `POST ${path} HTTP/1.0\r\nUser-Agent: ${CLIENT_NAME}\r\nHost: ${host}\r\nx-sessioncookie: ${cookie}\r\n` +
+        `Content-Type: application/x-rtsp-tunnelled\r\nContent-Length: 32767\r\nExpires: Sun, 9 Jan 1972 00:00:00 GMT\r\n\r\n`,
+    ),
+  );
   let left = head.slice(end, n);
   const addr = get.remoteAddr;
   return {

@@ -309,7 +309,9 @@ export class ClientSession implements ClientConnectionOwner, UdpRouteTarget {
     this.#conn = await ClientConnection.connect(u.host, u.port ?? RTSP_PORT, this, {
       timeoutMs: this.#o.readTimeoutMs,
       limits: DEFAULT_SPLITTER_LIMITS,
-      tunnelPath: this.#tunnel ? "/" + serializeRtspUrl({ ...u, user: undefined, password: undefined }).split("/").slice(3).join("/") : undefined,
+      tunnelPath: this.#tunnel
+        ? "/" + serializeRtspUrl({ ...u, user: undefined, password: undefined }).split("/").slice(3).join("/")
+        : undefined,
     });
     if (this.#stopped) this.#conn.close("stopped");
   }

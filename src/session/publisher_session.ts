@@ -1,5 +1,4 @@
 import { udpKey } from "../net/udp_endpoint.ts";
-import { parseRtcpCompound } from "../rtcp/compound.ts";
 import { SharedRing } from "../ring/shared_ring.ts";
 import { StreamFeed } from "../stream/stream_feed.ts";
 import type { StreamInfo } from "../stream/stream_info.ts";
@@ -132,14 +131,8 @@ export class PublisherSession extends RtspSession {
 
   /** The publisher's RTCP about `track`: its Sender Reports set the stream's clock mapping. */
   #rtcp(track: number, buf: Uint8Array, start: number, end: number): void {
-    const stats = this.conn.ctx.stats;
-    const packets = parseRtcpCompound(buf, start, end);
-    if (packets === null) {
-      stats.rtcpInvalid++;
-      return;
-    }
-    stats.rtcpIn++;
-    this.feed?.rtcp(track, packets);
+    const packets = this.parseRtcp(buf, start, end);
+    if (packets !== null) this.feed?.rtcp(track, packets);
   }
 
   protected released(reason: string): void {

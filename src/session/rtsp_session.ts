@@ -1,4 +1,5 @@
 import type { Logger } from "../log/logger.ts";
+import { parseRtcpCompound, type RtcpPacket } from "../rtcp/compound.ts";
 import { canEnter, type SessionState } from "./session_state.ts";
 import type { SessionHost } from "./session_host.ts";
 import type { UdpRouteTarget } from "./udp_ports.ts";
@@ -101,6 +102,15 @@ export abstract class RtspSession implements UdpRouteTarget {
 
   /** What the role releases at end(), once. */
   protected abstract released(reason: string): void;
+
+  /** The peer's RTCP compound packet at buf[start..end), counted; null (and counted) when it is not RTCP. */
+  protected parseRtcp(buf: Uint8Array, start: number, end: number): RtcpPacket[] | null {
+    const stats = this.conn.ctx.stats;
+    const packets = parseRtcpCompound(buf, start, end);
+    if (packets === null) stats.rtcpInvalid++;
+    else stats.rtcpIn++;
+    return packets;
+  }
 
   /** Sends datagrams from `key` (udpKey) to this session as `track` (rtcpRoute(t): RTCP about t). */
   protected route(key: number, track: number): void {

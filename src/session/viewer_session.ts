@@ -1,5 +1,4 @@
 import { udpKey } from "../net/udp_endpoint.ts";
-import { parseRtcpCompound } from "../rtcp/compound.ts";
 import { RingReader } from "../ring/ring_reader.ts";
 import { rtpSequence, rtpTimestamp } from "../rtp/rtp_header.ts";
 import type { RtpInfoEntry } from "../rtsp/rtp_info_header.ts";
@@ -175,14 +174,8 @@ export class ViewerSession extends RtspSession implements StreamSubscriber {
 
   /** The viewer's RTCP about `track`: its report blocks become its reception figures. */
   #rtcp(track: number, buf: Uint8Array, start: number, end: number): void {
-    const stats = this.conn.ctx.stats;
-    const packets = parseRtcpCompound(buf, start, end);
-    if (packets === null) {
-      stats.rtcpInvalid++;
-      return;
-    }
-    stats.rtcpIn++;
-    if (this.sink === null) return;
+    const packets = this.parseRtcp(buf, start, end);
+    if (packets === null || this.sink === null) return;
     const s = this.stream;
     this.reception ??= new ViewerReception(s.ring, s.info.tracks, this.channels.keys());
     this.reception.receive(track, packets, wallClockMs(), performance.now());

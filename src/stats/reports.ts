@@ -15,8 +15,8 @@ export interface GopSize {
 
 export type SourceState = "idle" | "connecting" | "playing" | "retrying";
 
-/** One source as the API shows it. */
-export interface SourceStatus {
+/** One source as the API shows it, with its stream's ingest figures (streamId 0 before its first PLAY). */
+export interface SourceStatus extends PublishedReport {
   path: string;
   /** The source URL without credentials. */
   url: string;
@@ -28,14 +28,6 @@ export interface SourceStatus {
   lastError: string | null;
   /** ISO time of the last state change. */
   since: string;
-  /** The stream it feeds (0 before its first PLAY). */
-  streamId: number;
-  /** Ingest figures of the current attempt. */
-  packets: number;
-  bytes: number;
-  lost: number;
-  bitrate: number;
-  gop: GopSize | null;
 }
 
 /** A viewer's latest reception figures over its tracks, as /v1/sessions shows them. */
