@@ -78,7 +78,9 @@ export function parseMessageHead(message: Uint8Array): MessageHead {
     if (first === 0x20 || first === 0x09) {
       // Folded continuation (RFC 2326 §4.2 via RFC 2616 §2.2): join with one space.
       if (name === "") throw badRequest("Continuation line before any header");
-      value = value === "" ? line.trim() : `${value} ${line.trim()}`;
+      // A whitespace-only continuation adds nothing: a trailing space would not survive reparsing.
+      const more = line.trim();
+      if (more !== "") value = value === "" ? more : `${value} ${more}`;
       continue;
     }
     flush();
@@ -100,11 +102,15 @@ export function parseMessageHead(message: Uint8Array): MessageHead {
   return { startLine, headers, bodyStart };
 }
 
-/** The body bytes as a copy, bounded by Content-Length when present (RFC 2326 §12.14). */
+/**
+ * The body bytes as a copy, Content-Length of them; none without the header, which means zero
+ * (RFC 2326 §12.14), as MessageSplitter delimits it. Bytes past the body are not part of it.
+ */
 export function extractBody(message: Uint8Array, head: MessageHead): Uint8Array {
   const cl = head.headers.get("content-length");
   const available = message.length - head.bodyStart;
-  if (cl === undefined) return message.slice(head.bodyStart);
+  // Taking the rest as the body would not survive serialization, which adds the header.
+  if (cl === undefined) return new Uint8Array(0);
   if (!/^\d{1,10}$/.test(cl)) throw badRequest(`Invalid Content-Length ${JSON.stringify(cl)}`);
   const length = Number(cl);
   if (length > available) {

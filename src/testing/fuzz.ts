@@ -25,9 +25,9 @@ export interface FuzzTarget {
   seeds: readonly Uint8Array[];
   /** Returns when the parser kept its convention on `input`; throws (an assertion) otherwise. */
   check: (input: Uint8Array) => void;
-  /** Mutated inputs to check. */
+  /** Mutated inputs to check; FUZZ_SCALE multiplies it. */
   count: number;
-  /** Prng seed; with the iteration number in a failure message it replays the input. */
+  /** Prng seed; with the iteration number in a failure message it replays the input. FUZZ_SEED overrides it. */
   seed: number;
   kind: InputKind;
   /** Extra tokens for the text mutators (the parser's keywords). */
@@ -50,7 +50,7 @@ function describe(e: unknown): string {
 
 function relative(dir: URL): string {
   const path = decodeURIComponent(dir.pathname);
-  const root = decodeURIComponent(new URL("../../", CORPUS_ROOT).pathname);
+  const root = decodeURIComponent(new URL("../../../", CORPUS_ROOT).pathname);
   return path.startsWith(root) ? path.slice(root.length) : path;
 }
 
@@ -101,6 +101,22 @@ async function startWatchdog(target: FuzzTarget, dir: URL, capacity: number): Pr
   };
 }
 
+/** `FUZZ_SEED` and `FUZZ_SCALE` from the environment, for exploring beyond the fixed runs. */
+function exploration(): { seed?: number; scale: number } {
+  let seed: string | undefined;
+  let scale: string | undefined;
+  try {
+    seed = Deno.env.get("FUZZ_SEED");
+    scale = Deno.env.get("FUZZ_SCALE");
+  } catch {
+    // No env permission: the fixed runs.
+  }
+  return {
+    seed: seed === undefined || seed === "" ? undefined : Number(seed),
+    scale: scale === undefined || scale === "" ? 1 : Math.max(0, Number(scale)),
+  };
+}
+
 /**
  * Two steps: `replays <corpus dir>` checks every saved input, then `<count> mutations` checks
  * mutated golden and corpus inputs, saving the first failing one to the corpus before failing.
@@ -116,6 +132,10 @@ export async function fuzzSteps(t: Deno.TestContext, target: FuzzTarget): Promis
     `${target.label} did not return for ${target.hangMs ?? 5000} ms; input saved as ${relative(dir)}hang-${
       inputHash(bytes)
     }`;
+  // The fixed seed and count unless FUZZ_SEED / FUZZ_SCALE ask for another run (then say so).
+  const explore = exploration();
+  const seed = explore.seed ?? target.seed;
+  const count = Math.round(target.count * explore.scale);
   const dog = await startWatchdog(target, dir, capacity);
   try {
     await t.step(`replays ${relative(dir)} (${corpus.length} inputs)`, () => {
@@ -132,15 +152,15 @@ export async function fuzzSteps(t: Deno.TestContext, target: FuzzTarget): Promis
       }
     });
 
-    await t.step(`${target.count} mutations of ${pool.length} inputs (seed ${target.seed})`, () => {
-      const rng = new Prng(target.seed);
+    await t.step(`${count} mutations of ${pool.length} inputs (seed ${seed})`, () => {
+      const rng = new Prng(seed);
       const mutate = mutator({
         kind: target.kind,
         dictionary: target.dictionary,
         maxBytes,
         maxMutations: target.maxMutations,
       });
-      for (let i = 0; i < target.count; i++) {
+      for (let i = 0; i < count; i++) {
         const input = mutate(rng, rng.pick(pool), pool);
         dog.watch(input);
         // The check gets its own copy: a parser that writes into its input must not hide the bytes.
@@ -149,7 +169,7 @@ export async function fuzzSteps(t: Deno.TestContext, target: FuzzTarget): Promis
         } catch (e) {
           const saved = saveToCorpus(dir, input);
           throw new Error(
-            `${target.label} failed on mutation ${i} (seed ${target.seed}), saved as ${relative(saved)}: ` +
+            `${target.label} failed on mutation ${i} (seed ${seed}), saved as ${relative(saved)}: ` +
               describe(e),
             { cause: e },
           );
