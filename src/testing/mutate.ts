@@ -264,6 +264,14 @@ const boundaryNumber: Mutation = (rng, input) => {
   return concat(input.subarray(0, s), number, input.subarray(e));
 };
 
+const quoteRange: Mutation = (rng, input) => {
+  // Quoted strings are where header parsers disagree with their serializers (`a="x,y"`, `a=" x"`).
+  const a = rng.int(input.length + 1);
+  const b = a + rng.int(Math.min(24, input.length - a) + 1);
+  const quote = Uint8Array.of(0x22);
+  return concat(input.subarray(0, a), quote, input.subarray(a, b), quote, input.subarray(b));
+};
+
 const insertToken: Mutation = (rng, input, _pool, dict) => {
   const at = rng.int(input.length + 1);
   return concat(input.subarray(0, at), rng.pick(dict), input.subarray(at));
@@ -309,6 +317,7 @@ const TEXT: readonly Mutation[] = [
   boundaryNumber,
   insertToken,
   insertToken,
+  quoteRange,
 ];
 const BINARY: readonly Mutation[] = [...COMMON, boundaryField, boundaryField, appendBytes];
 
