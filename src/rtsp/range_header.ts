@@ -10,12 +10,20 @@ export interface NptRange {
 // npt-sec `12.5` or npt-hhmmss `1:02:03.5` (RFC 2326 §3.6).
 const NPT_TIME_RE = /^(?:(\d+)|(\d+):([0-5]?\d):([0-5]?\d))(?:\.(\d*))?$/;
 
+/**
+ * Latest accepted npt time (285,000 years): the canonical form counts milliseconds, which stay
+ * exact integers up to 2^53; beyond, `toFixed` writes a time the parser cannot read back (1e+21).
+ */
+export const MAX_NPT_SECONDS = Math.floor(Number.MAX_SAFE_INTEGER / 1000);
+
 function nptSeconds(text: string): number | undefined {
   const m = NPT_TIME_RE.exec(text);
   if (m === null) return undefined;
   const fraction = m[5] === undefined || m[5] === "" ? 0 : Number(`0.${m[5]}`);
-  if (m[1] !== undefined) return Number(m[1]) + fraction;
-  return Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4]) + fraction;
+  const seconds = m[1] !== undefined
+    ? Number(m[1]) + fraction
+    : Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4]) + fraction;
+  return seconds <= MAX_NPT_SECONDS ? seconds : undefined;
 }
 
 function invalid(value: string): RtspError {

@@ -91,7 +91,8 @@ export function parseRtspUrl(url: string): RtspUrl {
   return out;
 }
 
-const PATH_UNSAFE_RE = /[^A-Za-z0-9\-._~!$&'()*+,;=:@/]/g;
+// Per code point (`u`): encoding the halves of a surrogate pair one by one throws URIError.
+const PATH_UNSAFE_RE = /[^A-Za-z0-9\-._~!$&'()*+,;=:@/]/gu;
 
 /** Writes an RtspUrl back as text, percent-encoding the path and user info (RFC 2326 §3.2). */
 export function serializeRtspUrl(u: RtspUrl): string {
