@@ -240,3 +240,30 @@ export function readsOnlyItsBytes<R>(
   }
   return result;
 }
+
+/**
+ * For a binary trio `xBytes(v)`, `writeX(v, buf, offset) → n`, `parseX(buf, start, end)` (STYLE §3.2):
+ * writes `value` at an offset inside a guarded buffer, asserts it wrote exactly xBytes(v) bytes and
+ * nothing outside them, then that the bytes read back to the same value canonically. Returns them.
+ */
+export function assertWrittenRoundTrip<V>(
+  value: V,
+  size: (v: V) => number,
+  write: (v: V, buf: Uint8Array, offset: number) => number,
+  read: (buf: Uint8Array, start: number, end: number) => V | null,
+): Uint8Array {
+  const n = size(value);
+  const guarded = new Uint8Array(n + 8).fill(0xee);
+  assert.equal(write(value, guarded, 3), n, "writer's count differs from its size function");
+  assert.ok(
+    guarded.subarray(0, 3).every((b) => b === 0xee) && guarded.subarray(3 + n).every((b) => b === 0xee),
+  );
+  const serialize = (v: V) => {
+    const out = new Uint8Array(size(v));
+    write(v, out, 0);
+    return out;
+  };
+  const bytes = assertRoundTrip(value, serialize, (b) => read(b, 0, b.length) as V);
+  assert.deepStrictEqual(guarded.subarray(3, 3 + n), bytes, "bytes depend on the offset");
+  return bytes;
+}
