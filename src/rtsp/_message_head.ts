@@ -1,7 +1,6 @@
 // Private to src/rtsp: the start line + header block shared by requests and responses (RFC 2326 §4).
-import { RtspError } from "./errors.ts";
+import { RtspParseError } from "./errors.ts";
 import { HeaderMap, MAX_HEADER_COUNT, MAX_HEADER_NAME_BYTES, MAX_HEADER_VALUE_BYTES } from "./header_map.ts";
-import { STATUS_CODE } from "./status.ts";
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -45,8 +44,8 @@ export interface MessageHead {
 const decoder = new TextDecoder();
 const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-function badRequest(message: string): RtspError {
-  return new RtspError(STATUS_CODE.BadRequest, message);
+function badRequest(message: string): RtspParseError {
+  return new RtspParseError(message);
 }
 
 /** Splits one message into start line and headers, enforcing the header limits (RFC 2326 §4, §6, §7). */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { RtspError } from "./errors.ts";
+import { RtspError, RtspParseError } from "./errors.ts";
 import { HeaderMap } from "./header_map.ts";
 import {
   findBlankLine,
@@ -117,7 +117,7 @@ Deno.test("parseMessageHead() fuzz: corpus and mutated heads refuse with RtspErr
     label: "parseMessageHead()",
     seeds: goldenSeeds(headCases, (c) => [c.input, c.canonical]),
     check: (input) => {
-      const head = parseOrRefuse(() => parseMessageHead(input), (e) => e instanceof RtspError);
+      const head = parseOrRefuse(() => parseMessageHead(input), (e) => e instanceof RtspParseError);
       if (head === REFUSED) return;
       assertRoundTrip(headView(head), serializeHead, parseHead);
     },

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { canonicalHeaderName, HeaderMap } from "./header_map.ts";
-import { RtspError } from "./errors.ts";
+import { RtspParseError } from "./errors.ts";
 import { parseMessageHead, serializeMessage } from "./_message_head.ts";
 import { fuzzSteps, parseOrRefuse, REFUSED } from "../testing/fuzz.ts";
 import { type GoldenCase, goldenParseSteps, goldenSeeds } from "../testing/golden.ts";
@@ -106,7 +106,7 @@ function checkHeaderMap(input: Uint8Array): void {
     assert.equal(canonicalHeaderName(canonical), canonical);
   }
   const wire = serializeMessage("OPTIONS * RTSP/1.0", map, undefined, false);
-  const head = parseOrRefuse(() => parseMessageHead(wire), (e) => e instanceof RtspError);
+  const head = parseOrRefuse(() => parseMessageHead(wire), (e) => e instanceof RtspParseError);
   if (head !== REFUSED) assert.deepEqual([...head.headers], kept.map(([n, v]) => [n, v.trim()]));
   const first = kept[0];
   if (first !== undefined) {

@@ -1,4 +1,4 @@
-import { RtspError } from "./errors.ts";
+import { RtspParseError } from "./errors.ts";
 import { STATUS_CODE } from "./status.ts";
 
 /** A normal-play-time range in seconds (RFC 2326 §3.6, §12.29); no `end` means open-ended. */
@@ -26,13 +26,16 @@ function nptSeconds(text: string): number | undefined {
   return seconds <= MAX_NPT_SECONDS ? seconds : undefined;
 }
 
-function invalid(value: string): RtspError {
-  return new RtspError(STATUS_CODE.InvalidRange, `Invalid npt Range ${JSON.stringify(value.slice(0, 64))}`);
+function invalid(value: string): RtspParseError {
+  return new RtspParseError(
+    `Invalid npt Range ${JSON.stringify(value.slice(0, 64))}`,
+    STATUS_CODE.InvalidRange,
+  );
 }
 
 /**
  * Parses an npt Range (RFC 2326 §12.29, §3.6); undefined for other units (smpte, clock),
- * RtspError 457 for a malformed npt value.
+ * RtspParseError 457 for a malformed npt value.
  */
 export function parseRangeHeader(value: string): NptRange | undefined {
   // `;time=` (when to start) does not change what a live relay sends.

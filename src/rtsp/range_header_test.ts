@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { RtspError } from "./errors.ts";
+import { RtspError, RtspParseError } from "./errors.ts";
 import { type NptRange, parseRangeHeader, serializeRangeHeader } from "./range_header.ts";
 import { assertRoundTrip, fuzzSteps, parseOrRefuse, REFUSED } from "../testing/fuzz.ts";
 import { goldenSeeds } from "../testing/golden.ts";
@@ -69,7 +69,7 @@ Deno.test("parseRangeHeader() rejects malformed npt with 457", () => {
  */
 function checkRange(input: Uint8Array): void {
   const text = new TextDecoder().decode(input);
-  const refused = (e: unknown) => e instanceof RtspError && e.status === 457;
+  const refused = (e: unknown) => e instanceof RtspParseError && e.status === 457;
   const value = parseOrRefuse(() => parseRangeHeader(text), refused);
   if (value === REFUSED || value === undefined) return;
   const canonical = parseRangeHeader(serializeRangeHeader(value));

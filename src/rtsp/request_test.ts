@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { RtspError } from "./errors.ts";
+import { RtspError, RtspParseError, VersionNotSupportedError } from "./errors.ts";
 import { HeaderMap, MAX_HEADER_COUNT } from "./header_map.ts";
 import { parseRequest, type RtspRequest, serializeRequest } from "./request.ts";
 import { assertRoundTrip, fuzzSteps, parseOrRefuse, REFUSED } from "../testing/fuzz.ts";
@@ -261,7 +261,8 @@ Deno.test("parseRequest() fuzz: mutated golden inputs throw RtspError or reparse
 
 /** parseRequest()'s convention: refuse with RtspError, or return a request that round-trips. */
 function checkRequest(input: Uint8Array): void {
-  const req = parseOrRefuse(() => parseRequest(input), (e) => e instanceof RtspError);
+  const refused = (e: unknown) => e instanceof RtspParseError || e instanceof VersionNotSupportedError;
+  const req = parseOrRefuse(() => parseRequest(input), refused);
   if (req === REFUSED) return;
   assertRoundTrip(req, serializeRequest, parseRequest, view);
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { RtspError } from "./errors.ts";
+import { RtspError, RtspParseError, VersionNotSupportedError } from "./errors.ts";
 import { HeaderMap } from "./header_map.ts";
 import { parseResponse, type RtspResponse, serializeResponse } from "./response.ts";
 import { assertRoundTrip, fuzzSteps, parseOrRefuse, REFUSED } from "../testing/fuzz.ts";
@@ -122,7 +122,8 @@ function responseView(r: RtspResponse) {
 
 /** parseResponse()'s convention: refuse with RtspError, or return a response that round-trips. */
 function checkResponse(input: Uint8Array): void {
-  const res = parseOrRefuse(() => parseResponse(input), (e) => e instanceof RtspError);
+  const refused = (e: unknown) => e instanceof RtspParseError || e instanceof VersionNotSupportedError;
+  const res = parseOrRefuse(() => parseResponse(input), refused);
   if (res === REFUSED) return;
   const serialize = (r: RtspResponse) =>
     serializeResponse(r.status, r.headers, r.body.length > 0 ? r.body : undefined, r.reason);

@@ -1,5 +1,4 @@
-import { RtspError } from "./errors.ts";
-import { STATUS_CODE } from "./status.ts";
+import { RtspParseError } from "./errors.ts";
 
 /** One stream's entry of RTP-Info (RFC 2326 §12.33): the first packet's seq and RTP time after PLAY. */
 export interface RtpInfoEntry {
@@ -8,11 +7,11 @@ export interface RtpInfoEntry {
   rtptime?: number;
 }
 
-function bad(message: string): RtspError {
-  return new RtspError(STATUS_CODE.BadRequest, message);
+function bad(message: string): RtspParseError {
+  return new RtspParseError(message);
 }
 
-/** Parses `url=...;seq=N;rtptime=N[,url=...]` (RFC 2326 §12.33); throws RtspError 400. */
+/** Parses `url=...;seq=N;rtptime=N[,url=...]` (RFC 2326 §12.33); throws RtspParseError (400). */
 export function parseRtpInfoHeader(value: string): RtpInfoEntry[] {
   // URLs may contain commas, so only a comma followed by `url=` starts a new entry.
   const texts = value.split(/,(?=\s*url\s*=)/i);

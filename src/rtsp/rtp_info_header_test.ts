@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { RtspError } from "./errors.ts";
+import { RtspError, RtspParseError } from "./errors.ts";
 import { parseRtpInfoHeader, type RtpInfoEntry, serializeRtpInfoHeader } from "./rtp_info_header.ts";
 import { assertRoundTrip, fuzzSteps, parseOrRefuse, REFUSED } from "../testing/fuzz.ts";
 import { goldenSeeds } from "../testing/golden.ts";
@@ -53,7 +53,7 @@ Deno.test("parseRtpInfoHeader() rejects bad entries with 400", () => {
 /** parseRtpInfoHeader()'s convention: refuse with RtspError 400, or entries that round-trip. */
 function checkRtpInfo(input: Uint8Array): void {
   const text = new TextDecoder().decode(input);
-  const refused = (e: unknown) => e instanceof RtspError && e.status === 400;
+  const refused = (e: unknown) => e instanceof RtspParseError && e.status === 400;
   const entries = parseOrRefuse(() => parseRtpInfoHeader(text), refused);
   if (entries === REFUSED) return;
   assertRoundTrip(entries, serializeRtpInfoHeader, parseRtpInfoHeader);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { RtspError } from "./errors.ts";
+import { RtspError, RtspParseError } from "./errors.ts";
 import { parseSessionHeader, serializeSessionHeader } from "./session_header.ts";
 import { assertRoundTrip, fuzzSteps, parseOrRefuse, REFUSED } from "../testing/fuzz.ts";
 import { goldenSeeds } from "../testing/golden.ts";
@@ -44,7 +44,7 @@ Deno.test("parseSessionHeader() rejects an empty id with 400", () => {
 /** parseSessionHeader()'s convention: refuse with RtspError 400, or a value that round-trips. */
 function checkSession(input: Uint8Array): void {
   const text = new TextDecoder().decode(input);
-  const refused = (e: unknown) => e instanceof RtspError && e.status === 400;
+  const refused = (e: unknown) => e instanceof RtspParseError && e.status === 400;
   const value = parseOrRefuse(() => parseSessionHeader(text), refused);
   if (value === REFUSED) return;
   assertRoundTrip(value, (v) => serializeSessionHeader(v.id, v.timeoutSec), parseSessionHeader);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { RtspError } from "./errors.ts";
+import { RtspError, RtspParseError } from "./errors.ts";
 import {
   isAsteriskUrl,
   joinUrl,
@@ -187,7 +187,7 @@ Deno.test("joinUrl() output parses into path and query", () => {
 /** parseRtspUrl()'s convention: refuse with RtspError 400, or a URL that round-trips. */
 function checkUrl(input: Uint8Array): void {
   const text = new TextDecoder().decode(input);
-  const refused = (e: unknown) => e instanceof RtspError && e.status === 400;
+  const refused = (e: unknown) => e instanceof RtspParseError && e.status === 400;
   const url = parseOrRefuse(() => parseRtspUrl(text), refused);
   if (url === REFUSED) return;
   assertRoundTrip(url, serializeRtspUrl, parseRtspUrl);
