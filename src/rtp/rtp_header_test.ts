@@ -301,9 +301,9 @@ interface RtpView {
   timestamp: number;
   ssrc: number;
   csrcs: number[];
-  extension?: { profile: number; data: number[] };
+  extension?: { profile: number; data: Uint8Array };
   padding: number;
-  payload: number[];
+  payload: Uint8Array;
   /** rtpOverhead() of the packet. */
   overhead: number;
 }
@@ -326,14 +326,14 @@ function readRtp(buf: Uint8Array, start: number, end: number): RtpView | -1 {
     ssrc: rtpSsrc(buf, start),
     csrcs: Array.from({ length: cc }, (_, i) => word(buf, start + 12 + 4 * i)),
     padding: end - payloadEnd,
-    payload: [...buf.subarray(payloadStart, payloadEnd)],
+    payload: buf.slice(payloadStart, payloadEnd),
     overhead: rtpOverhead(buf, start, end),
   };
   if ((buf[start]! & 0x10) !== 0) {
     const at = start + 12 + 4 * cc;
     view.extension = {
       profile: (buf[at]! << 8) | buf[at + 1]!,
-      data: [...buf.subarray(at + 4, payloadStart)],
+      data: buf.slice(at + 4, payloadStart),
     };
   }
   // Everything that is not payload is overhead (RFC 3550 §5.1); the 16-bit cap never bites here.
@@ -349,9 +349,9 @@ const buildFromView = (v: RtpView) =>
     ssrc: v.ssrc,
     marker: v.marker,
     csrcs: v.csrcs,
-    extension: v.extension && { profile: v.extension.profile, data: Uint8Array.from(v.extension.data) },
+    extension: v.extension,
     padding: v.padding,
-    payload: Uint8Array.from(v.payload),
+    payload: v.payload,
   });
 const parseRtp = (packet: Uint8Array) => readRtp(packet, 0, packet.length);
 
@@ -389,7 +389,7 @@ const rtpCases: GoldenCase<Uint8Array, RtpView | -1, Uint8Array>[] = [
       ssrc: 0xcafebabe,
       csrcs: [],
       padding: 0,
-      payload: [0x00, 0x10, 0x01, 0x80, 0xaa],
+      payload: Uint8Array.of(0x00, 0x10, 0x01, 0x80, 0xaa),
       overhead: 12,
     },
     canonical: Uint8Array.of(
