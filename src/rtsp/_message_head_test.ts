@@ -111,7 +111,7 @@ Deno.test("parseMessageHead() parses the golden cases", (t) => goldenParseSteps(
 Deno.test("serializeMessage() writes the golden heads canonically", (t) =>
   goldenSerializeSteps(t, headCases, serializeHead, parseHead));
 
-Deno.test("parseMessageHead() fuzz: corpus and mutated heads refuse with RtspError or round-trip", async (t) => {
+Deno.test("parseMessageHead() fuzz: corpus and mutated heads refuse with RtspParseError or round-trip", async (t) => {
   await fuzzSteps(t, {
     corpus: "message_head",
     label: "parseMessageHead()",

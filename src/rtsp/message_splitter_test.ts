@@ -338,7 +338,7 @@ function boundaries(events: string[]): string[] {
 }
 
 /**
- * The splitter's convention: only RtspError, only for a message head; every read size gives the
+ * The splitter's convention: only RtspParseError or a limit's RtspError, only for a message head; every read size gives the
  * same boundaries; and what it calls a request parses with the body it measured, or is refused.
  */
 function checkSplitter(input: Uint8Array): void {

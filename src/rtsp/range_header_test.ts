@@ -63,7 +63,7 @@ Deno.test("parseRangeHeader() rejects malformed npt with 457", () => {
 });
 
 /**
- * parseRangeHeader()'s convention: refuse with RtspError 457, undefined for another unit, or a
+ * parseRangeHeader()'s convention: refuse with RtspParseError 457, undefined for another unit, or a
  * range whose canonical form round-trips. The canonical form has millisecond precision, so the
  * round trip is checked from the first canonical value, which is within half a millisecond.
  */

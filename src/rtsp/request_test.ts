@@ -259,7 +259,7 @@ Deno.test("parseRequest() fuzz: mutated golden inputs throw RtspError or reparse
   }
 });
 
-/** parseRequest()'s convention: refuse with RtspError, or return a request that round-trips. */
+/** parseRequest()'s convention: refuse with RtspParseError or VersionNotSupportedError, or return a request that round-trips. */
 function checkRequest(input: Uint8Array): void {
   const refused = (e: unknown) => e instanceof RtspParseError || e instanceof VersionNotSupportedError;
   const req = parseOrRefuse(() => parseRequest(input), refused);
@@ -267,7 +267,7 @@ function checkRequest(input: Uint8Array): void {
   assertRoundTrip(req, serializeRequest, parseRequest, view);
 }
 
-Deno.test("parseRequest() fuzz: corpus and 20,000 mutated requests refuse with RtspError or round-trip", async (t) => {
+Deno.test("parseRequest() fuzz: corpus and 20,000 mutated requests refuse with RtspParseError or round-trip", async (t) => {
   await fuzzSteps(t, {
     corpus: "request",
     label: "parseRequest()",

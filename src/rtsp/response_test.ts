@@ -120,7 +120,7 @@ function responseView(r: RtspResponse) {
   return { status: r.status, reason: r.reason, version: r.version, headers: [...r.headers], body: r.body };
 }
 
-/** parseResponse()'s convention: refuse with RtspError, or return a response that round-trips. */
+/** parseResponse()'s convention: refuse with RtspParseError or VersionNotSupportedError, or return a response that round-trips. */
 function checkResponse(input: Uint8Array): void {
   const refused = (e: unknown) => e instanceof RtspParseError || e instanceof VersionNotSupportedError;
   const res = parseOrRefuse(() => parseResponse(input), refused);
@@ -130,7 +130,7 @@ function checkResponse(input: Uint8Array): void {
   assertRoundTrip(res, serialize, parseResponse, responseView);
 }
 
-Deno.test("parseResponse() fuzz: corpus and mutated responses refuse with RtspError or round-trip", async (t) => {
+Deno.test("parseResponse() fuzz: corpus and mutated responses refuse with RtspParseError or round-trip", async (t) => {
   await fuzzSteps(t, {
     corpus: "response",
     label: "parseResponse()",

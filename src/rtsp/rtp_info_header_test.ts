@@ -50,7 +50,7 @@ Deno.test("parseRtpInfoHeader() rejects bad entries with 400", () => {
   }
 });
 
-/** parseRtpInfoHeader()'s convention: refuse with RtspError 400, or entries that round-trip. */
+/** parseRtpInfoHeader()'s convention: refuse with RtspParseError 400, or entries that round-trip. */
 function checkRtpInfo(input: Uint8Array): void {
   const text = new TextDecoder().decode(input);
   const refused = (e: unknown) => e instanceof RtspParseError && e.status === 400;

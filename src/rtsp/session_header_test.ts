@@ -41,7 +41,7 @@ Deno.test("parseSessionHeader() rejects an empty id with 400", () => {
   }
 });
 
-/** parseSessionHeader()'s convention: refuse with RtspError 400, or a value that round-trips. */
+/** parseSessionHeader()'s convention: refuse with RtspParseError 400, or a value that round-trips. */
 function checkSession(input: Uint8Array): void {
   const text = new TextDecoder().decode(input);
   const refused = (e: unknown) => e instanceof RtspParseError && e.status === 400;

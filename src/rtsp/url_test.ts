@@ -184,7 +184,7 @@ Deno.test("joinUrl() output parses into path and query", () => {
   });
 });
 
-/** parseRtspUrl()'s convention: refuse with RtspError 400, or a URL that round-trips. */
+/** parseRtspUrl()'s convention: refuse with RtspParseError 400, or a URL that round-trips. */
 function checkUrl(input: Uint8Array): void {
   const text = new TextDecoder().decode(input);
   const refused = (e: unknown) => e instanceof RtspParseError && e.status === 400;
