@@ -324,7 +324,7 @@ const splitCases: GoldenCase<Uint8Array, string[]>[] = [
 Deno.test("MessageSplitter.next() splits the golden streams", (t) =>
   goldenParseSteps(t, splitCases, (input) => splitEvents(input, input.length)));
 
-/** Garbage is skipped as it arrives, so only the bytes skipped between boundaries are read-size independent. */
+/** Garbage is skipped as it arrives: only the bytes skipped between boundaries are read-size independent. */
 function boundaries(events: string[]): string[] {
   const out: string[] = [];
   for (const e of events) {
@@ -338,8 +338,9 @@ function boundaries(events: string[]): string[] {
 }
 
 /**
- * The splitter's convention: only RtspParseError or a limit's RtspError, only for a message head; every read size gives the
- * same boundaries; and what it calls a request parses with the body it measured, or is refused.
+ * The splitter's convention: only RtspParseError or a limit's RtspError, only for a message head;
+ * every read size gives the same boundaries; and what it calls a request parses with the body it
+ * measured, or is refused.
  */
 function checkSplitter(input: Uint8Array): void {
   for (const limits of [undefined, SMALL_LIMITS]) {

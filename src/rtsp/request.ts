@@ -27,7 +27,10 @@ function badRequest(message: string): RtspParseError {
   return new RtspParseError(message);
 }
 
-/** Parses one complete request as delimited by MessageSplitter (RFC 2326 §6); throws RtspParseError (400) or VersionNotSupportedError (505). */
+/**
+ * Parses one complete request as delimited by MessageSplitter (RFC 2326 §6); throws RtspParseError (400)
+ * or VersionNotSupportedError (505).
+ */
 export function parseRequest(message: Uint8Array): RtspRequest {
   const head = parseMessageHead(message);
   const line = head.startLine.trimEnd();

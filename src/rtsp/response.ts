@@ -16,7 +16,10 @@ export interface RtspResponse {
 const STATUS_LINE_RE = /^(\S+) (\d{3})(?: (.*))?$/;
 const VERSION_SHAPE_RE = /^RTSP\/\d+\.\d+$/;
 
-/** Parses one complete response as delimited by MessageSplitter (RFC 2326 §7); throws RtspParseError (400) or VersionNotSupportedError (505). */
+/**
+ * Parses one complete response as delimited by MessageSplitter (RFC 2326 §7); throws RtspParseError (400)
+ * or VersionNotSupportedError (505).
+ */
 export function parseResponse(message: Uint8Array): RtspResponse {
   const head = parseMessageHead(message);
   const line = head.startLine.trimEnd();

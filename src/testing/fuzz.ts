@@ -27,7 +27,7 @@ export interface FuzzTarget {
   check: (input: Uint8Array) => void;
   /** Mutated inputs to check; FUZZ_SCALE multiplies it. */
   count: number;
-  /** Prng seed; with the iteration number in a failure message it replays the input. FUZZ_SEED overrides it. */
+  /** Prng seed; with the iteration in a failure message it replays the input. FUZZ_SEED overrides it. */
   seed: number;
   kind: InputKind;
   /** Extra tokens for the text mutators (the parser's keywords). */

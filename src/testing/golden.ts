@@ -47,7 +47,7 @@ export async function goldenSerializeSteps<I, P, C>(
 
 const encoder = new TextEncoder();
 
-/** Fuzz seeds from a case table: the bytes `pick` names per case (strings UTF-8 encoded), duplicates dropped. */
+/** Fuzz seeds from a case table: the bytes `pick` names per case (strings as UTF-8), duplicates dropped. */
 export function goldenSeeds<T>(
   cases: readonly T[],
   pick: (c: T) => readonly (string | Uint8Array | undefined)[],
