@@ -121,7 +121,9 @@ export class WorkerRuntime {
         this.#tunnel.serve(this.#accept);
         this.ctx.log.info(`RTSP over HTTP tunnelling on port ${this.#tunnel.port}`);
       } catch (e) {
-        this.ctx.log.error(`RTSP over HTTP tunnelling off: port ${tunnelPort} not available (${(e as Error).message})`);
+        this.ctx.log.error(
+          `RTSP over HTTP tunnelling off: port ${tunnelPort} not available (${(e as Error).message})`,
+        );
       }
     }
     this.#post({ type: "ready", worker: this.ctx.worker, port: this.#listener.port });

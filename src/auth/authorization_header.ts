@@ -30,6 +30,7 @@ const HTAB = 0x09;
 // tchar (RFC 7230 §3.2.6): ! # $ % & ' * + - . ^ _ ` | ~ DIGIT ALPHA
 const TCHAR = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]$/;
 const TOKEN68_RE = /^[A-Za-z0-9+/]+={0,2}$/;
+const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const utf8 = new TextDecoder();
 
 function isTchar(s: string, i: number): boolean {
@@ -142,7 +143,10 @@ export function serializeAuthorization(a: Authorization): string {
     return `Basic ${Buffer.from(`${a.user}:${a.pass}`, "utf8").toString("base64")}`;
   }
   const parts: string[] = [];
-  for (const [k, v] of a.params) parts.push(`${k}=${UNQUOTED_PARAMS.has(k) ? v : quote(v)}`);
+  // Only a token can go unquoted: `qop=auth, auth-int` or an empty nc would not read back.
+  for (const [k, v] of a.params) {
+    parts.push(`${k}=${UNQUOTED_PARAMS.has(k) && TOKEN_RE.test(v) ? v : quote(v)}`);
+  }
   return `Digest ${parts.join(", ")}`;
 }
 

@@ -7,6 +7,8 @@ import {
   serializeAuthorization,
   serializeChallenge,
 } from "./authorization_header.ts";
+import { assertRoundTrip, fuzzSteps } from "../testing/fuzz.ts";
+import { goldenSeeds } from "../testing/golden.ts";
 
 const digest = (entries: [string, string][]): Authorization => ({
   scheme: "digest",
@@ -192,4 +194,40 @@ Deno.test("parseChallenge() reads what cameras send and refuses the rest", () =>
   assert.equal(parseChallenge('Digest realm="r", nonce="n", algorithm=MD5-sess'), null);
   assert.equal(parseChallenge("Basic"), null);
   assert.equal(parseChallenge('Bearer realm="r"'), null);
+});
+
+const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+
+Deno.test("parseAuthorization() fuzz: corpus and mutated values never throw; what parses round-trips", async (t) => {
+  await fuzzSteps(t, {
+    corpus: "authorization",
+    label: "parseAuthorization()",
+    seeds: goldenSeeds(cases, (c) => [c.input, c.canonical]),
+    check: (input) => {
+      const a = parseAuthorization(dec(input));
+      if (a !== null) {
+        assertRoundTrip(a, serializeAuthorization, (s) => parseAuthorization(s) as Authorization);
+      }
+    },
+    count: 5000,
+    seed: 7617,
+    kind: "text",
+    dictionary: ["Digest ", "Basic ", ", nc=", ", qop=", ", algorithm=", '\\"', "=="],
+  });
+});
+
+Deno.test("parseChallenge() fuzz: corpus and mutated challenges never throw; what parses round-trips", async (t) => {
+  await fuzzSteps(t, {
+    corpus: "www_authenticate",
+    label: "parseChallenge()",
+    seeds: goldenSeeds(challengeCases, (c) => [c.text]),
+    check: (input) => {
+      const c = parseChallenge(dec(input));
+      if (c !== null) assertRoundTrip(c, serializeChallenge, (s) => parseChallenge(s) as Challenge);
+    },
+    count: 3000,
+    seed: 7616,
+    kind: "text",
+    dictionary: ["Digest ", "Basic ", ", stale=", ', qop="auth, auth-int"', ", algorithm=SHA-256", '\\"'],
+  });
 });

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { readU32, writeU32 } from "./_bytes.ts";
+import { readU32, readUtf8, writeU32 } from "./_bytes.ts";
 import {
   RTCP_HEADER_BYTES,
   RTCP_MAX_COUNT,
@@ -30,12 +30,11 @@ export interface Bye {
   reason: string;
 }
 
-const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
 /**
  * Reads the BYE packet at buf[start..end) (`end`: the packet's end, from rtcpPacketBytes), or null
- * when it is not a BYE or its sources or reason run past the packet.
+ * when it is not a BYE, its sources or reason run past the packet, or the reason is not UTF-8.
  */
 export function parseBye(buf: Uint8Array, start: number, end: number): Bye | null {
   if (end - start < RTCP_HEADER_BYTES || rtcpType(buf, start) !== RTCP_TYPE.BYE) return null;
@@ -49,7 +48,9 @@ export function parseBye(buf: Uint8Array, start: number, end: number): Bye | nul
   if (off < content) {
     const len = buf[off];
     if (off + 1 + len > content) return null;
-    reason = decoder.decode(buf.subarray(off + 1, off + 1 + len));
+    const text = readUtf8(buf.subarray(off + 1, off + 1 + len));
+    if (text === null) return null;
+    reason = text;
   }
   return { ssrcs, reason };
 }

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { parseRtcpCompound, type RtcpPacket } from "./compound.ts";
-import { writeSenderReport } from "./sender_report.ts";
-import { writeReceiverReport } from "./receiver_report.ts";
-import { SDES_ITEM, writeSdes } from "./sdes.ts";
-import { writeBye } from "./bye.ts";
+import { senderReportBytes, writeSenderReport } from "./sender_report.ts";
+import { receiverReportBytes, writeReceiverReport } from "./receiver_report.ts";
+import { SDES_ITEM, sdesBytes, writeSdes } from "./sdes.ts";
+import { byeBytes, writeBye } from "./bye.ts";
+import { assertRoundTrip, fuzzSteps, readsOnlyItsBytes } from "../testing/fuzz.ts";
+import { type GoldenCase, goldenParseSteps, goldenSeeds, goldenSerializeSteps } from "../testing/golden.ts";
 
 const block = {
   ssrc: 0x71de0,
@@ -104,4 +106,114 @@ Deno.test("parseRtcpCompound() never throws on mutated input; what it reads re-s
     }
   }
   assert.ok(parsed > 0, "some mutations are still RTCP");
+});
+
+const hex = (s: string) => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
+
+/** The compound packet of these packets, each written by its own writer, back to back. */
+function writeCompound(packets: RtcpPacket[]): Uint8Array {
+  const size = (p: RtcpPacket) =>
+    p.type === "sr"
+      ? senderReportBytes(p.report)
+      : p.type === "rr"
+      ? receiverReportBytes(p.report)
+      : p.type === "sdes"
+      ? sdesBytes(p.chunks)
+      : byeBytes(p.bye);
+  const out = new Uint8Array(packets.reduce((n, p) => n + size(p), 0));
+  let at = 0;
+  for (const p of packets) {
+    if (p.type === "sr") at += writeSenderReport(p.report, out, at);
+    else if (p.type === "rr") at += writeReceiverReport(p.report, out, at);
+    else if (p.type === "sdes") at += writeSdes(p.chunks, out, at);
+    else at += writeBye(p.bye, out, at);
+  }
+  return out;
+}
+
+const GST_COMPOUND = hex(
+  "81c900075d51a11bbd8cf83300000000000006a30000103c05adc51e0001e8a981ca000c5d51a11b011c757365723238343732363739363640686f73742d613032663239626106094753747265616d6572000000",
+);
+const compoundCases: GoldenCase<Uint8Array, RtcpPacket[] | null>[] = [
+  { name: "SR, SDES, RR, APP, BYE", input: compound().bytes, parsed: compound().packets },
+  {
+    name: "ffmpeg 5.1 publisher: SR alone",
+    input: hex("80c80006bd8cf833eebb05adc51eb8514221fc3b0000000000000000"),
+    parsed: [{
+      type: "sr",
+      report: {
+        ssrc: 3180132403,
+        ntpSeconds: 4005234093,
+        ntpFraction: 3307124817,
+        rtpTimestamp: 1109523515,
+        packetCount: 0,
+        octetCount: 0,
+        reports: [],
+      },
+    }],
+    canonical: hex("80c80006bd8cf833eebb05adc51eb8514221fc3b0000000000000000"),
+  },
+  {
+    name: "GStreamer 1.22 player: RR and SDES",
+    input: GST_COMPOUND,
+    parsed: [
+      {
+        type: "rr",
+        report: {
+          ssrc: 1565630747,
+          reports: [{
+            ssrc: 3180132403,
+            fractionLost: 0,
+            cumulativeLost: 0,
+            highestSeq: 1699,
+            jitter: 4156,
+            lastSr: 95274270,
+            delaySinceLastSr: 125097,
+          }],
+        },
+      },
+      {
+        type: "sdes",
+        chunks: [{
+          ssrc: 1565630747,
+          items: [{ type: SDES_ITEM.CNAME, text: "user2847267966@host-a02f29ba" }, {
+            type: SDES_ITEM.TOOL,
+            text: "GStreamer",
+          }],
+        }],
+      },
+    ],
+    canonical: GST_COMPOUND,
+  },
+  { name: "an RTP packet is not RTCP", input: hex("8060000100000000000000010a0b"), parsed: null },
+];
+
+const readCompound = (b: Uint8Array) => parseRtcpCompound(b, 0, b.length);
+
+Deno.test("parseRtcpCompound() reads the golden compounds", (t) =>
+  goldenParseSteps(t, compoundCases, readCompound));
+
+Deno.test("the RTCP writers write the golden compounds", (t) =>
+  goldenSerializeSteps(
+    t,
+    compoundCases.filter((c) => c.parsed !== null),
+    (p) => writeCompound(p!),
+    readCompound,
+  ));
+
+Deno.test("parseRtcpCompound() fuzz: corpus and mutated compounds give null or packets that rewrite, in bounds", async (t) => {
+  await fuzzSteps(t, {
+    corpus: "rtcp_compound",
+    label: "parseRtcpCompound()",
+    seeds: goldenSeeds(compoundCases, (c) => [c.input]),
+    check: (input) => {
+      const packets = readsOnlyItsBytes(input, parseRtcpCompound);
+      // Only APP/unknown packets read as []; written back they are no bytes, which is not RTCP (null).
+      if (packets !== null) assertRoundTrip(packets, writeCompound, (b) => readCompound(b) ?? []);
+    },
+    count: 3000,
+    seed: 3551,
+    kind: "binary",
+    maxBytes: 1500,
+  });
 });

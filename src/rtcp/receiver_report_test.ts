@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
-import { parseReceiverReport, type ReceiverReport, writeReceiverReport } from "./receiver_report.ts";
+import {
+  parseReceiverReport,
+  type ReceiverReport,
+  receiverReportBytes,
+  writeReceiverReport,
+} from "./receiver_report.ts";
 import { parseReportBlock, writeReportBlock } from "./report_block.ts";
+import { assertWrittenRoundTrip, fuzzSteps, readsOnlyItsBytes } from "../testing/fuzz.ts";
+import { type GoldenCase, goldenParseSteps, goldenSeeds, goldenSerializeSteps } from "../testing/golden.ts";
 
 /** An RR with two report blocks, as RFC 3550 §6.4.2 lays it out. */
 const GOLDEN = new Uint8Array([
@@ -124,4 +131,67 @@ Deno.test("report blocks keep cumulative loss as signed 24 bits and clamp what d
   assert.equal(parseReportBlock(buf, 0).cumulativeLost, 0x7fffff);
   writeReportBlock({ ...block, cumulativeLost: -1e9 }, buf, 0);
   assert.equal(parseReportBlock(buf, 0).cumulativeLost, -0x800000);
+});
+
+const hex = (s: string) => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
+
+const rrCases: GoldenCase<Uint8Array, ReceiverReport | null>[] = [
+  { name: "RFC 3550 layout with two report blocks", input: GOLDEN, parsed: PARSED, canonical: GOLDEN },
+  {
+    name: "GStreamer 1.22 player's RR on ffmpeg's stream",
+    input: hex("81c900075d51a11bbd8cf83300000000000006a30000103c05adc51e0001e8a9"),
+    parsed: {
+      ssrc: 1565630747,
+      reports: [{
+        ssrc: 3180132403,
+        fractionLost: 0,
+        cumulativeLost: 0,
+        highestSeq: 1699,
+        jitter: 4156,
+        lastSr: 95274270,
+        delaySinceLastSr: 125097,
+      }],
+    },
+    canonical: hex("81c900075d51a11bbd8cf83300000000000006a30000103c05adc51e0001e8a9"),
+  },
+  {
+    name: "rtspclientsink's RR without blocks",
+    input: hex("80c9000162ab6868"),
+    parsed: { ssrc: 0x62ab6868, reports: [] },
+  },
+  {
+    name: "an SR is not an RR",
+    input: hex("80c80006bd8cf833eebb05adc51eb8514221fc3b0000000000000000"),
+    parsed: null,
+  },
+];
+
+const readRr = (b: Uint8Array) => parseReceiverReport(b, 0, b.length);
+const writeRr = (rr: ReceiverReport) => {
+  const out = new Uint8Array(receiverReportBytes(rr));
+  writeReceiverReport(rr, out, 0);
+  return out;
+};
+
+Deno.test("parseReceiverReport() reads the golden packets", (t) => goldenParseSteps(t, rrCases, readRr));
+
+Deno.test("writeReceiverReport() writes the golden packets", (t) =>
+  goldenSerializeSteps(t, rrCases.filter((c) => c.parsed !== null), (rr) => writeRr(rr!), readRr));
+
+Deno.test("parseReceiverReport() fuzz: corpus and mutated packets give null or a report that rewrites, in bounds", async (t) => {
+  await fuzzSteps(t, {
+    corpus: "rtcp_rr",
+    label: "parseReceiverReport()",
+    seeds: goldenSeeds(rrCases, (c) => [c.input]),
+    check: (input) => {
+      const rr = readsOnlyItsBytes(input, parseReceiverReport);
+      if (rr !== null) {
+        assertWrittenRoundTrip(rr, receiverReportBytes, writeReceiverReport, parseReceiverReport);
+      }
+    },
+    count: 3000,
+    seed: 201,
+    kind: "binary",
+    maxBytes: 1024,
+  });
 });

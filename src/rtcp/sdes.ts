@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { readU32, writeU32 } from "./_bytes.ts";
+import { readU32, readUtf8, writeU32 } from "./_bytes.ts";
 import {
   RTCP_HEADER_BYTES,
   RTCP_MAX_COUNT,
@@ -50,12 +50,12 @@ export interface SdesChunk {
   items: SdesItem[];
 }
 
-const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
 /**
  * Reads the SDES packet at buf[start..end) (`end`: the packet's end, from rtcpPacketBytes), or null
- * when it is not SDES or a chunk runs past the packet or lacks its terminating null byte.
+ * when it is not SDES, a chunk runs past the packet or lacks its terminating null byte, or an
+ * item's text is not UTF-8.
  */
 export function parseSdes(buf: Uint8Array, start: number, end: number): SdesChunk[] | null {
   if (end - start < RTCP_HEADER_BYTES || rtcpType(buf, start) !== RTCP_TYPE.SDES) return null;
@@ -78,7 +78,9 @@ export function parseSdes(buf: Uint8Array, start: number, end: number): SdesChun
       if (off + 2 > content) return null;
       const len = buf[off + 1];
       if (off + 2 + len > content) return null;
-      chunk.items.push({ type, text: decoder.decode(buf.subarray(off + 2, off + 2 + len)) });
+      const text = readUtf8(buf.subarray(off + 2, off + 2 + len));
+      if (text === null) return null;
+      chunk.items.push({ type, text });
       off += 2 + len;
     }
     chunks.push(chunk);

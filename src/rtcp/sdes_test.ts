@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { parseSdes, SDES_ITEM, sdesBytes, type SdesChunk, writeSdes } from "./sdes.ts";
+import { assertWrittenRoundTrip, fuzzSteps, readsOnlyItsBytes } from "../testing/fuzz.ts";
+import { type GoldenCase, goldenParseSteps, goldenSeeds, goldenSerializeSteps } from "../testing/golden.ts";
 
 /** One chunk with a CNAME, as RFC 3550 §6.5 lays it out: items, a null byte, padding to 32 bits. */
 const GOLDEN = new Uint8Array([
@@ -66,4 +68,60 @@ Deno.test("writeSdes() refuses an item longer than 255 bytes", () => {
     () => writeSdes([{ ssrc: 1, items: [{ type: SDES_ITEM.NOTE, text: "x".repeat(256) }] }], buf, 0),
     RangeError,
   );
+});
+
+const hex = (s: string) => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
+
+const sdesCases: GoldenCase<Uint8Array, SdesChunk[] | null>[] = [
+  {
+    name: "RFC 3550 layout, one CNAME",
+    input: GOLDEN,
+    parsed: [{ ssrc: 0x71de0, items: [{ type: SDES_ITEM.CNAME, text: "user@ho" }] }],
+    canonical: GOLDEN,
+  },
+  {
+    name: "GStreamer 1.22 CNAME and TOOL",
+    input: hex(
+      "81ca000c5d51a11b011c757365723238343732363739363640686f73742d613032663239626106094753747265616d6572000000",
+    ),
+    parsed: [{
+      ssrc: 1565630747,
+      items: [{ type: SDES_ITEM.CNAME, text: "user2847267966@host-a02f29ba" }, {
+        type: SDES_ITEM.TOOL,
+        text: "GStreamer",
+      }],
+    }],
+    canonical: hex(
+      "81ca000c5d51a11b011c757365723238343732363739363640686f73742d613032663239626106094753747265616d6572000000",
+    ),
+  },
+  { name: "a BYE is not SDES", input: hex("81cb000162ab6868"), parsed: null },
+];
+
+const readSdes = (b: Uint8Array) => parseSdes(b, 0, b.length);
+const writeChunks = (chunks: SdesChunk[]) => {
+  const out = new Uint8Array(sdesBytes(chunks));
+  writeSdes(chunks, out, 0);
+  return out;
+};
+
+Deno.test("parseSdes() reads the golden packets", (t) => goldenParseSteps(t, sdesCases, readSdes));
+
+Deno.test("writeSdes() writes the golden packets", (t) =>
+  goldenSerializeSteps(t, sdesCases.filter((c) => c.parsed !== null), (c) => writeChunks(c!), readSdes));
+
+Deno.test("parseSdes() fuzz: corpus and mutated packets give null or chunks that rewrite, in bounds", async (t) => {
+  await fuzzSteps(t, {
+    corpus: "rtcp_sdes",
+    label: "parseSdes()",
+    seeds: goldenSeeds(sdesCases, (c) => [c.input]),
+    check: (input) => {
+      const chunks = readsOnlyItsBytes(input, parseSdes);
+      if (chunks !== null) assertWrittenRoundTrip(chunks, sdesBytes, writeSdes, parseSdes);
+    },
+    count: 3000,
+    seed: 202,
+    kind: "binary",
+    maxBytes: 1024,
+  });
 });

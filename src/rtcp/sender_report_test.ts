@@ -6,6 +6,8 @@ import {
   writeSenderReport,
 } from "./sender_report.ts";
 import { rtcpPacketBytes } from "./rtcp_header.ts";
+import { assertWrittenRoundTrip, fuzzSteps, readsOnlyItsBytes } from "../testing/fuzz.ts";
+import { type GoldenCase, goldenParseSteps, goldenSeeds, goldenSerializeSteps } from "../testing/golden.ts";
 
 /** An SR with one report block, written out field by field from RFC 3550 §6.4.1. */
 const GOLDEN = new Uint8Array([
@@ -121,4 +123,57 @@ Deno.test("parseSenderReport() refuses what is not a whole SR", async (t) => {
   for (const [name, bytes] of cases) {
     await t.step(name, () => assert.equal(parseSenderReport(bytes, 0, bytes.length), null));
   }
+});
+
+const hex = (s: string) => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
+
+const srCases: GoldenCase<Uint8Array, SenderReport | null>[] = [
+  { name: "RFC 3550 layout with one report block", input: GOLDEN, parsed: PARSED, canonical: GOLDEN },
+  {
+    name: "ffmpeg 5.1 publisher's SR, no blocks",
+    input: hex("80c80006bd8cf833eebb05adc51eb8514221fc3b0000000000000000"),
+    parsed: {
+      ssrc: 3180132403,
+      ntpSeconds: 4005234093,
+      ntpFraction: 3307124817,
+      rtpTimestamp: 1109523515,
+      packetCount: 0,
+      octetCount: 0,
+      reports: [],
+    },
+    canonical: hex("80c80006bd8cf833eebb05adc51eb8514221fc3b0000000000000000"),
+  },
+  {
+    name: "an RR is not an SR",
+    input: hex("81c900075d51a11bbd8cf83300000000000006a30000103c05adc51e0001e8a9"),
+    parsed: null,
+  },
+];
+
+const readSr = (b: Uint8Array) => parseSenderReport(b, 0, b.length);
+const writeSr = (sr: SenderReport) => {
+  const out = new Uint8Array(senderReportBytes(sr));
+  writeSenderReport(sr, out, 0);
+  return out;
+};
+
+Deno.test("parseSenderReport() reads the golden packets", (t) => goldenParseSteps(t, srCases, readSr));
+
+Deno.test("writeSenderReport() writes the golden packets", (t) =>
+  goldenSerializeSteps(t, srCases.filter((c) => c.parsed !== null), (sr) => writeSr(sr!), readSr));
+
+Deno.test("parseSenderReport() fuzz: corpus and mutated packets give null or a report that rewrites, in bounds", async (t) => {
+  await fuzzSteps(t, {
+    corpus: "rtcp_sr",
+    label: "parseSenderReport()",
+    seeds: goldenSeeds(srCases, (c) => [c.input]),
+    check: (input) => {
+      const sr = readsOnlyItsBytes(input, parseSenderReport);
+      if (sr !== null) assertWrittenRoundTrip(sr, senderReportBytes, writeSenderReport, parseSenderReport);
+    },
+    count: 3000,
+    seed: 200,
+    kind: "binary",
+    maxBytes: 1024,
+  });
 });

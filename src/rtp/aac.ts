@@ -241,6 +241,10 @@ export function parseAudioSpecificConfig(config: Uint8Array): AudioSpecificConfi
     info.sbrPresent = true;
     info.extensionSampleRate = readSampleRate(r);
     objectType = readObjectType(r);
+    // The core behind SBR/PS signalling is held to the same rule as a plain one.
+    if (objectType === 0) {
+      throw new SyntaxError("AudioSpecificConfig has core object type 0 (null) behind SBR");
+    }
     info.objectType = objectType;
     return info;
   }

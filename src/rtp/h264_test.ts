@@ -8,6 +8,8 @@ import {
   parseSpropParameterSets,
 } from "./h264.ts";
 import { buildRtpPacket, rtpPayloadEnd, rtpPayloadStart } from "./rtp_header.ts";
+import { assertRoundTrip, fuzzSteps, parseOrRefuse, readsOnlyItsBytes, REFUSED } from "../testing/fuzz.ts";
+import { goldenSeeds } from "../testing/golden.ts";
 
 const { IDR, SPS, PPS, NON_IDR, FRAGMENT, FRAGMENT_START, FRAGMENT_END } = H264_FLAG;
 
@@ -237,28 +239,29 @@ Deno.test("h264PacketFlags() returns 0 for bounds it cannot read", async (t) => 
   }
 });
 
+const spropCases: { name: string; value: string; nals: Uint8Array[] }[] = [
+  { name: "ffmpeg SPS and PPS", value: "Z2QAH6zZQFAFuhAAAAMAEAAAAwPI8YMZYA==,aOvjyyLA", nals: [sps, pps] },
+  {
+    name: "missing base64 padding",
+    value: "Z2QAH6zZQFAFuhAAAAMAEAAAAwPI8YMZYA,aOvjyyLA",
+    nals: [sps, pps],
+  },
+  {
+    name: "spaces and empty entries",
+    value: " Z2QAH6zZQFAFuhAAAAMAEAAAAwPI8YMZYA== , ,aOvjyyLA,",
+    nals: [sps, pps],
+  },
+  {
+    name: "camera with Annex B start codes, both sets in one entry",
+    value: "AAAAAWdkAB+s2UBQBboQAAADABAAAAMDyPGDGWAAAAABaOvjyyLA",
+    nals: [sps, pps],
+  },
+  { name: "3-byte start code", value: btoa("\x00\x00\x01\x68\xeb\xe3\xcb\x22\xc0"), nals: [pps] },
+  { name: "empty value", value: "", nals: [] },
+];
+
 Deno.test("parseSpropParameterSets() decodes every parameter set", async (t) => {
-  const cases: { name: string; value: string; nals: Uint8Array[] }[] = [
-    { name: "ffmpeg SPS and PPS", value: "Z2QAH6zZQFAFuhAAAAMAEAAAAwPI8YMZYA==,aOvjyyLA", nals: [sps, pps] },
-    {
-      name: "missing base64 padding",
-      value: "Z2QAH6zZQFAFuhAAAAMAEAAAAwPI8YMZYA,aOvjyyLA",
-      nals: [sps, pps],
-    },
-    {
-      name: "spaces and empty entries",
-      value: " Z2QAH6zZQFAFuhAAAAMAEAAAAwPI8YMZYA== , ,aOvjyyLA,",
-      nals: [sps, pps],
-    },
-    {
-      name: "camera with Annex B start codes, both sets in one entry",
-      value: "AAAAAWdkAB+s2UBQBboQAAADABAAAAMDyPGDGWAAAAABaOvjyyLA",
-      nals: [sps, pps],
-    },
-    { name: "3-byte start code", value: btoa("\x00\x00\x01\x68\xeb\xe3\xcb\x22\xc0"), nals: [pps] },
-    { name: "empty value", value: "", nals: [] },
-  ];
-  for (const c of cases) {
+  for (const c of spropCases) {
     await t.step(c.name, () => assert.deepEqual(parseSpropParameterSets(c.value), c.nals));
   }
 });
@@ -292,4 +295,63 @@ Deno.test("h264ProfileLevelFromSps() throws SyntaxError when the input is no SPS
   for (const c of cases) {
     await t.step(c.name, () => assert.throws(() => h264ProfileLevelFromSps(c.nal), SyntaxError));
   }
+});
+
+const ALL_H264_FLAGS = Object.values(H264_FLAG).reduce((a, b) => a | b, 0);
+
+/** h264PacketFlags()'s convention: never throws, only its own bits, reads only the payload. */
+function checkH264Flags(payload: Uint8Array): void {
+  const flags = readsOnlyItsBytes(payload, h264PacketFlags);
+  assert.ok(Number.isInteger(flags) && (flags & ~ALL_H264_FLAGS) === 0, `flags ${flags}`);
+  if ((flags & FRAGMENT) === 0) assert.equal(flags & (FRAGMENT_START | FRAGMENT_END), 0);
+  assert.equal(
+    h264IsKeyframeStart(flags),
+    (flags & IDR) !== 0 && ((flags & FRAGMENT) === 0 || (flags & FRAGMENT_START) !== 0),
+  );
+}
+
+Deno.test("h264PacketFlags() fuzz: corpus and mutated payloads never throw and read in bounds", async (t) => {
+  await fuzzSteps(t, {
+    corpus: "h264",
+    label: "h264PacketFlags()",
+    seeds: goldenSeeds(cases, (c) => [c.payload]),
+    check: checkH264Flags,
+    count: 5000,
+    seed: 6184,
+    kind: "binary",
+    maxBytes: 2048,
+  });
+});
+
+const toBase64 = (nal: Uint8Array) => btoa(String.fromCharCode(...nal));
+
+/**
+ * parseSpropParameterSets()'s convention: refuse with SyntaxError, or NAL units that encode back
+ * to the same list; h264ProfileLevelFromSps() on each refuses with SyntaxError or gives 6 hex digits.
+ */
+function checkSprop(input: Uint8Array): void {
+  const nals = parseOrRefuse(
+    () => parseSpropParameterSets(new TextDecoder().decode(input)),
+    (e) => e instanceof SyntaxError,
+  );
+  if (nals === REFUSED) return;
+  for (const nal of nals) assert.ok(nal.length > 0, "an empty NAL unit");
+  assertRoundTrip(nals, (list) => list.map(toBase64).join(","), parseSpropParameterSets);
+  for (const nal of nals) {
+    const profile = parseOrRefuse(() => h264ProfileLevelFromSps(nal), (e) => e instanceof SyntaxError);
+    if (profile !== REFUSED) assert.match(profile, /^[0-9A-F]{6}$/);
+  }
+}
+
+Deno.test("parseSpropParameterSets() fuzz: corpus and mutated values refuse with SyntaxError or round-trip", async (t) => {
+  await fuzzSteps(t, {
+    corpus: "h264_sprop",
+    label: "parseSpropParameterSets()",
+    seeds: goldenSeeds(spropCases, (c) => [c.value]),
+    check: checkSprop,
+    count: 3000,
+    seed: 81,
+    kind: "text",
+    dictionary: ["AAAAAW", "AAAB", "Z2QAH", "aOvjyyLA", "==", ","],
+  });
 });

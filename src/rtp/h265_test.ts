@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { H265_FLAG, H265_NAL, h265IsKeyframeStart, h265PacketFlags } from "./h265.ts";
 import { buildRtpPacket, rtpPayloadEnd, rtpPayloadStart } from "./rtp_header.ts";
+import { fuzzSteps, readsOnlyItsBytes } from "../testing/fuzz.ts";
+import { goldenSeeds } from "../testing/golden.ts";
 
 const { IRAP, VPS, SPS, PPS, NON_IRAP, FRAGMENT, FRAGMENT_START, FRAGMENT_END } = H265_FLAG;
 
@@ -295,4 +297,25 @@ Deno.test("h265PacketFlags() never throws and reports only its own bits on rando
     const flags = flagsOf(p);
     assert.ok(Number.isInteger(flags) && (flags & ~all) === 0, `payload ${p}: ${flags}`);
   }
+});
+
+const ALL_H265_FLAGS = Object.values(H265_FLAG).reduce((a, b) => a | b, 0);
+
+Deno.test("h265PacketFlags() fuzz: corpus and mutated payloads never throw and read in bounds", async (t) => {
+  await fuzzSteps(t, {
+    corpus: "h265",
+    label: "h265PacketFlags()",
+    seeds: goldenSeeds(cases, (c) => [c.payload]),
+    check: (payload) => {
+      const flags = readsOnlyItsBytes(payload, h265PacketFlags);
+      assert.ok(Number.isInteger(flags) && (flags & ~ALL_H265_FLAGS) === 0, `flags ${flags}`);
+      if ((flags & FRAGMENT) === 0) assert.equal(flags & (FRAGMENT_START | FRAGMENT_END), 0);
+      const start = (flags & FRAGMENT) === 0 || (flags & FRAGMENT_START) !== 0;
+      assert.equal(h265IsKeyframeStart(flags), (flags & IRAP) !== 0 && start);
+    },
+    count: 5000,
+    seed: 7798,
+    kind: "binary",
+    maxBytes: 2048,
+  });
 });

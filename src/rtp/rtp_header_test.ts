@@ -16,6 +16,8 @@ import {
   setRtpSsrc,
   setRtpTimestamp,
 } from "./rtp_header.ts";
+import { fuzzSteps, readsOnlyItsBytes } from "../testing/fuzz.ts";
+import { type GoldenCase, goldenParseSteps, goldenSeeds, goldenSerializeSteps } from "../testing/golden.ts";
 
 /** Places the packet inside a larger buffer so every test exercises non-zero `start`/`end`. */
 function embed(packet: Uint8Array): { buf: Uint8Array; start: number; end: number } {
@@ -28,60 +30,61 @@ function embed(packet: Uint8Array): { buf: Uint8Array; start: number; end: numbe
 const base = { payloadType: 96, sequence: 1, timestamp: 2, ssrc: 3 } as const;
 const payload3 = new Uint8Array([0xaa, 0xbb, 0xcc]);
 
+const payloadCases: { name: string; init: RtpPacketInit; offset: number; payloadLength: number }[] = [
+  { name: "bare header", init: { ...base, payload: payload3 }, offset: 12, payloadLength: 3 },
+  { name: "empty payload", init: { ...base, payload: new Uint8Array() }, offset: 12, payloadLength: 0 },
+  {
+    name: "two CSRCs",
+    init: { ...base, csrcs: [0x11111111, 0x22222222], payload: payload3 },
+    offset: 20,
+    payloadLength: 3,
+  },
+  {
+    name: "fifteen CSRCs",
+    init: { ...base, csrcs: Array.from({ length: 15 }, (_, i) => i), payload: payload3 },
+    offset: 72,
+    payloadLength: 3,
+  },
+  {
+    name: "CSRC and two-word extension",
+    init: {
+      ...base,
+      csrcs: [7],
+      extension: { profile: 0xbede, data: new Uint8Array(8).fill(1) },
+      payload: payload3,
+    },
+    offset: 12 + 4 + 4 + 8,
+    payloadLength: 3,
+  },
+  {
+    name: "empty extension",
+    init: { ...base, extension: { profile: 0x1000, data: new Uint8Array() }, payload: payload3 },
+    offset: 16,
+    payloadLength: 3,
+  },
+  { name: "padding 4", init: { ...base, padding: 4, payload: payload3 }, offset: 12, payloadLength: 3 },
+  { name: "padding 1", init: { ...base, padding: 1, payload: payload3 }, offset: 12, payloadLength: 3 },
+  {
+    name: "padding is the whole payload",
+    init: { ...base, padding: 4, payload: new Uint8Array() },
+    offset: 12,
+    payloadLength: 0,
+  },
+  {
+    name: "extension and padding",
+    init: {
+      ...base,
+      extension: { profile: 1, data: new Uint8Array(4) },
+      padding: 3,
+      payload: payload3,
+    },
+    offset: 20,
+    payloadLength: 3,
+  },
+];
+
 Deno.test("rtpPayloadStart() and rtpPayloadEnd() find the payload of valid packets", async (t) => {
-  const cases: { name: string; init: RtpPacketInit; offset: number; payloadLength: number }[] = [
-    { name: "bare header", init: { ...base, payload: payload3 }, offset: 12, payloadLength: 3 },
-    { name: "empty payload", init: { ...base, payload: new Uint8Array() }, offset: 12, payloadLength: 0 },
-    {
-      name: "two CSRCs",
-      init: { ...base, csrcs: [0x11111111, 0x22222222], payload: payload3 },
-      offset: 20,
-      payloadLength: 3,
-    },
-    {
-      name: "fifteen CSRCs",
-      init: { ...base, csrcs: Array.from({ length: 15 }, (_, i) => i), payload: payload3 },
-      offset: 72,
-      payloadLength: 3,
-    },
-    {
-      name: "CSRC and two-word extension",
-      init: {
-        ...base,
-        csrcs: [7],
-        extension: { profile: 0xbede, data: new Uint8Array(8).fill(1) },
-        payload: payload3,
-      },
-      offset: 12 + 4 + 4 + 8,
-      payloadLength: 3,
-    },
-    {
-      name: "empty extension",
-      init: { ...base, extension: { profile: 0x1000, data: new Uint8Array() }, payload: payload3 },
-      offset: 16,
-      payloadLength: 3,
-    },
-    { name: "padding 4", init: { ...base, padding: 4, payload: payload3 }, offset: 12, payloadLength: 3 },
-    { name: "padding 1", init: { ...base, padding: 1, payload: payload3 }, offset: 12, payloadLength: 3 },
-    {
-      name: "padding is the whole payload",
-      init: { ...base, padding: 4, payload: new Uint8Array() },
-      offset: 12,
-      payloadLength: 0,
-    },
-    {
-      name: "extension and padding",
-      init: {
-        ...base,
-        extension: { profile: 1, data: new Uint8Array(4) },
-        padding: 3,
-        payload: payload3,
-      },
-      offset: 20,
-      payloadLength: 3,
-    },
-  ];
-  for (const c of cases) {
+  for (const c of payloadCases) {
     await t.step(c.name, () => {
       const { buf, start, end } = embed(buildRtpPacket(c.init));
       const payloadStart = rtpPayloadStart(buf, start, end);
@@ -306,4 +309,159 @@ Deno.test("setRtpPayloadType() writes the payload type and keeps the marker bit"
   setRtpPayloadType(p, 0, 8);
   assert.equal(rtpPayloadType(p, 0), 8);
   assert.equal(rtpMarker(p, 0), true);
+});
+
+/** An RTP packet as its fields: what the readers find and what buildRtpPacket() writes back. */
+interface RtpView {
+  marker: boolean;
+  payloadType: number;
+  sequence: number;
+  timestamp: number;
+  ssrc: number;
+  csrcs: number[];
+  extension?: { profile: number; data: Uint8Array };
+  padding: number;
+  payload: Uint8Array;
+  /** rtpOverhead() of the packet. */
+  overhead: number;
+}
+
+const word = (b: Uint8Array, at: number) =>
+  ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+
+/** The fields of buf[start..end) through the readers, or -1 where they refuse it (offsets from start). */
+function readRtp(buf: Uint8Array, start: number, end: number): RtpView | -1 {
+  const payloadStart = rtpPayloadStart(buf, start, end);
+  const payloadEnd = rtpPayloadEnd(buf, start, end);
+  if (payloadStart < 0 || payloadEnd < 0) return -1;
+  assert.ok(payloadStart >= start + RTP_HEADER_MIN_BYTES && payloadStart <= payloadEnd && payloadEnd <= end);
+  const cc = buf[start]! & 0x0f;
+  const view: RtpView = {
+    marker: rtpMarker(buf, start),
+    payloadType: rtpPayloadType(buf, start),
+    sequence: rtpSequence(buf, start),
+    timestamp: rtpTimestamp(buf, start),
+    ssrc: rtpSsrc(buf, start),
+    csrcs: Array.from({ length: cc }, (_, i) => word(buf, start + 12 + 4 * i)),
+    padding: end - payloadEnd,
+    payload: buf.slice(payloadStart, payloadEnd),
+    overhead: rtpOverhead(buf, start, end),
+  };
+  if ((buf[start]! & 0x10) !== 0) {
+    const at = start + 12 + 4 * cc;
+    view.extension = {
+      profile: (buf[at]! << 8) | buf[at + 1]!,
+      data: buf.slice(at + 4, payloadStart),
+    };
+  }
+  // Everything that is not payload is overhead (RFC 3550 §5.1); the 16-bit cap never bites here.
+  assert.equal(view.overhead, end - start - view.payload.length);
+  return view;
+}
+
+const buildFromView = (v: RtpView) =>
+  buildRtpPacket({
+    payloadType: v.payloadType,
+    sequence: v.sequence,
+    timestamp: v.timestamp,
+    ssrc: v.ssrc,
+    marker: v.marker,
+    csrcs: v.csrcs,
+    extension: v.extension,
+    padding: v.padding,
+    payload: v.payload,
+  });
+const parseRtp = (packet: Uint8Array) => readRtp(packet, 0, packet.length);
+
+const rtpCases: GoldenCase<Uint8Array, RtpView | -1, Uint8Array>[] = [
+  ...payloadCases.map((c) => {
+    const packet = buildRtpPacket(c.init);
+    return { name: c.name, input: packet, parsed: parseRtp(packet), canonical: packet };
+  }),
+  {
+    name: "ffmpeg 5.1 AAC packet, marker set",
+    input: Uint8Array.of(
+      0x80,
+      0xe1,
+      0x12,
+      0x34,
+      0,
+      0,
+      0x04,
+      0,
+      0xca,
+      0xfe,
+      0xba,
+      0xbe,
+      0x00,
+      0x10,
+      0x01,
+      0x80,
+      0xaa,
+    ),
+    parsed: {
+      marker: true,
+      payloadType: 97,
+      sequence: 0x1234,
+      timestamp: 1024,
+      ssrc: 0xcafebabe,
+      csrcs: [],
+      padding: 0,
+      payload: Uint8Array.of(0x00, 0x10, 0x01, 0x80, 0xaa),
+      overhead: 12,
+    },
+    canonical: Uint8Array.of(
+      0x80,
+      0xe1,
+      0x12,
+      0x34,
+      0,
+      0,
+      0x04,
+      0,
+      0xca,
+      0xfe,
+      0xba,
+      0xbe,
+      0x00,
+      0x10,
+      0x01,
+      0x80,
+      0xaa,
+    ),
+  },
+  { name: "version 1 refused", input: Uint8Array.of(0x40, 96, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3), parsed: -1 },
+  {
+    name: "padding count 0 refused",
+    input: Uint8Array.of(0xa0, 96, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0),
+    parsed: -1,
+  },
+];
+
+Deno.test("rtpPayloadStart() and the field readers read the golden packets", (t) =>
+  goldenParseSteps(t, rtpCases, parseRtp));
+
+Deno.test("buildRtpPacket() writes the golden packets", (t) =>
+  goldenSerializeSteps(
+    t,
+    rtpCases.filter((c) => c.parsed !== -1),
+    (v) => buildFromView(v as RtpView),
+    parseRtp,
+  ));
+
+Deno.test("RTP header readers fuzz: corpus and mutated packets give -1 or fields that rebuild, in bounds", async (t) => {
+  await fuzzSteps(t, {
+    corpus: "rtp_header",
+    label: "rtpPayloadStart()/rtpPayloadEnd()",
+    seeds: goldenSeeds(rtpCases, (c) => [c.input]),
+    check: (input) => {
+      const view = readsOnlyItsBytes(input, readRtp);
+      if (view === -1) return;
+      assert.deepEqual(parseRtp(buildFromView(view)), view, "rebuilt packet reads differently");
+    },
+    count: 5000,
+    seed: 3550,
+    kind: "binary",
+    maxBytes: 2048,
+  });
 });

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
 import { VIDEO_CODEC, VIDEO_FLAG, videoPacketFlags } from "./video_packet.ts";
+import { H264_FLAG, h264IsKeyframeStart, h264PacketFlags } from "./h264.ts";
+import { H265_FLAG, h265IsKeyframeStart, h265PacketFlags } from "./h265.ts";
+import { fuzzSteps, readsOnlyItsBytes } from "../testing/fuzz.ts";
+import { goldenSeeds } from "../testing/golden.ts";
 
 const { KEYFRAME_START, PARAMETER_SETS, SLICE } = VIDEO_FLAG;
 
@@ -70,4 +74,41 @@ Deno.test("videoPacketFlags() returns 0 for unreadable bounds of either codec", 
     assert.equal(videoPacketFlags(codec, p, 0, 5), 0);
     assert.equal(videoPacketFlags(codec, p, 4, 4), 0);
   }
+});
+
+/**
+ * videoPacketFlags()'s convention: never throws, reads only the payload, and says what the codec's
+ * own reader says. The first input byte picks the codec (0 NONE, 1 H.264, 2 H.265, 3 unknown).
+ */
+function checkVideoFlags(input: Uint8Array): void {
+  if (input.length === 0) return;
+  const codec = input[0]! % 4;
+  const payload = input.subarray(1);
+  const flags = readsOnlyItsBytes(payload, (b, s, e) => videoPacketFlags(codec, b, s, e));
+  let want = 0;
+  if (codec === VIDEO_CODEC.H264) {
+    const f = h264PacketFlags(payload, 0, payload.length);
+    want = (h264IsKeyframeStart(f) ? KEYFRAME_START : 0) |
+      ((f & (H264_FLAG.SPS | H264_FLAG.PPS)) ? PARAMETER_SETS : 0) |
+      ((f & (H264_FLAG.IDR | H264_FLAG.NON_IDR)) ? SLICE : 0);
+  } else if (codec === VIDEO_CODEC.H265) {
+    const f = h265PacketFlags(payload, 0, payload.length);
+    want = (h265IsKeyframeStart(f) ? KEYFRAME_START : 0) |
+      ((f & (H265_FLAG.VPS | H265_FLAG.SPS | H265_FLAG.PPS)) ? PARAMETER_SETS : 0) |
+      ((f & (H265_FLAG.IRAP | H265_FLAG.NON_IRAP)) ? SLICE : 0);
+  }
+  assert.equal(flags, want);
+}
+
+Deno.test("videoPacketFlags() fuzz: corpus and mutated payloads never throw and agree with the codec readers", async (t) => {
+  await fuzzSteps(t, {
+    corpus: "video_packet",
+    label: "videoPacketFlags()",
+    seeds: goldenSeeds(cases, (c) => [Uint8Array.of(c.codec, ...bytes(c.payload))]),
+    check: checkVideoFlags,
+    count: 3000,
+    seed: 6,
+    kind: "binary",
+    maxBytes: 2048,
+  });
 });

@@ -1,7 +1,6 @@
 // Private to src/rtsp: the start line + header block shared by requests and responses (RFC 2326 §4).
-import { RtspError } from "./errors.ts";
+import { RtspParseError } from "./errors.ts";
 import { HeaderMap, MAX_HEADER_COUNT, MAX_HEADER_NAME_BYTES, MAX_HEADER_VALUE_BYTES } from "./header_map.ts";
-import { STATUS_CODE } from "./status.ts";
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -45,8 +44,8 @@ export interface MessageHead {
 const decoder = new TextDecoder();
 const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-function badRequest(message: string): RtspError {
-  return new RtspError(STATUS_CODE.BadRequest, message);
+function badRequest(message: string): RtspParseError {
+  return new RtspParseError(message);
 }
 
 /** Splits one message into start line and headers, enforcing the header limits (RFC 2326 §4, §6, §7). */
@@ -78,7 +77,9 @@ export function parseMessageHead(message: Uint8Array): MessageHead {
     if (first === 0x20 || first === 0x09) {
       // Folded continuation (RFC 2326 §4.2 via RFC 2616 §2.2): join with one space.
       if (name === "") throw badRequest("Continuation line before any header");
-      value = value === "" ? line.trim() : `${value} ${line.trim()}`;
+      // A whitespace-only continuation adds nothing: a trailing space would not survive reparsing.
+      const more = line.trim();
+      if (more !== "") value = value === "" ? more : `${value} ${more}`;
       continue;
     }
     flush();
@@ -100,11 +101,15 @@ export function parseMessageHead(message: Uint8Array): MessageHead {
   return { startLine, headers, bodyStart };
 }
 
-/** The body bytes as a copy, bounded by Content-Length when present (RFC 2326 §12.14). */
+/**
+ * The body bytes as a copy, Content-Length of them; none without the header, which means zero
+ * (RFC 2326 §12.14), as MessageSplitter delimits it. Bytes past the body are not part of it.
+ */
 export function extractBody(message: Uint8Array, head: MessageHead): Uint8Array {
   const cl = head.headers.get("content-length");
   const available = message.length - head.bodyStart;
-  if (cl === undefined) return message.slice(head.bodyStart);
+  // Taking the rest as the body would not survive serialization, which adds the header.
+  if (cl === undefined) return new Uint8Array(0);
   if (!/^\d{1,10}$/.test(cl)) throw badRequest(`Invalid Content-Length ${JSON.stringify(cl)}`);
   const length = Number(cl);
   if (length > available) {

@@ -18,6 +18,21 @@ export class RtspError extends Error {
   }
 }
 
+/**
+ * Text of a message, start line or header value that cannot be parsed (RFC 2326 §7.1.1: 400 Bad
+ * Request; a malformed Range is 457 Invalid Range, §12.29). Every RTSP text parser's "cannot
+ * parse"; a limit or an unsupported version has its own subclass below.
+ */
+export class RtspParseError extends RtspError {
+  constructor(
+    message: string,
+    status: typeof STATUS_CODE.BadRequest | typeof STATUS_CODE.InvalidRange = 400,
+  ) {
+    super(status, message);
+    this.name = "RtspParseError";
+  }
+}
+
 /** Header block grew past the configured bound without a blank line (RFC 2326 §4, 400). */
 export class HeaderBlockTooLargeError extends RtspError {
   constructor(limitBytes: number) {

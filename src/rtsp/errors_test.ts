@@ -3,6 +3,7 @@ import {
   BodyTooLargeError,
   HeaderBlockTooLargeError,
   RtspError,
+  RtspParseError,
   VersionNotSupportedError,
 } from "./errors.ts";
 
@@ -26,4 +27,12 @@ Deno.test("RtspError subclasses map to their status", () => {
     assert.equal(c.err.name, c.name);
   }
   assert.equal(new HeaderBlockTooLargeError(16384).message, "header block exceeds 16384 bytes");
+});
+
+Deno.test("RtspParseError is the RtspError of text that cannot be parsed: 400, or 457 for Range", () => {
+  const err = new RtspParseError("Malformed request line");
+  assert.ok(err instanceof RtspError);
+  assert.equal(err.status, 400);
+  assert.equal(err.name, "RtspParseError");
+  assert.equal(new RtspParseError("Invalid npt Range", 457).status, 457);
 });

@@ -6,6 +6,8 @@ import {
   readInterleavedLength,
   writeInterleavedHeader,
 } from "./interleaved_frame.ts";
+import { fuzzSteps, readsOnlyItsBytes } from "../testing/fuzz.ts";
+import { goldenSeeds } from "../testing/golden.ts";
 
 const cases = [
   { name: "RTP on channel 0", channel: 0, length: 1400, bytes: [0x24, 0, 0x05, 0x78] },
@@ -34,4 +36,26 @@ Deno.test("writeInterleavedHeader() refuses values the header cannot carry", () 
   assert.throws(() => writeInterleavedHeader(buf, 0, 0, 65536), RangeError);
   assert.throws(() => writeInterleavedHeader(buf, 0, 0, 1.5), RangeError);
   assert.throws(() => writeInterleavedHeader(buf, 1, 0, 1), RangeError);
+});
+
+Deno.test("readInterleavedChannel(), readInterleavedLength() fuzz: corpus and mutated headers read in bounds and rewrite", async (t) => {
+  await fuzzSteps(t, {
+    corpus: "interleaved_frame",
+    label: "readInterleaved*()",
+    seeds: goldenSeeds(cases, (c) => [Uint8Array.from(c.bytes)]),
+    check: (input) => {
+      // The readers' precondition: the caller saw `$` and four bytes.
+      if (input.length < INTERLEAVED_HEADER_BYTES || input[0] !== INTERLEAVED_MAGIC) return;
+      const [channel, length] = readsOnlyItsBytes(
+        input.subarray(0, INTERLEAVED_HEADER_BYTES),
+        (b, s) => [readInterleavedChannel(b, s), readInterleavedLength(b, s)],
+      );
+      const again = new Uint8Array(INTERLEAVED_HEADER_BYTES);
+      writeInterleavedHeader(again, 0, channel, length);
+      assert.deepEqual(again, input.subarray(0, INTERLEAVED_HEADER_BYTES));
+    },
+    count: 2000,
+    seed: 11,
+    kind: "binary",
+  });
 });

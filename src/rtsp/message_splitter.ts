@@ -1,7 +1,6 @@
-import { BodyTooLargeError, HeaderBlockTooLargeError, RtspError } from "./errors.ts";
+import { BodyTooLargeError, HeaderBlockTooLargeError, RtspParseError } from "./errors.ts";
 import { findBlankLine } from "./_message_head.ts";
 import { INTERLEAVED_HEADER_BYTES, INTERLEAVED_MAGIC } from "./interleaved_frame.ts";
-import { STATUS_CODE } from "./status.ts";
 
 /** More bytes are needed before anything can be consumed. */
 export const SPLIT_INCOMPLETE = 0 as const;
@@ -177,7 +176,7 @@ export class MessageSplitter {
       const value = this.#contentLengthValue(buf, ls, lineEnd);
       if (value !== -1) {
         if (found !== -1 && found !== value) {
-          throw new RtspError(STATUS_CODE.BadRequest, "Conflicting Content-Length headers");
+          throw new RtspParseError("Conflicting Content-Length headers");
         }
         found = value;
       }
@@ -210,7 +209,7 @@ export class MessageSplitter {
       i++;
     }
     while (i < le && (buf[i] === SP || buf[i] === HT)) i++;
-    if (digits === 0 || i !== le) throw new RtspError(STATUS_CODE.BadRequest, "Invalid Content-Length");
+    if (digits === 0 || i !== le) throw new RtspParseError("Invalid Content-Length");
     if (value > this.#limits.maxBodyBytes) throw new BodyTooLargeError(value, this.#limits.maxBodyBytes);
     return value;
   }

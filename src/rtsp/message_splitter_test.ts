@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { RtspError } from "./errors.ts";
+import {
+  BodyTooLargeError,
+  HeaderBlockTooLargeError,
+  RtspError,
+  RtspParseError,
+  VersionNotSupportedError,
+} from "./errors.ts";
 import {
   DEFAULT_SPLITTER_LIMITS,
   isBlankLineGarbage,
@@ -8,8 +14,12 @@ import {
   SPLIT_GARBAGE,
   SPLIT_INCOMPLETE,
   SPLIT_MESSAGE,
+  type SplitterLimits,
 } from "./message_splitter.ts";
 import { writeInterleavedHeader } from "./interleaved_frame.ts";
+import { parseRequest } from "./request.ts";
+import { fuzzSteps } from "../testing/fuzz.ts";
+import { type GoldenCase, goldenParseSteps, goldenSeeds } from "../testing/golden.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -227,4 +237,139 @@ Deno.test("MessageSplitter.next() recovers after a throw and after reset()", () 
   s.reset();
   assert.equal(s.next(buf, 0, buf.length), SPLIT_MESSAGE);
   assert.equal(s.end, 19);
+});
+
+/**
+ * Everything the splitter makes of `stream` fed `chunk` bytes per read, as a connection's loop would
+ * drive it: one event per boundary, then where it stopped ("incomplete at N") or what it threw.
+ * Asserts the fields of every result and that anything other than RtspError is never thrown.
+ */
+function splitEvents(stream: Uint8Array, chunk: number, limits?: SplitterLimits): string[] {
+  const splitter = new MessageSplitter(limits);
+  const buf = new Uint8Array(stream.length);
+  const events: string[] = [];
+  let pos = 0;
+  let len = 0;
+  while (len < stream.length) {
+    const n = Math.min(chunk, stream.length - len);
+    buf.set(stream.subarray(len, len + n), len);
+    len += n;
+    for (;;) {
+      let kind;
+      try {
+        kind = splitter.next(buf, pos, len);
+      } catch (e) {
+        const declared = e instanceof RtspParseError || e instanceof HeaderBlockTooLargeError ||
+          e instanceof BodyTooLargeError;
+        assert.ok(declared, `threw ${e}`);
+        events.push(`throw ${e.status} at ${pos}`);
+        return events;
+      }
+      if (kind === SPLIT_INCOMPLETE) break;
+      assert.ok(splitter.end > pos && splitter.end <= len, `end ${splitter.end} outside (${pos}, ${len}]`);
+      if (kind === SPLIT_FRAME) {
+        assert.equal(splitter.payloadStart, pos + 4);
+        events.push(`frame ${splitter.channel} ${pos}-${splitter.end}`);
+      } else if (kind === SPLIT_MESSAGE) {
+        assert.equal(splitter.end - splitter.headerEnd, splitter.contentLength);
+        assert.ok(splitter.headerEnd > pos);
+        events.push(`message ${pos}-${splitter.headerEnd}-${splitter.end}`);
+      } else {
+        assert.equal(kind, SPLIT_GARBAGE);
+        events.push(
+          `${isBlankLineGarbage(buf, pos, splitter.end) ? "blank" : "garbage"} ${pos}-${splitter.end}`,
+        );
+      }
+      pos = splitter.end;
+    }
+  }
+  events.push(`incomplete at ${pos}`);
+  return events;
+}
+
+const SMALL_LIMITS: SplitterLimits = { maxHeaderBlockBytes: 160, maxBodyBytes: 200 };
+
+const splitCases: GoldenCase<Uint8Array, string[]>[] = [
+  {
+    name: "pipelined requests, responses and $ frames",
+    input: PIPELINED,
+    parsed: [
+      "message 0-40-40",
+      "frame 0 40-47",
+      "message 47-112-116",
+      "frame 1 116-120",
+      "frame 2 120-125",
+      "message 125-167-174",
+      "frame 255 174-180",
+      "incomplete at 180",
+    ],
+  },
+  {
+    name: "blank line before a request, garbage before a frame",
+    input: concat(["\r\n", "OPTIONS * RTSP/1.0\r\n\r\n", Uint8Array.of(0, 0xff), frame(1, [5])]),
+    parsed: ["blank 0-2", "message 2-24-24", "garbage 24-26", "frame 1 26-31", "incomplete at 31"],
+  },
+  {
+    name: "frame cut short waits",
+    input: concat([frame(0, [1, 2, 3]).subarray(0, 5)]),
+    parsed: ["incomplete at 0"],
+  },
+  {
+    name: "conflicting Content-Length",
+    input: concat(["ANNOUNCE * RTSP/1.0\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"]),
+    parsed: ["throw 400 at 0"],
+  },
+];
+
+Deno.test("MessageSplitter.next() splits the golden streams", (t) =>
+  goldenParseSteps(t, splitCases, (input) => splitEvents(input, input.length)));
+
+/** Garbage is skipped as it arrives: only the bytes skipped between boundaries are read-size independent. */
+function boundaries(events: string[]): string[] {
+  const out: string[] = [];
+  for (const e of events) {
+    const m = /^(?:blank|garbage) (\d+)-(\d+)$/.exec(e);
+    const last = out.at(-1)?.match(/^skip (\d+)-(\d+)$/);
+    if (m === null) out.push(e);
+    else if (last && last[2] === m[1]) out[out.length - 1] = `skip ${last[1]}-${m[2]}`;
+    else out.push(`skip ${m[1]}-${m[2]}`);
+  }
+  return out;
+}
+
+/**
+ * The splitter's convention: only RtspParseError or a limit's RtspError, only for a message head;
+ * every read size gives the same boundaries; and what it calls a request parses with the body it
+ * measured, or is refused.
+ */
+function checkSplitter(input: Uint8Array): void {
+  for (const limits of [undefined, SMALL_LIMITS]) {
+    const whole = boundaries(splitEvents(input, input.length, limits));
+    for (const chunk of [1, 2 + (input.length % 13)]) {
+      assert.deepEqual(boundaries(splitEvents(input, chunk, limits)), whole, `read size ${chunk}`);
+    }
+  }
+  for (const event of splitEvents(input, input.length)) {
+    const m = /^message (\d+)-(\d+)-(\d+)$/.exec(event);
+    if (m === null || input[Number(m[1])] === 0x52) continue; // responses start with `R`TSP/
+    const message = input.subarray(Number(m[1]), Number(m[3]));
+    try {
+      assert.equal(parseRequest(message).body.length, Number(m[3]) - Number(m[2]), "body length disagrees");
+    } catch (e) {
+      if (!(e instanceof RtspParseError || e instanceof VersionNotSupportedError)) throw e;
+    }
+  }
+}
+
+Deno.test("MessageSplitter.next() fuzz: corpus and mutated streams split alike for every read size", async (t) => {
+  await fuzzSteps(t, {
+    corpus: "message_splitter",
+    label: "MessageSplitter.next()",
+    seeds: goldenSeeds(splitCases, (c) => [c.input]),
+    check: checkSplitter,
+    count: 2000,
+    seed: 10,
+    kind: "text",
+    dictionary: ["$", "$\x00\x00\x04", "\r\n\r\n", "Content-Length: 4\r\n", "content-length:99999999\r\n"],
+  });
 });

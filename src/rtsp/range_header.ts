@@ -1,4 +1,4 @@
-import { RtspError } from "./errors.ts";
+import { RtspParseError } from "./errors.ts";
 import { STATUS_CODE } from "./status.ts";
 
 /** A normal-play-time range in seconds (RFC 2326 §3.6, §12.29); no `end` means open-ended. */
@@ -10,21 +10,32 @@ export interface NptRange {
 // npt-sec `12.5` or npt-hhmmss `1:02:03.5` (RFC 2326 §3.6).
 const NPT_TIME_RE = /^(?:(\d+)|(\d+):([0-5]?\d):([0-5]?\d))(?:\.(\d*))?$/;
 
+/**
+ * Latest accepted npt time (285,000 years): the canonical form counts milliseconds, which stay
+ * exact integers up to 2^53; beyond, `toFixed` writes a time the parser cannot read back (1e+21).
+ */
+export const MAX_NPT_SECONDS = Math.floor(Number.MAX_SAFE_INTEGER / 1000);
+
 function nptSeconds(text: string): number | undefined {
   const m = NPT_TIME_RE.exec(text);
   if (m === null) return undefined;
   const fraction = m[5] === undefined || m[5] === "" ? 0 : Number(`0.${m[5]}`);
-  if (m[1] !== undefined) return Number(m[1]) + fraction;
-  return Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4]) + fraction;
+  const seconds = m[1] !== undefined
+    ? Number(m[1]) + fraction
+    : Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4]) + fraction;
+  return seconds <= MAX_NPT_SECONDS ? seconds : undefined;
 }
 
-function invalid(value: string): RtspError {
-  return new RtspError(STATUS_CODE.InvalidRange, `Invalid npt Range ${JSON.stringify(value.slice(0, 64))}`);
+function invalid(value: string): RtspParseError {
+  return new RtspParseError(
+    `Invalid npt Range ${JSON.stringify(value.slice(0, 64))}`,
+    STATUS_CODE.InvalidRange,
+  );
 }
 
 /**
  * Parses an npt Range (RFC 2326 §12.29, §3.6); undefined for other units (smpte, clock),
- * RtspError 457 for a malformed npt value.
+ * RtspParseError 457 for a malformed npt value.
  */
 export function parseRangeHeader(value: string): NptRange | undefined {
   // `;time=` (when to start) does not change what a live relay sends.

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
-import { RtspError } from "./errors.ts";
+import { RtspError, RtspParseError } from "./errors.ts";
 import { type NptRange, parseRangeHeader, serializeRangeHeader } from "./range_header.ts";
+import { assertRoundTrip, fuzzSteps, parseOrRefuse, REFUSED } from "../testing/fuzz.ts";
+import { goldenSeeds } from "../testing/golden.ts";
 
 const cases: { name: string; input: string; parsed: NptRange; canonical: string }[] = [
   { name: "now-", input: "npt=now-", parsed: { start: "now" }, canonical: "npt=now-" },
@@ -58,4 +60,38 @@ Deno.test("parseRangeHeader() rejects malformed npt with 457", () => {
   for (const input of ["npt=", "npt=abc-", "npt=1-x", "npt=5", "npt=10-5", "npt=-", "npt=0:61:00-"]) {
     assert.throws(() => parseRangeHeader(input), (e) => e instanceof RtspError && e.status === 457, input);
   }
+});
+
+/**
+ * parseRangeHeader()'s convention: refuse with RtspParseError 457, undefined for another unit, or a
+ * range whose canonical form round-trips. The canonical form has millisecond precision, so the
+ * round trip is checked from the first canonical value, which is within half a millisecond.
+ */
+function checkRange(input: Uint8Array): void {
+  const text = new TextDecoder().decode(input);
+  const refused = (e: unknown) => e instanceof RtspParseError && e.status === 457;
+  const value = parseOrRefuse(() => parseRangeHeader(text), refused);
+  if (value === REFUSED || value === undefined) return;
+  const canonical = parseRangeHeader(serializeRangeHeader(value));
+  assert.ok(canonical !== undefined);
+  for (const k of ["start", "end"] as const) {
+    const a: number | "now" | undefined = value[k];
+    const b: number | "now" | undefined = canonical[k];
+    if (typeof a === "number" && typeof b === "number") assert.ok(Math.abs(a - b) <= 0.0005 * (1 + a), k);
+    else assert.equal(a, b, k);
+  }
+  assertRoundTrip(canonical, serializeRangeHeader, (s) => parseRangeHeader(s) as NptRange);
+}
+
+Deno.test("parseRangeHeader() fuzz: corpus and mutated values refuse with 457 or round-trip", async (t) => {
+  await fuzzSteps(t, {
+    corpus: "range_header",
+    label: "parseRangeHeader()",
+    seeds: goldenSeeds(cases, (c) => [c.input, c.canonical]),
+    check: checkRange,
+    count: 3000,
+    seed: 457,
+    kind: "text",
+    dictionary: ["npt=", "now", "-", ":", ".", "smpte=", ";time="],
+  });
 });

@@ -1,7 +1,6 @@
-import { RtspError, VersionNotSupportedError } from "./errors.ts";
+import { RtspParseError, VersionNotSupportedError } from "./errors.ts";
 import type { HeaderMap } from "./header_map.ts";
 import { extractBody, parseMessageHead, serializeMessage, utf8ByteLength } from "./_message_head.ts";
-import { STATUS_CODE } from "./status.ts";
 
 /** Longest accepted method name in bytes (gortsplib's bound; RFC 2326 §6.1 sets none). */
 export const MAX_METHOD_BYTES = 64;
@@ -24,11 +23,14 @@ const METHOD_RE = /^[A-Za-z0-9_-]+$/;
 const VERSION_SHAPE_RE = /^[A-Za-z]+\/\d+\.\d+$/;
 const URL_BAD_RE = /[\0-\x20\x7f]/;
 
-function badRequest(message: string): RtspError {
-  return new RtspError(STATUS_CODE.BadRequest, message);
+function badRequest(message: string): RtspParseError {
+  return new RtspParseError(message);
 }
 
-/** Parses one complete request as delimited by MessageSplitter (RFC 2326 §6); throws RtspError. */
+/**
+ * Parses one complete request as delimited by MessageSplitter (RFC 2326 §6); throws RtspParseError (400)
+ * or VersionNotSupportedError (505).
+ */
 export function parseRequest(message: Uint8Array): RtspRequest {
   const head = parseMessageHead(message);
   const line = head.startLine.trimEnd();

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
-import { RtspError } from "./errors.ts";
+import { RtspError, RtspParseError, VersionNotSupportedError } from "./errors.ts";
 import { HeaderMap, MAX_HEADER_COUNT } from "./header_map.ts";
 import { parseRequest, type RtspRequest, serializeRequest } from "./request.ts";
+import { assertRoundTrip, fuzzSteps, parseOrRefuse, REFUSED } from "../testing/fuzz.ts";
+import { goldenSeeds } from "../testing/golden.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -255,4 +257,25 @@ Deno.test("parseRequest() fuzz: mutated golden inputs throw RtspError or reparse
     const again = parseRequest(serializeRequest(req));
     assert.deepEqual(view(again), view(req));
   }
+});
+
+/** parseRequest()'s convention: refuse with RtspParseError or VersionNotSupportedError, or return a request that round-trips. */
+function checkRequest(input: Uint8Array): void {
+  const refused = (e: unknown) => e instanceof RtspParseError || e instanceof VersionNotSupportedError;
+  const req = parseOrRefuse(() => parseRequest(input), refused);
+  if (req === REFUSED) return;
+  assertRoundTrip(req, serializeRequest, parseRequest, view);
+}
+
+Deno.test("parseRequest() fuzz: corpus and 20,000 mutated requests refuse with RtspParseError or round-trip", async (t) => {
+  await fuzzSteps(t, {
+    corpus: "request",
+    label: "parseRequest()",
+    seeds: goldenSeeds(cases, (c) => [c.input, c.canonical]),
+    check: checkRequest,
+    count: 20_000,
+    seed: 0x2326,
+    kind: "text",
+    dictionary: ["Content-Length: 5\r\n", "Session: ", "Transport: ", " RTSP/1.0\r\n", "OPTIONS * ", "\r\n "],
+  });
 });

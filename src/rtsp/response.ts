@@ -1,7 +1,7 @@
-import { RtspError, VersionNotSupportedError } from "./errors.ts";
+import { RtspParseError, VersionNotSupportedError } from "./errors.ts";
 import type { HeaderMap } from "./header_map.ts";
 import { extractBody, parseMessageHead, serializeMessage } from "./_message_head.ts";
-import { STATUS_CODE, type StatusCode, statusText } from "./status.ts";
+import { type StatusCode, statusText } from "./status.ts";
 import { RTSP_VERSION } from "./request.ts";
 
 /** A parsed RTSP response (RFC 2326 §7); `body` is an owned copy, empty when there is none. */
@@ -16,24 +16,24 @@ export interface RtspResponse {
 const STATUS_LINE_RE = /^(\S+) (\d{3})(?: (.*))?$/;
 const VERSION_SHAPE_RE = /^RTSP\/\d+\.\d+$/;
 
-/** Parses one complete response as delimited by MessageSplitter (RFC 2326 §7); throws RtspError. */
+/**
+ * Parses one complete response as delimited by MessageSplitter (RFC 2326 §7); throws RtspParseError (400)
+ * or VersionNotSupportedError (505).
+ */
 export function parseResponse(message: Uint8Array): RtspResponse {
   const head = parseMessageHead(message);
   const line = head.startLine.trimEnd();
   const m = STATUS_LINE_RE.exec(line);
   if (m === null) {
-    throw new RtspError(
-      STATUS_CODE.BadRequest,
-      `Malformed status line ${JSON.stringify(line.slice(0, 128))}`,
-    );
+    throw new RtspParseError(`Malformed status line ${JSON.stringify(line.slice(0, 128))}`);
   }
   const version = m[1] as string;
   if (version !== RTSP_VERSION) {
     if (VERSION_SHAPE_RE.test(version)) throw new VersionNotSupportedError(version);
-    throw new RtspError(STATUS_CODE.BadRequest, `Invalid version ${JSON.stringify(version.slice(0, 32))}`);
+    throw new RtspParseError(`Invalid version ${JSON.stringify(version.slice(0, 32))}`);
   }
   const status = Number(m[2]);
-  if (status < 100) throw new RtspError(STATUS_CODE.BadRequest, `Invalid status code ${m[2]}`);
+  if (status < 100) throw new RtspParseError(`Invalid status code ${m[2]}`);
   return {
     status,
     reason: (m[3] ?? "").trim(),

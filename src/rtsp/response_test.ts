@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
-import { RtspError } from "./errors.ts";
+import { RtspError, RtspParseError, VersionNotSupportedError } from "./errors.ts";
 import { HeaderMap } from "./header_map.ts";
-import { parseResponse, serializeResponse } from "./response.ts";
+import { parseResponse, type RtspResponse, serializeResponse } from "./response.ts";
+import { assertRoundTrip, fuzzSteps, parseOrRefuse, REFUSED } from "../testing/fuzz.ts";
+import { goldenSeeds } from "../testing/golden.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -112,4 +114,31 @@ Deno.test("parseResponse() rejects junk", async (t) => {
       );
     });
   }
+});
+
+function responseView(r: RtspResponse) {
+  return { status: r.status, reason: r.reason, version: r.version, headers: [...r.headers], body: r.body };
+}
+
+/** parseResponse()'s convention: refuse with RtspParseError or VersionNotSupportedError, or return a response that round-trips. */
+function checkResponse(input: Uint8Array): void {
+  const refused = (e: unknown) => e instanceof RtspParseError || e instanceof VersionNotSupportedError;
+  const res = parseOrRefuse(() => parseResponse(input), refused);
+  if (res === REFUSED) return;
+  const serialize = (r: RtspResponse) =>
+    serializeResponse(r.status, r.headers, r.body.length > 0 ? r.body : undefined, r.reason);
+  assertRoundTrip(res, serialize, parseResponse, responseView);
+}
+
+Deno.test("parseResponse() fuzz: corpus and mutated responses refuse with RtspParseError or round-trip", async (t) => {
+  await fuzzSteps(t, {
+    corpus: "response",
+    label: "parseResponse()",
+    seeds: goldenSeeds(cases, (c) => [c.canonical]),
+    check: checkResponse,
+    count: 5000,
+    seed: 7,
+    kind: "text",
+    dictionary: ["RTSP/1.0 ", " 200 ", "WWW-Authenticate: ", "Content-Length: 3\r\n"],
+  });
 });

@@ -1,5 +1,4 @@
-import { RtspError } from "./errors.ts";
-import { STATUS_CODE } from "./status.ts";
+import { RtspParseError } from "./errors.ts";
 
 /** One stream's entry of RTP-Info (RFC 2326 §12.33): the first packet's seq and RTP time after PLAY. */
 export interface RtpInfoEntry {
@@ -8,11 +7,11 @@ export interface RtpInfoEntry {
   rtptime?: number;
 }
 
-function bad(message: string): RtspError {
-  return new RtspError(STATUS_CODE.BadRequest, message);
+function bad(message: string): RtspParseError {
+  return new RtspParseError(message);
 }
 
-/** Parses `url=...;seq=N;rtptime=N[,url=...]` (RFC 2326 §12.33); throws RtspError 400. */
+/** Parses `url=...;seq=N;rtptime=N[,url=...]` (RFC 2326 §12.33); throws RtspParseError (400). */
 export function parseRtpInfoHeader(value: string): RtpInfoEntry[] {
   // URLs may contain commas, so only a comma followed by `url=` starts a new entry.
   const texts = value.split(/,(?=\s*url\s*=)/i);
@@ -25,7 +24,8 @@ export function parseRtpInfoHeader(value: string): RtpInfoEntry[] {
       if (eq < 0) continue;
       const key = param.slice(0, eq).trim().toLowerCase();
       let v = param.slice(eq + 1).trim();
-      if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
+      // Whitespace inside the quotes is no part of a URL, and unquoted output would lose it anyway.
+      if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1).trim();
       if (key === "url") entry.url = v;
       else if (key === "seq") {
         if (!/^\d{1,5}$/.test(v) || Number(v) > 0xffff) {
@@ -48,7 +48,8 @@ export function parseRtpInfoHeader(value: string): RtpInfoEntry[] {
 /** Writes entries as `url=<u>;seq=N;rtptime=N`, comma-separated (RFC 2326 §12.33). */
 export function serializeRtpInfoHeader(entries: readonly RtpInfoEntry[]): string {
   return entries.map((e) => {
-    let s = `url=${e.url}`;
+    // A URL that starts or ends with `"` is quoted, or reading it back would strip those quotes.
+    let s = /^"|"$/.test(e.url) ? `url="${e.url}"` : `url=${e.url}`;
     if (e.seq !== undefined) s += `;seq=${e.seq}`;
     if (e.rtptime !== undefined) s += `;rtptime=${e.rtptime >>> 0}`;
     return s;

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
-import { RtspError } from "./errors.ts";
+import { RtspError, RtspParseError } from "./errors.ts";
 import { parseRtpInfoHeader, type RtpInfoEntry, serializeRtpInfoHeader } from "./rtp_info_header.ts";
+import { assertRoundTrip, fuzzSteps, parseOrRefuse, REFUSED } from "../testing/fuzz.ts";
+import { goldenSeeds } from "../testing/golden.ts";
 
 const cases: { name: string; input: string; parsed: RtpInfoEntry[]; canonical: string }[] = [
   {
@@ -46,4 +48,26 @@ Deno.test("parseRtpInfoHeader() rejects bad entries with 400", () => {
   ) {
     assert.throws(() => parseRtpInfoHeader(input), (e) => e instanceof RtspError && e.status === 400, input);
   }
+});
+
+/** parseRtpInfoHeader()'s convention: refuse with RtspParseError 400, or entries that round-trip. */
+function checkRtpInfo(input: Uint8Array): void {
+  const text = new TextDecoder().decode(input);
+  const refused = (e: unknown) => e instanceof RtspParseError && e.status === 400;
+  const entries = parseOrRefuse(() => parseRtpInfoHeader(text), refused);
+  if (entries === REFUSED) return;
+  assertRoundTrip(entries, serializeRtpInfoHeader, parseRtpInfoHeader);
+}
+
+Deno.test("parseRtpInfoHeader() fuzz: corpus and mutated values refuse with 400 or round-trip", async (t) => {
+  await fuzzSteps(t, {
+    corpus: "rtp_info_header",
+    label: "parseRtpInfoHeader()",
+    seeds: goldenSeeds(cases, (c) => [c.input, c.canonical]),
+    check: checkRtpInfo,
+    count: 3000,
+    seed: 1233,
+    kind: "text",
+    dictionary: ["url=", ";seq=", ";rtptime=", ",url=", '"'],
+  });
 });

@@ -1,12 +1,11 @@
-import { RtspError } from "./errors.ts";
-import { STATUS_CODE } from "./status.ts";
+import { RtspParseError } from "./errors.ts";
 
 /** Parses `Session: id[;timeout=N]`, ignoring unknown parameters (RFC 2326 §12.37); 400 on an empty id. */
 export function parseSessionHeader(value: string): { id: string; timeoutSec?: number } {
   const [idPart, ...params] = value.split(";");
   const id = (idPart ?? "").trim();
-  if (id === "") throw new RtspError(STATUS_CODE.BadRequest, "Session header has an empty id");
-  if (/\s/.test(id)) throw new RtspError(STATUS_CODE.BadRequest, "Session id contains whitespace");
+  if (id === "") throw new RtspParseError("Session header has an empty id");
+  if (/\s/.test(id)) throw new RtspParseError("Session id contains whitespace");
   for (const param of params) {
     const eq = param.indexOf("=");
     if (eq < 0 || param.slice(0, eq).trim().toLowerCase() !== "timeout") continue;

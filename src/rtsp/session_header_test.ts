@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
-import { RtspError } from "./errors.ts";
+import { RtspError, RtspParseError } from "./errors.ts";
 import { parseSessionHeader, serializeSessionHeader } from "./session_header.ts";
+import { assertRoundTrip, fuzzSteps, parseOrRefuse, REFUSED } from "../testing/fuzz.ts";
+import { goldenSeeds } from "../testing/golden.ts";
 
 const cases = [
   { name: "id only", input: "12345678", parsed: { id: "12345678" }, canonical: "12345678" },
@@ -37,4 +39,26 @@ Deno.test("parseSessionHeader() rejects an empty id with 400", () => {
   for (const input of ["", "  ", ";timeout=60", "a b"]) {
     assert.throws(() => parseSessionHeader(input), (e) => e instanceof RtspError && e.status === 400, input);
   }
+});
+
+/** parseSessionHeader()'s convention: refuse with RtspParseError 400, or a value that round-trips. */
+function checkSession(input: Uint8Array): void {
+  const text = new TextDecoder().decode(input);
+  const refused = (e: unknown) => e instanceof RtspParseError && e.status === 400;
+  const value = parseOrRefuse(() => parseSessionHeader(text), refused);
+  if (value === REFUSED) return;
+  assertRoundTrip(value, (v) => serializeSessionHeader(v.id, v.timeoutSec), parseSessionHeader);
+}
+
+Deno.test("parseSessionHeader() fuzz: corpus and mutated values refuse with 400 or round-trip", async (t) => {
+  await fuzzSteps(t, {
+    corpus: "session_header",
+    label: "parseSessionHeader()",
+    seeds: goldenSeeds(cases, (c) => [c.input, c.canonical]),
+    check: checkSession,
+    count: 3000,
+    seed: 37,
+    kind: "text",
+    dictionary: [";timeout=", ";timeout=60", " "],
+  });
 });

@@ -36,7 +36,17 @@ function pair(value: string, max: number): [number, number] {
 }
 
 function unquote(value: string): string {
-  return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
+  // Whitespace inside the quotes is trimmed like outside: it could not be written back unquoted.
+  return value.length >= 2 && value.startsWith('"') && value.endsWith('"')
+    ? value.slice(1, -1).trim()
+    : value;
+}
+
+// An address is a host (RFC 2326 §12.39); a quote or comma in one (`destination="a,b"`) could not
+// be written back without splitting the header, so it makes the spec invalid.
+function address(value: string): string {
+  if (/[",]/.test(value)) throw new SkipSpec();
+  return value;
 }
 
 function parseSpec(text: string): TransportSpec | undefined {
@@ -80,10 +90,10 @@ function parseSpec(text: string): TransportSpec | undefined {
           spec.ssrc = parseInt(value, 16);
           break;
         case "destination":
-          if (value !== "") spec.destination = value;
+          if (value !== "") spec.destination = address(value);
           break;
         case "source":
-          if (value !== "") spec.source = value;
+          if (value !== "") spec.source = address(value);
           break;
         case "ttl":
           if (!/^\d{1,3}$/.test(value) || Number(value) > 255) throw new SkipSpec();

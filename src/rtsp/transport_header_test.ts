@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { parseTransportHeader, serializeTransport, type TransportSpec } from "./transport_header.ts";
+import { assertRoundTrip, fuzzSteps } from "../testing/fuzz.ts";
+import { goldenSeeds } from "../testing/golden.ts";
 
 const cases: { name: string; input: string; parsed: TransportSpec[]; canonical: string[] }[] = [
   {
@@ -201,4 +203,40 @@ Deno.test("parseTransportHeader() fuzz: mutated inputs never throw and reparse c
     const specs = parseTransportHeader(chars.join(""));
     for (const spec of specs) assert.deepEqual(parseTransportHeader(serializeTransport(spec)), [spec]);
   }
+});
+
+const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+
+/** The Transport parser's convention: never throws; every spec it keeps round-trips alone and in the list. */
+function checkTransport(input: Uint8Array): void {
+  const specs = parseTransportHeader(dec(input));
+  const one = (text: string) => {
+    const again = parseTransportHeader(text);
+    assert.equal(again.length, 1, `${JSON.stringify(text)} reparses to ${again.length} specs`);
+    return again[0] as TransportSpec;
+  };
+  for (const spec of specs) assertRoundTrip(spec, serializeTransport, one);
+  assertRoundTrip(specs, (list) => list.map(serializeTransport).join(","), parseTransportHeader);
+}
+
+Deno.test("parseTransportHeader() fuzz: corpus and mutated headers never throw and round-trip", async (t) => {
+  await fuzzSteps(t, {
+    corpus: "transport_header",
+    label: "parseTransportHeader()",
+    seeds: goldenSeeds(cases, (c) => [c.input, c.canonical.join(",")]),
+    check: checkTransport,
+    count: 5000,
+    seed: 4239,
+    kind: "text",
+    dictionary: [
+      "RTP/AVP/TCP",
+      "RTP/SAVP",
+      ";interleaved=",
+      ";client_port=",
+      ";ssrc=",
+      ";mode=",
+      ";destination=",
+      '"',
+    ],
+  });
 });

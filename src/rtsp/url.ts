@@ -1,5 +1,4 @@
-import { RtspError } from "./errors.ts";
-import { STATUS_CODE } from "./status.ts";
+import { RtspParseError } from "./errors.ts";
 
 /** An rtsp:// or rtsps:// URL split into parts (RFC 2326 §3.2); `path` has no leading `/` and is decoded. */
 export interface RtspUrl {
@@ -19,8 +18,8 @@ const SCHEME_RE = /^(rtsps?):\/\//i;
 const HOST_BAD_RE = /[\0-\x20\x7f"<>\\^`{|}[\]/?#@]/;
 const IPV6_RE = /^[0-9A-Fa-f:.]+(%[0-9A-Za-z._~-]+)?$/;
 
-function badUrl(url: string, why: string): RtspError {
-  return new RtspError(STATUS_CODE.BadRequest, `Invalid URL ${JSON.stringify(url.slice(0, 128))}: ${why}`);
+function badUrl(url: string, why: string): RtspParseError {
+  return new RtspParseError(`Invalid URL ${JSON.stringify(url.slice(0, 128))}: ${why}`);
 }
 
 function decode(url: string, s: string): string {
@@ -36,7 +35,7 @@ export function isAsteriskUrl(url: string): boolean {
   return url === "*";
 }
 
-/** Parses an absolute rtsp:// or rtsps:// URL (RFC 2326 §3.2); throws RtspError 400 otherwise. */
+/** Parses an absolute rtsp:// or rtsps:// URL (RFC 2326 §3.2); throws RtspParseError (400) otherwise. */
 export function parseRtspUrl(url: string): RtspUrl {
   const m = SCHEME_RE.exec(url);
   if (m === null) throw badUrl(url, "not an rtsp:// or rtsps:// URL");
@@ -91,7 +90,8 @@ export function parseRtspUrl(url: string): RtspUrl {
   return out;
 }
 
-const PATH_UNSAFE_RE = /[^A-Za-z0-9\-._~!$&'()*+,;=:@/]/g;
+// Per code point (`u`): encoding the halves of a surrogate pair one by one throws URIError.
+const PATH_UNSAFE_RE = /[^A-Za-z0-9\-._~!$&'()*+,;=:@/]/gu;
 
 /** Writes an RtspUrl back as text, percent-encoding the path and user info (RFC 2326 §3.2). */
 export function serializeRtspUrl(u: RtspUrl): string {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { RtspError } from "./errors.ts";
+import { RtspError, RtspParseError } from "./errors.ts";
 import {
   isAsteriskUrl,
   joinUrl,
@@ -8,6 +8,8 @@ import {
   serializeRtspUrl,
   stripTrailingSlash,
 } from "./url.ts";
+import { assertRoundTrip, fuzzSteps, parseOrRefuse, REFUSED } from "../testing/fuzz.ts";
+import { goldenSeeds } from "../testing/golden.ts";
 
 const cases: { name: string; input: string; parsed: RtspUrl; canonical?: string }[] = [
   {
@@ -179,5 +181,37 @@ Deno.test("joinUrl() output parses into path and query", () => {
     host: "h",
     path: "p/trackID=0",
     query: "x=1",
+  });
+});
+
+/** parseRtspUrl()'s convention: refuse with RtspParseError 400, or a URL that round-trips. */
+function checkUrl(input: Uint8Array): void {
+  const text = new TextDecoder().decode(input);
+  const refused = (e: unknown) => e instanceof RtspParseError && e.status === 400;
+  const url = parseOrRefuse(() => parseRtspUrl(text), refused);
+  if (url === REFUSED) return;
+  assertRoundTrip(url, serializeRtspUrl, parseRtspUrl);
+}
+
+Deno.test("parseRtspUrl() fuzz: corpus and mutated URLs refuse with 400 or round-trip", async (t) => {
+  await fuzzSteps(t, {
+    corpus: "url",
+    label: "parseRtspUrl()",
+    seeds: goldenSeeds(cases, (c) => [c.input, c.canonical]),
+    check: checkUrl,
+    count: 5000,
+    seed: 3986,
+    kind: "text",
+    dictionary: [
+      "rtsps://",
+      "user:pw@",
+      ":8554",
+      "[fe80::1%25eth0]",
+      "/trackID=0",
+      "?q=1",
+      "%2F",
+      "%3F",
+      "%25",
+    ],
   });
 });

@@ -13,6 +13,8 @@ import {
   setMediaAttribute,
 } from "./media_description.ts";
 import { SdpError } from "./sdp_error.ts";
+import { assertRoundTrip, fuzzSteps, parseOrRefuse, REFUSED } from "../testing/fuzz.ts";
+import { goldenSeeds } from "../testing/golden.ts";
 
 function media(lines: string[]): MediaDescription {
   return {
@@ -116,4 +118,21 @@ Deno.test("parseFmtpParameters() lower-cases keys, trims values and keeps base64
       .get("config"),
     "1210",
   );
+});
+
+Deno.test("parseMediaLine() fuzz: corpus and mutated m= values refuse with SdpError or round-trip", async (t) => {
+  await fuzzSteps(t, {
+    corpus: "media_line",
+    label: "parseMediaLine()",
+    seeds: goldenSeeds(mediaLineCases, (c) => [c.input]),
+    check: (input) => {
+      const text = new TextDecoder().decode(input);
+      const m = parseOrRefuse(() => parseMediaLine(text), (e) => e instanceof SdpError);
+      if (m !== REFUSED) assertRoundTrip(m, serializeMediaLine, parseMediaLine);
+    },
+    count: 3000,
+    seed: 5014,
+    kind: "text",
+    dictionary: ["RTP/AVP", "/2", " 96", "\t"],
+  });
 });

@@ -8,6 +8,8 @@ import {
   type SessionDescription,
 } from "./session_description.ts";
 import { findAttribute, fmtpFor, mediaControl, parseFmtpParameters, rtpmapFor } from "./media_description.ts";
+import { assertRoundTrip, fuzzSteps, parseOrRefuse, REFUSED } from "../testing/fuzz.ts";
+import { goldenSeeds } from "../testing/golden.ts";
 
 // Captured from `ffmpeg -re -i in.mp4 -c copy -f rtsp rtsp://127.0.0.1:8554/live/cam1` (ffmpeg 6.1).
 const FFMPEG_ANNOUNCE_SDP = [
@@ -281,4 +283,43 @@ Deno.test("parseSdp() keeps each format's rtpmap and fmtp in a media with severa
     "framerate",
     "fmtp",
   ]);
+});
+
+/**
+ * parseSdp()'s convention: refuse with SdpError, or a description that round-trips; the media
+ * readers (rtpmap, fmtp and its parameters) never throw on what it accepted.
+ */
+function checkSdp(input: Uint8Array): void {
+  const sd = parseOrRefuse(() => parseSdp(new TextDecoder().decode(input)), (e) => e instanceof SdpError);
+  if (sd === REFUSED) return;
+  assertRoundTrip(sd, serializeSdp, parseSdp);
+  for (const m of sd.media) {
+    mediaControl(m);
+    for (const pt of m.formats) {
+      const map = rtpmapFor(m, pt);
+      if (map !== undefined) assert.ok(Number.isInteger(map.clockRate) && map.encoding !== "");
+      const fmtp = fmtpFor(m, pt);
+      if (fmtp === undefined) continue;
+      for (const [key, value] of parseFmtpParameters(fmtp)) {
+        assert.ok(
+          key !== "" && key === key.toLowerCase() && key === key.trim(),
+          `key ${JSON.stringify(key)}`,
+        );
+        assert.equal(value, value.trim());
+      }
+    }
+  }
+}
+
+Deno.test("parseSdp() fuzz: corpus and mutated SDPs refuse with SdpError or round-trip", async (t) => {
+  await fuzzSteps(t, {
+    corpus: "sdp",
+    label: "parseSdp()",
+    seeds: goldenSeeds([...cases.map((c) => c.text), GSTREAMER_SDP, CAMERA_SDP, FFMPEG_H265_SDP], (c) => [c]),
+    check: checkSdp,
+    count: 3000,
+    seed: 4566,
+    kind: "text",
+    dictionary: ["m=video 0 RTP/AVP 96\r\n", "a=rtpmap:96 H264/90000\r\n", "a=fmtp:96 ", "v=0\r\n", "/2"],
+  });
 });
