@@ -20,6 +20,8 @@ const CLK_TCK = 100;
 const HELP = `deno task bench [options]
   --viewers N          concurrent viewers (default 1000)
   --streams M          publishers; viewers are spread over them (default 1)
+  --sources            pull the M streams from an upstream dm-live (paths with source:) instead of
+                       having them pushed: the measured server's CPU is then that of M pulls
   --bitrate KBIT       total stream bitrate, video + AAC (default 928)
   --ramp S             seconds to connect the viewers (default 10)
   --duration S         steady phase seconds (default 20)
@@ -160,6 +162,8 @@ export interface FanoutOptions {
   viewers: number;
   /** Publishers; viewers are spread over them (default 1). */
   streams?: number;
+  /** The streams are pushed into an upstream dm-live and pulled from it (`source:`) by the measured one. */
+  sources?: boolean;
   /** Total stream bitrate, video + AAC (default 928). */
   bitrateKbit?: number;
   /** Seconds to connect the viewers (default 10). */
@@ -201,6 +205,8 @@ export interface FanoutResult {
   params: {
     viewers: number;
     streams: number;
+    /** Whether the measured server pulled its streams (sources) rather than having them pushed. */
+    sources?: boolean;
     bitrateKbit: number;
     rampS: number;
     steadyS: number;
@@ -264,12 +270,45 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
   try {
     let serverPid = 0;
     let urls: string[];
+    const extraArgs: string[] = [];
     if (opts.url) {
       urls = [opts.url];
       const pid = Number(Deno.env.get("BENCH_SERVER_PID") ?? 0);
       serverPid = pid;
     } else {
       const port = 18000 + Math.floor(Math.random() * 2000);
+      // --sources: the publishers push into an upstream dm-live, which the measured one pulls from.
+      const upPort = port + 2000;
+      let pushPort = port;
+      if (opts.sources) {
+        const up = new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-P=server",
+            SERVER_V8_FLAGS,
+            `${ROOT}main.ts`,
+            "--port",
+            String(upPort),
+            "--log-level",
+            "warn",
+            "--set",
+            "udp.portBase=0",
+            "--set",
+            "api.enabled=false",
+          ],
+          stdout: "null",
+          stderr: "inherit",
+        }).spawn();
+        children.push(up);
+        pushPort = upPort;
+        const paths: Record<string, unknown> = { "~^.*$": {} };
+        for (let i = 0; i < streams; i++) {
+          paths[`bench/s${i}`] = { source: `rtsp://127.0.0.1:${upPort}/bench/s${i}`, sourceTransport: "tcp" };
+        }
+        const file = `${OUT}/sources-${port}.json`;
+        await Deno.writeTextFile(file, JSON.stringify({ paths }));
+        extraArgs.push("--config", file);
+      }
       const args = [
         "run",
         "-P=server",
@@ -286,6 +325,7 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
         "--set",
         "api.port=0",
       ];
+      args.push(...extraArgs);
       if (opts.mergeWindow !== undefined) args.push("--set", `viewer.mergeWindowMs=${opts.mergeWindow}`);
       for (const kv of opts.serverSet ?? []) args.push("--set", kv);
       const server = new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "inherit" }).spawn();
@@ -293,12 +333,14 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
       serverPid = server.pid;
       const clip = await ensureClip(kbit);
       urls = Array.from({ length: streams }, (_, i) => `rtsp://127.0.0.1:${port}/bench/s${i}`);
-      await waitFor(
-        () => Deno.connect({ port }).then((c) => (c.close(), true), () => false),
-        15000,
-        "dm-live",
-      );
-      for (const url of urls) {
+      for (const p of opts.sources ? [port, upPort] : [port]) {
+        await waitFor(
+          () => Deno.connect({ port: p }).then((c) => (c.close(), true), () => false),
+          15000,
+          "dm-live",
+        );
+      }
+      for (const url of urls.map((u) => u.replace(`:${port}/`, `:${pushPort}/`))) {
         children.push(
           new Deno.Command("ffmpeg", {
             args: [
@@ -387,6 +429,7 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
       params: {
         viewers,
         streams,
+        sources: opts.sources ?? false,
         bitrateKbit: kbit,
         rampS,
         steadyS,
@@ -452,6 +495,12 @@ export function printResult(result: FanoutResult, log: (line: string) => void = 
     `  connected ${result.connected}/${viewers}, failed ${result.failed}, disconnects ${result.disconnects}, RTP gaps ${result.rtpGaps}`,
   );
   log(`  delivered      ${f(gbps)} Gbit/s`);
+  const ingestGbps = (streams * kbit) / 1e6;
+  log(
+    `  ingest         ${streams} ${result.params.sources ? "pulled" : "pushed"} stream(s), ${
+      f(ingestGbps * 1000, 1)
+    } Mbit/s in  ->  ${f(serverCores / ingestGbps)} server cores per ingested Gbit/s (viewers included)`,
+  );
   log(
     `  server CPU     ${f(serverCores)} cores  ->  ${f(result.gbpsPerServerCore)} Gbit/s per server core`,
   );
@@ -490,6 +539,7 @@ async function main(): Promise<void> {
     options: {
       viewers: { type: "string", default: "1000" },
       streams: { type: "string", default: "1" },
+      sources: { type: "boolean" },
       bitrate: { type: "string", default: "928" },
       ramp: { type: "string", default: "10" },
       duration: { type: "string", default: "20" },
@@ -514,6 +564,7 @@ async function main(): Promise<void> {
     transport: a.transport,
     viewers: Number(a.viewers),
     streams: Number(a.streams),
+    sources: a.sources,
     bitrateKbit: Number(a.bitrate),
     rampS: Number(a.ramp),
     durationS: Number(a.duration),
