@@ -8,7 +8,7 @@ import { STATUS_CODE, type StatusCode } from "../rtsp/status.ts";
 import type { TransportSpec } from "../rtsp/transport_header.ts";
 import { parseRtspUrl, type RtspUrl, stripTrailingSlash } from "../rtsp/url.ts";
 import { allow, type Reply, type RequestConnection, sourceOf } from "./request_context.ts";
-import { baseUrlOf, findViewerTarget, namesPath, trackUrl } from "./track_urls.ts";
+import { baseUrlOf, findViewerTarget, namesPath, trackUrl, urlTargets } from "./track_urls.ts";
 import { channelPair, tcpTransportReply, udpPorts, udpTransportReply } from "./transport_negotiation.ts";
 import { rtpInfoAt, ViewerSession } from "./viewer_session.ts";
 
@@ -40,6 +40,7 @@ export async function describe(c: RequestConnection, req: RtspRequest): Promise<
   }
   if (!stream) return fail(STATUS_CODE.NotFound, `no stream is published on path '${path}'`);
   const base = req.url.endsWith("/") ? req.url : req.url + "/";
+  c.describedPath = path;
   c.log.debug(`[path ${path}] DESCRIBE`);
   return {
     headers: [["Content-Base", base], ["Content-Type", "application/sdp"]],
@@ -58,7 +59,16 @@ export function setupViewer(
   u: RtspUrl,
   t: TransportSpec,
 ): Reply {
-  const found = findViewerTarget((p) => c.ctx.directory.get(p), u);
+  // The session's stream, else the one DESCRIBEd, before any other reading of the URL: a stream
+  // whose path merely extends it (`live/cam/trackID=0`) never shadows it.
+  const own = existing?.path ?? c.describedPath;
+  // A session's first SETUP is where reading is granted (a client may skip DESCRIBE). Credentials
+  // are asked for before anything about the path's streams is told (no 404/459 to the unknown).
+  const asked = existing === null ? own ?? setupPath(u) : null;
+  const granted = asked === null ? null : allow(c, req, asked, "read");
+  const lookup = (p: string) => c.ctx.directory.get(p);
+  const found = (own === null ? null : findViewerTarget((p) => p === own ? lookup(p) : undefined, u)) ??
+    findViewerTarget(lookup, u);
   if (found === null) return fail(STATUS_CODE.NotFound, `no stream is published for ${u.path}`);
   const { stream, track } = found;
   if (track === "aggregate") {
@@ -73,7 +83,11 @@ export function setupViewer(
   if (existing !== null && existing.stream !== stream) {
     return fail(STATUS_CODE.BadRequest, `SETUP of path '${stream.path}' in a session of '${existing.path}'`);
   }
-  const user = existing === null ? allow(c, req, stream.path, "read") : existing.user;
+  const user = existing !== null
+    ? existing.user
+    : stream.path === asked
+    ? granted
+    : allow(c, req, stream.path, "read");
   if (existing?.channels.has(track)) return fail(STATUS_CODE.BadRequest, `track ${track} is already set up`);
   let transport: string;
   let rtp: number;
@@ -98,6 +112,12 @@ export function setupViewer(
   transport = tcpTransportReply(pair);
   detail = `on channels ${pair[0]}-${pair[1]}`;
   return added(existing ?? newViewer(c, stream, user), "tcp", track, rtp, transport, detail);
+}
+
+/** The path a first SETUP URL most likely names: its parent when it ends in a track control. */
+function setupPath(u: RtspUrl): string {
+  const t = urlTargets(u).find((x) => /^trackID=\d+$/.test(x.control));
+  return t?.path ?? stripTrailingSlash(u.path);
 }
 
 function newViewer(

@@ -13,6 +13,9 @@ import { allow, type Reply, type RequestConnection, sourceOf } from "./request_c
 import { findPublisherTrack, namesPath } from "./track_urls.ts";
 import { channelPair, tcpTransportReply, udpPorts, udpTransportReply } from "./transport_negotiation.ts";
 
+/** A last path segment that reads as a track control (dm-live's trackID=N, ffmpeg's streamid=N). */
+const TRACK_CONTROL = /(^|\/)(trackID|streamid)=\d+$/i;
+
 const fail = (status: StatusCode, msg: string): never => {
   throw new RtspError(status, msg);
 };
@@ -28,6 +31,10 @@ export async function announce(c: RequestConnection, req: RtspRequest): Promise<
   }
   const path = stripTrailingSlash(parseRtspUrl(req.url).path);
   if (path === "") return fail(STATUS_CODE.BadRequest, "ANNOUNCE needs a path");
+  if (TRACK_CONTROL.test(path)) {
+    // `live/cam/trackID=0` would be a reading of live/cam's own track URLs (docs/protocol.md §1).
+    return fail(STATUS_CODE.BadRequest, `ANNOUNCE path '${path}' ends in a track control`);
+  }
   const user = allow(c, req, path, "publish");
   if (sourceOf(c, path) !== undefined) {
     throw new RtspError(

@@ -14,6 +14,8 @@ export interface RequestConnection extends SessionHost {
   session: RtspSession | null;
   /** Digest nonce counts this connection has used (replay check); made by the first Digest answer. */
   nonceCounter: NonceCounter | null;
+  /** The path this connection last DESCRIBEd: a first SETUP resolves against it (docs/protocol.md §1). */
+  describedPath: string | null;
 }
 
 /** A handler's answer; `after` runs once the response is queued (PLAY starts media after it). */

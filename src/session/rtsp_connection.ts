@@ -88,6 +88,8 @@ export class RtspConnection implements RequestConnection {
 
   /** Digest nonce counts this connection has used (replay check); made by the first Digest answer. */
   nonceCounter: NonceCounter | null = null;
+  /** The path this connection last DESCRIBEd: a first SETUP resolves against it. */
+  describedPath: string | null = null;
 
   /** The peer's address without the port (IPv6 without brackets). */
   get peerHost(): string {

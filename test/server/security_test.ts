@@ -1,0 +1,64 @@
+/** Holes an attack run found (issue: hold against attackers), each with the test that reproduces it. */
+import assert from "node:assert/strict";
+import { withServer } from "../support/server.ts";
+import { RtspTestClient } from "../support/rtsp_client.ts";
+import { AV_SDP, startPublisher } from "../support/synthetic_publisher.ts";
+
+Deno.test("a path ending in a track control cannot be announced, so it never shadows another path's track URLs", async () => {
+  await withServer({ workers: 1 }, async (server) => {
+    const victim = await startPublisher(server.port, "live/cam");
+    await victim.sendFrames(10);
+    // The attack: a stream on live/cam/trackID=0 would answer the viewers' SETUP of live/cam's track 0.
+    const attacker = await RtspTestClient.connect(server.port, "live/cam/trackID=0");
+    const r = await attacker.request("ANNOUNCE", attacker.url, { "Content-Type": "application/sdp" }, AV_SDP);
+    assert.equal(r.status, 400);
+    const a2 = await RtspTestClient.connect(server.port, "x/streamid=1");
+    assert.equal(
+      (await a2.request("ANNOUNCE", a2.url, { "Content-Type": "application/sdp" }, AV_SDP)).status,
+      400,
+    );
+    a2.close();
+    attacker.close();
+    // The victim's viewers set up both tracks of live/cam and play.
+    const v = await RtspTestClient.connect(server.port, "live/cam");
+    const d = await v.request("DESCRIBE", v.url);
+    const base = d.headers.get("Content-Base")!;
+    assert.equal(
+      (await v.request("SETUP", `${base}trackID=0`, { Transport: "RTP/AVP/TCP;unicast;interleaved=0-1" }))
+        .status,
+      200,
+    );
+    assert.equal(
+      (await v.request("SETUP", `${base}trackID=1`, { Transport: "RTP/AVP/TCP;unicast;interleaved=2-3" }))
+        .status,
+      200,
+    );
+    assert.equal((await v.request("PLAY", base)).status, 200);
+    v.close();
+    victim.close();
+  });
+});
+
+Deno.test("SETUP of a protected path asks for credentials first, whether or not a stream exists", async () => {
+  await withServer({
+    workers: 1,
+    paths: { "~^secure/": { read: { users: [{ user: "v", pass: "w" }] } }, "~^.*$": {} },
+  }, async (server) => {
+    const pub = await startPublisher(server.port, "secure/cam");
+    await pub.sendFrames(10);
+    const tcp = { Transport: "RTP/AVP/TCP;unicast;interleaved=0-1" };
+    const cases: [string, string][] = [
+      ["a track of a stream that exists", "secure/cam/trackID=0"],
+      ["the aggregate URL of a two-track stream (459 once allowed)", "secure/cam"],
+      ["a track of a stream that does not exist (404 once allowed)", "secure/none/trackID=0"],
+    ];
+    for (const [what, path] of cases) {
+      const c = await RtspTestClient.connect(server.port, path);
+      const r = await c.request("SETUP", c.url, tcp);
+      assert.equal(r.status, 401, what);
+      assert.ok(r.headers.getAll("WWW-Authenticate").length > 0, `${what}: challenged`);
+      c.close();
+    }
+    pub.close();
+  });
+});
