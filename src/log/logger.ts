@@ -68,11 +68,27 @@ export class Logger {
   #write(level: LogLevel, msg: string): void {
     if (RANK[level] < this.#level.rank) return;
     const time = new Date().toISOString();
-    // One line per event (journald): a stack trace's newlines become a visible \n.
-    if (!this.#json && msg.includes("\n")) msg = msg.replaceAll("\n", "\\n");
     const line = this.#json
       ? JSON.stringify({ time, level, who: this.#prefix, msg })
-      : `${time} ${TAG[level]} ${this.#prefix === "" ? "" : this.#prefix + " "}${msg}`;
+      : `${time} ${TAG[level]} ${this.#prefix === "" ? "" : escapeText(this.#prefix) + " "}${escapeText(msg)}`;
     this.#sink(level, line);
   }
+}
+
+/** Characters a text log line must not carry raw: controls (C0, DEL, C1) and the Unicode line breaks. */
+const UNSAFE = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/g;
+const NAMED: Readonly<Record<string, string>> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
+/**
+ * A text log line's piece with every unsafe character written out (`\n`, `\x1b`, `\u2028`): one
+ * line per event for journald, and nothing a peer sends (a path, a header) can forge a line,
+ * move the cursor or colour a terminal.
+ */
+export function escapeText(s: string): string {
+  UNSAFE.lastIndex = 0;
+  if (!UNSAFE.test(s)) return s;
+  return s.replace(UNSAFE, (c) => {
+    const code = c.charCodeAt(0);
+    return NAMED[c] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16)}`);
+  });
 }

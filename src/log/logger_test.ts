@@ -29,3 +29,11 @@ Deno.test("Logger writes one line per event: text escapes newlines, json keeps t
   const o = JSON.parse(lines[1]);
   assert.deepEqual([o.level, o.who, o.msg], ["error", "w1", "uncaught: Error: boom\n    at f (x.ts:1:1)"]);
 });
+
+Deno.test("Logger's text lines write out every control character and Unicode line break a peer could send", () => {
+  const lines: string[] = [];
+  const log = new Logger("info", "w0", (_, line) => lines.push(line));
+  log.child("path live/\r\x1b[2Jfake\x00").warn("DESCRIBE x\u2028y\x7f\x9b\tz");
+  assert.match(lines[0], / WRN w0 \[path live\/\\r\\x1b\[2Jfake\\x00\] DESCRIBE x\\u2028y\\x7f\\x9b\\tz$/);
+  assert.doesNotMatch(lines[0], /[\x00-\x1f\x7f-\x9f\u2028\u2029]/);
+});

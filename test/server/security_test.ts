@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { withServer } from "../support/server.ts";
 import { RtspTestClient } from "../support/rtsp_client.ts";
 import { AV_SDP, startPublisher } from "../support/synthetic_publisher.ts";
+import { ServerProcess } from "../support/server_process.ts";
 
 Deno.test("a path ending in a track control cannot be announced, so it never shadows another path's track URLs", async () => {
   await withServer({ workers: 1 }, async (server) => {
@@ -61,4 +62,22 @@ Deno.test("SETUP of a protected path asks for credentials first, whether or not 
     }
     pub.close();
   });
+});
+
+Deno.test("control characters a client percent-encodes in a path reach the log written out, never raw", async () => {
+  const server = await ServerProcess.start();
+  try {
+    const c = await RtspTestClient.connect(server.port, "live/%0d%0aFAKE%1b%5b2J%00%7f%e2%80%a8x");
+    assert.equal((await c.request("DESCRIBE", c.url)).status, 404);
+    c.close();
+    const line = await server.waitLog(/DESCRIBE [^\n]*404[^\n]*\n/);
+    assert.match(line[0], /'live\/\\r\\nFAKE\\x1b\[2J\\x00\\x7f\\u2028x'/);
+    // dm-live's own lines (Deno's permission warning before them is coloured).
+    const ours = server.log.split("\n").filter((l) => /^\d{4}-\d\d-\d\dT/.test(l));
+    for (const l of ours) {
+      assert.doesNotMatch(l, /[\x00-\x1f\x7f\u2028]/, `no raw control character: ${JSON.stringify(l)}`);
+    }
+  } finally {
+    await server.stop();
+  }
 });
