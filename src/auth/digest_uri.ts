@@ -1,7 +1,7 @@
 /**
  * Whether a Digest `uri` parameter names the requested resource (RFC 7616 §3.4.6 wants them equal).
  * RTSP clients differ in what they put there, so the check is on the resource, not the text:
- * - an absolute URL or just the path: Bosch BVMS sends a relative uri (docs/protocol.md §14), and clients
+ * - an absolute URL or just the path: Bosch BVMS sends a relative uri (docs/protocol.md §23), and clients
  *   behind NAT or a proxy may name another host, so scheme, host and port are ignored;
  * - trailing slashes on the path or the query: VLC SETUPs the base URL with one, HappyTime NVR
  *   without (docs/protocol.md §3), and FFmpeg writes aggregate URLs as `?query/`;

@@ -121,7 +121,7 @@ function startsWithStartCode(buf: Uint8Array, at: number, end: number): boolean 
 
 function annexBFlags(buf: Uint8Array, start: number, end: number): number {
   // hot path: no allocation. Some cameras send Annex B byte stream as a "single NAL" payload,
-  // sometimes SPS+PPS+IDR behind successive start codes (docs/protocol.md §16). NAL type 0 is
+  // sometimes SPS+PPS+IDR behind successive start codes (docs/protocol.md §21). NAL type 0 is
   // unspecified, so a leading zero byte can only mean this quirk. Emulation prevention keeps
   // 00 00 01 out of NAL bodies, so every match is a real boundary.
   if (!startsWithStartCode(buf, start, end)) return 0;
@@ -168,7 +168,7 @@ export function parseSpropParameterSets(value: string): Uint8Array[] {
   return nals;
 }
 
-/** NAL units of bytes that may hold Annex B start codes (docs/protocol.md §16: some cameras put them in sprop). */
+/** NAL units of bytes that may hold Annex B start codes (docs/protocol.md §21: some cameras put them in sprop). */
 function splitAnnexB(bytes: Uint8Array): Uint8Array[] {
   if (!startsWithStartCode(bytes, 0, bytes.length)) return bytes.length === 0 ? [] : [bytes];
   const nals: Uint8Array[] = [];

@@ -95,7 +95,7 @@ export function h265PacketFlags(buf: Uint8Array, payloadStart: number, payloadEn
     return 0;
   }
   // nuh_temporal_id_plus1 is never 0 (H.265 §7.4.2.2): a zero second byte after a zero first one
-  // is an Annex B start code, sent as a "single NAL" by some cameras (docs/protocol.md §16).
+  // is an Annex B start code, sent as a "single NAL" by some cameras (docs/protocol.md §21).
   if (buf[payloadStart] === 0 && buf[payloadStart + 1] === 0) {
     return annexBFlags(buf, payloadStart, payloadEnd);
   }

@@ -2,7 +2,7 @@
  * The parameter sets of an SDP (`sprop-parameter-sets`, RFC 6184 §8.1; `sprop-vps/sps/pps`, RFC
  * 7798 §7.1) as one RTP payload to send in-band before a keyframe that came without them: an H.264
  * STAP-A (RFC 6184 §5.7.1) or an H.265 aggregation packet (RFC 7798 §4.4.2). Many decoders need them
- * in-band (docs/protocol.md §16); cameras often put them only in the SDP. Allocates; built once per
+ * in-band (docs/protocol.md §19); cameras often put them only in the SDP. Allocates; built once per
  * stream.
  */
 

@@ -65,7 +65,7 @@ function plainTransport(conn: Deno.TcpConn): ClientTransport {
 }
 
 /**
- * RTSP over HTTP (QuickTime tunnelling, docs/protocol.md §21): the GET connection carries the
+ * RTSP over HTTP (QuickTime tunnelling, docs/protocol.md §25): the GET connection carries the
  * server's bytes after its HTTP head, the POST one ours, base64-encoded.
  */
 async function tunnelTransport(

@@ -4,8 +4,8 @@
  * DESCRIBE (answering 401 and following redirects), SETUP of every track over TCP interleaved or
  * UDP unicast, the ring announced to every worker, PLAY; then media into a StreamFeed, receiver
  * reports back to the server, keep-alives at half its session timeout, until stop() or a failure.
- * Retries belong to the caller (source_runner.ts). The camera dialects it tolerates are listed in
- * docs/protocol.md and tested in client_session_test.ts.
+ * Retries belong to the caller (source_runner.ts). The camera dialects it tolerates are tested in
+ * test/server/source_dialects_test.ts (docs/protocol.md §4, §26).
  *
  * Over 300 lines on purpose: the handshake is one sequence whose steps share the connection, the
  * tracks and the session id; split, each piece would need all of them.
@@ -409,7 +409,7 @@ export class ClientSession implements ClientConnectionOwner, UdpRouteTarget {
     this.#punchUdp();
   }
 
-  /** UDP: a first packet to each server port, so a NAT between us opens the way back (docs/protocol.md §13). */
+  /** UDP: a first packet to each server port, so a NAT between us opens the way back (docs/protocol.md §10). */
   #punchUdp(): void {
     const udp = this.#ctx.udp;
     if (udp === null || this.#o.transport !== "udp") return;

@@ -155,7 +155,7 @@ export function play(s: ViewerSession, req: RtspRequest): Reply {
   const stream = s.stream;
   if (stream.ended) return fail(STATUS_CODE.NotFound, `stream on path '${s.path}' has ended`);
   const headers: [string, string][] = [["Range", serializeRangeHeader({ start: "now" })]];
-  // Some clients send PLAY twice (docs/protocol.md §6): answer, keep streaming.
+  // Some clients send PLAY twice (docs/protocol.md §15): answer, keep streaming.
   if (s.state === "play") return { headers };
   const base = baseUrlOf(req.url, s.path);
   const reader = s.prepare();

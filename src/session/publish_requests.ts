@@ -32,7 +32,7 @@ export async function announce(c: RequestConnection, req: RtspRequest): Promise<
   const path = stripTrailingSlash(parseRtspUrl(req.url).path);
   if (path === "") return fail(STATUS_CODE.BadRequest, "ANNOUNCE needs a path");
   if (TRACK_CONTROL.test(path)) {
-    // `live/cam/trackID=0` would be a reading of live/cam's own track URLs (docs/protocol.md §1).
+    // `live/cam/trackID=0` would be a reading of live/cam's own track URLs (docs/protocol.md §2).
     return fail(STATUS_CODE.BadRequest, `ANNOUNCE path '${path}' ends in a track control`);
   }
   const user = allow(c, req, path, "publish");

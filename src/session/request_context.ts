@@ -14,7 +14,7 @@ export interface RequestConnection extends SessionHost {
   session: RtspSession | null;
   /** Digest nonce counts this connection has used (replay check); made by the first Digest answer. */
   nonceCounter: NonceCounter | null;
-  /** The path this connection last DESCRIBEd: a first SETUP resolves against it (docs/protocol.md §1). */
+  /** The path this connection last DESCRIBEd: a first SETUP resolves against it (docs/protocol.md §2). */
   describedPath: string | null;
 }
 

@@ -33,7 +33,7 @@ export function handleRequest(c: RequestConnection, req: RtspRequest): Promise<R
       return { headers: [["Public", PUBLIC_METHODS.join(", ")]] };
     case "GET_PARAMETER":
     case "SET_PARAMETER":
-      // Keep-alives (docs/protocol.md §8): an empty 200 whatever the body asks.
+      // Keep-alives (docs/protocol.md §13): an empty 200 whatever the body asks.
       if (req.headers.has("Session")) requireSession(c, req);
       return {};
     case "DESCRIBE":

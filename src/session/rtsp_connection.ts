@@ -36,7 +36,7 @@ const MAX_UNREAD_CONTROL_BYTES = 256 * 1024;
 
 /**
  * One RTSP/TCP connection: reads requests and interleaved frames, answers in order, and carries at
- * most one session (closing the connection ends it, as clients expect: docs/protocol.md §8).
+ * most one session (closing the connection ends it, as clients expect: docs/protocol.md §14).
  */
 export class RtspConnection implements RequestConnection {
   readonly ctx: WorkerContext;
@@ -309,7 +309,7 @@ export class RtspConnection implements RequestConnection {
     // append: a 401 carries one WWW-Authenticate per challenge.
     if (extra) { for (const [k, v] of extra) h.append(k, v); }
     const s = this.session;
-    // Session on every response once the client knows the id, except TEARDOWN (docs/protocol.md §7).
+    // Session on every response once the client knows the id, except TEARDOWN (docs/protocol.md §11).
     if (s && s.idSent && req?.method !== "TEARDOWN" && !h.has("Session")) {
       h.set("Session", serializeSessionHeader(s.id, s.advertisedTimeoutSec));
     }

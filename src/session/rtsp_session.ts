@@ -4,7 +4,7 @@ import { canEnter, type SessionState } from "./session_state.ts";
 import type { SessionHost } from "./session_host.ts";
 import type { UdpRouteTarget } from "./udp_ports.ts";
 
-/** Session ids: 16 hex digits, no dashes (they confuse some clients: docs/protocol.md §7). */
+/** Session ids: 16 hex digits, no dashes (they confuse some clients: docs/protocol.md §12). */
 export function newSessionId(): string {
   const b = new Uint8Array(8);
   crypto.getRandomValues(b);
@@ -44,7 +44,7 @@ export abstract class RtspSession implements UdpRouteTarget {
     this.conn = conn;
     this.path = path;
     this.user = user;
-    // Advertise less than the real timeout: some clients ping exactly at the deadline (docs/protocol.md §7).
+    // Advertise less than the real timeout: some clients ping exactly at the deadline (docs/protocol.md §11).
     this.advertisedTimeoutSec = Math.max(1, Math.floor(conn.ctx.config.sessionTimeoutMs / 1000) - 5);
   }
 
@@ -62,7 +62,7 @@ export abstract class RtspSession implements UdpRouteTarget {
     this.#state = next;
   }
 
-  /** Whether a response has carried the id (from SETUP on), so later ones repeat it (docs/protocol.md §7). */
+  /** Whether a response has carried the id (from SETUP on), so later ones repeat it (docs/protocol.md §11). */
   get idSent(): boolean {
     return this.#state !== "initial" && this.#state !== "announced";
   }

@@ -34,7 +34,7 @@ export const PUBLIC_METHODS = [
 
 export type RtspMethod = typeof PUBLIC_METHODS[number];
 
-/** Keep-alives and questions about the server, valid in every state (docs/protocol.md §8). */
+/** Keep-alives and questions about the server, valid in every state (docs/protocol.md §13). */
 const ANY_TIME = ["OPTIONS", "DESCRIBE", "GET_PARAMETER", "SET_PARAMETER"] as const;
 
 /** The methods valid in each state; anything else is answered 455 with this list in `Allow`. */
@@ -44,7 +44,7 @@ export const METHODS_IN_STATE: Readonly<Record<SessionState, readonly RtspMethod
   preRecord: [...ANY_TIME, "SETUP", "RECORD", "TEARDOWN"],
   record: [...ANY_TIME, "TEARDOWN"],
   prePlay: [...ANY_TIME, "SETUP", "PLAY", "PAUSE", "TEARDOWN"],
-  // PLAY again is answered and changes nothing (some clients resend it: docs/protocol.md §6).
+  // PLAY again is answered and changes nothing (some clients resend it: docs/protocol.md §15).
   play: [...ANY_TIME, "PLAY", "PAUSE", "TEARDOWN"],
 };
 

@@ -1,7 +1,7 @@
 /**
  * Which stream and track a request URL names. A viewer's URLs are resolved against the stream of
  * its session (or, at its first SETUP, the streams published); a publisher's against the controls
- * of its own ANNOUNCE SDP (docs/protocol.md §1-§3).
+ * of its own ANNOUNCE SDP (docs/protocol.md §2-§6).
  */
 import { joinUrl, parseRtspUrl, type RtspUrl, stripTrailingSlash } from "../rtsp/url.ts";
 import type { LocalStream } from "../stream/local_stream.ts";
@@ -15,7 +15,7 @@ export interface UrlTarget {
 }
 
 /**
- * Every way a request URL may name a path and a track control (docs/protocol.md §1, §3): ffmpeg
+ * Every way a request URL may name a path and a track control (docs/protocol.md §2, §3): ffmpeg
  * appends the control to the query (`/p?q=1/trackID=0`), GStreamer to the path
  * (`/p/trackID=0?q=1`), VLC SETUPs the base URL with a trailing slash. Most likely first; the
  * caller keeps the first that names an existing path and control.
@@ -43,7 +43,7 @@ function normalise(u: RtspUrl): string {
 /**
  * Which announced media a publisher's SETUP URL names, or -1: controls are the publisher's own
  * (ffmpeg `streamid=N`, Larix `mediaUUID=...`), relative to the session-level control or the
- * ANNOUNCE URL, or absolute (docs/protocol.md §2).
+ * ANNOUNCE URL, or absolute (docs/protocol.md §5).
  */
 export function findPublisherTrack(a: Announced, path: string, u: RtspUrl): number {
   const tracks = a.info.tracks;
@@ -96,7 +96,7 @@ export function findViewerTarget(
     if (!stream) continue;
     found = stream;
     if (target.control === "") {
-      // VLC and others SETUP the base URL of a single-track stream (docs/protocol.md §3).
+      // VLC and others SETUP the base URL of a single-track stream (docs/protocol.md §6).
       if (stream.info.tracks.length === 1) return { stream, track: 0 };
       aggregate = true;
       continue;
@@ -128,7 +128,7 @@ function originOf(url: string): string {
 }
 
 /**
- * The base URL of a stream a client DESCRIBEd (docs/protocol.md §2): a session-level control that is
+ * The base URL of a stream a client DESCRIBEd (docs/protocol.md §4): a session-level control that is
  * absolute, else `Content-Base` (absolute, or relative to the request URL: some cameras send
  * `/path/`), else the request URL; trailing slashes kept as the server wrote them.
  */

@@ -10,9 +10,9 @@ import type { RtspRequest } from "../rtsp/request.ts";
 import type { WorkerUdp } from "./udp_ports.ts";
 
 /**
- * The first transport offered that dm-live serves (docs/protocol.md §4): RTP/AVP over TCP
+ * The first transport offered that dm-live serves (docs/protocol.md §7): RTP/AVP over TCP
  * (interleaved), or unicast UDP with client_port when this worker has UDP ports and the peer is
- * IPv4. Anything else gets 461, which makes ffmpeg and VLC retry with another (docs/protocol.md §18).
+ * IPv4. Anything else gets 461, which makes ffmpeg and VLC retry with another (docs/protocol.md §8).
  */
 export function pickTransport(req: RtspRequest, udp: WorkerUdp | null, peerHost: string): TransportSpec {
   const h = req.headers.get("Transport");
@@ -42,7 +42,7 @@ export function checkSameTransport(current: "tcp" | "udp" | null, lower: "TCP" |
   }
 }
 
-/** A UDP client_port pair: n-(n+1) as given, or n alone for n, n+1 (docs/protocol.md §4). */
+/** A UDP client_port pair: n-(n+1) as given, or n alone for n, n+1 (docs/protocol.md §7). */
 export function udpPorts(t: TransportSpec): [number, number] {
   const [a, b] = t.clientPort!;
   if (a === 0 || b === 0) {
@@ -51,7 +51,7 @@ export function udpPorts(t: TransportSpec): [number, number] {
   return [a, b];
 }
 
-/** Interleaved pair for a new track: the one asked for, else the lowest free even pair (docs/protocol.md §5). */
+/** Interleaved pair for a new track: the one asked for, else the lowest free even pair (docs/protocol.md §9). */
 export function channelPair(
   t: TransportSpec,
   used: (ch: number) => boolean,

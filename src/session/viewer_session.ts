@@ -17,7 +17,7 @@ import { ViewerReception } from "./viewer_reception.ts";
 const STREAM_END_DRAIN_MS = 2000;
 
 /**
- * RTP-Info for PLAY (docs/protocol.md §9): per set-up track, the seq/rtptime of the first packet the
+ * RTP-Info for PLAY (docs/protocol.md §16): per set-up track, the seq/rtptime of the first packet the
  * reader will hand out (from the GOP burst), or the next sequence number when the burst has none.
  */
 export function rtpInfoAt(

@@ -172,7 +172,7 @@ export class StreamIngest {
 
   /**
    * Puts the SDP's parameter sets in before a keyframe that came without them (docs/protocol.md
-   * §16): the keyframe's timestamp, SSRC and payload type, its sequence number; the keyframe and
+   * §19): the keyframe's timestamp, SSRC and payload type, its sequence number; the keyframe and
    * every later video packet move up by one.
    */
   #injectParameterSets(buf: Uint8Array, start: number, ts: number, track: number, nowMs: number): void {
