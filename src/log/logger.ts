@@ -70,7 +70,9 @@ export class Logger {
     const time = new Date().toISOString();
     const line = this.#json
       ? JSON.stringify({ time, level, who: this.#prefix, msg })
-      : `${time} ${TAG[level]} ${this.#prefix === "" ? "" : escapeText(this.#prefix) + " "}${escapeText(msg)}`;
+      : `${time} ${TAG[level]} ${this.#prefix === "" ? "" : escapeText(this.#prefix) + " "}${
+        escapeText(msg)
+      }`;
     this.#sink(level, line);
   }
 }
@@ -89,6 +91,7 @@ export function escapeText(s: string): string {
   if (!UNSAFE.test(s)) return s;
   return s.replace(UNSAFE, (c) => {
     const code = c.charCodeAt(0);
-    return NAMED[c] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16)}`);
+    return NAMED[c] ??
+      (code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16)}`);
   });
 }

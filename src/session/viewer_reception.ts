@@ -12,6 +12,11 @@ import type { ReportBlock } from "../rtcp/report_block.ts";
 import { roundTripMs } from "../rtcp/ntp_time.ts";
 import type { ReceptionSummary } from "../stats/reports.ts";
 
+/** Jitter above this (ms) is not a measurement but a made-up report. */
+const MAX_JITTER_MS = 10_000;
+/** Duplicates can make cumulative loss negative (RFC 3550 §6.4.1), by this much at most. */
+const MAX_DUPLICATES = 65_536;
+
 export class ViewerReception {
   readonly #ring: SharedRing;
   readonly #info: readonly { readonly clockRate: number }[];
@@ -23,8 +28,9 @@ export class ViewerReception {
   readonly #jitterMs: number[];
   readonly #roundTripMs: (number | null)[];
   #at = 0;
-  /** Report blocks taken. */
+  /** Report blocks taken, and those left out as implausible. */
   blocks = 0;
+  implausible = 0;
 
   /** tracks: the ones the viewer set up; info: every track of the stream (jitter is in its clock's units). */
   constructor(ring: SharedRing, info: readonly { readonly clockRate: number }[], tracks: Iterable<number>) {
@@ -78,10 +84,19 @@ export class ViewerReception {
   #block(t: number, b: ReportBlock, wallMs: number, nowPerf: number): void {
     if (t < 0) return;
     const rate = this.#info[t]?.clockRate ?? 0;
+    // A viewer cannot have lost more packets than the highest sequence number it counts up to, nor
+    // see seconds of jitter on a live relay: such a block is made up, and left out of the figures.
+    const jitterMs = rate > 0 ? (b.jitter * 1000) / rate : 0;
+    if (
+      b.cumulativeLost > b.highestSeq + 1 || b.cumulativeLost < -MAX_DUPLICATES || jitterMs > MAX_JITTER_MS
+    ) {
+      this.implausible++;
+      return;
+    }
     this.#has[t] = true;
     this.#fractionLost[t] = b.fractionLost / 256;
     this.#cumulativeLost[t] = b.cumulativeLost;
-    this.#jitterMs[t] = rate > 0 ? (b.jitter * 1000) / rate : 0;
+    this.#jitterMs[t] = jitterMs;
     const rtt = roundTripMs(wallMs, b.lastSr, b.delaySinceLastSr);
     if (rtt !== null) this.#roundTripMs[t] = rtt;
     this.#at = nowPerf;

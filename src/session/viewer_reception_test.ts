@@ -8,6 +8,7 @@ const rr = (
   blocks: Partial<
     {
       ssrc: number;
+      highestSeq: number;
       fractionLost: number;
       cumulativeLost: number;
       jitter: number;
@@ -23,7 +24,7 @@ const rr = (
       ssrc: 0,
       fractionLost: 0,
       cumulativeLost: 0,
-      highestSeq: 0,
+      highestSeq: 70000, // a receiver past its first sequence cycle
       jitter: 0,
       lastSr: 0,
       delaySinceLastSr: 0,
@@ -86,4 +87,18 @@ Deno.test("ViewerReception ignores blocks about tracks the viewer did not set up
   );
   assert.equal(r.summary(0), null);
   assert.equal(r.blocks, 0);
+});
+
+Deno.test("ViewerReception leaves out implausible blocks: loss beyond the sequence reported, seconds of jitter", () => {
+  const { ring, w, send } = stream();
+  send(0, 0);
+  w.publish();
+  const r = new ViewerReception(ring, TRACKS, [0]);
+  r.receive(0, [rr([{ cumulativeLost: 8_388_607, highestSeq: 5000 }])], 0, 0);
+  r.receive(0, [rr([{ jitter: 90000 * 97_391, highestSeq: 5000 }])], 0, 0);
+  assert.equal(r.summary(0), null, "nothing taken");
+  assert.equal(r.implausible, 2);
+  r.receive(0, [rr([{ cumulativeLost: 7, highestSeq: 5000, jitter: 900, fractionLost: 64 }])], 0, 0);
+  const s = r.summary(0)!;
+  assert.deepEqual([s.cumulativeLost, s.jitterMs, s.fractionLost], [7, 10, 0.25]);
 });
