@@ -9,7 +9,13 @@ import type { TransportSpec } from "../rtsp/transport_header.ts";
 import { parseRtspUrl, type RtspUrl, stripTrailingSlash } from "../rtsp/url.ts";
 import { allow, type Reply, type RequestConnection, sourceOf } from "./request_context.ts";
 import { baseUrlOf, findViewerTarget, namesPath, trackUrl, urlTargets } from "./track_urls.ts";
-import { channelPair, tcpTransportReply, udpPorts, udpTransportReply } from "./transport_negotiation.ts";
+import {
+  channelPair,
+  checkUdpPortsFree,
+  tcpTransportReply,
+  udpPorts,
+  udpTransportReply,
+} from "./transport_negotiation.ts";
 import { rtpInfoAt, ViewerSession } from "./viewer_session.ts";
 
 const fail = (status: StatusCode, msg: string): never => {
@@ -94,12 +100,14 @@ export function setupViewer(
   let detail: string;
   if (t.lower === "UDP") {
     const ports = udpPorts(t);
+    checkUdpPortsFree(c.ctx.udp!, c.peerHost, ports, existing);
     // The ring cursor serves the tracks set up; UDP viewers use no channels, 2·track marks them.
     rtp = 2 * track;
     transport = udpTransportReply(c.ctx.udp!, ports);
     detail = `over UDP to ports ${ports[0]}-${ports[1]}`;
     const s = existing ?? newViewer(c, stream, user);
     (s.udpClientPorts ??= new Map()).set(track, ports);
+    s.reserveUdpPorts(track, ports);
     return added(s, "udp", track, rtp, transport, detail);
   }
   const used = (ch: number) => {

@@ -11,7 +11,13 @@ import { StreamInfoError, streamInfoFromSdp } from "../stream/stream_info.ts";
 import { PublisherSession } from "./publisher_session.ts";
 import { allow, type Reply, type RequestConnection, sourceOf } from "./request_context.ts";
 import { findPublisherTrack, namesPath } from "./track_urls.ts";
-import { channelPair, tcpTransportReply, udpPorts, udpTransportReply } from "./transport_negotiation.ts";
+import {
+  channelPair,
+  checkUdpPortsFree,
+  tcpTransportReply,
+  udpPorts,
+  udpTransportReply,
+} from "./transport_negotiation.ts";
 
 /** A last path segment that reads as a track control (dm-live's trackID=N, ffmpeg's streamid=N). */
 const TRACK_CONTROL = /(^|\/)(trackID|streamid)=\d+$/i;
@@ -76,7 +82,9 @@ export function setupPublisher(s: PublisherSession, req: RtspRequest, u: RtspUrl
   if (s.hasTrack(track)) return fail(STATUS_CODE.BadRequest, `track ${track} is already set up`);
   if (t.lower === "UDP") {
     const ports = udpPorts(t);
+    checkUdpPortsFree(s.conn.ctx.udp!, s.conn.peerHost, ports, s);
     (s.udpClientPorts ??= new Map()).set(track, ports);
+    s.reserveUdpPorts(track, ports);
     s.transport = "udp";
     s.enter("preRecord");
     s.log.debug(`SETUP publisher track ${track} over UDP from ports ${ports[0]}-${ports[1]}`);

@@ -2,7 +2,8 @@ import type { Logger } from "../log/logger.ts";
 import { parseRtcpCompound, type RtcpPacket } from "../rtcp/compound.ts";
 import { canEnter, type SessionState } from "./session_state.ts";
 import type { SessionHost } from "./session_host.ts";
-import type { UdpRouteTarget } from "./udp_ports.ts";
+import { rtcpRoute, type UdpRouteTarget } from "./udp_ports.ts";
+import { udpKey } from "../net/udp_endpoint.ts";
 
 /** Session ids: 16 hex digits, no dashes (they confuse some clients: docs/protocol.md §12). */
 export function newSessionId(): string {
@@ -110,6 +111,16 @@ export abstract class RtspSession implements UdpRouteTarget {
     if (packets === null) stats.rtcpInvalid++;
     else stats.rtcpIn++;
     return packets;
+  }
+
+  /**
+   * Takes the client's UDP ports of `track` for this session at SETUP (RTP and RTCP), so no other
+   * session from the same address can set them up (checkUdpPortsFree).
+   */
+  reserveUdpPorts(track: number, ports: [number, number]): void {
+    const host = this.conn.peerHost;
+    this.route(udpKey(host, ports[0]), track);
+    this.route(udpKey(host, ports[1]), rtcpRoute(track));
   }
 
   /** Sends datagrams from `key` (udpKey) to this session as `track` (rtcpRoute(t): RTCP about t). */

@@ -7,7 +7,7 @@ import { RtspError } from "../rtsp/errors.ts";
 import { STATUS_CODE } from "../rtsp/status.ts";
 import { parseTransportHeader, serializeTransport, type TransportSpec } from "../rtsp/transport_header.ts";
 import type { RtspRequest } from "../rtsp/request.ts";
-import type { WorkerUdp } from "./udp_ports.ts";
+import type { UdpRouteTarget, WorkerUdp } from "./udp_ports.ts";
 
 /**
  * The first transport offered that dm-live serves (docs/protocol.md §7): RTP/AVP over TCP
@@ -49,6 +49,24 @@ export function udpPorts(t: TransportSpec): [number, number] {
     throw new RtspError(STATUS_CODE.BadRequest, `client_port ${a}-${b} is not a usable port pair`);
   }
   return [a, b];
+}
+
+/**
+ * Refuses (400) client ports that another session from the same address already uses: its datagrams
+ * would reach that session, or two viewers' streams one socket (docs/protocol.md §10).
+ */
+export function checkUdpPortsFree(
+  udp: WorkerUdp,
+  host: string,
+  ports: [number, number],
+  self: UdpRouteTarget | null,
+): void {
+  for (const p of ports) {
+    const owner = udp.owner(udpKey(host, p));
+    if (owner !== undefined && owner !== self) {
+      throw new RtspError(STATUS_CODE.BadRequest, `client_port ${p} is used by another session from ${host}`);
+    }
+  }
 }
 
 /** Interleaved pair for a new track: the one asked for, else the lowest free even pair (docs/protocol.md §9). */

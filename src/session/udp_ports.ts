@@ -83,6 +83,11 @@ export class WorkerUdp {
     return true;
   }
 
+  /** The session datagrams from `key` go to, if any. */
+  owner(key: number): UdpRouteTarget | undefined {
+    return this.#routes.get(key)?.session;
+  }
+
   removeRoutes(session: UdpRouteTarget, keys: readonly number[]): void {
     for (const k of keys) if (this.#routes.get(k)?.session === session) this.#routes.delete(k);
   }

@@ -81,3 +81,41 @@ Deno.test("control characters a client percent-encodes in a path reach the log w
     await server.stop();
   }
 });
+
+Deno.test("UDP client ports another session from the same address set up are refused, for publishers and viewers", async () => {
+  await withServer({ workers: 1 }, async (server) => {
+    const record = async (path: string, ports: string) => {
+      const c = await RtspTestClient.connect(server.port, path);
+      assert.equal(
+        (await c.request("ANNOUNCE", c.url, { "Content-Type": "application/sdp" }, AV_SDP)).status,
+        200,
+      );
+      const r = await c.request("SETUP", `${c.url}/streamid=0`, {
+        Transport: `RTP/AVP;unicast;client_port=${ports};mode=record`,
+      });
+      return { c, status: r.status };
+    };
+    const a = await record("live/a", "40100-40101");
+    assert.equal(a.status, 200);
+    const b = await record("live/b", "40100-40101");
+    assert.equal(b.status, 400, "a second publisher on the same ports would feed the first one's stream");
+    const b2 = await record("live/b2", "40101-40102");
+    assert.equal(b2.status, 400, "one port in common is enough");
+    const pub = await startPublisher(server.port, "live/v");
+    await pub.sendFrames(10);
+    const view = async (ports: string) => {
+      const c = await RtspTestClient.connect(server.port, "live/v");
+      const d = await c.request("DESCRIBE", c.url);
+      const r = await c.request("SETUP", `${d.headers.get("Content-Base")}trackID=0`, {
+        Transport: `RTP/AVP;unicast;client_port=${ports}`,
+      });
+      return { c, status: r.status };
+    };
+    const v1 = await view("40200-40201");
+    assert.equal(v1.status, 200);
+    const v2 = await view("40200-40201");
+    assert.equal(v2.status, 400, "two viewers' streams would go to one socket");
+    for (const x of [a, b, b2, v1, v2]) x.c.close();
+    pub.close();
+  });
+});
