@@ -324,6 +324,9 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
         `udp.portBase=${20000 + 2 * Math.floor(Math.random() * 10000)}`,
         "--set",
         "api.port=0",
+        // Each load process holds thousands of viewers from one address.
+        "--set",
+        "limits.maxConnectionsPerAddress=0",
       ];
       args.push(...extraArgs);
       if (opts.mergeWindow !== undefined) args.push("--set", `viewer.mergeWindowMs=${opts.mergeWindow}`);

@@ -39,6 +39,9 @@ export interface Config {
     maxBodyBytes: number;
     maxGarbageBytes: number;
     maxConnectionsPerWorker: number;
+    maxConnectionsPerAddress: number;
+    requestTimeoutMs: number;
+    handshakeTimeoutMs: number;
   };
   log: { level: LogLevel; format: "text" | "json" };
   auth: AuthSettings;
@@ -67,7 +70,10 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
     maxHeaderBlockBytes: 16384,
     maxBodyBytes: 131072,
     maxGarbageBytes: 65536,
-    maxConnectionsPerWorker: 0,
+    maxConnectionsPerWorker: 16384,
+    maxConnectionsPerAddress: 1000,
+    requestTimeoutMs: 10_000,
+    handshakeTimeoutMs: 10_000,
   },
   log: { level: "info", format: "text" },
   auth: {
@@ -288,6 +294,9 @@ const SCHEMA: Schema = {
     maxBodyBytes: int(1024, 16 << 20),
     maxGarbageBytes: int(0, 16 << 20),
     maxConnectionsPerWorker: int(0, 1_000_000),
+    maxConnectionsPerAddress: int(0, 1_000_000),
+    requestTimeoutMs: int(100, 600_000),
+    handshakeTimeoutMs: int(100, 600_000),
   },
   log: { level: oneOf(LOG_LEVELS), format: oneOf(["text", "json"]) },
   auth: {

@@ -242,6 +242,27 @@ export class WorkerRuntime {
       sock.close();
       return;
     }
+    const host = hostOf(sock.peer);
+    const perAddress = this.ctx.config.limits.maxConnectionsPerAddress;
+    const workers = this.ctx.config.workers > 0
+      ? this.ctx.config.workers
+      : navigator.hardwareConcurrency || 1;
+    const share = Math.ceil(perAddress / workers);
+    const open = this.#perAddress.get(host) ?? 0;
+    if (perAddress > 0 && open >= share) {
+      stats.connectionsRefused++;
+      const now = performance.now();
+      // One line per address and 10 s: a flood must not flood the log too.
+      if (now - (this.#refusedLogged.get(host) ?? -Infinity) > 10_000) {
+        this.#refusedLogged.set(host, now);
+        this.ctx.log.warn(
+          `refused ${sock.peer}: ${open} connections from ${host} open on this worker (limits.maxConnectionsPerAddress ${perAddress})`,
+        );
+      }
+      sock.close();
+      return;
+    }
+    this.#perAddress.set(host, open + 1);
     const c = new RtspConnection(this.ctx, sock, this.#closed);
     this.connections.add(c);
     stats.connectionsOpen++;
@@ -252,14 +273,36 @@ export class WorkerRuntime {
   /** A connection closed: it leaves the worker's set. */
   readonly #closed = (c: RtspConnection): void => {
     this.connections.delete(c);
+    const host = c.peerHost;
+    const n = (this.#perAddress.get(host) ?? 1) - 1;
+    if (n <= 0) this.#perAddress.delete(host);
+    else this.#perAddress.set(host, n);
   };
 
+  /** Open connections per peer address on this worker (limits.maxConnectionsPerAddress). */
+  readonly #perAddress = new Map<string, number>();
+  readonly #refusedLogged = new Map<string, number>();
+
   readonly #closeIdle = (): void => {
-    const deadline = performance.now() - this.ctx.config.sessionTimeoutMs;
+    const now = performance.now();
+    const deadline = now - this.ctx.config.sessionTimeoutMs;
+    const l = this.ctx.config.limits;
+    for (const [host, at] of this.#refusedLogged) if (now - at > 10_000) this.#refusedLogged.delete(host);
     for (const c of this.connections) {
       if (c.lastSeen < deadline) {
         c.close(`timed out: nothing received for ${this.ctx.config.sessionTimeoutMs} ms`);
+      } else if (c.pendingSince > 0 && now - c.pendingSince > l.requestTimeoutMs) {
+        c.timedOut(`request not complete within ${l.requestTimeoutMs} ms`);
+      } else if (!c.handshaked && now - c.openedAt > l.handshakeTimeoutMs) {
+        c.timedOut(`no request within ${l.handshakeTimeoutMs} ms of connecting`);
       }
     }
   };
+}
+
+/** The address of a `host:port` peer (IPv6 without brackets), as RtspConnection.peerHost gives it. */
+function hostOf(peer: string): string {
+  const i = peer.lastIndexOf(":");
+  const h = i < 0 ? peer : peer.slice(0, i);
+  return h.startsWith("[") ? h.slice(1, -1) : h;
 }

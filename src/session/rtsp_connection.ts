@@ -86,6 +86,19 @@ export class RtspConnection implements RequestConnection {
     return this.ctx.log.child(`conn ${this.peer}`);
   }
 
+  /** performance.now() since which a message has been half-received (0: none); see limits.requestTimeoutMs. */
+  pendingSince = 0;
+  /** Whether a whole request has arrived (limits.handshakeTimeoutMs runs until then). */
+  handshaked = false;
+  /** performance.now() of the connection. */
+  readonly openedAt = performance.now();
+
+  /** A deadline of `limits` passed: 408, then closed. */
+  timedOut(detail: string): void {
+    if (this.#closed || this.#refusing) return;
+    this.#refuse(STATUS_CODE.RequestTimeout, detail);
+  }
+
   /** Digest nonce counts this connection has used (replay check); made by the first Digest answer. */
   nonceCounter: NonceCounter | null = null;
   /** The path this connection last DESCRIBEd: a first SETUP resolves against it. */
@@ -132,7 +145,14 @@ export class RtspConnection implements RequestConnection {
         if (this.#refusing) {
           this.#rb.start = this.#rb.end;
         } else {
+          const before = this.#rb.start;
           await this.#consume();
+          // A deadline runs for what is left half-received: from now when this read completed
+          // something, else from when the last one did (a request trickled byte by byte never does).
+          if (this.#rb.start === this.#rb.end) this.pendingSince = 0;
+          else if (this.#rb.start !== before || this.pendingSince === 0) {
+            this.pendingSince = performance.now();
+          }
         }
         if (!this.#closed && !this.#rb.makeRoom()) {
           this.#refuse(STATUS_CODE.RequestEntityTooLarge, "input exceeds the read buffer");
@@ -248,6 +268,7 @@ export class RtspConnection implements RequestConnection {
       return;
     }
     this.ctx.stats.requests++;
+    this.handshaked = true;
     const cseq = req.headers.get("CSeq");
     if (cseq === undefined || !/^\s*\d{1,10}\s*$/.test(cseq)) {
       this.#respondError(

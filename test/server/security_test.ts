@@ -119,3 +119,48 @@ Deno.test("UDP client ports another session from the same address set up are ref
     pub.close();
   });
 });
+
+Deno.test("slowloris: a request trickled byte by byte gets 408 and is closed; so does a connection that never asks", async () => {
+  await withServer({ "limits.requestTimeoutMs": 500, "limits.handshakeTimeoutMs": 500 }, async (server) => {
+    const slow = await RtspTestClient.connect(server.port, "x");
+    const silent = await RtspTestClient.connect(server.port, "x");
+    const line = `OPTIONS ${slow.url} RTSP/1.0\r\nCSeq: 1\r\n`;
+    let sent = 0;
+    // Every byte is news, but the request never ends: only the deadline for a whole request can end it.
+    while (!slow.closed && sent < line.length * 10) {
+      await slow.writeRaw(line[sent % line.length]).catch(() => {});
+      sent++;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(slow.closed, "closed");
+    assert.equal((await slow.nextResponse().catch(() => null))?.status, 408);
+    assert.ok(await silent.waitClosed(10_000));
+    assert.equal((await silent.nextResponse().catch(() => null))?.status, 408);
+    slow.close();
+    silent.close();
+    // A publisher whose frames keep coming in pieces is never taken for one.
+    const pub = await startPublisher(server.port, "live/ok");
+    for (let i = 0; i < 30; i++) {
+      await pub.sendFrames(1);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(pub.client.closed, false);
+    pub.close();
+  });
+});
+
+Deno.test("limits.maxConnectionsPerAddress: one address holds at most its share per worker", async () => {
+  await withServer({ workers: 2, "limits.maxConnectionsPerAddress": 4 }, async (server) => {
+    const clients: RtspTestClient[] = [];
+    for (let i = 0; i < 12; i++) clients.push(await RtspTestClient.connect(server.port, "x"));
+    let answered = 0;
+    for (const c of clients) {
+      const r = await c.request("OPTIONS").catch(() => null);
+      if (r?.status === 200) answered++;
+      c.close();
+    }
+    assert.ok(answered >= 1 && answered <= 4, `${answered} of 12 served`);
+    const refused = (await server.stats()).reduce((n, r) => n + r.connectionsRefused, 0);
+    assert.equal(refused, 12 - answered);
+  });
+});
