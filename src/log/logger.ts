@@ -78,6 +78,7 @@ export class Logger {
 }
 
 /** Characters a text log line must not carry raw: controls (C0, DEL, C1) and the Unicode line breaks. */
+// deno-lint-ignore no-control-regex -- control characters are what this matches
 const UNSAFE = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/g;
 const NAMED: Readonly<Record<string, string>> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
 
