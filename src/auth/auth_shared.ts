@@ -4,6 +4,8 @@
  * address's failures on all workers, whichever worker the kernel hands its connections to).
  */
 
+import { NONCE_TABLE_BYTES } from "./nonce_table.ts";
+
 /** Slots of the failure table; addresses hash into it, a collision only makes the limit stricter. */
 export const FAILURE_SLOTS = 4096;
 /** Int32 fields per slot: address hash, window start (s since the epoch, low 31 bits), failures. */
@@ -14,6 +16,8 @@ export interface AuthShared {
   nonceKey: Uint8Array;
   /** FAILURE_SLOTS * FAILURE_SLOT_FIELDS Int32 values, updated with Atomics. */
   failures: SharedArrayBuffer;
+  /** Digest nonce counts of every worker (nonce_table.ts). */
+  nonces: SharedArrayBuffer;
 }
 
 /** Fresh shared state, made once by main.ts and handed to every worker. */
@@ -23,5 +27,6 @@ export function newAuthShared(): AuthShared {
   return {
     nonceKey,
     failures: new SharedArrayBuffer(FAILURE_SLOTS * FAILURE_SLOT_FIELDS * Int32Array.BYTES_PER_ELEMENT),
+    nonces: new SharedArrayBuffer(NONCE_TABLE_BYTES),
   };
 }

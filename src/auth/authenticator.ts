@@ -13,6 +13,7 @@ import { IpAllowList } from "./ip_allow.ts";
 import { formatIp, isV4Mapped, parseIp } from "./ip_address.ts";
 import { issueNonce, verifyNonce } from "./nonce.ts";
 import { NonceCounter, parseNonceCount } from "./nonce_counter.ts";
+import { NonceTable } from "./nonce_table.ts";
 import type { AuthSettings, Permission, UserEntry } from "./permission.ts";
 import { isHashedPass, passwordMatches, secretsEqual, userHa1 } from "./user_secret.ts";
 
@@ -79,14 +80,19 @@ export class Authenticator {
     this.#settings = settings;
     this.#nonceKey = shared.nonceKey;
     this.#limiter = new FailureLimiter(shared.failures, settings);
+    this.#nonces = new NonceTable(shared.nonces);
   }
+
+  readonly #nonces: NonceTable;
 
   /**
    * Checks `req` against `perm`, in this order: address not in `perm.ips` -> 403; address over the
    * failure limit -> 403; `perm.users` empty -> ok (user null); no Authorization -> 401 with
    * challenges (not a failure: every client's first request has none); bad credentials -> 401,
    * counted; right password on a stale nonce -> 401 with stale=TRUE, not counted. `nc` is the
-   * connection's NonceCounter; without it, qop=auth nonce counts are not checked for replay.
+   * connection's NonceCounter; with it, qop=auth nonce counts are checked for replay on the
+   * connection and, through the shared nonce table, on every connection of every worker; without it
+   * (tests of the arithmetic), not at all.
    */
   check(req: AuthRequest, perm: Permission, nc?: NonceCounter): AuthResult {
     const addr = parseIp(req.peerIp, this.#peer);
@@ -219,6 +225,8 @@ export class Authenticator {
       ncValue = parseNonceCount(nc);
       if (ncValue === null) return failed("malformed nonce count", true);
       qopParams = { qop, nc, cnonce };
+    } else if (!this.#settings.allowRfc2069) {
+      return failed("digest without qop (RFC 2069 form) not allowed (auth.allowRfc2069)", false);
     }
 
     const entry = findUser(perm, user);
@@ -241,6 +249,19 @@ export class Authenticator {
     }
     if (ncValue !== null && counter !== undefined && !counter.advance(nonce, ncValue)) {
       return failed("replayed nonce count", true);
+    }
+    if (ncValue !== null && counter !== undefined) {
+      // Across connections and workers too: a captured answer replayed elsewhere is refused.
+      const nowSec = Math.floor(req.nowMs / 1000);
+      const seen = this.#nonces.advance(
+        nonce,
+        ncValue,
+        nowSec,
+        nowSec + Math.ceil(this.#settings.nonceTtlMs / 1000) + 1,
+      );
+      if (seen === "replay") return failed("replayed nonce count", true);
+      // Too many live nonces to track this one: a fresh nonce (stale) rather than an unchecked count.
+      if (seen === "full") return { ok: false, reason: "nonce table full", counted: false, stale: true };
     }
     return { ok: true, user: entry.user };
   }

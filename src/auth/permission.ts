@@ -30,6 +30,7 @@ export interface AuthSettings {
   methods: ("basic" | "digest")[]; // offered challenges; default ["basic", "digest"]
   digestAlgorithms: ("MD5" | "SHA-256")[]; // default ["MD5"]
   nonceTtlMs: number; // default 300000: older nonces get 401 with stale=true
+  allowRfc2069: boolean; // default false: Digest answers without qop (GStreamer, VLC) cannot be checked for replay
   maxFailures: number; // default 5 failures per address per window, then refused
   failureWindowMs: number; // default 60000
 }
@@ -40,6 +41,7 @@ export const DEFAULT_AUTH_SETTINGS: Readonly<AuthSettings> = Object.freeze<AuthS
   methods: ["basic", "digest"],
   digestAlgorithms: ["MD5"],
   nonceTtlMs: 300_000,
+  allowRfc2069: false,
   maxFailures: 5,
   failureWindowMs: 60_000,
 });

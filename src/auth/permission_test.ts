@@ -142,6 +142,7 @@ Deno.test("DEFAULT_AUTH_SETTINGS holds the documented defaults", () => {
     methods: ["basic", "digest"],
     digestAlgorithms: ["MD5"],
     nonceTtlMs: 300_000,
+    allowRfc2069: false,
     maxFailures: 5,
     failureWindowMs: 60_000,
   });

@@ -7,9 +7,11 @@ import assert from "node:assert/strict";
 import { ffmpegPublisher, ffprobeFrames, gstDecode, interopTest } from "./clients.ts";
 import { serverWithPublisher } from "./published_server.ts";
 
+// GStreamer answers Digest in the RFC 2069 form, which dm-live takes only with auth.allowRfc2069.
 const CONFIG = (auth: string) => `
 auth:
 ${auth}
+  allowRfc2069: true
 paths:
   cams/front:
     publish:

@@ -68,7 +68,8 @@ async function withSecureServer(
   extra: Record<string, unknown>,
   fn: (server: ServerHandle) => Promise<void>,
 ): Promise<void> {
-  await withServer({ paths: PATHS, ...extra }, async (server) => {
+  // These tests answer in both Digest forms; the RFC 2069 form is off by default (security_test.ts).
+  await withServer({ paths: PATHS, "auth.allowRfc2069": true, ...extra }, async (server) => {
     const pub = await startPublisher(server.port, "secure");
     try {
       await pub.sendFrames(2, 5);

@@ -4,6 +4,8 @@ import { withServer } from "../support/server.ts";
 import { RtspTestClient } from "../support/rtsp_client.ts";
 import { AV_SDP, startPublisher } from "../support/synthetic_publisher.ts";
 import { ServerProcess } from "../support/server_process.ts";
+import { ClientAuth } from "../../src/session/client_auth.ts";
+import { digestHa1, digestHa2, digestResponse } from "../../src/auth/digest.ts";
 
 Deno.test("a path ending in a track control cannot be announced, so it never shadows another path's track URLs", async () => {
   await withServer({ workers: 1 }, async (server) => {
@@ -75,6 +77,7 @@ Deno.test("control characters a client percent-encodes in a path reach the log w
     // dm-live's own lines (Deno's permission warning before them is coloured).
     const ours = server.log.split("\n").filter((l) => /^\d{4}-\d\d-\d\dT/.test(l));
     for (const l of ours) {
+      // deno-lint-ignore no-control-regex -- control characters are what this matches
       assert.doesNotMatch(l, /[\x00-\x1f\x7f\u2028]/, `no raw control character: ${JSON.stringify(l)}`);
     }
   } finally {
@@ -162,5 +165,41 @@ Deno.test("limits.maxConnectionsPerAddress: one address holds at most its share 
     assert.ok(answered >= 1 && answered <= 4, `${answered} of 12 served`);
     const refused = (await server.stats()).reduce((n, r) => n + r.connectionsRefused, 0);
     assert.equal(refused, 12 - answered);
+  });
+});
+
+Deno.test("a captured Digest answer replayed on another connection is refused; the RFC 2069 form is off by default", async () => {
+  const user = "v";
+  const pass = "w";
+  await withServer({ paths: { "~^.*$": { read: { users: [{ user, pass }] } } } }, async (server) => {
+    const pub = await startPublisher(server.port, "live/cam");
+    await pub.sendFrames(10);
+    const url = `rtsp://127.0.0.1:${server.port}/live/cam`;
+    const c = await RtspTestClient.connect(server.port, "live/cam");
+    const first = await c.request("DESCRIBE", url);
+    assert.equal(first.status, 401);
+    const auth = new ClientAuth(user, pass);
+    assert.equal(auth.challenged(first.headers.getAll("WWW-Authenticate")), null);
+    const captured = auth.authorization("DESCRIBE", url)!;
+    assert.match(captured, /qop=auth, nc=00000001/);
+    assert.equal((await c.request("DESCRIBE", url, { Authorization: captured })).status, 200);
+    c.close();
+    // The same answer, nc=1 again, from a new connection of the same address.
+    const replayer = await RtspTestClient.connect(server.port, "live/cam");
+    assert.equal((await replayer.request("DESCRIBE", url, { Authorization: captured })).status, 401);
+    // An answer without qop (GStreamer's, VLC's form) is not taken unless auth.allowRfc2069.
+    const old = await RtspTestClient.connect(server.port, "live/cam");
+    const ch = (await old.request("DESCRIBE", url)).headers.getAll("WWW-Authenticate").find((h) =>
+      /MD5/.test(h)
+    )!;
+    const nonce = /nonce="([^"]+)"/.exec(ch)![1];
+    const ha1 = digestHa1("MD5", user, "dm-live", pass);
+    const response = digestResponse("MD5", ha1, nonce, digestHa2("MD5", "DESCRIBE", url));
+    const rfc2069 =
+      `Digest username="${user}", realm="dm-live", nonce="${nonce}", uri="${url}", response="${response}"`;
+    assert.equal((await old.request("DESCRIBE", url, { Authorization: rfc2069 })).status, 401);
+    replayer.close();
+    old.close();
+    pub.close();
   });
 });
