@@ -1,6 +1,7 @@
 /**
  * The worker's composition root: builds what one RTSP worker runs (its listener, its UDP ports,
  * its replica of the stream directory, the context its connections share) and answers main.ts.
+ * Just over 300 lines: each message main.ts sends is answered here, next to what it changes.
  */
 import type { Config } from "../src/config.ts";
 import { Logger, type LogSink } from "../src/log/logger.ts";

@@ -3,6 +3,9 @@
  * with CSeq, responses matched to them in order, interleaved frames in (to the owner's frame()), and
  * the owner's frames out (RTCP receiver reports). The same read buffer and splitter as the server's
  * connections, the other direction of the same wire files.
+ *
+ * Over 300 lines on purpose: the two transports (plain TCP and the HTTP tunnel's GET/POST pair) share
+ * the request queue, the read loop and the close path; split, each would reach into the other's state.
  */
 import { formatPeer } from "../net/byte_socket.ts";
 import { ReadBuffer } from "../net/read_buffer.ts";

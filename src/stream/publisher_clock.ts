@@ -86,6 +86,8 @@ export class PublisherClock implements AppendObserver {
   #offsetMs: number | null = null;
   /** The offset was set to agree with the previous publisher's mapping: SRs arriving sooner do not lower it. */
   #aligned = false;
+  /** Per track, whether its first SR has been weighed against the previous publisher's mapping. */
+  readonly #alignedTracks: boolean[];
   /** A continued stream: each track's mapping as the previous publisher left it (null: none). */
   readonly #previous: ({ ms: number; rtp: number } | null)[] | null;
   /** The drift window under way: its start and the least offset of its SRs. */
@@ -124,6 +126,7 @@ export class PublisherClock implements AppendObserver {
     this.#srMs = fill(NaN);
     this.#srRtp = fill(0);
     this.#srPending = fill(false);
+    this.#alignedTracks = fill(false);
     this.#previous = timestampOffset === null ? null : Array.from({ length: n }, (_, t) => {
       const m = newClockMapping();
       return readClockMapping(ring.header, t, m)
@@ -224,7 +227,16 @@ export class PublisherClock implements AppendObserver {
 
   /** Maps `track` from its last SR, which arrived at arrivalMs; the other tracks follow a new offset. */
   #useSenderReport(track: number, arrivalMs: number): void {
-    const aligned = this.#offsetMs === null ? this.#alignedOffset(track) : null;
+    // A continued stream: the first SR of each track may raise the offset (never lower it) until no
+    // track maps earlier than the previous publisher left it. Taking the first track's alone would
+    // move another back by however much the new publisher's tracks relate differently, and players
+    // (ffmpeg) take time going back as non-monotonic timestamps.
+    let aligned: number | null = null;
+    if (this.#offsetMs === null || (this.#aligned && !this.#alignedTracks[track])) {
+      aligned = this.#alignedOffset(track);
+      this.#alignedTracks[track] = true;
+      if (aligned !== null && this.#offsetMs !== null && aligned <= this.#offsetMs) aligned = null;
+    }
     let moved: boolean;
     if (aligned !== null) {
       this.#offsetMs = aligned;

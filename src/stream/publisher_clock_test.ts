@@ -210,6 +210,39 @@ Deno.test("a continued stream goes on from the previous publisher's mapping; its
   near(later.ms - (later.rtp - 900_000) / 90, T0 + 10_000, "still aligned");
 });
 
+Deno.test("a continued stream's tracks never map earlier than the previous publisher left them", () => {
+  // The first publisher: both tracks mapped from the server's clock, timestamp 0 at T0.
+  const first = setup();
+  first.send(0, 0);
+  first.send(1, 0);
+  const ring = first.ring;
+  const time = { now: T0 + 10_000 };
+  // The second one's timestamps go on 10 s later on both tracks.
+  const offsets = [900_000, 480_000];
+  const clock = new PublisherClock(ring, [90000, 48000], (t) => offsets[t], () => time.now);
+  clock.appended(0, 900_000, new Uint8Array(12), 0);
+  clock.appended(1, 480_000, new Uint8Array(12), 0);
+  // Its video SR: its timestamp 0 is now (T0 + 10 s on the previous mapping): the offset aligns to it.
+  clock.senderReport(0, ntpSeconds(time.now), ntpFraction(time.now), 0, time.now);
+  const previousAt = (m: { ms: number; rtp: number }, rate: number, off: number) =>
+    m.ms - (m.rtp - off) / rate * 1000;
+  near(previousAt(first.mapping(0), 90000, 900_000), T0 + 10_000, "video aligned");
+  // Its audio SR says its timestamp 0 was 20 ms later than video's: with video's offset, audio would
+  // map 20 ms before where the previous publisher left it. The offset rises instead; video moves on.
+  clock.senderReport(1, ntpSeconds(time.now - 20), ntpFraction(time.now - 20), 0, time.now);
+  near(previousAt(first.mapping(1), 48000, 480_000), T0 + 10_000, "audio not moved back");
+  near(previousAt(first.mapping(0), 90000, 900_000), T0 + 10_020, "video moved forward with the offset");
+  // A third publisher whose video SR would map video later than before (a forward step) does not
+  // lower the offset its audio SR aligned: audio stays where it was.
+  const third = new PublisherClock(ring, [90000, 48000], (t) => offsets[t], () => time.now);
+  third.appended(0, 900_000, new Uint8Array(12), 0);
+  third.appended(1, 480_000, new Uint8Array(12), 0);
+  third.senderReport(1, ntpSeconds(time.now), ntpFraction(time.now), 0, time.now);
+  third.senderReport(0, ntpSeconds(time.now + 40), ntpFraction(time.now + 40), 0, time.now);
+  near(previousAt(first.mapping(1), 48000, 480_000), T0 + 10_000, "audio kept its place");
+  near(previousAt(first.mapping(0), 90000, 900_000), T0 + 10_040, "video steps forward");
+});
+
 Deno.test("a continued stream without SRs keeps the previous mapping for its rewritten timestamps", () => {
   const first = setup();
   first.send(1, 48_000);

@@ -4,6 +4,7 @@
  * header lines, boundary numbers, protocol tokens); binary inputs get big-endian boundary fields.
  *
  * Test-only: imported by `*_test.ts` files and by the rest of src/testing, never by a server module.
+ * Over 300 lines on purpose: a flat list of small mutators that one table selects from.
  *
  * @module
  */
