@@ -3,6 +3,13 @@ import type { ReadTarget } from "./byte_socket.ts";
 const NONE = new Uint8Array(0);
 
 /**
+ * The read buffer of a connection that receives media (a recording publisher, a pulled source): a
+ * whole burst of interleaved packets per read instead of one ~1.4 KB packet per read, so fewer
+ * system calls and wakes per ingested byte.
+ */
+export const MEDIA_READ_BYTES = 64 * 1024;
+
+/**
  * One byte buffer per connection: read into its free tail, consume from its head, slide down
  * instead of growing while it can, and grow (doubling) only up to a hard cap. An idle connection
  * may release it (release()); the next read allocates it again.
@@ -13,7 +20,7 @@ export class ReadBuffer implements ReadTarget {
   start = 0;
   /** One past the last received byte. */
   end = 0;
-  readonly #initial: number;
+  #initial: number;
   readonly #max: number;
   #spare: Uint8Array = NONE;
 
@@ -33,6 +40,22 @@ export class ReadBuffer implements ReadTarget {
       this.#spare = this.buf.subarray(this.end);
     }
     return this.#spare;
+  }
+
+  /**
+   * Grows the buffer to at least `bytes` (within the cap), now and after a release: a connection
+   * that starts receiving media (a publisher's RECORD) takes everything queued in one read instead
+   * of one packet per read.
+   */
+  reserve(bytes: number): void {
+    const want = Math.min(bytes, this.#max);
+    if (want > this.#initial) this.#initial = want;
+    if (this.buf === NONE || this.buf.length >= want) return;
+    const bigger = new Uint8Array(want);
+    bigger.set(this.buf.subarray(this.start, this.end));
+    this.end -= this.start;
+    this.start = 0;
+    this.buf = bigger;
   }
 
   /** Frees the memory when nothing unconsumed is left (a viewer reads a few bytes a minute). */

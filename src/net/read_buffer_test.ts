@@ -50,3 +50,20 @@ Deno.test("ReadBuffer.release() frees an empty buffer; the next spare() allocate
   fill(rb, [3]);
   assert.deepEqual([...rb.buf.subarray(rb.start, rb.end)], [3]);
 });
+
+Deno.test("ReadBuffer.reserve() grows keeping the unconsumed bytes, within the cap, and after a release", () => {
+  const rb = new ReadBuffer(8, 64);
+  fill(rb, [1, 2, 3, 4]);
+  rb.start = 1;
+  rb.reserve(32);
+  assert.equal(rb.capacity, 32);
+  assert.deepEqual([...rb.buf.subarray(rb.start, rb.end)], [2, 3, 4]);
+  assert.equal(rb.spare().length, 29);
+  rb.reserve(1000);
+  assert.equal(rb.capacity, 64, "the cap holds");
+  rb.reserve(16);
+  assert.equal(rb.capacity, 64, "never shrinks");
+  rb.start = rb.end;
+  rb.release();
+  assert.equal(rb.spare().length, 64, "a released buffer comes back at the reserved size");
+});

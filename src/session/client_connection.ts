@@ -8,7 +8,7 @@
  * the request queue, the read loop and the close path; split, each would reach into the other's state.
  */
 import { formatPeer } from "../net/byte_socket.ts";
-import { ReadBuffer } from "../net/read_buffer.ts";
+import { MEDIA_READ_BYTES, ReadBuffer } from "../net/read_buffer.ts";
 import { RtspError } from "../rtsp/errors.ts";
 import { HeaderMap } from "../rtsp/header_map.ts";
 import { writeInterleavedHeader } from "../rtsp/interleaved_frame.ts";
@@ -190,7 +190,10 @@ export class ClientConnection {
     this.remoteHost = conn.remoteHost;
     this.peer = conn.peer;
     this.#splitter = new MessageSplitter(limits);
-    this.#rb = new ReadBuffer(16384, Math.max(limits.maxHeaderBlockBytes + limits.maxBodyBytes, 65540));
+    this.#rb = new ReadBuffer(
+      MEDIA_READ_BYTES,
+      Math.max(limits.maxHeaderBlockBytes + limits.maxBodyBytes, 65540),
+    );
     this.#responseTimeoutMs = timeoutMs;
     this.#read();
   }

@@ -1,3 +1,4 @@
+import { MEDIA_READ_BYTES } from "../net/read_buffer.ts";
 import { udpKey } from "../net/udp_endpoint.ts";
 import { SharedRing } from "../ring/shared_ring.ts";
 import { StreamFeed } from "../stream/stream_feed.ts";
@@ -97,7 +98,10 @@ export class PublisherSession extends RtspSession {
         : { served: ctx.directory.get(this.path)?.info ?? info, leftAtMs: continued.leftAtMs },
     });
     this.enter("record");
-    if (this.transport !== "udp") return;
+    if (this.transport !== "udp") {
+      this.conn.expectMedia(MEDIA_READ_BYTES);
+      return;
+    }
     const cfg = ctx.config.udp;
     this.#udpIngest = new UdpIngest(
       feed.ingest,

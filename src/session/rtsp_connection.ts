@@ -93,6 +93,10 @@ export class RtspConnection implements RequestConnection {
   /** performance.now() of the connection. */
   readonly openedAt = performance.now();
 
+  expectMedia(bytes: number): void {
+    this.#rb.reserve(bytes);
+  }
+
   /** A deadline of `limits` passed: 408, then closed. */
   timedOut(detail: string): void {
     if (this.#closed || this.#refusing) return;

@@ -17,6 +17,8 @@ export interface SessionHost {
   readonly closed: boolean;
   /** performance.now() of the last thing received from the peer (UDP datagrams count too). */
   lastSeen: number;
+  /** Media will arrive on this connection (RECORD): reads take up to `bytes` at once. */
+  expectMedia(bytes: number): void;
   close(reason: string): void;
   /** Sends what is queued, then closes (at the latest after graceMs). */
   closeAfterDrain(reason: string, graceMs: number): void;

@@ -123,7 +123,11 @@ interopTest(
       await r.server.waitLog(/attempt [2-9]\d*: pulling[\s\S]*\[source cams\/front\] playing/, 30_000);
       const st = await viewer.wait(30_000);
       assert.equal(st.code, 0, viewer.stderr);
-      assert.doesNotMatch(viewer.stderr, /error|Invalid/i, `ffmpeg decoded across the gap without errors:\n${viewer.stderr}`);
+      assert.doesNotMatch(
+        viewer.stderr,
+        /error|Invalid/i,
+        `ffmpeg decoded across the gap without errors:\n${viewer.stderr}`,
+      );
     } finally {
       await r.done();
       await cam.stop();

@@ -103,8 +103,10 @@ Deno.test("an on-demand source is pulled at the first viewer's DESCRIBE and stop
         // The relay serves (it answers OPTIONS) and has pulled nothing.
         const probe = await playTcp(up.port, "live/cam");
         probe.close();
+        // The probe's leaving reaches the upstream's API a moment after its close.
+        await until(async () => (await readers(up, "live/cam")) === 0, 10_000, "the probe to leave");
+        assert.deepEqual(await sources(relay), [], "no pull before a viewer asks");
         assert.equal(await readers(up, "live/cam"), 0, "no pull before a viewer asks");
-        assert.deepEqual(await sources(relay), []);
         const first = await playTcp(relay.port, "relay/cam");
         assert.ok(await first.waitFrames((f) => f.length > 0, 10_000), "the first viewer gets packets");
         const gop = first.frames[0];
