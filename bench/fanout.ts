@@ -22,6 +22,8 @@ const HELP = `deno task bench [options]
   --streams M          publishers; viewers are spread over them (default 1)
   --sources            pull the M streams from an upstream dm-live (paths with source:) instead of
                        having them pushed: the measured server's CPU is then that of M pulls
+  --on-demand          with --sources: sourceOnDemand, so each stream's first viewer starts its pull;
+                       the report gives DESCRIBE -> first keyframe of those first viewers
   --bitrate KBIT       total stream bitrate, video + AAC (default 928)
   --ramp S             seconds to connect the viewers (default 10)
   --duration S         steady phase seconds (default 20)
@@ -164,6 +166,8 @@ export interface FanoutOptions {
   streams?: number;
   /** The streams are pushed into an upstream dm-live and pulled from it (`source:`) by the measured one. */
   sources?: boolean;
+  /** With sources: pulled on demand (sourceOnDemand), started by each stream's first viewer. */
+  onDemand?: boolean;
   /** Total stream bitrate, video + AAC (default 928). */
   bitrateKbit?: number;
   /** Seconds to connect the viewers (default 10). */
@@ -207,6 +211,8 @@ export interface FanoutResult {
     streams: number;
     /** Whether the measured server pulled its streams (sources) rather than having them pushed. */
     sources?: boolean;
+    /** Sources pulled on demand (the first viewer of each starts it). */
+    onDemand?: boolean;
     bitrateKbit: number;
     rampS: number;
     steadyS: number;
@@ -234,6 +240,10 @@ export interface FanoutResult {
   rssBeforeMiB: number;
   rssSteadyMiB: number;
   rssPerViewerKiB: number;
+  /** RSS growth per stream from the server idle before any publisher (its viewers included), KiB. */
+  rssPerStreamKiB?: number;
+  /** DESCRIBE to first keyframe of each load process's first viewer of each stream. */
+  startFirstKeyframeMs?: Percentiles & { samples: number };
   joinFirstPacketMs: Percentiles;
   joinFirstKeyframeMs: Percentiles;
   /** Delay the server added to live packets (batching) plus jitter; see LoadReport.addedDelayMs. */
@@ -269,6 +279,8 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
   };
   try {
     let serverPid = 0;
+    /** Server RSS once it is up, before any publisher (KiB; 0 with --url). */
+    let rssIdle = 0;
     let urls: string[];
     const extraArgs: string[] = [];
     if (opts.url) {
@@ -303,7 +315,11 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
         pushPort = upPort;
         const paths: Record<string, unknown> = { "~^.*$": {} };
         for (let i = 0; i < streams; i++) {
-          paths[`bench/s${i}`] = { source: `rtsp://127.0.0.1:${upPort}/bench/s${i}`, sourceTransport: "tcp" };
+          paths[`bench/s${i}`] = {
+            source: `rtsp://127.0.0.1:${upPort}/bench/s${i}`,
+            sourceTransport: "tcp",
+            sourceOnDemand: opts.onDemand ?? false,
+          };
         }
         const file = `${OUT}/sources-${port}.json`;
         await Deno.writeTextFile(file, JSON.stringify({ paths }));
@@ -343,6 +359,7 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
           "dm-live",
         );
       }
+      rssIdle = sampleProc(server.pid).rssKiB;
       for (const url of urls.map((u) => u.replace(`:${port}/`, `:${pushPort}/`))) {
         children.push(
           new Deno.Command("ffmpeg", {
@@ -369,7 +386,9 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
           }).spawn(),
         );
       }
-      for (const url of urls) await waitFor(() => described(url), 20000, `publisher of ${url}`);
+      // On demand, a DESCRIBE of the measured server would start the pull: ask the upstream.
+      const ready = opts.onDemand ? urls.map((u) => u.replace(`:${port}/`, `:${pushPort}/`)) : urls;
+      for (const url of ready) await waitFor(() => described(url), 20000, `publisher of ${url}`);
       await new Promise((r) => setTimeout(r, 2500)); // one GOP in the ring
     }
 
@@ -424,6 +443,7 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
     const idlePct = (100 * (i1.idle - i0.idle)) / (i1.total - i0.total);
     const joinPacket = reports.flatMap((r) => r.joinFirstPacketMs);
     const joinKey = reports.flatMap((r) => r.joinFirstKeyframeMs);
+    const startKey = reports.flatMap((r) => r.startFirstKeyframeMs ?? []);
     const delay = reports[clients].addedDelayMs;
     const result: FanoutResult = {
       label: opts.label ?? (opts.url ? `external ${opts.url}` : "dm-live"),
@@ -433,6 +453,7 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
         viewers,
         streams,
         sources: opts.sources ?? false,
+        onDemand: opts.onDemand ?? false,
         bitrateKbit: kbit,
         rampS,
         steadyS,
@@ -456,6 +477,14 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
       rssBeforeMiB: rssBefore / 1024,
       rssSteadyMiB: s1 ? s1.rssKiB / 1024 : NaN,
       rssPerViewerKiB: s1 ? (s1.rssKiB - rssBefore) / Math.max(1, viewers) : NaN,
+      rssPerStreamKiB: s1 && rssIdle > 0 ? (s1.rssKiB - rssIdle) / Math.max(1, streams) : NaN,
+      startFirstKeyframeMs: {
+        p50: percentile(startKey, 50),
+        p95: percentile(startKey, 95),
+        p99: percentile(startKey, 99),
+        max: Math.max(...startKey),
+        samples: startKey.length,
+      },
       joinFirstPacketMs: {
         p50: percentile(joinPacket, 50),
         p95: percentile(joinPacket, 95),
@@ -515,7 +544,7 @@ export function printResult(result: FanoutResult, log: (line: string) => void = 
   log(
     `  server RSS     ${f(result.rssBeforeMiB, 1)} MiB before, ${f(result.rssSteadyMiB, 1)} MiB steady, ${
       f(result.rssPerViewerKiB, 1)
-    } KiB per viewer`,
+    } KiB per viewer${streams > 1 ? `, ${f(result.rssPerStreamKiB ?? NaN, 1)} KiB per stream` : ""}`,
   );
   log(
     `  join (n=${joined})  first packet p50/p95/p99/max ${f(result.joinFirstPacketMs.p50, 1)}/${
@@ -527,6 +556,14 @@ export function printResult(result: FanoutResult, log: (line: string) => void = 
       f(result.joinFirstKeyframeMs.p95, 1)
     }/${f(result.joinFirstKeyframeMs.p99, 1)}/${f(result.joinFirstKeyframeMs.max, 1)} ms`,
   );
+  const sk = result.startFirstKeyframeMs;
+  if (result.params.onDemand && sk !== undefined) {
+    log(
+      `  on-demand start (n=${sk.samples}) DESCRIBE -> first keyframe p50/p95/p99/max ${f(sk.p50, 1)}/${
+        f(sk.p95, 1)
+      }/${f(sk.p99, 1)}/${f(sk.max, 1)} ms`,
+    );
+  }
   const d = result.addedDelayMs;
   log(
     `  added delay (n=${d.samples}) live packets p50/p95/p99/max ${f(d.p50, 1)}/${f(d.p95, 1)}/${
@@ -543,6 +580,7 @@ async function main(): Promise<void> {
       viewers: { type: "string", default: "1000" },
       streams: { type: "string", default: "1" },
       sources: { type: "boolean" },
+      "on-demand": { type: "boolean" },
       bitrate: { type: "string", default: "928" },
       ramp: { type: "string", default: "10" },
       duration: { type: "string", default: "20" },
@@ -563,11 +601,13 @@ async function main(): Promise<void> {
     return;
   }
   if (a.transport !== "tcp" && a.transport !== "udp") throw new Error(`--transport must be tcp or udp`);
+  if (a["on-demand"] && !a.sources) throw new Error(`--on-demand needs --sources`);
   const result = await runScenario({
     transport: a.transport,
     viewers: Number(a.viewers),
     streams: Number(a.streams),
     sources: a.sources,
+    onDemand: a["on-demand"],
     bitrateKbit: Number(a.bitrate),
     rampS: Number(a.ramp),
     durationS: Number(a.duration),

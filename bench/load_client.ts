@@ -37,6 +37,11 @@ export interface LoadReport {
   joinFirstPacketMs: number[];
   joinFirstKeyframeMs: number[];
   /**
+   * DESCRIBE to first keyframe of this process's first viewer of each stream (from the ramp): with
+   * on-demand sources, the time a first viewer waits for the pull to start.
+   */
+  startFirstKeyframeMs: number[];
+  /**
    * For a few viewers playing since the ramp: each steady-phase video packet's arrival time minus
    * its RTP time, less the smallest such offset of that viewer. ffmpeg -re sends each frame at its
    * own time, so this is the delay the server added (batching) plus the path's jitter.
@@ -69,6 +74,8 @@ class Viewer {
   cseq = 1;
   session = "";
   lastSeq = new Int32Array(16).fill(-1);
+  /** When DESCRIBE was sent (an on-demand source is started by it). */
+  tDescribe = 0;
   tPlay = 0;
   tFirst = 0;
   tKey = 0;
@@ -150,6 +157,7 @@ class Viewer {
     const u = new URL(this.url.replace(/^rtsp:/, "http:"));
     this.conn = await Deno.connect({ hostname: u.hostname, port: Number(u.port || 554) });
     this.conn.setNoDelay(true);
+    this.tDescribe = performance.now();
     const d = await this.request("DESCRIBE", this.url, "Accept: application/sdp\r\n");
     const base = /\r\ncontent-base:\s*([^\r\n]+)/i.exec(d.head)?.[1].trim() ?? this.url + "/";
     const controls: string[] = [];
@@ -343,6 +351,9 @@ async function main(plan: LoadPlan): Promise<LoadReport> {
     gaps: counters.gaps - g0 + joinCounters.gaps,
     joinFirstPacketMs: joiners.filter((v) => v.tFirst > 0).map((v) => v.tFirst - v.tPlay),
     joinFirstKeyframeMs: joiners.filter((v) => v.tKey > 0).map((v) => v.tKey - v.tPlay),
+    startFirstKeyframeMs: viewers.slice(0, plan.urls.length).filter((v) => v.tKey > 0).map((v) =>
+      v.tKey - v.tDescribe
+    ),
     addedDelayMs,
     errors,
   };
