@@ -5,6 +5,7 @@ import { FailureLimiter } from "./failure_limiter.ts";
 /** What the test sends: the table, a start barrier ([arrived, go]) and the failures to record. */
 export interface LimiterJob {
   table: SharedArrayBuffer;
+  secret: Uint8Array;
   barrier: SharedArrayBuffer;
   keys: string[];
   rounds: number;
@@ -12,8 +13,8 @@ export interface LimiterJob {
 }
 
 self.onmessage = (e: MessageEvent<LimiterJob>) => {
-  const { table, barrier, keys, rounds, nowMs } = e.data;
-  const limiter = new FailureLimiter(table, { maxFailures: 1 << 30, failureWindowMs: 60_000 });
+  const { table, secret, barrier, keys, rounds, nowMs } = e.data;
+  const limiter = new FailureLimiter(table, { maxFailures: 1 << 30, failureWindowMs: 60_000 }, secret);
   // Start together so the workers really race on the same slots.
   const b = new Int32Array(barrier);
   Atomics.add(b, 0, 1);

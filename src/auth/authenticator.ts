@@ -79,15 +79,15 @@ export class Authenticator {
   constructor(settings: AuthSettings, shared: AuthShared) {
     this.#settings = settings;
     this.#nonceKey = shared.nonceKey;
-    this.#limiter = new FailureLimiter(shared.failures, settings);
+    this.#limiter = new FailureLimiter(shared.failures, settings, shared.failureSecret);
     this.#nonces = new NonceTable(shared.nonces);
   }
 
   readonly #nonces: NonceTable;
 
   /**
-   * Checks `req` against `perm`, in this order: address not in `perm.ips` -> 403; address over the
-   * failure limit -> 403; `perm.users` empty -> ok (user null); no Authorization -> 401 with
+   * Checks `req` against `perm`, in this order: address not in `perm.ips` -> 403; `perm.users`
+   * empty -> ok (user null); address over the failure limit -> 403; no Authorization -> 401 with
    * challenges (not a failure: every client's first request has none); bad credentials -> 401,
    * counted; right password on a stale nonce -> 401 with stale=TRUE, not counted. `nc` is the
    * connection's NonceCounter; with it, qop=auth nonce counts are checked for replay on the
@@ -109,6 +109,8 @@ export class Authenticator {
     // One spelling per address, so "::ffff:1.2.3.4" and "1.2.3.4" share nonces and failure counts.
     const peer = addr === null ? req.peerIp : formatIp(addr);
     const limitKey = addr === null ? req.peerIp : failureKey(addr, peer);
+    // A blocked address loses credentialed access only: open paths stay open to it.
+    if (perm.users.length === 0) return { ok: true, user: null };
     if (this.#limiter.isBlocked(limitKey, req.nowMs)) {
       return {
         ok: false,
@@ -119,7 +121,6 @@ export class Authenticator {
         counted: false,
       };
     }
-    if (perm.users.length === 0) return { ok: true, user: null };
 
     let v: Verdict;
     if (req.authorization === undefined) v = failed("no credentials", false);

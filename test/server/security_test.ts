@@ -203,3 +203,25 @@ Deno.test("a captured Digest answer replayed on another connection is refused; t
     pub.close();
   });
 });
+
+Deno.test("an address blocked for failures loses only credentialed access: open paths still play", async () => {
+  await withServer({
+    workers: 1,
+    "auth.maxFailures": 2,
+    paths: { "~^secure/": { read: { users: [{ user: "v", pass: "w" }] } }, "~^.*$": {} },
+  }, async (server) => {
+    const pub = await startPublisher(server.port, "live/cam");
+    await pub.sendFrames(10);
+    const wrong = { Authorization: `Basic ${btoa("v:nope")}` };
+    const c = await RtspTestClient.connect(server.port, "secure/cam");
+    assert.equal((await c.request("DESCRIBE", c.url, wrong)).status, 401);
+    assert.equal((await c.request("DESCRIBE", c.url, wrong)).status, 401);
+    const right = { Authorization: `Basic ${btoa("v:w")}` };
+    assert.equal((await c.request("DESCRIBE", c.url, right)).status, 403, "blocked on the protected path");
+    c.close();
+    const open = await RtspTestClient.connect(server.port, "live/cam");
+    assert.equal((await open.request("DESCRIBE", open.url)).status, 200, "the open path answers");
+    open.close();
+    pub.close();
+  });
+});
