@@ -40,6 +40,10 @@ export interface Config {
     maxGarbageBytes: number;
     maxConnectionsPerWorker: number;
     maxConnectionsPerAddress: number;
+    /** Streams published or pulled at once (0: no bound); a publisher beyond it gets 453. */
+    maxStreams: number;
+    /** Streams one address may publish at once (0: no bound); beyond it, 453. */
+    maxStreamsPerAddress: number;
     requestTimeoutMs: number;
     handshakeTimeoutMs: number;
   };
@@ -72,6 +76,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
     maxGarbageBytes: 65536,
     maxConnectionsPerWorker: 16384,
     maxConnectionsPerAddress: 1000,
+    maxStreams: 1000,
+    maxStreamsPerAddress: 100,
     requestTimeoutMs: 10_000,
     handshakeTimeoutMs: 10_000,
   },
@@ -296,6 +302,8 @@ const SCHEMA: Schema = {
     maxGarbageBytes: int(0, 16 << 20),
     maxConnectionsPerWorker: int(0, 1_000_000),
     maxConnectionsPerAddress: int(0, 1_000_000),
+    maxStreams: int(0, 1_000_000),
+    maxStreamsPerAddress: int(0, 1_000_000),
     requestTimeoutMs: int(100, 600_000),
     handshakeTimeoutMs: int(100, 600_000),
   },

@@ -56,6 +56,7 @@ export function workerReport(
           lost: ingest.lost,
           bitrate: Math.round(ingest.rate.perSecond(now, w.bytes) * 8),
           gop: ingest.lastGop,
+          ringBytes: w.ring.sab.byteLength,
         });
       }
     }
@@ -70,6 +71,7 @@ export function workerReport(
       lost: s.lost,
       bitrate: s.bitrate,
       gop: s.gop,
+      ringBytes: s.ringBytes,
     });
   }
   const m = Deno.memoryUsage();

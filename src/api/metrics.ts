@@ -99,6 +99,18 @@ const METRICS: readonly Metric[] = [
     (r) => r.rtcpInvalid,
   ],
   ["dm_live_sender_reports_total", "counter", "RTCP Sender Reports sent to viewers.", (r) => r.senderReports],
+  [
+    "dm_live_streams_fed",
+    "gauge",
+    "Streams this worker feeds (publishers and sources).",
+    (r) => r.published.length,
+  ],
+  [
+    "dm_live_ring_bytes",
+    "gauge",
+    "Memory of the rings of the streams this worker feeds.",
+    (r) => r.published.reduce((n, p) => n + p.ringBytes, 0),
+  ],
   ["dm_live_sources", "gauge", "Sources this worker pulls.", (r) => r.sources.length],
   [
     "dm_live_sources_playing",

@@ -73,6 +73,7 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
       stopping
         ? 0
         : sources.graceFor(path, current.ingest.reconnectGraceMs) ?? current.ingest.reconnectGraceMs,
+    () => current.limits,
   );
   const sources = new SourceDirectory(
     log.child("main"),

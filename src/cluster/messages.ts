@@ -12,7 +12,8 @@ export type { SessionReport, StreamAnnouncement, WorkerReport };
 
 export type MainToWorker =
   | { type: "init"; worker: number; config: Config; auth: AuthShared }
-  | { type: "claimResult"; id: number; ok: boolean; reason?: string }
+  /** `limit`: refused by limits.maxStreams or maxStreamsPerAddress, not because the path is taken. */
+  | { type: "claimResult"; id: number; ok: boolean; reason?: string; limit?: boolean }
   | {
     type: "publishResult";
     id: number;
@@ -43,7 +44,8 @@ export type WorkerToMain =
   | { type: "fatal"; worker: number; message: string }
   /** An uncaught error; the worker closed its sockets and exits. */
   | { type: "crashed"; worker: number; message: string }
-  | { type: "claim"; id: number; path: string; sessionId: string }
+  /** `peer`: a publisher's address (limits.maxStreamsPerAddress); none for a configured source. */
+  | { type: "claim"; id: number; path: string; sessionId: string; peer?: string }
   | { type: "release"; path: string; sessionId: string }
   | { type: "publish"; id: number; path: string; sessionId: string; sdp: string; sab: SharedArrayBuffer }
   | { type: "unpublish"; streamId: number }

@@ -29,9 +29,17 @@ interface Claim {
   /** The publisher's worker and session; -1 and "" while the stream waits for a new publisher. */
   worker: number;
   sessionId: string;
+  /** The publisher's address (undefined: a configured source). */
+  peer?: string;
   stream?: StreamAnnouncement;
   /** Set while `stream` has no publisher: when it left, and the end of its grace period. */
   orphan?: { leftAtMs: number; timer: ReturnType<typeof setTimeout> };
+}
+
+/** The stream bounds of the `limits` config section (0: no bound). */
+export interface StreamLimits {
+  readonly maxStreams: number;
+  readonly maxStreamsPerAddress: number;
 }
 
 interface PendingPublish {
@@ -53,12 +61,23 @@ export class StreamDirectory {
   readonly #pending = new Map<number, PendingPublish>();
   readonly #log: Logger;
   readonly #graceMs: (path: string) => number;
+  readonly #limits: () => StreamLimits;
   #nextStreamId = 1;
+  /** When the last refusal by a limit was logged, per address ("" for maxStreams): one line per 10 s. */
+  readonly #refusedLogged = new Map<string, number>();
 
-  /** graceMs: how long a stream whose publisher left waits for another (asked when one leaves). */
-  constructor(log: Logger, graceMs: (path: string) => number = () => 0) {
+  /**
+   * graceMs: how long a stream whose publisher left waits for another (asked when one leaves);
+   * limits: the stream bounds in force (read at each claim, so a reload applies).
+   */
+  constructor(
+    log: Logger,
+    graceMs: (path: string) => number = () => 0,
+    limits: () => StreamLimits = () => ({ maxStreams: 0, maxStreamsPerAddress: 0 }),
+  ) {
     this.#log = log;
     this.#graceMs = graceMs;
+    this.#limits = limits;
   }
 
   /** Streams currently published. */
@@ -95,7 +114,7 @@ export class StreamDirectory {
   handle(from: number, msg: WorkerToMain): void {
     switch (msg.type) {
       case "claim":
-        return this.#claim(from, msg.id, msg.path, msg.sessionId);
+        return this.#claim(from, msg.id, msg.path, msg.sessionId, msg.peer);
       case "release":
         return this.#release(from, msg.path, msg.sessionId);
       case "publish":
@@ -113,12 +132,18 @@ export class StreamDirectory {
     this.#workers.get(worker)?.post(msg);
   }
 
-  #claim(from: number, id: number, path: string, sessionId: string): void {
+  #claim(from: number, id: number, path: string, sessionId: string, peer?: string): void {
     const c = this.#claims.get(path);
+    const refused = peer === undefined ? null : this.#overLimit(path, peer, c === undefined);
+    if (refused !== null && !(c && c.worker === from && c.sessionId === sessionId)) {
+      this.#post(from, { type: "claimResult", id, ok: false, reason: refused, limit: true });
+      return;
+    }
     if (c && c.worker === -1) {
       // A stream waiting for its publisher: the new one may continue it (decided at RECORD).
       c.worker = from;
       c.sessionId = sessionId;
+      c.peer = peer;
       this.#post(from, { type: "claimResult", id, ok: true });
       return;
     }
@@ -131,8 +156,36 @@ export class StreamDirectory {
       });
       return;
     }
-    if (!c) this.#claims.set(path, { worker: from, sessionId });
+    if (!c) this.#claims.set(path, { worker: from, sessionId, peer });
     this.#post(from, { type: "claimResult", id, ok: true });
+  }
+
+  /**
+   * Why a publisher from `peer` may not claim `path` (null: it may): limits.maxStreams counts every
+   * path claimed or published, sources included (a new path only: a stream waiting for its
+   * publisher is no new stream); maxStreamsPerAddress counts the paths `peer` publishes.
+   */
+  #overLimit(path: string, peer: string, newPath: boolean): string | null {
+    const { maxStreams, maxStreamsPerAddress } = this.#limits();
+    let why: string | null = null;
+    if (newPath && maxStreams > 0 && this.#claims.size >= maxStreams) {
+      why = `limits.maxStreams (${maxStreams}) reached`;
+    } else if (maxStreamsPerAddress > 0) {
+      let n = 0;
+      for (const [p, c] of this.#claims) if (c.peer === peer && p !== path) n++;
+      if (n >= maxStreamsPerAddress) {
+        why = `limits.maxStreamsPerAddress (${maxStreamsPerAddress}) reached by ${peer}`;
+      }
+    }
+    if (why !== null) {
+      const now = performance.now();
+      for (const [k, at] of this.#refusedLogged) if (now - at > 10_000) this.#refusedLogged.delete(k);
+      if (!this.#refusedLogged.has(peer)) {
+        this.#refusedLogged.set(peer, now);
+        this.#log.warn(`stream refused to ${peer} for path '${path}': ${why}`);
+      }
+    }
+    return why;
   }
 
   #release(from: number, path: string, sessionId: string): void {

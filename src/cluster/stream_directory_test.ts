@@ -78,3 +78,37 @@ Deno.test("sameCodecs() compares media, encoding and clock rate per track, not p
   assert.ok(!sameCodecs(AV_SDP, "v=0\r\ns=x\r\nt=0 0\r\nm=audio 0 RTP/AVP 0\r\n"));
   assert.ok(!sameCodecs(AV_SDP, "not an sdp"));
 });
+
+Deno.test("StreamDirectory: limits.maxStreams and maxStreamsPerAddress refuse new paths with limit set; sources are never refused", () => {
+  const limits = { maxStreams: 3, maxStreamsPerAddress: 2 };
+  const dir = new StreamDirectory(new Logger("error"), () => 0, () => limits);
+  const got: MainToWorker[] = [];
+  dir.addWorker({ index: 0, post: (m) => got.push(m) });
+  let id = 0;
+  const claim = (path: string, peer?: string) => {
+    dir.handle(0, { type: "claim", id: ++id, path, sessionId: `s-${path}`, peer });
+    const r = got.findLast((m) => m.type === "claimResult" && m.id === id);
+    assert.ok(r && r.type === "claimResult");
+    return r;
+  };
+  assert.equal(claim("a", "10.0.0.1").ok, true);
+  assert.equal(claim("b", "10.0.0.1").ok, true);
+  const third = claim("c", "10.0.0.1");
+  assert.equal(third.ok, false);
+  assert.equal(third.limit, true);
+  assert.match(third.reason!, /maxStreamsPerAddress \(2\)/);
+  assert.equal(claim("c", "10.0.0.2").ok, true, "another address");
+  const fourth = claim("d", "10.0.0.3");
+  assert.equal(fourth.limit, true);
+  assert.match(fourth.reason!, /maxStreams \(3\)/);
+  assert.equal(claim("d").ok, true, "a configured source is not refused");
+  // A claim already held is answered again (a retried ANNOUNCE of the same session).
+  assert.equal(claim("a", "10.0.0.1").ok, true);
+  // Releasing a path frees its place; a reload's new limits apply at the next claim.
+  dir.handle(0, { type: "release", path: "b", sessionId: "s-b" });
+  dir.handle(0, { type: "release", path: "d", sessionId: "s-d" });
+  assert.equal(claim("e", "10.0.0.1").ok, true);
+  limits.maxStreams = 0;
+  limits.maxStreamsPerAddress = 0;
+  assert.equal(claim("f", "10.0.0.1").ok, true, "0: no bound");
+});

@@ -71,9 +71,9 @@ export class WorkerDirectory implements StreamRegistry {
     return this.#byPath.values();
   }
 
-  /** Reserves a path for a publisher (at ANNOUNCE). */
-  claim(path: string, sessionId: string): Promise<DirectoryAnswer> {
-    return this.#request((id) => ({ type: "claim", id, path, sessionId }));
+  /** Reserves a path for a publisher (at ANNOUNCE, with its address) or a source (without). */
+  claim(path: string, sessionId: string, peer?: string): Promise<DirectoryAnswer> {
+    return this.#request((id) => ({ type: "claim", id, path, sessionId, peer }));
   }
 
   /** Frees a claimed path (the publisher left, published or not). */
@@ -96,6 +96,7 @@ export class WorkerDirectory implements StreamRegistry {
         resolve?.({
           ok: msg.ok,
           reason: msg.reason,
+          limit: msg.type === "claimResult" ? msg.limit : undefined,
           streamId: msg.type === "publishResult" ? msg.streamId : undefined,
           continued: msg.type === "publishResult" ? msg.continued : undefined,
         });

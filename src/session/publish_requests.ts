@@ -59,8 +59,12 @@ export async function announce(c: RequestConnection, req: RtspRequest): Promise<
     throw e;
   }
   const s = new PublisherSession(c, path, user, { sdp: text, info, baseUrl: req.url });
-  const answer = await c.ctx.directory.claim(path, s.id);
-  if (!answer.ok) return fail(STATUS_CODE.NotAcceptable, answer.reason ?? `path '${path}' is busy`);
+  const answer = await c.ctx.directory.claim(path, s.id, c.peerHost);
+  if (!answer.ok) {
+    // 453: the server holds as many streams as it may (docs/protocol.md, README Security).
+    if (answer.limit) return fail(STATUS_CODE.NotEnoughBandwidth, answer.reason ?? "too many streams");
+    return fail(STATUS_CODE.NotAcceptable, answer.reason ?? `path '${path}' is busy`);
+  }
   if (c.closed) {
     c.ctx.directory.release(path, s.id);
     return {};

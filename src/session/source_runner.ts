@@ -88,6 +88,7 @@ export class SourceRunner {
       lost: ingest?.lost ?? 0,
       bitrate: ingest === undefined ? 0 : Math.round(ingest.rate.perSecond(now, ingest.writer.bytes) * 8),
       gop: ingest?.lastGop ?? null,
+      ringBytes: ingest?.writer.ring.sab.byteLength ?? 0,
     };
   }
 

@@ -4,6 +4,8 @@ import type { LocalStream } from "../stream/local_stream.ts";
 export interface DirectoryAnswer {
   ok: boolean;
   reason?: string;
+  /** Claim only: refused by a stream limit (limits.maxStreams, maxStreamsPerAddress). */
+  limit?: boolean;
   streamId?: number;
   /** Publish only: the stream continued (its ring, and when its last publisher left). */
   continued?: { sab: SharedArrayBuffer; leftAtMs: number };
@@ -18,7 +20,8 @@ export interface StreamRegistry {
   /** The stream published on a path, if any. */
   get(path: string): LocalStream | undefined;
   /** Reserves a path for a publisher (at ANNOUNCE). */
-  claim(path: string, sessionId: string): Promise<DirectoryAnswer>;
+  /** `peer`: a publisher's address, counted against limits.maxStreamsPerAddress; none for a source. */
+  claim(path: string, sessionId: string, peer?: string): Promise<DirectoryAnswer>;
   /** Frees a claimed path (the publisher left, published or not). */
   release(path: string, sessionId: string): void;
   /**

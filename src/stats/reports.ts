@@ -55,6 +55,8 @@ export interface PublishedReport {
   /** RTP bits per second over the last few seconds. */
   bitrate: number;
   gop: GopSize | null;
+  /** Bytes of the stream's ring (its SharedArrayBuffer: header, slots and data). */
+  ringBytes: number;
 }
 
 /** Viewers' RTCP receiver reports on one stream: the latest of each viewer that sent one. */

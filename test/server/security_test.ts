@@ -4,6 +4,9 @@ import { withServer } from "../support/server.ts";
 import { RtspTestClient } from "../support/rtsp_client.ts";
 import { AV_SDP, startPublisher } from "../support/synthetic_publisher.ts";
 import { ServerProcess } from "../support/server_process.ts";
+import { startApi } from "../../src/api/http_api.ts";
+import { Logger } from "../../src/log/logger.ts";
+import { ringByteLength } from "../../src/ring/ring_layout.ts";
 import { ClientAuth } from "../../src/session/client_auth.ts";
 import { digestHa1, digestHa2, digestResponse } from "../../src/auth/digest.ts";
 
@@ -224,4 +227,61 @@ Deno.test("an address blocked for failures loses only credentialed access: open 
     open.close();
     pub.close();
   });
+});
+
+Deno.test("limits.maxStreamsPerAddress and maxStreams: a publisher past either gets 453; /metrics shows the rings' memory", async () => {
+  // Before: one address made 200 streams in half a second, each with a ring of ring.bytes.
+  for (
+    const [limits, what] of [[{ "limits.maxStreamsPerAddress": 2 }, "per address"], [{
+      "limits.maxStreams": 2,
+    }, "in all"]] as const
+  ) {
+    await withServer({
+      workers: 2,
+      "limits.maxStreams": 0,
+      "limits.maxStreamsPerAddress": 0,
+      "ring.bytes": 1 << 20,
+      "ingest.reconnectGraceMs": 0,
+      ...limits,
+    }, async (server, config) => {
+      const api = await startApi("127.0.0.1", 0, server, new Logger("error"));
+      const pubs = [
+        await startPublisher(server.port, "flood/0"),
+        await startPublisher(server.port, "flood/1"),
+      ];
+      try {
+        const c = await RtspTestClient.connect(server.port, "flood/2");
+        const r = await c.request("ANNOUNCE", c.url, { "Content-Type": "application/sdp" }, AV_SDP);
+        assert.equal(r.status, 453, `a third stream (${what})`);
+        c.close();
+        const m = await (await fetch(`http://127.0.0.1:${api.port}/metrics`)).text();
+        const sum = (name: string) =>
+          [...m.matchAll(new RegExp(`^${name}\\{worker="\\d+"\\} (\\d+)$`, "gm"))].reduce(
+            (n, x) => n + Number(x[1]),
+            0,
+          );
+        const ring = sum("dm_live_ring_bytes");
+        assert.equal(
+          ring,
+          2 * ringByteLength(config.ring.slots, 1 << 20),
+          "two 1 MiB rings with their slots",
+        );
+        assert.equal(sum("dm_live_streams_fed"), 2);
+        // A stream that ends frees its place.
+        pubs.shift()!.close();
+        const again = await RtspTestClient.connect(server.port, "flood/2");
+        let status = 0;
+        for (let i = 0; i < 100 && status !== 200; i++) {
+          status = (await again.request("ANNOUNCE", again.url, { "Content-Type": "application/sdp" }, AV_SDP))
+            .status;
+          if (status !== 200) await again.request("OPTIONS", again.url); // a round trip while the release travels
+        }
+        assert.equal(status, 200, "after one publisher left");
+        again.close();
+      } finally {
+        for (const p of pubs) p.close();
+        await api.close();
+      }
+    });
+  }
 });
