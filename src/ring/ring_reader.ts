@@ -23,7 +23,8 @@ export interface ReaderCounters {
  * - Start: at the newest GOP start, or (none yet) at the head, waiting for the next GOP start.
  * - Lapping: the writer stores TAIL before it overwrites a packet, so a cursor before TAIL was
  *   overtaken; the reader skips.
- * - Lag: a cursor more than `skipLagBytes` behind the writer skips too, before it is lapped.
+ * - Lag: a cursor more than `skipLagBytes` behind the writer skips too, before it is lapped, when
+ *   a newer GOP start is there to skip to (at the newest one, skipping would only lose it).
  * - Skip: to the newest GOP start if it lies ahead, else to the head, waiting for the next one.
  * - Borrowing: a caller that hands ring memory to a write that may finish later borrows it; the
  *   writer coming within `dropLagBytes` of a borrowed range makes the reader unsafe: its owner
@@ -92,7 +93,7 @@ export class RingReader {
         this.#skip(head, "lapped by the ring");
         continue;
       }
-      if (((ring.writePos() - ring.slotPos(this.#pos)) | 0) > this.#policy.skipLagBytes) {
+      if (((ring.writePos() - ring.slotPos(this.#pos)) | 0) > this.#policy.skipLagBytes && this.#newerGop()) {
         this.#skip(head, "too far behind");
         continue;
       }
@@ -153,6 +154,17 @@ export class RingReader {
     const head = ring.head();
     for (let s = this.#pos; s !== head; s = (s + 1) | 0) if (ring.slotTrack(s) === track) return s;
     return -1;
+  }
+
+  /**
+   * Whether skipping for lag can help: a newer GOP start than the cursor's is in the ring, or none
+   * is (the newest was evicted: wait for the next). A reader at or past the newest GOP start keeps
+   * sending: a keyframe larger than the skip lag but fitting the ring still starts its viewers, and
+   * the lapping and drop rules still protect them.
+   */
+  #newerGop(): boolean {
+    const gop = this.ring.gopStart();
+    return gop === undefined || ((gop - this.#pos) | 0) > 0;
   }
 
   /** Moves to the first GOP start before head; false (and caught up) when there is none yet. */

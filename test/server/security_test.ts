@@ -285,3 +285,27 @@ Deno.test("limits.maxStreamsPerAddress and maxStreams: a publisher past either g
     });
   }
 });
+
+Deno.test("a keyframe larger than the skip lag but fitting the ring still starts new viewers", async () => {
+  // Before: with ring.bytes 262144 (skip lag 128 KiB) a 150 KB IDR made every viewer skip to the
+  // newest keyframe, the one it was at, then wait for the next: no viewer ever got RTP.
+  await withServer({ workers: 1, "ring.bytes": 262144 }, async (server) => {
+    const pub = await startPublisher(server.port, "big/key");
+    await pub.sendFrames(1, 30, 125, 1200); // SPS/PPS, then a 150 KB IDR in 125 fragments
+    await pub.sendFrames(2, 30, 125, 1200);
+    const v = await RtspTestClient.connect(server.port, "big/key");
+    const d = await v.request("DESCRIBE", v.url);
+    const base = d.headers.get("Content-Base")!;
+    await v.request("SETUP", `${base}trackID=0`, { Transport: "RTP/AVP/TCP;unicast;interleaved=0-1" });
+    assert.equal((await v.request("PLAY", base)).status, 200);
+    await pub.sendFrames(3, 30, 125, 1200);
+    assert.ok(
+      await v.waitFrames((f) => f.length >= 128, 10_000),
+      `the GOP arrives (${v.frames.length} frames)`,
+    );
+    assert.equal(v.frames[0].payload[12] & 0x1f, 24, "it starts at the parameter sets (STAP-A)");
+    assert.equal(v.frames[1].payload[12] & 0x1f, 28, "then the IDR's fragments (FU-A)");
+    v.close();
+    pub.close();
+  });
+});
