@@ -275,8 +275,8 @@ export class ClientConnection {
     this.#write(b);
   }
 
-  /** Closes the socket; pending requests fail, the owner is told once. */
-  close(reason = "closed"): void {
+  /** Closes the socket; pending requests fail, the owner is told once (unless `tell` is false). */
+  close(reason = "closed", tell = true): void {
     if (this.#closed) return;
     this.#closed = true;
     try {
@@ -288,7 +288,7 @@ export class ClientConnection {
       clearTimeout(p.timer);
       p.reject(new ClientError(`connection closed: ${reason}`));
     }
-    this.#owner.closed(reason);
+    if (tell) this.#owner.closed(reason);
   }
 
   #write(bytes: Uint8Array): void {

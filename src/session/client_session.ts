@@ -263,7 +263,8 @@ export class ClientSession implements ClientConnectionOwner, UdpRouteTarget {
           );
         }
         this.#log.info(`redirected to ${redactUrl(to)}`);
-        this.#conn?.close("redirected");
+        // Left on purpose: not a lost connection, which would fail the attempt under way.
+        this.#conn?.close("redirected", false);
         this.#conn = null;
         url = withCredentials(to, u);
         continue;

@@ -148,6 +148,22 @@ const CASES: DialectCase[] = [
     },
   },
   {
+    name: "DESCRIBE redirected twice (302, then 301): each Location is followed",
+    path: "old",
+    dialect: (c) => ({
+      redirect: (url) =>
+        url.endsWith("/old")
+          ? { status: 302, location: at(c, "older") }
+          : url.endsWith("/older")
+          ? { status: 301, location: at(c, "cam") }
+          : undefined,
+    }),
+    setups: (c) => [at(c, "cam/trackID=1")],
+    check(cam) {
+      assert.deepEqual(cam.sent("DESCRIBE").map((r) => new URL(r.url).pathname), ["/old", "/older", "/cam"]);
+    },
+  },
+  {
     name: "SPS/PPS only in the SDP: put in before each IDR, viewers start at them, the sequence has no gap",
     dialect: () => ({ inBandParameterSets: false }),
     setups: (c) => [at(c, "cam/trackID=1")],
@@ -194,3 +210,26 @@ for (const c of CASES) {
     }
   });
 }
+
+Deno.test("a camera that redirects without end: the attempt fails after 5 hops, logged as such, and is retried", async () => {
+  const ref = { port: 0 };
+  const cam = new FakeCamera({
+    redirect: (url) => ({ status: 302, location: `rtsp://127.0.0.1:${ref.port}/hop${url.length}` }),
+  });
+  ref.port = cam.port;
+  try {
+    await withServer({
+      paths: { "cams/x": { source: cam.url("cam"), sourceTransport: "tcp", sourceRetryMinMs: 100 } },
+    }, async (relay) => {
+      const sources = async (): Promise<SourceStatus[]> => (await relay.stats()).flatMap((r) => r.sources);
+      await until(async () => ((await sources())[0]?.failures ?? 0) >= 2, 10_000, "two failed attempts");
+      const s = (await sources())[0];
+      assert.match(s.lastError ?? "", /too many redirects/);
+      assert.notEqual(s.state, "playing");
+      // Each attempt follows 5 redirects, then gives up: 6 DESCRIBEs per failed attempt.
+      assert.ok(cam.sent("DESCRIBE").length >= 12, `${cam.sent("DESCRIBE").length} DESCRIBEs`);
+    });
+  } finally {
+    cam.close();
+  }
+});

@@ -33,6 +33,8 @@ export interface CameraDialect {
   startWithoutKeyframe?: boolean;
   /** Add this to every RTP timestamp after frame 15 (a jump, default 0). */
   timestampJump?: number;
+  /** Answer DESCRIBE of this request URL with a redirect (status and Location), or not (undefined). */
+  redirect?: (requestUrl: string) => { status: number; location: string } | undefined;
   /** Omit `a=rtpmap` for the audio track's static payload type (PCMU, 0). */
   audio?: "pcmu-static";
 }
@@ -163,6 +165,12 @@ export class FakeCamera {
         h.set("Public", "OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER");
         break;
       case "DESCRIBE": {
+        const moved = d.redirect?.(req.url);
+        if (moved !== undefined) {
+          status = moved.status;
+          h.set("Location", moved.location);
+          break;
+        }
         const base = d.contentBase ? d.contentBase(req.url) : req.url + "/";
         if (base !== undefined) h.set("Content-Base", base);
         h.set("Content-Type", "application/sdp");
@@ -191,7 +199,13 @@ export class FakeCamera {
       default:
         status = 405;
     }
-    const reason = status === 200 ? "OK" : status === 405 ? "Method Not Allowed" : "Error";
+    const reason = status === 200
+      ? "OK"
+      : status === 405
+      ? "Method Not Allowed"
+      : status < 400
+      ? "Moved"
+      : "Error";
     let head = `RTSP/1.0 ${status} ${reason}\r\n`;
     for (const [k, v] of h) head += `${k}: ${v}\r\n`;
     if (body !== "") head += `Content-Length: ${new TextEncoder().encode(body).length}\r\n`;
