@@ -113,8 +113,11 @@ Deno.test("an on-demand source is pulled at the first viewer's DESCRIBE and stop
         assert.equal(gop.channel, 0);
         assert.equal(gop.payload[12] & 0x1f, 24, "its first packet starts the GOP (STAP-A with SPS/PPS)");
         const more: RtspTestClient[] = [];
-        for (let i = 0; i < 5; i++) more.push(await playTcp(relay.port, "relay/cam"));
-        assert.equal(await readers(up, "live/cam"), 1, "one pull for every viewer");
+        for (let i = 0; i < 49; i++) more.push(await playTcp(relay.port, "relay/cam")); // 50 in all, on both workers
+        assert.equal(await readers(up, "live/cam"), 1, "one pull for 50 viewers");
+        const perWorker = (await relay.stats()).map((r) => r.viewersPlaying);
+        assert.equal(perWorker.length, 2);
+        assert.ok(perWorker.every((n) => n > 0), `viewers on every worker: ${perWorker}`);
         first.close();
         for (const v of more) v.close();
         await until(async () => (await readers(up, "live/cam")) === 0, 10_000, "the pull to stop");
