@@ -23,7 +23,9 @@ async function has(bin: string): Promise<boolean> {
       })
         .output();
       found.set(bin, out.success);
-    } catch {
+    } catch (e) {
+      // Expected: no shell to ask (NotFound), so no client either.
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
       found.set(bin, false);
     }
   }

@@ -9,6 +9,7 @@ import type { Frame, RtspTestClient } from "../support/rtsp_client.ts";
 import { startPublisher, type SyntheticPublisher } from "../support/synthetic_publisher.ts";
 import { playTcp, playUdp, type UdpViewer } from "../support/viewers.ts";
 import { until } from "../support/proc.ts";
+import { ignoreSocketClosed } from "../support/expected_errors.ts";
 import { Logger } from "../../src/log/logger.ts";
 import { startApi, type StreamStatus } from "../../src/api/http_api.ts";
 import type { SessionReport } from "../../src/cluster/messages.ts";
@@ -74,8 +75,9 @@ class Collector {
     (async () => {
       try {
         for await (const [data, addr] of sock) this.got.push({ data, port: (addr as Deno.NetAddr).port });
-      } catch {
-        // closed
+      } catch (e) {
+        // Expected: the socket closed by the test ends the loop; anything else fails the test.
+        ignoreSocketClosed(e);
       }
     })();
   }

@@ -7,6 +7,7 @@ import { h264Packet } from "../../src/rtp/testdata/rtp_packets.ts";
 import { parseTransportHeader } from "../../src/rtsp/transport_header.ts";
 import type { ServerHandle } from "../../src/cluster/cluster.ts";
 import { testUdpPortBase } from "../support/udp_ports.ts";
+import { ignoreSocketClosed } from "../support/expected_errors.ts";
 
 const seqOf = (p: Uint8Array) => (p[2] << 8) | p[3];
 const tsOf = (p: Uint8Array) => ((p[4] << 24) | (p[5] << 16) | (p[6] << 8) | p[7]) >>> 0;
@@ -22,8 +23,9 @@ class UdpPair {
     (async () => {
       try {
         for await (const [data] of this.rtp) this.received.push(data);
-      } catch {
-        // closed
+      } catch (e) {
+        // Expected: close() ends the loop; anything else fails the test.
+        ignoreSocketClosed(e);
       }
     })();
   }

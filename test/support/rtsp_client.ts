@@ -8,12 +8,20 @@ import {
 } from "../../src/rtsp/message_splitter.ts";
 import { parseResponse, type RtspResponse } from "../../src/rtsp/response.ts";
 import { serializeRequest } from "../../src/rtsp/request.ts";
-import { isSocketClosed } from "./socket_errors.ts";
+import { isSocketClosed } from "./expected_errors.ts";
 
 /** One interleaved frame received. */
 export interface Frame {
   channel: number;
   payload: Uint8Array;
+}
+
+/** What nextResponse (and so request) throws when the connection closed before the response came. */
+export class ClosedBeforeResponse extends Error {
+  constructor() {
+    super("connection closed before a response");
+    this.name = "ClosedBeforeResponse";
+  }
 }
 
 /**
@@ -102,7 +110,7 @@ export class RtspTestClient {
     const deadline = Date.now() + timeoutMs;
     while (this.#responses.length === 0) {
       this.check();
-      if (this.#closed) throw new Error("connection closed before a response");
+      if (this.#closed) throw new ClosedBeforeResponse();
       if (Date.now() > deadline) throw new Error("no response in time");
       await this.#wait(deadline - Date.now());
     }

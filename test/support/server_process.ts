@@ -2,6 +2,7 @@
 import { Proc } from "./proc.ts";
 import { SERVER_V8_FLAGS } from "../../src/v8_flags.ts";
 import { testUdpPortBase } from "./udp_ports.ts";
+import { isChildGone } from "./expected_errors.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -83,8 +84,9 @@ export class ServerProcess {
   async stop(timeoutMs = 8000): Promise<Deno.CommandStatus> {
     try {
       this.proc.child.kill("SIGTERM");
-    } catch {
-      // already exited
+    } catch (e) {
+      // Expected: the server already exited (its status then tells how).
+      if (!isChildGone(e)) throw e;
     }
     return await this.proc.wait(timeoutMs);
   }

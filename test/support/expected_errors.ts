@@ -1,4 +1,4 @@
-/** The errors that only say a socket (or a listener, or a child's pipe) is closed or gone. */
+/** The errors tests expect and may ignore: a socket that closed, a child process already gone. */
 
 /** Deno's errors for an endpoint that was closed, here or by the peer; anything else is a failure. */
 const CLOSED_KINDS: readonly (new (...args: never[]) => Error)[] = [
@@ -18,4 +18,13 @@ export function isSocketClosed(e: unknown): boolean {
 /** Rethrows `e` unless it only means the socket closed. */
 export function ignoreSocketClosed(e: unknown): void {
   if (!isSocketClosed(e)) throw e;
+}
+
+/**
+ * Whether `e` is what signalling a child process that has already exited throws: Deno's TypeError
+ * once its status is in, NotFound (ESRCH) before.
+ */
+export function isChildGone(e: unknown): boolean {
+  return (e instanceof TypeError && /already terminated/.test(e.message)) ||
+    e instanceof Deno.errors.NotFound;
 }
