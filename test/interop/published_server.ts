@@ -1,11 +1,16 @@
 /** dm-live as a process with an ffmpeg publisher pushing to it, for interop tests. */
 import assert from "node:assert/strict";
 import { ffmpegPublisher, type Proc, until } from "./clients.ts";
-import { ServerProcess } from "../support/server_process.ts";
+import { ServerProcess, type StartOptions } from "../support/server_process.ts";
 
 /** Starts dm-live and an ffmpeg publisher on `path`; waits until the stream is published. */
-export function publishedServer(path: string, args: string[] = [], transport: "tcp" | "udp" = "tcp") {
-  return serverWithPublisher(path, (url) => ffmpegPublisher(url, transport), args);
+export function publishedServer(
+  path: string,
+  args: string[] = [],
+  transport: "tcp" | "udp" = "tcp",
+  startOpts: StartOptions = {},
+) {
+  return serverWithPublisher(path, (url) => ffmpegPublisher(url, transport), args, undefined, startOpts);
 }
 
 /**
@@ -17,8 +22,9 @@ export async function serverWithPublisher(
   start: (url: string) => Proc,
   args: string[] = [],
   settleMs = 1500,
+  startOpts: StartOptions = {},
 ) {
-  const server = await ServerProcess.start(args);
+  const server = await ServerProcess.start(args, startOpts);
   const pub = start(server.url(path));
   try {
     await until(() => server.log.includes(`[path ${path}] RECORD: publishing`), 15000, "ffmpeg to publish");

@@ -201,17 +201,9 @@ Deno.test("a source with a wrong password: 401 at each attempt, retried, counted
   });
 });
 
-/** A TCP port free now (the kernel picks it; closed again for the server to take). */
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const p = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return p;
-}
-
 Deno.test("a source tunnelled through HTTP (rtsph://) is pulled through the upstream's tunnel port", async () => {
-  const tunnelPort = freePort();
-  await withServer({ "rtsp.tunnelPort": tunnelPort }, async (up) => {
+  // rtsp.tunnelPort cannot be 0 (that is off): a reserved port (test/support/ports.ts).
+  await withServer({}, async (up, _config, _log, [tunnelPort]) => {
     const pub = await startPublisher(up.port, "live/cam");
     const p = pump(pub);
     try {
@@ -235,5 +227,5 @@ Deno.test("a source tunnelled through HTTP (rtsph://) is pulled through the upst
       await p.stop();
       pub.client.close();
     }
-  });
+  }, { tcpPorts: 1, configure: ([tunnelPort]) => ({ "rtsp.tunnelPort": tunnelPort }) });
 });
