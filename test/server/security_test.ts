@@ -143,13 +143,19 @@ Deno.test("slowloris: a request trickled byte by byte gets 408 and is closed; so
     assert.equal((await silent.nextResponse()).status, 408);
     slow.close();
     silent.close();
-    // A publisher whose frames keep coming in pieces is never taken for one.
+    // A publisher whose frames keep coming in pieces is never taken for one: it outlives a
+    // connection made after its first frame that never asks (closed at the same deadline).
     const pub = await startPublisher(server.port, "live/ok");
-    for (let i = 0; i < 30; i++) {
-      await pub.sendFrames(1);
+    await pub.sendFrames(1);
+    const canary = await RtspTestClient.connect(server.port, "x");
+    for (let i = 0; i < 400 && !canary.closed; i++) {
       await new Promise((r) => setTimeout(r, 50));
+      await pub.sendFrames(1);
     }
-    assert.equal(pub.client.closed, false);
+    assert.ok(canary.closed, "the connection that never asked is closed");
+    assert.equal((await canary.nextResponse()).status, 408);
+    canary.close();
+    assert.equal((await pub.client.request("GET_PARAMETER")).status, 200, "the publisher is still served");
     pub.close();
   });
 });

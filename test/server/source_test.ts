@@ -9,7 +9,10 @@ import { playTcp } from "../support/viewers.ts";
 import type { RtspTestClient } from "../support/rtsp_client.ts";
 import { until } from "../support/proc.ts";
 
-/** Sends a frame every 30 ms until stopped (a 10-frame GOP), so viewers downstream keep getting packets. */
+/**
+ * Sends a frame every 30 ms until stopped (a 10-frame GOP), so viewers downstream keep getting
+ * packets: a live stream's frame rate, not a synchronisation (tests wait for what they need).
+ */
 function pump(pub: SyntheticPublisher): { stop(): Promise<void> } {
   let on = true;
   const done = (async () => {

@@ -220,12 +220,14 @@ Deno.test("a UDP viewer's receiver reports keep its session alive; a silent one 
     const serverRtcp = [base + 1, base + 3];
     const pub = await startPublisher(server.port, "live");
     await pub.sendFrames(1, 10);
-    const quiet = await playUdp(server.port, "live");
+    // The reporting viewer first: without its reports it would time out no later than the quiet one.
     const reporting = await playUdp(server.port, "live");
+    const quiet = await playUdp(server.port, "live");
     // A receiver report (RTCP RR, empty) from each track's RTCP port, as players send them.
     const rr = new Uint8Array([0x80, 201, 0, 1, 0, 0, 0, 1]);
     try {
-      for (let i = 0; i < 6; i++) {
+      // Reports every 400 ms (well within the timeout) until the quiet viewer is closed (or 20 s).
+      for (let i = 0; i < 50 && !quiet.client.closed; i++) {
         await new Promise((r) => setTimeout(r, 400));
         for (const p of reporting.pairs) {
           for (const port of serverRtcp) {
