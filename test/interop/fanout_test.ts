@@ -31,7 +31,13 @@ interopTest(`${VIEWERS} viewers over 2 workers each get every packet of an ffmpe
       assert.equal((await c.request("PLAY", c.url)).status, 200);
       viewers.push(c);
     }
-    await new Promise((r) => setTimeout(r, 3000));
+    // Every viewer is receiving (3 s of video and audio) before the publisher leaves.
+    for (const v of viewers) {
+      assert.ok(
+        await v.waitFrames((fs) => fs.length >= 150, 20_000),
+        `a viewer got ${v.frames.length} packets`,
+      );
+    }
     // The publisher leaves: every viewer gets the rest of the stream, then is closed by the server.
     s.pub.kill();
     for (const v of viewers) assert.ok(await v.waitClosed(10000), "viewer closed after the stream ended");
