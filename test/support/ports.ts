@@ -19,6 +19,8 @@ const LOWEST_PORT = 10_000;
 const TRIES = 50;
 
 const LOCK_DIR = `${Deno.env.get("TMPDIR") ?? "/tmp"}/dm-live-test-ports`;
+/** Slots this process holds (should the lock be per process, as POSIX record locks are). */
+const held = new Set<number>();
 
 /** The ports of one slot, this process's until release(). */
 export interface PortReservation {
@@ -55,6 +57,7 @@ function slotStarts(): number[] {
 
 /** Takes the slot's lock file without waiting; null when another holder has it. */
 function lockSlot(start: number): Deno.FsFile | null {
+  if (held.has(start)) return null;
   Deno.mkdirSync(LOCK_DIR, { recursive: true });
   const f = Deno.openSync(`${LOCK_DIR}/${start}`, { read: true, write: true, create: true });
   if (f.tryLockSync(true)) return f;
@@ -64,17 +67,17 @@ function lockSlot(start: number): Deno.FsFile | null {
 
 /** Whether each port can be bound now (UDP or TCP, on every address), each released at once. */
 function allFree(udp: number[], tcp: number[]): boolean {
-  const held: { close(): void }[] = [];
+  const socks: { close(): void }[] = [];
   try {
-    for (const port of udp) held.push(Deno.listenDatagram({ hostname: "0.0.0.0", port, transport: "udp" }));
-    for (const port of tcp) held.push(Deno.listen({ hostname: "0.0.0.0", port }));
+    for (const port of udp) socks.push(Deno.listenDatagram({ hostname: "0.0.0.0", port, transport: "udp" }));
+    for (const port of tcp) socks.push(Deno.listen({ hostname: "0.0.0.0", port }));
     return true;
   } catch (e) {
     // Expected: a port in use (AddrInUse), or one we may not bind (PermissionDenied).
     if (e instanceof Deno.errors.AddrInUse || e instanceof Deno.errors.PermissionDenied) return false;
     throw e;
   } finally {
-    for (const h of held) h.close();
+    for (const h of socks) h.close();
   }
 }
 
@@ -100,13 +103,15 @@ export function reservePorts(opts: { workers: number; tcp?: number }): PortReser
       lock.close();
       continue;
     }
-    let held = true;
+    held.add(start);
+    let mine = true;
     return {
       udpBase: start,
       tcp,
       release() {
-        if (!held) return;
-        held = false;
+        if (!mine) return;
+        mine = false;
+        held.delete(start);
         lock.close();
       },
     };

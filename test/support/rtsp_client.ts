@@ -224,7 +224,10 @@ export class RtspTestClient {
       // (an assertion in onFrame), the parser or the socket, and must reach the test.
       if (!isSocketClosed(e)) this.#failure ??= { error: e, surfaced: false };
     }
-    this.#shut();
+    // After a failure the client closes itself; after the server closed, close() still must be called.
+    if (this.#failure !== null) this.#shut();
+    this.#closed = true;
+    this.#wake();
   }
 
   #parse(): void {

@@ -83,7 +83,11 @@ export class ServerProcess {
       "api.port=0",
       ...args,
     ]);
-    return new ServerProcess(proc, ports?.udpBase ?? Number(cliValue(args, "udp.portBase")), ports?.tcp ?? []);
+    return new ServerProcess(
+      proc,
+      ports?.udpBase ?? Number(cliValue(args, "udp.portBase")),
+      ports?.tcp ?? [],
+    );
   }
 
   /** Waits until it listens; null when it holds its ports, else what is wrong (or throws: no start). */
