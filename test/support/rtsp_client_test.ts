@@ -14,13 +14,13 @@ async function withPeer(
   fn: (port: number) => Promise<void>,
 ): Promise<void> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let peer: Deno.Conn | null = null;
   const served = (async () => {
-    const conn = await listener.accept();
-    try {
-      await conn.read(new Uint8Array(1024));
-      await conn.write(FRAME);
-      if (!hangUp) await conn.read(new Uint8Array(1024)); // until the client closes
-    } finally {
+    const conn = peer = await listener.accept();
+    await conn.read(new Uint8Array(1024));
+    await conn.write(FRAME);
+    if (hangUp) {
+      peer = null;
       conn.close();
     }
   })();
@@ -28,6 +28,7 @@ async function withPeer(
     await fn((listener.addr as Deno.NetAddr).port);
   } finally {
     await served;
+    (peer as Deno.Conn | null)?.close();
     listener.close();
   }
 }
