@@ -56,6 +56,14 @@ Deno.test("a publisher coming back within the grace period continues the stream 
       first.close();
       await publisherGone(log, "cam");
       assert.ok(viewers.every((v) => !v.closed), "viewers wait for a new publisher");
+      // All the first publisher sent has reached them: what comes after is the second's.
+      const lastSeq = (first.videoSeq - 1) & 0xffff;
+      for (const v of viewers) {
+        assert.ok(
+          await v.waitFrames((fs) => video(fs).length > 0 && rtpSequence(video(fs).at(-1)!, 0) === lastSeq),
+          "the first publisher's last packet",
+        );
+      }
       const before = viewers.map((v) => v.frames.length);
       const lastOld = video(viewers[0].frames).at(-1)!;
 

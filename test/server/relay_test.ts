@@ -200,6 +200,8 @@ Deno.test("PAUSE stops the packets, PLAY resumes at the newest GOP, a repeated P
     assert.equal(r.status, 200);
     const before = client.frames.length;
     await pub.sendFrames(10, 10); // frames 3..12: P-frames, then a GOP start at 10
+    // Answered once the server has read (and taken in) every frame sent before it.
+    assert.equal((await pub.client.request("GET_PARAMETER")).status, 200);
     r = await client.request("PLAY", client.url);
     assert.equal(r.status, 200);
     assert.ok(await client.waitFrames((fs) => fs.length > before));

@@ -15,6 +15,8 @@
 export const SLOT_PORTS = 64;
 /** Lowest port handed out (below it: well-known and registered services). */
 const LOWEST_PORT = 10_000;
+/** Where the kernels' ephemeral ranges (port-0 binds) begin, at the lowest. */
+const EPHEMERAL_FROM = 32768;
 /** Slots tried (locked and probed) before giving up. */
 const TRIES = 50;
 
@@ -32,26 +34,14 @@ export interface PortReservation {
   release(): void;
 }
 
-/** The kernel's ephemeral ports (the range port-0 binds take from). */
-function ephemeralRange(): [number, number] {
-  try {
-    const [lo, hi] = Deno.readTextFileSync("/proc/sys/net/ipv4/ip_local_port_range").trim().split(/\s+/)
-      .map(Number);
-    if (lo > 0 && hi >= lo) return [lo, hi];
-  } catch (e) {
-    // Expected off Linux: no such file; Linux's default range then.
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
-  return [32768, 60999];
-}
-
-/** First ports of the slots outside the ephemeral range. */
+/**
+ * First ports of the slots: from LOWEST_PORT up to the lowest port an ephemeral range starts at
+ * (Linux's default 32768; BSD, macOS and Windows start at 49152). The kernel's own range is not
+ * read: /proc/sys needs all permissions in Deno.
+ */
 function slotStarts(): number[] {
-  const [lo, hi] = ephemeralRange();
   const starts: number[] = [];
-  for (let p = LOWEST_PORT; p + SLOT_PORTS <= 65536; p += SLOT_PORTS) {
-    if (p + SLOT_PORTS <= lo || p > hi) starts.push(p);
-  }
+  for (let p = LOWEST_PORT; p + SLOT_PORTS <= EPHEMERAL_FROM; p += SLOT_PORTS) starts.push(p);
   return starts;
 }
 
