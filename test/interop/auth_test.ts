@@ -75,11 +75,16 @@ interopTest("GStreamer plays a protected path with credentials in the URL, and f
 ], async () => {
   const s = await securedServer();
   try {
-    const r = await gstDecode(s.at("view:watch"), "tcp", 4);
+    const r = await gstDecode(s.at("view:watch"), "tcp", (r) => r.video > 30 && r.audio > 30);
     assert.ok(r.video > 30, `decoded ${r.video} video frames`);
     assert.ok(r.audio > 30, `decoded ${r.audio} audio frames`);
     assert.deepEqual(r.problems, []);
-    const bad = await gstDecode(s.at("view:wrong"), "tcp", 2);
+    // Until it says why it got nothing (or gives up and exits).
+    const bad = await gstDecode(
+      s.at("view:wrong"),
+      "tcp",
+      (r) => r.problems.some((l) => /Unauthorized|not authorized/i.test(l)),
+    );
     assert.equal(bad.video, 0);
     assert.ok(bad.problems.some((l) => /Unauthorized|not authorized/i.test(l)), bad.problems.join("\n"));
   } finally {
@@ -98,7 +103,7 @@ interopTest("Basic only, and SHA-256 offered with MD5: ffmpeg, ffprobe and GStre
       const good = await ffprobeFrames(s.at("view:watch"), "tcp", 5);
       assert.equal(good.code, 0, `${auth}: ${good.stderr}`);
       assert.equal(good.lines[0], "1,I");
-      const r = await gstDecode(s.at("view:watch"), "tcp", 3);
+      const r = await gstDecode(s.at("view:watch"), "tcp", (r) => r.video > 20);
       assert.ok(r.video > 20, `${auth}: GStreamer decoded ${r.video} video frames`);
     } finally {
       await s.stop();

@@ -23,7 +23,9 @@ async function has(bin: string): Promise<boolean> {
       })
         .output();
       found.set(bin, out.success);
-    } catch {
+    } catch (e) {
+      // Expected: no shell to ask (NotFound), so no client either.
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
       found.set(bin, false);
     }
   }
@@ -100,11 +102,54 @@ function ffmpegAvPublisher(
   ]);
 }
 
+/** What a gst-launch run printed: its output, and the lines that report errors or warnings. */
+interface GstOutput {
+  output: string;
+  problems: string[];
+}
+
 /**
- * Runs GStreamer's rtspsrc on url for `seconds` with H.264 and AAC decoders into fakesinks, then
- * stops it: the decoded frame counts and the lines that report errors or warnings.
+ * Runs gst-launch-1.0 (which runs until killed) until `enough` holds of what it printed so far,
+ * it exits, or `maxSeconds` pass; then stops it and returns what `read` makes of all it printed.
  */
-export async function gstDecode(url: string, protocols: "tcp" | "udp", seconds = 5) {
+async function runGst<R extends GstOutput>(
+  args: string[],
+  read: (out: string) => R,
+  enough: (r: R) => boolean,
+  maxSeconds: number,
+): Promise<R> {
+  const gst = new Proc("gst-launch-1.0", args);
+  const output = () => gst.stdout + gst.stderr;
+  let exited = false;
+  gst.done.then(() => exited = true);
+  const deadline = Date.now() + maxSeconds * 1000;
+  while (!exited && Date.now() < deadline && !enough(read(output()))) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  gst.kill();
+  await gst.wait(5000);
+  return read(output());
+}
+
+const problemLines = (out: string) => out.split("\n").filter((l) => /ERROR|WARNING/.test(l));
+
+/** Decoded frames (buffers that reached the named fakesink) and problems in a gst-launch output. */
+export interface GstDecoded extends GstOutput {
+  video: number;
+  audio: number;
+}
+
+/**
+ * Runs GStreamer's rtspsrc on url with H.264 and AAC decoders into fakesinks until `enough` holds
+ * of the decoded frame counts so far (or it exits, or `maxSeconds` pass), then stops it: the
+ * counts and the lines that report errors or warnings.
+ */
+export function gstDecode(
+  url: string,
+  protocols: "tcp" | "udp",
+  enough: (r: GstDecoded) => boolean,
+  maxSeconds = 30,
+): Promise<GstDecoded> {
   const branch = (
     depay: string,
     parse: string,
@@ -126,7 +171,7 @@ export async function gstDecode(url: string, protocols: "tcp" | "udp", seconds =
     "silent=false",
     "sync=false",
   ];
-  const gst = new Proc("gst-launch-1.0", [
+  const args = [
     "-v",
     "rtspsrc",
     `location=${url}`,
@@ -135,17 +180,14 @@ export async function gstDecode(url: string, protocols: "tcp" | "udp", seconds =
     "name=src",
     ...branch("rtph264depay", "h264parse", "avdec_h264", "video"),
     ...branch("rtpmp4gdepay", "aacparse", "avdec_aac", "audio"),
-  ]);
-  // gst-launch runs until killed.
-  await new Promise((r) => setTimeout(r, seconds * 1000));
-  gst.kill();
-  await gst.wait(5000);
-  const out = gst.stdout + gst.stderr;
-  return {
-    video: out.match(/video: last-message = chain/g)?.length ?? 0,
-    audio: out.match(/audio: last-message = chain/g)?.length ?? 0,
-    problems: out.split("\n").filter((l) => /ERROR|WARNING/.test(l)),
-  };
+  ];
+  const read = (output: string): GstDecoded => ({
+    output,
+    video: output.match(/video: last-message = chain/g)?.length ?? 0,
+    audio: output.match(/audio: last-message = chain/g)?.length ?? 0,
+    problems: problemLines(output),
+  });
+  return runGst(args, read, enough, maxSeconds);
 }
 
 /** ffprobe's key_frame,pict_type lines for the first `frames` video frames of url. */
@@ -250,26 +292,29 @@ export async function ffmpegDecode(url: string, seconds: number) {
 }
 
 /**
- * Runs GStreamer's rtspsrc over TCP for `seconds` with one decoding branch per entry (elements
- * after the depayloader's queue, ending in a fakesink named after the branch), then stops it:
- * buffers that reached each sink, and the lines that report errors or warnings.
+ * Runs GStreamer's rtspsrc over TCP with one decoding branch per entry (elements after the
+ * depayloader's queue, ending in a fakesink named after the branch) until `enough` holds of the
+ * buffers so far (or it exits, or `maxSeconds` pass), then stops it: buffers that reached each
+ * sink, and the lines that report errors or warnings.
  */
-export async function gstDecodeBranches(url: string, branches: Record<string, string[]>, seconds = 5) {
+export function gstDecodeBranches(
+  url: string,
+  branches: Record<string, string[]>,
+  enough: (r: GstOutput & { buffers: Record<string, number> }) => boolean,
+  maxSeconds = 30,
+): Promise<GstOutput & { buffers: Record<string, number> }> {
   const args = ["-v", "rtspsrc", `location=${url}`, "protocols=tcp", "latency=0", "name=src"];
   for (const [name, elements] of Object.entries(branches)) {
     args.push("src.", "!", "queue");
     for (const e of elements) args.push("!", ...e.split(" "));
     args.push("!", "fakesink", `name=${name}`, "silent=false", "sync=false");
   }
-  const gst = new Proc("gst-launch-1.0", args);
-  // gst-launch runs until killed.
-  await new Promise((r) => setTimeout(r, seconds * 1000));
-  gst.kill();
-  await gst.wait(5000);
-  const out = gst.stdout + gst.stderr;
-  const buffers: Record<string, number> = {};
-  for (const name of Object.keys(branches)) {
-    buffers[name] = out.match(new RegExp(`${name}: last-message = chain`, "g"))?.length ?? 0;
-  }
-  return { buffers, problems: out.split("\n").filter((l) => /ERROR|WARNING/.test(l)), output: out };
+  const read = (output: string) => {
+    const buffers: Record<string, number> = {};
+    for (const name of Object.keys(branches)) {
+      buffers[name] = output.match(new RegExp(`${name}: last-message = chain`, "g"))?.length ?? 0;
+    }
+    return { buffers, problems: problemLines(output), output };
+  };
+  return runGst(args, read, enough, maxSeconds);
 }

@@ -31,7 +31,14 @@ interopTest(`${VIEWERS} viewers over 2 workers each get every packet of an ffmpe
       assert.equal((await c.request("PLAY", c.url)).status, 200);
       viewers.push(c);
     }
-    await new Promise((r) => setTimeout(r, 3000));
+    // Every viewer is receiving video and audio (a good run of each) before the publisher leaves.
+    const each = (fs: { channel: number }[], ch: number) => fs.filter((f) => f.channel === ch).length;
+    for (const v of viewers) {
+      assert.ok(
+        await v.waitFrames((fs) => each(fs, 0) >= 60 && each(fs, 2) >= 30, 20_000),
+        `a viewer got ${each(v.frames, 0)} video and ${each(v.frames, 2)} audio packets`,
+      );
+    }
     // The publisher leaves: every viewer gets the rest of the stream, then is closed by the server.
     s.pub.kill();
     for (const v of viewers) assert.ok(await v.waitClosed(10000), "viewer closed after the stream ended");

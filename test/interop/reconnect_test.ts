@@ -42,7 +42,13 @@ interopTest(
         });
       }
       assert.equal((await raw.request("PLAY", base)).status, 200);
-      await new Promise((r) => setTimeout(r, 2500));
+      // Both viewers playing, the raw one with a good run of packets, before the publisher leaves.
+      await until(
+        () => (server.log.match(/\[path live\/re\] PLAY:/g)?.length ?? 0) >= 2,
+        15000,
+        "ffmpeg's PLAY",
+      );
+      assert.ok(await raw.waitFrames((fs) => fs.length >= 150, 15000), `raw viewer got ${raw.frames.length}`);
 
       pub.kill();
       await pub.wait(5000);
@@ -52,6 +58,7 @@ interopTest(
         "the server to see it leave",
       );
       const before = raw.frames.length;
+      // The publisher stays away a while (a real gap, not a synchronisation).
       await new Promise((r) => setTimeout(r, 800));
       pub = ffmpegPublisher(url);
       await until(

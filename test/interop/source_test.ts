@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { Camera } from "../support/camera.ts";
 import { ServerProcess } from "../support/server_process.ts";
+import type { SessionReport } from "../../src/cluster/messages.ts";
 import { ffmpegDecode, ffprobeFrames, gstDecode, interopTest, until } from "./clients.ts";
 
 /** A dm-live process whose `cams/front` is pulled from `url` (written to a config file). */
@@ -42,7 +43,7 @@ for (const transport of ["tcp", "udp"] as const) {
         const ff = await ffmpegDecode(url, 3);
         assert.equal(ff.code, 0, ff.stderr);
         assert.equal(ff.stderr.trim(), "", "ffmpeg decodes with no error lines");
-        const gst = await gstDecode(url, "tcp", 4);
+        const gst = await gstDecode(url, "tcp", (r) => r.video > 30 && r.audio > 10);
         assert.deepEqual(gst.problems, [], "no GStreamer errors or warnings");
         assert.ok(
           gst.video > 30 && gst.audio > 10,
@@ -115,7 +116,16 @@ interopTest(
         "null",
         "-",
       ]);
-      await new Promise((res) => setTimeout(res, 2000));
+      // The viewer plays, a good run of packets sent to it, before the camera goes.
+      const api = await r.server.apiUrl();
+      await until(
+        async () => {
+          const rows = (await (await fetch(`${api}/v1/sessions`)).json()).sessions as SessionReport[];
+          return rows.some((s) => s.role === "read" && s.path === "cams/front" && (s.packetsOut ?? 0) >= 100);
+        },
+        20_000,
+        "the viewer to get 100 packets",
+      );
       await cam.stop();
       await r.server.waitLog(/\[source cams\/front\] attempt \d+ failed: .*; retrying in/, 20_000);
       // The same port again (GStreamer takes any free one; ask for this one).

@@ -3,13 +3,6 @@ import assert from "node:assert/strict";
 import { interopTest, Proc } from "./clients.ts";
 import { publishedServer } from "./published_server.ts";
 
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const p = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return p;
-}
-
 interopTest(
   "ffprobe and ffmpeg (-rtsp_transport http) and GStreamer (rtsph://) play through the HTTP tunnel",
   [
@@ -18,8 +11,12 @@ interopTest(
     "gst-launch-1.0",
   ],
   async () => {
-    const port = freePort();
-    const s = await publishedServer("live/tun", ["--set", `rtsp.tunnelPort=${port}`]);
+    // rtsp.tunnelPort cannot be 0 (that is off): a reserved port, checked taken at start.
+    const s = await publishedServer("live/tun", [], "tcp", {
+      tcpPorts: 1,
+      argsWith: ([p]) => ["--set", `rtsp.tunnelPort=${p}`],
+    });
+    const port = s.server.tcpPorts[0];
     try {
       await s.server.waitLog(/RTSP over HTTP tunnelling on port \d+/);
       const url = `rtsp://127.0.0.1:${port}/live/tun`;

@@ -63,9 +63,13 @@ interopTest("GStreamer rtspsrc protocols=udp plays and decodes H.264 and AAC", [
 ], async () => {
   const s = await publishedServer("live/udp3", [], "udp");
   try {
-    const { video, audio, problems } = await gstDecode(s.server.url("live/udp3"), "udp");
+    const { video, audio, problems } = await gstDecode(
+      s.server.url("live/udp3"),
+      "udp",
+      (r) => r.video >= 90 && r.audio >= 90,
+    );
     assert.deepEqual(problems, [], "no GStreamer errors or warnings");
-    assert.ok(video >= 90 && audio >= 90, `decoded ${video} video and ${audio} audio frames in 5 s`);
+    assert.ok(video >= 90 && audio >= 90, `decoded ${video} video and ${audio} audio frames`);
   } finally {
     await s.stop();
   }

@@ -349,8 +349,9 @@ Deno.test("a reload changes who gets in next; a session already playing keeps pl
       assert.equal((await a.request("PLAY", `${a.url}/`)).status, 200);
 
       server.reload(withOverrides(config, { paths: PATHS }));
-      // The reload message and a request race only across threads; a short wait orders them.
-      await new Promise((r) => setTimeout(r, 100));
+      // Each worker takes its messages in order: once all have answered a stats request posted
+      // after the reload, all have applied it.
+      await server.stats();
       assert.equal((await b.request("DESCRIBE", b.url)).status, 401, "new sessions need credentials now");
       assert.equal((await b.request("DESCRIBE", b.url, { Authorization: basic("view", "pw") })).status, 200);
 

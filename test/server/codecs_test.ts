@@ -73,7 +73,8 @@ Deno.test("an H.265 viewer gets the sprop sets and starts at the newest GOP's VP
     const url = `rtsp://127.0.0.1:${server.port}/live/hevc`;
     const pub = await startSdpPublisher(server.port, "live/hevc", sdp, [`${url}/streamid=0`]);
     await pub.send(h265Frames(0, 25, 10)); // GOPs start at frames 0, 10, 20
-    await new Promise((r) => setTimeout(r, 100));
+    // Answered once the server has read (and taken in) every frame sent before it.
+    assert.equal((await pub.client.request("GET_PARAMETER")).status, 200);
     const v = await play(server.port, "live/hevc", 1);
     assert.ok(v.sdp.includes(`m=video 0 RTP/AVP 96\r\na=rtpmap:96 H265/90000\r\n${H265_FMTP}\r\n`), v.sdp);
     await pub.send(h265Frames(25, 10, 10));
@@ -106,30 +107,37 @@ Deno.test("audio-only streams start a new viewer at once, audioStartWindowMs bac
       bytes: 80,
     },
   ];
-  await withServer({ "viewer.audioStartWindowMs": 300 }, async (server) => {
+  const windowMs = 1000;
+  await withServer({ "viewer.audioStartWindowMs": windowMs }, async (server) => {
     for (const [i, c] of codecs.entries()) {
       await t.step(c.name, async () => {
         const path = `live/audio${i}`;
         const sdp = HEAD + `${c.media}\r\na=control:streamid=0\r\n`;
         const url = `rtsp://127.0.0.1:${server.port}/${path}`;
         const pub = await startSdpPublisher(server.port, path, sdp, [`${url}/streamid=0`]);
-        // 20 packets 40 ms apart (0.8 s), then the publisher pauses while a viewer joins.
-        for (let n = 0; n < 20; n++) {
-          await pub.send([{
-            track: 0,
-            payloadType: c.pt,
-            timestamp: n * 320,
-            payload: new Uint8Array(c.bytes),
-          }]);
-          await new Promise((r) => setTimeout(r, 40));
-        }
+        // 10 packets, then (once the server has them, and the window more) 10 more; then the
+        // publisher pauses while a viewer joins. The window goes by arrival: only the last 10 are in it.
+        const send = async (from: number) => {
+          for (let n = from; n < from + 10; n++) {
+            await pub.send([{
+              track: 0,
+              payloadType: c.pt,
+              timestamp: n * 320,
+              payload: new Uint8Array(c.bytes),
+            }]);
+          }
+          assert.equal((await pub.client.request("GET_PARAMETER")).status, 200);
+        };
+        await send(0);
+        await new Promise((r) => setTimeout(r, windowMs + 10));
+        await send(10);
         const v = await play(server.port, path, 1);
         assert.ok(v.sdp.includes(`${c.media}\r\na=control:trackID=0\r\n`), v.sdp);
         assert.ok(await v.client.waitFrames((fs) => rtp(fs).length > 0 && seqOf(rtp(fs).at(-1)!) === 19));
         const got = rtp(v.client.frames);
         assert.ok(got.every((f) => ptOf(f) === c.pt));
         assert.ok(got.length >= 2, `a burst of ${got.length} packets, before any new packet was sent`);
-        assert.ok(seqOf(got[0]) > 0, "packets older than the window are not sent");
+        assert.ok(seqOf(got[0]) >= 10, `packets older than the window are not sent (from ${seqOf(got[0])})`);
         assert.equal(v.rtpInfo[0]?.seq, seqOf(got[0]));
         assertConsecutive(got);
         v.client.close();
@@ -163,7 +171,8 @@ Deno.test("a media with several formats is relayed whole; keyframes come from th
       return out;
     };
     await pub.send(frames(0, 8)); // GOPs at frames 0 and 5
-    await new Promise((r) => setTimeout(r, 100));
+    // Answered once the server has read (and taken in) every frame sent before it.
+    assert.equal((await pub.client.request("GET_PARAMETER")).status, 200);
     const v = await play(server.port, "live/multi", 1);
     assert.ok(
       v.sdp.includes(

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { ServerProcess } from "../support/server_process.ts";
+import { reservePorts } from "../support/ports.ts";
 import { startPublisher, type SyntheticPublisher } from "../support/synthetic_publisher.ts";
 import { RtspTestClient } from "../support/rtsp_client.ts";
 import { playTcp, playUdp } from "../support/viewers.ts";
@@ -51,25 +52,23 @@ for (const sig of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
-/** A port nothing listens on right now. */
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
 Deno.test("SIGHUP applies a valid config without dropping sessions, refuses a bad one, keeps restart-only keys", async () => {
   const dir = await Deno.makeTempDir();
   const file = `${dir}/dm-live.yaml`;
-  const port = freePort();
+  // Ports to write into the config file: the server's, and one it must not move to.
+  const reserved = reservePorts({ workers: 0, tcp: 2 });
+  const [port, other] = reserved.tcp;
   const write = (timeoutMs: number | string, level: string, rtspPort = port) =>
     Deno.writeTextFile(
       file,
       `rtsp:\n  address: 127.0.0.1\n  port: ${rtspPort}\nsessionTimeoutMs: ${timeoutMs}\nlog:\n  level: ${level}\n`,
     );
   await write(60000, "info");
-  const s = await ServerProcess.start(["--config", file, "--workers", "2"], { portFromConfig: true });
+  const s = await ServerProcess.start(["--config", file, "--workers", "2"], { portFromConfig: true })
+    .catch((e) => {
+      reserved.release();
+      throw e;
+    });
   assert.equal(s.port, port);
   const pub = await startPublisher(s.port, "live");
   const viewer = await (async () => {
@@ -101,7 +100,6 @@ Deno.test("SIGHUP applies a valid config without dropping sessions, refuses a ba
     assert.equal(await advertised(), 25);
 
     // A restart-only key: named, kept; the server stays on its port.
-    const other = freePort();
     await write(30000, "debug", other);
     s.proc.child.kill("SIGHUP");
     await s.waitLog(/SIGHUP: rtsp\.port changed but need a restart; keeping the running values/);
@@ -118,6 +116,7 @@ Deno.test("SIGHUP applies a valid config without dropping sessions, refuses a ba
     pub.close();
     s.proc.kill();
     await s.proc.done;
+    reserved.release();
     await Deno.remove(dir, { recursive: true });
   }
 });

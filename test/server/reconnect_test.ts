@@ -4,7 +4,7 @@
  * codecs, or no publisher in time, end them.
  */
 import assert from "node:assert/strict";
-import { withServer } from "../support/server.ts";
+import { type MainLog, withServer } from "../support/server.ts";
 import { startPublisher } from "../support/synthetic_publisher.ts";
 import { type Frame, RtspTestClient } from "../support/rtsp_client.ts";
 import { rtpSequence, rtpSsrc, rtpTimestamp } from "../../src/rtp/rtp_header.ts";
@@ -38,8 +38,15 @@ function assertContinuous(packets: Uint8Array[], what: string): void {
   }
 }
 
+/** Waits until the server has seen the publisher of `path` leave and keeps the stream for another. */
+async function publisherGone(log: MainLog, path: string): Promise<void> {
+  await log.waitFor(
+    new RegExp(`\\[path ${path}\\] publisher left; stream \\d+ waits \\d+ ms for a new publisher`),
+  );
+}
+
 Deno.test("a publisher coming back within the grace period continues the stream for the viewers already there", async () => {
-  await withServer({ "ingest.reconnectGraceMs": 3000 }, async (server) => {
+  await withServer({ "ingest.reconnectGraceMs": 3000 }, async (server, _config, log) => {
     const first = await startPublisher(server.port, "cam");
     await first.sendFrames(12, 10);
     const viewers = [await play(server.port, "cam"), await play(server.port, "cam")];
@@ -47,8 +54,16 @@ Deno.test("a publisher coming back within the grace period continues the stream 
       assert.ok(await viewers[0].waitFrames((fs) => fs.length >= 7), "the GOP cache: frames 10 and 11");
       await first.sendFrames(3, 10);
       first.close();
-      await new Promise((r) => setTimeout(r, 300));
+      await publisherGone(log, "cam");
       assert.ok(viewers.every((v) => !v.closed), "viewers wait for a new publisher");
+      // All the first publisher sent has reached them: what comes after is the second's.
+      const lastSeq = (first.videoSeq - 1) & 0xffff;
+      for (const v of viewers) {
+        assert.ok(
+          await v.waitFrames((fs) => video(fs).length > 0 && rtpSequence(video(fs).at(-1)!, 0) === lastSeq),
+          "the first publisher's last packet",
+        );
+      }
       const before = viewers.map((v) => v.frames.length);
       const lastOld = video(viewers[0].frames).at(-1)!;
 
@@ -104,15 +119,15 @@ Deno.test("no publisher within the grace period: the viewers are closed and the 
 });
 
 Deno.test("a publisher with other codecs ends the waiting stream's viewers and publishes afresh", async () => {
-  await withServer({ "ingest.reconnectGraceMs": 3000 }, async (server) => {
+  await withServer({ "ingest.reconnectGraceMs": 3000 }, async (server, _config, log) => {
     const pub = await startPublisher(server.port, "cam");
     await pub.sendFrames(3, 10);
     const v = await play(server.port, "cam");
     const c = await RtspTestClient.connect(server.port, "cam");
     try {
       pub.close();
-      await new Promise((r) => setTimeout(r, 200));
-      assert.ok(!v.closed);
+      await publisherGone(log, "cam");
+      assert.ok(!v.closed, "the viewer waits for a new publisher");
       const sdp =
         "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nt=0 0\r\nm=audio 0 RTP/AVP 0\r\na=control:streamid=0\r\n";
       assert.equal(

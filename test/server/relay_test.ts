@@ -42,7 +42,8 @@ Deno.test("a viewer gets the SDP, starts at the newest GOP's parameter sets, the
   await withServer({}, async (server) => {
     const pub = await startPublisher(server.port, "live/cam1");
     await pub.sendFrames(25, 10); // GOPs start at frames 0, 10, 20
-    await new Promise((r) => setTimeout(r, 100));
+    // Answered once the server has read (and taken in) every frame sent before it.
+    assert.equal((await pub.client.request("GET_PARAMETER")).status, 200);
     const { client, describe, play: p } = await play(server.port, "live/cam1");
     assert.equal(describe.headers.get("Content-Type"), "application/sdp");
     assert.equal(describe.headers.get("Content-Base"), `rtsp://127.0.0.1:${server.port}/live/cam1/`);
@@ -164,8 +165,10 @@ Deno.test("streams on different paths do not mix, and a busy path refuses a seco
     const vb = await play(server.port, "b");
     await a.sendFrames(20, 10);
     assert.ok(await va.client.waitFrames((fs) => fs.filter((f) => f.channel === 2).length >= 21));
-    await new Promise((r) => setTimeout(r, 100));
-    assert.equal(vb.client.frames.filter((f) => f.channel === 2).length, 1, "b saw only its own frame");
+    // A frame of b's after a's: once vb has it, anything of a's sent its way would be there too.
+    await b.sendFrames(1, 10);
+    assert.ok(await vb.client.waitFrames((fs) => fs.filter((f) => f.channel === 2).length >= 2));
+    assert.equal(vb.client.frames.filter((f) => f.channel === 2).length, 2, "b saw only its own frames");
     va.client.close();
     vb.client.close();
     a.close();
@@ -196,13 +199,15 @@ Deno.test("PAUSE stops the packets, PLAY resumes at the newest GOP, a repeated P
     r = await client.request("PAUSE", client.url);
     assert.equal(r.status, 200);
     const before = client.frames.length;
-    await pub.sendFrames(10, 10);
-    await new Promise((r) => setTimeout(r, 100));
-    assert.equal(client.frames.length, before);
+    await pub.sendFrames(10, 10); // frames 3..12: P-frames, then a GOP start at 10
+    // Answered once the server has read (and taken in) every frame sent before it.
+    assert.equal((await pub.client.request("GET_PARAMETER")).status, 200);
     r = await client.request("PLAY", client.url);
     assert.equal(r.status, 200);
     assert.ok(await client.waitFrames((fs) => fs.length > before));
+    // Nothing of frames 3..9 came while paused: the first packet after PAUSE is frame 10's.
     assert.equal(nalOf(client.frames[before]), 24, "resumes at a GOP start");
+    assert.equal(tsOf(client.frames[before]), 10 * 3000, "the newest GOP, nothing sent while paused");
     r = await client.request("TEARDOWN", client.url);
     assert.equal(r.status, 200);
     assert.equal(r.headers.get("Session"), undefined);
@@ -238,10 +243,12 @@ Deno.test("a session with no traffic is closed after the timeout; keep-alives ke
   await withServer({ sessionTimeoutMs: 1500 }, async (server) => {
     const pub = await startPublisher(server.port, "t");
     await pub.sendFrames(1, 10);
-    const quiet = await play(server.port, "t");
+    // The chatty viewer first: without its keep-alives it would time out no later than the quiet one.
     const chatty = await play(server.port, "t");
+    const quiet = await play(server.port, "t");
     assert.match(quiet.play.headers.get("Session")!, /;timeout=1$/);
-    for (let i = 0; i < 6; i++) {
+    // Keep-alives every 400 ms (well within the timeout) until the quiet viewer is closed (or 20 s).
+    for (let i = 0; i < 50 && !quiet.client.closed; i++) {
       await new Promise((r) => setTimeout(r, 400));
       assert.equal((await chatty.client.request("GET_PARAMETER", chatty.client.url)).status, 200);
       await pub.sendFrames(1, 10);

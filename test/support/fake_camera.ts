@@ -10,6 +10,7 @@ import { MessageSplitter, SPLIT_FRAME, SPLIT_INCOMPLETE } from "../../src/rtsp/m
 import { parseRequest, type RtspRequest } from "../../src/rtsp/request.ts";
 import { buildRtpPacket } from "../../src/rtp/rtp_header.ts";
 import { parseTransportHeader } from "../../src/rtsp/transport_header.ts";
+import { isSocketClosed } from "./expected_errors.ts";
 
 /** How the camera behaves; every field has the well-behaved default. */
 export interface CameraDialect {
@@ -74,6 +75,8 @@ export class FakeCamera {
   readonly #conns = new Set<Deno.Conn>();
   readonly #timers = new Set<ReturnType<typeof setInterval>>();
   #closed = false;
+  /** The first error serving threw other than a socket closing (a request it could not parse). */
+  #failure: unknown = null;
 
   constructor(dialect: CameraDialect = {}) {
     this.#dialect = dialect;
@@ -91,6 +94,7 @@ export class FakeCamera {
     return this.requests.filter((r) => r.method === method);
   }
 
+  /** Stops serving; then throws the first error serving met, if any (it is a test failure). */
   close(): void {
     this.#closed = true;
     for (const t of this.#timers) clearInterval(t);
@@ -98,10 +102,17 @@ export class FakeCamera {
     for (const c of this.#conns) {
       try {
         c.close();
-      } catch {
-        // closed by the peer
+      } catch (e) {
+        // Expected: BadResource, a connection #serve already closed.
+        if (!(e instanceof Deno.errors.BadResource)) throw e;
       }
     }
+    if (this.#failure !== null) throw this.#failure;
+  }
+
+  /** Keeps the first unexpected error (close() throws it); a socket closing is expected. */
+  #fail(e: unknown): void {
+    if (!isSocketClosed(e)) this.#failure ??= e;
   }
 
   async #accept(): Promise<void> {
@@ -111,8 +122,9 @@ export class FakeCamera {
         this.#conns.add(conn);
         this.#serve(conn).finally(() => this.#conns.delete(conn));
       }
-    } catch {
-      // listener closed
+    } catch (e) {
+      // Expected: the listener closed by close() (BadResource, Interrupted).
+      this.#fail(e);
     }
   }
 
@@ -149,8 +161,10 @@ export class FakeCamera {
         buf.copyWithin(0, start, end);
         end -= start;
       }
-    } catch {
-      // the client went away
+    } catch (e) {
+      // Expected: the client went away or close() closed the connection; a request that does not
+      // parse (the client under test sent garbage) is kept for close() to throw.
+      this.#fail(e);
     }
   }
 
@@ -268,7 +282,11 @@ export class FakeCamera {
         all.set(p, o);
         o += p.length;
       }
-      write(all).catch(() => clearInterval(timer));
+      write(all).catch((e) => {
+        // Expected: the connection closed (the client went away, or close()): the stream ends.
+        clearInterval(timer);
+        this.#fail(e);
+      });
     }, 33);
     this.#timers.add(timer);
   }

@@ -1,4 +1,5 @@
 /** Child processes for tests: run, collect output, stop; and polling. */
+import { isChildGone } from "./expected_errors.ts";
 
 /** A child process whose output is collected; kill() ends it. */
 export class Proc {
@@ -23,8 +24,9 @@ export class Proc {
   kill(): void {
     try {
       this.child.kill("SIGKILL");
-    } catch {
-      // already exited
+    } catch (e) {
+      // Expected: the process already exited.
+      if (!isChildGone(e)) throw e;
     }
   }
 

@@ -8,6 +8,7 @@ import {
 } from "../../src/rtsp/message_splitter.ts";
 import { parseResponse, type RtspResponse } from "../../src/rtsp/response.ts";
 import { serializeRequest } from "../../src/rtsp/request.ts";
+import { isSocketClosed } from "./expected_errors.ts";
 
 /** One interleaved frame received. */
 export interface Frame {
@@ -15,7 +16,22 @@ export interface Frame {
   payload: Uint8Array;
 }
 
-/** A connection that speaks RTSP the way a test wants, including badly. */
+/** What nextResponse (and so request) throws when the connection closed before the response came. */
+export class ClosedBeforeResponse extends Error {
+  constructor() {
+    super("connection closed before a response");
+    this.name = "ClosedBeforeResponse";
+  }
+}
+
+/**
+ * A connection that speaks RTSP the way a test wants, including badly.
+ *
+ * An error thrown by a callback (`onFrame`, an assertion in it) or by parsing what the server sent
+ * is not lost in the read loop: the first one closes the client and is thrown by the next awaited
+ * call (request, nextResponse, waitFrames, waitClosed, writeRaw, sendFrame) and by any pending one,
+ * else by close() or check(). Only a socket closing (ours or the peer's) ends the loop quietly.
+ */
 export class RtspTestClient {
   readonly conn: Deno.TcpConn;
   readonly url: string;
@@ -34,6 +50,8 @@ export class RtspTestClient {
   #end = 0;
   #closed = false;
   #connClosed = false;
+  /** The first error a callback or the parser threw, and whether a call has thrown it yet. */
+  #failure: { error: unknown; surfaced: boolean } | null = null;
   readonly #splitter = new MessageSplitter({ maxHeaderBlockBytes: 1 << 16, maxBodyBytes: 1 << 20 });
   readonly done: Promise<void>;
   /** Called for each frame instead of storing it, when set. */
@@ -59,6 +77,7 @@ export class RtspTestClient {
 
   /** Sends raw bytes (for malformed input). */
   async writeRaw(bytes: Uint8Array | string): Promise<void> {
+    this.check();
     const b = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
     let off = 0;
     while (off < b.length) off += await this.conn.write(b.subarray(off));
@@ -90,7 +109,8 @@ export class RtspTestClient {
   async nextResponse(timeoutMs = 5000): Promise<RtspResponse> {
     const deadline = Date.now() + timeoutMs;
     while (this.#responses.length === 0) {
-      if (this.#closed) throw new Error("connection closed before a response");
+      this.check();
+      if (this.#closed) throw new ClosedBeforeResponse();
       if (Date.now() > deadline) throw new Error("no response in time");
       await this.#wait(deadline - Date.now());
     }
@@ -101,9 +121,11 @@ export class RtspTestClient {
   async waitFrames(pred: (frames: Frame[]) => boolean, timeoutMs = 5000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (!pred(this.frames)) {
+      this.check();
       if (this.#closed || Date.now() > deadline) return pred(this.frames);
       await this.#wait(deadline - Date.now());
     }
+    this.check();
     return true;
   }
 
@@ -111,6 +133,7 @@ export class RtspTestClient {
   async waitClosed(timeoutMs = 5000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (!this.#closed && Date.now() < deadline) await this.#wait(deadline - Date.now());
+    this.check();
     return this.#closed;
   }
 
@@ -125,15 +148,31 @@ export class RtspTestClient {
     await this.writeRaw(b);
   }
 
-  /** Closes the socket (also after the server closed it, so no resource leaks). */
+  /**
+   * Closes the socket (also after the server closed it, so no resource leaks); then throws the
+   * error a callback threw if no call has thrown it yet.
+   */
   close(): void {
+    this.#shut();
+    if (this.#failure !== null && !this.#failure.surfaced) this.check();
+  }
+
+  /** Throws the first error a callback (or the parser) threw, if one did. */
+  check(): void {
+    if (this.#failure === null) return;
+    this.#failure.surfaced = true;
+    throw this.#failure.error;
+  }
+
+  #shut(): void {
     this.#closed = true;
     if (!this.#connClosed) {
       this.#connClosed = true;
       try {
         this.conn.close();
-      } catch {
-        // already closed
+      } catch (e) {
+        // Expected: BadResource, the read loop's socket already gone.
+        if (!(e instanceof Deno.errors.BadResource)) throw e;
       }
     }
     this.#wake();
@@ -180,9 +219,13 @@ export class RtspTestClient {
         this.#parse();
         this.#wake();
       }
-    } catch {
-      // closed
+    } catch (e) {
+      // A closed socket (ours or the peer's) ends the loop; anything else came from a callback
+      // (an assertion in onFrame), the parser or the socket, and must reach the test.
+      if (!isSocketClosed(e)) this.#failure ??= { error: e, surfaced: false };
     }
+    // After a failure the client closes itself; after the server closed, close() still must be called.
+    if (this.#failure !== null) this.#shut();
     this.#closed = true;
     this.#wake();
   }
