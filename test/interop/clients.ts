@@ -131,7 +131,14 @@ async function runGst<R extends GstOutput>(
   return read(output());
 }
 
-const problemLines = (out: string) => out.split("\n").filter((l) => /ERROR|WARNING/.test(l));
+/**
+ * gst-launch's ERROR and WARNING lines, less one: with a "src." request per track, a request may
+ * try the other track's pad first and warn "Delayed linking failed" before its own pad comes. That
+ * is the pipeline description's linking, not the stream; the callers' per-branch frame counts
+ * show whether every branch got its track.
+ */
+const problemLines = (out: string) =>
+  out.split("\n").filter((l) => /ERROR|WARNING/.test(l) && !/Delayed linking failed/.test(l));
 
 /** Decoded frames (buffers that reached the named fakesink) and problems in a gst-launch output. */
 export interface GstDecoded extends GstOutput {
@@ -314,12 +321,7 @@ export function gstDecodeBranches(
     for (const name of Object.keys(branches)) {
       buffers[name] = output.match(new RegExp(`${name}: last-message = chain`, "g"))?.length ?? 0;
     }
-    // gst-launch links each "src." request to the first new pad it can: one request may try the
-    // other track's pad first and warn "Delayed linking failed" before the right pad comes. That is
-    // the pipeline description's linking, not the stream; the per-branch buffer counts show whether
-    // every branch got its track.
-    const problems = problemLines(output).filter((l) => !/Delayed linking failed/.test(l));
-    return { buffers, problems, output };
+    return { buffers, problems: problemLines(output), output };
   };
   return runGst(args, read, enough, maxSeconds);
 }
