@@ -145,7 +145,7 @@ export class FakeCamera {
           buf = bigger;
         }
         const n = await conn.read(buf.subarray(end));
-        if (n === null) return;
+        if (n === null) break;
         end += n;
         let start = 0;
         for (;;) {
@@ -165,15 +165,14 @@ export class FakeCamera {
       // Expected: the client went away or close() closed the connection; a request that does not
       // parse (the client under test sent garbage) is kept for close() to throw.
       this.#fail(e);
-    } finally {
-      // The client left (a redirect, a retry): its connection is closed here, not left to close().
-      if (!this.#closed) {
-        try {
-          conn.close();
-        } catch (e) {
-          // Expected: BadResource, already closed.
-          if (!(e instanceof Deno.errors.BadResource)) throw e;
-        }
+    }
+    // The client left (a redirect, a retry): its connection is closed here, not left to close().
+    if (!this.#closed) {
+      try {
+        conn.close();
+      } catch (e) {
+        // Expected: BadResource, already closed.
+        if (!(e instanceof Deno.errors.BadResource)) throw e;
       }
     }
   }
