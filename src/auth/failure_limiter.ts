@@ -87,7 +87,7 @@ export class FailureLimiter {
     const t = this.#t;
     this.#lock();
     try {
-      let at = this.#find(nowSec);
+      let at = this.#find();
       if (at < 0) {
         at = this.#claim(nowSec);
         t[at + KIND] = this.#kind;
@@ -112,7 +112,7 @@ export class FailureLimiter {
     const t = this.#t;
     this.#lock();
     try {
-      const at = this.#find(nowSec);
+      const at = this.#find();
       return at >= 0 && this.#open(t[at + START], nowSec) ? t[at + COUNT] : 0;
     } finally {
       this.#unlock();
@@ -160,7 +160,7 @@ export class FailureLimiter {
   }
 
   /** The key's slot (its window may have ended), or -1. */
-  #find(_nowSec: number): number {
+  #find(): number {
     const t = this.#t;
     const home = this.#home();
     for (let k = 0; k < PROBES; k++) {
