@@ -63,7 +63,7 @@ export class StreamDirectory {
   readonly #graceMs: (path: string) => number;
   readonly #limits: () => StreamLimits;
   #nextStreamId = 1;
-  /** When the last refusal by a limit was logged, per address ("" for maxStreams): one line per 10 s. */
+  /** When the last refusal by a limit was logged, per address: one line per address and 10 s. */
   readonly #refusedLogged = new Map<string, number>();
 
   /**
