@@ -248,10 +248,8 @@ export class Authenticator {
         stale: true,
       };
     }
-    if (ncValue !== null && counter !== undefined && !counter.advance(nonce, ncValue)) {
-      return failed("replayed nonce count", true);
-    }
     if (ncValue !== null && counter !== undefined) {
+      if (!counter.advance(nonce, ncValue)) return failed("replayed nonce count", true);
       // Across connections and workers too: a captured answer replayed elsewhere is refused.
       const nowSec = Math.floor(req.nowMs / 1000);
       const seen = this.#nonces.advance(

@@ -9,9 +9,10 @@
  * addresses that crowd a victim's slots; when all of them hold open windows of other addresses,
  * the one whose window opened first is evicted (its address starts over: laxer, never merged).
  *
- * Concurrency: a lock word in front of the slots (Atomics), held for a few dozen reads and writes.
+ * Concurrency: a lock word in front of the slots (shared_lock.ts).
  */
 import { isV4Mapped, parseIp } from "./ip_address.ts";
+import { lockWord, unlockWord } from "./shared_lock.ts";
 
 /** Slots of the table: addresses with an open window tracked at once, over all workers. */
 export const FAILURE_SLOTS = 4096;
@@ -85,7 +86,7 @@ export class FailureLimiter {
     this.#identify(key);
     const nowSec = Math.floor(nowMs / 1000) & 0x7fffffff;
     const t = this.#t;
-    this.#lock();
+    lockWord(t, 0);
     try {
       let at = this.#find();
       if (at < 0) {
@@ -101,7 +102,7 @@ export class FailureLimiter {
       }
       t[at + COUNT]++;
     } finally {
-      this.#unlock();
+      unlockWord(t, 0);
     }
   }
 
@@ -110,12 +111,12 @@ export class FailureLimiter {
     this.#identify(key);
     const nowSec = Math.floor(nowMs / 1000) & 0x7fffffff;
     const t = this.#t;
-    this.#lock();
+    lockWord(t, 0);
     try {
       const at = this.#find();
       return at >= 0 && this.#open(t[at + START], nowSec) ? t[at + COUNT] : 0;
     } finally {
-      this.#unlock();
+      unlockWord(t, 0);
     }
   }
 
@@ -191,15 +192,5 @@ export class FailureLimiter {
   /** Whether a window opened at `start` is still open at `nowSec` (both 31-bit seconds; wraps safely). */
   #open(start: number, nowSec: number): boolean {
     return ((nowSec - start) & 0x7fffffff) * 1000 < this.#limits.failureWindowMs;
-  }
-
-  #lock(): void {
-    // Held for a few dozen array accesses; Atomics.wait only if another thread holds it.
-    while (Atomics.compareExchange(this.#t, 0, 0, 1) !== 0) Atomics.wait(this.#t, 0, 1, 1);
-  }
-
-  #unlock(): void {
-    Atomics.store(this.#t, 0, 0);
-    Atomics.notify(this.#t, 0, 1);
   }
 }

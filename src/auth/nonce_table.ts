@@ -7,6 +7,8 @@
  * forget a count.
  */
 
+import { lockWord, unlockWord } from "./shared_lock.ts";
+
 /** Nonces tracked at once over all workers. */
 export const NONCE_SLOTS = 8192;
 /** Int32 fields per slot: hash (2 words), highest nc, expiry (s, low 31 bits of the epoch). */
@@ -52,7 +54,7 @@ export class NonceTable {
     const w = this.#w;
     const [h1, h2] = hashes(nonce);
     const now = nowSec & 0x7fffffff;
-    this.#lock();
+    lockWord(w, 0);
     try {
       let free = -1;
       const start = (h1 >>> 0) % NONCE_SLOTS;
@@ -73,17 +75,7 @@ export class NonceTable {
       w[free + 3] = expiresSec & 0x7fffffff;
       return "ok";
     } finally {
-      this.#unlock();
+      unlockWord(w, 0);
     }
-  }
-
-  #lock(): void {
-    // Held for a few dozen array accesses, by workers only (Atomics.wait is allowed there).
-    while (Atomics.compareExchange(this.#w, 0, 0, 1) !== 0) Atomics.wait(this.#w, 0, 1, 1);
-  }
-
-  #unlock(): void {
-    Atomics.store(this.#w, 0, 0);
-    Atomics.notify(this.#w, 0, 1);
   }
 }
