@@ -30,6 +30,7 @@ export interface Config {
   viewer: {
     maxWriteBytes: number;
     mergeWindowMs: number;
+    mergeBusyPercent: number;
     skipLagPercent: number;
     dropLagPercent: number;
     audioStartWindowMs: number;
@@ -66,6 +67,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
   viewer: {
     maxWriteBytes: 256 * 1024,
     mergeWindowMs: 33,
+    mergeBusyPercent: 15,
     skipLagPercent: 50,
     dropLagPercent: 75,
     audioStartWindowMs: 1000,
@@ -292,6 +294,7 @@ const SCHEMA: Schema = {
   viewer: {
     maxWriteBytes: int(1500, 16 * 1024 * 1024),
     mergeWindowMs: int(0, 1000),
+    mergeBusyPercent: int(0, 100),
     skipLagPercent: int(1, 98),
     dropLagPercent: int(2, 99),
     audioStartWindowMs: int(0, 60_000),

@@ -1,6 +1,7 @@
 /** What a worker tells main.ts about itself: counters and load (metrics, /v1/streams) and its sessions (/v1/sessions). */
 import type { WorkerContext } from "../src/session/worker_context.ts";
 import type { RtspConnection } from "../src/session/rtsp_connection.ts";
+import type { MergeWindow } from "../src/stream/merge_window.ts";
 import { PublisherSession } from "../src/session/publisher_session.ts";
 import { ViewerSession } from "../src/session/viewer_session.ts";
 import {
@@ -23,6 +24,7 @@ export function workerReport(
   ctx: WorkerContext,
   connections: Iterable<RtspConnection>,
   sources: SourceStatus[] = [],
+  mergeWindow: Pick<MergeWindow, "ms" | "busy"> = { ms: 0, busy: NaN },
 ): WorkerReport {
   let viewersPlaying = 0;
   let publishers = 0;
@@ -83,6 +85,8 @@ export function workerReport(
     streams: [...streams.values()],
     published,
     sources,
+    mergeWindowMs: mergeWindow.ms,
+    busy: Number.isNaN(mergeWindow.busy) ? -1 : mergeWindow.busy,
     heapUsed: m.heapUsed,
     heapTotal: m.heapTotal,
     external: m.external,

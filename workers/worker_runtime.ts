@@ -20,6 +20,8 @@ import { WorkerDirectory } from "../src/cluster/worker_directory.ts";
 import { SourceRunner } from "../src/session/source_runner.ts";
 import { WorkerUdp } from "../src/session/udp_ports.ts";
 import { newWorkerStats, type WorkerStats } from "../src/stats/worker_stats.ts";
+import { ThreadBusy } from "../src/stats/thread_busy.ts";
+import { MergeWindow } from "../src/stream/merge_window.ts";
 import type { AuthShared } from "../src/auth/auth_shared.ts";
 
 /** This worker's UDP port pair, or null (UDP off, or its ports taken: logged, TCP still serves). */
@@ -58,6 +60,9 @@ export class WorkerRuntime {
   readonly #listener: SocketListener;
   readonly #poller: EpollPoller | null = null;
   readonly #sweep: ReturnType<typeof setInterval>;
+  /** This worker's merge window, set once a second from its busy fraction. */
+  readonly mergeWindow: MergeWindow;
+  readonly #busy = new ThreadBusy();
   #polling: Promise<void> = Promise.resolve();
   #stopped = false;
 
@@ -69,9 +74,15 @@ export class WorkerRuntime {
     sink?: LogSink,
   ) {
     const log = new Logger(config.log.level, `w${worker}`, sink, config.log.format === "json");
+    // ctx.config, once set, is what a reload replaces.
+    const viewer = () => (this.ctx?.config ?? config).viewer;
+    this.mergeWindow = new MergeWindow(() => ({
+      maxMs: viewer().mergeWindowMs,
+      busyPercent: viewer().mergeBusyPercent,
+    }));
     const directory = this.#directory = new WorkerDirectory(
       post,
-      () => this.ctx.config.viewer.mergeWindowMs,
+      this.mergeWindow,
       log,
       () => this.ctx.udp?.flush(),
     );
@@ -189,7 +200,12 @@ export class WorkerRuntime {
 
   /** Counters and current load of this worker. */
   report(): WorkerReport {
-    return workerReport(this.ctx, this.connections, [...this.sources.values()].map((r) => r.status()));
+    return workerReport(
+      this.ctx,
+      this.connections,
+      [...this.sources.values()].map((r) => r.status()),
+      this.mergeWindow,
+    );
   }
 
   /**
@@ -285,6 +301,7 @@ export class WorkerRuntime {
   readonly #refusedLogged = new Map<string, number>();
 
   readonly #closeIdle = (): void => {
+    this.mergeWindow.update(this.#busy.sample());
     const now = performance.now();
     const deadline = now - this.ctx.config.sessionTimeoutMs;
     const l = this.ctx.config.limits;

@@ -38,6 +38,18 @@ const METRICS: readonly Metric[] = [
     "Largest lateness of a 100 ms timer since the last scrape.",
     (r) => r.loopLagMaxMs,
   ],
+  [
+    "dm_live_merge_window_ms",
+    "gauge",
+    "How long the worker's fan-out passes wait to merge writes now (viewer.mergeWindowMs is the most).",
+    (r) => r.mergeWindowMs,
+  ],
+  [
+    "dm_live_worker_busy_ratio",
+    "gauge",
+    "The worker thread's CPU time over wall time in the last second (-1: not measurable here).",
+    (r) => r.busy,
+  ],
   ["dm_live_packets_in_total", "counter", "RTP packets taken from publishers.", (r) => r.packetsIn],
   ["dm_live_invalid_packets_total", "counter", "Publisher frames that are not RTP.", (r) => r.invalidPackets],
   [

@@ -1,5 +1,6 @@
 import type { Logger } from "../log/logger.ts";
 import { LocalStream } from "../stream/local_stream.ts";
+import type { MergeWindow } from "../stream/merge_window.ts";
 import type { MainToWorker, WorkerToMain } from "./messages.ts";
 import type { DirectoryAnswer, StreamRegistry } from "../session/stream_registry.ts";
 
@@ -13,8 +14,8 @@ export class WorkerDirectory implements StreamRegistry {
   readonly #byId = new Map<number, LocalStream>();
   readonly #pending = new Map<number, (a: DirectoryAnswer) => void>();
   readonly #log: Logger;
-  /** Read per new stream: a reload (SIGHUP) changes it for streams published afterwards. */
-  readonly #mergeWindowMs: () => number;
+  /** The worker's merge window, shared by its streams' passes. */
+  readonly #mergeWindow: Pick<MergeWindow, "ms">;
   #nextId = 1;
 
   readonly #afterSlice: () => void;
@@ -22,13 +23,13 @@ export class WorkerDirectory implements StreamRegistry {
   /** afterSlice runs after every slice of a fan-out pass (sends batched datagrams). */
   constructor(
     post: (msg: WorkerToMain) => void,
-    mergeWindowMs: () => number,
+    mergeWindow: Pick<MergeWindow, "ms">,
     log: Logger,
     afterSlice = () => {},
   ) {
     this.#afterSlice = afterSlice;
     this.#post = post;
-    this.#mergeWindowMs = mergeWindowMs;
+    this.#mergeWindow = mergeWindow;
     this.#log = log;
   }
 
@@ -106,7 +107,7 @@ export class WorkerDirectory implements StreamRegistry {
         try {
           const s = new LocalStream(
             msg.stream,
-            this.#mergeWindowMs(),
+            this.#mergeWindow,
             this.#afterSlice,
             (n) => this.#readers(s, n),
           );

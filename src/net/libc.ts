@@ -1,6 +1,7 @@
 /**
- * The libc calls of the FFI socket path (Linux): nonblocking TCP sockets and epoll. Loaded on first
- * use, so the Deno socket path never needs --allow-ffi.
+ * The libc calls of the FFI socket path (Linux): nonblocking TCP sockets and epoll, and the thread
+ * CPU clock the merge window reads (stats/thread_busy.ts). Loaded on first use, so the Deno socket
+ * path never needs --allow-ffi for sockets.
  */
 
 import { type LibcLayout, libcLayout, LINUX } from "./libc_layout.ts";
@@ -31,6 +32,7 @@ const SYMBOLS = {
   epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
   // Runs on Deno's blocking thread pool: the worker's event loop stays free while it waits.
   epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32", nonblocking: true },
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
 

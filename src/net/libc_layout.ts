@@ -42,6 +42,8 @@ export interface LibcLayout {
   readonly msghdr: Offsets<"name" | "namelen" | "iov" | "iovlen" | "control" | "controllen" | "flags">;
   /** struct mmsghdr: struct msghdr msg_hdr; unsigned int msg_len; padded to 8. */
   readonly mmsghdr: Offsets<"hdr" | "len">;
+  /** struct timespec: time_t tv_sec; long tv_nsec (both 64-bit on LP64). */
+  readonly timespec: Offsets<"sec" | "nsec">;
   /** The constants (see LINUX). */
   readonly linux: typeof LINUX;
 }
@@ -82,6 +84,8 @@ export const LINUX = {
   EINTR: 4,
   ECONNRESET: 104,
   EPIPE: 32,
+  /** clock_gettime: CPU time of the calling thread (linux/time.h). */
+  CLOCK_THREAD_CPUTIME_ID: 3,
 } as const;
 
 /**
@@ -114,6 +118,7 @@ const LP64_LINUX = {
   iovec: IOVEC_LP64,
   msghdr: MSGHDR_LP64,
   mmsghdr: MMSGHDR_LP64,
+  timespec: { size: 16, sec: 0, nsec: 8 },
   linux: LINUX,
 } as const;
 

@@ -11,6 +11,7 @@ const COMMON = {
   iovec: { size: 16, base: 0, len: 8 },
   msghdr: { size: 56, name: 0, namelen: 8, iov: 16, iovlen: 24, control: 32, controllen: 40, flags: 48 },
   mmsghdr: { size: 64, hdr: 0, len: 56 },
+  timespec: { size: 16, sec: 0, nsec: 8 },
 };
 
 const CONSTANTS = {
@@ -38,6 +39,7 @@ const CONSTANTS = {
   EPOLLERR: 8,
   EPOLLHUP: 16,
   EPOLLRDHUP: 8192,
+  CLOCK_THREAD_CPUTIME_ID: 3,
   EPOLLET: 2147483648,
   EAGAIN: 11,
   ENOBUFS: 105,

@@ -84,6 +84,10 @@ export interface WorkerReport extends WorkerStats {
   published: PublishedReport[];
   /** The sources this worker pulls. */
   sources: SourceStatus[];
+  /** The merge window this worker's passes wait now (ms; stream/merge_window.ts). */
+  mergeWindowMs: number;
+  /** The worker thread's busy fraction over the last second (0..1; -1 where it cannot be measured). */
+  busy: number;
   /** This worker's V8 heap (bytes); RSS is the whole process's. */
   heapUsed: number;
   heapTotal: number;

@@ -5,6 +5,7 @@ import { parseSdp } from "../sdp/session_description.ts";
 import { type StreamInfo, streamInfoFromSdp } from "./stream_info.ts";
 import { buildViewerSdp } from "./viewer_sdp.ts";
 import { passClock } from "./pass_clock.ts";
+import type { MergeWindow } from "./merge_window.ts";
 
 /**
  * Longest a pass over the viewers runs before it lets the event loop in: RTSP requests (a joining
@@ -37,7 +38,8 @@ export class LocalStream {
   /** This worker's viewers; removal swaps the last one into the hole (StreamSubscriber.streamSlot). */
   readonly #subscribers: StreamSubscriber[] = [];
   readonly #watch: RingWatch;
-  readonly #mergeWindowMs: number;
+  /** The worker's window (merge_window.ts), read at each wake. */
+  readonly #mergeWindow: Pick<MergeWindow, "ms">;
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** Duration and end of the last pass over the viewers, for self-clocking. */
   #lastPassMs = 0;
@@ -60,7 +62,7 @@ export class LocalStream {
    */
   constructor(
     a: StreamAnnouncement,
-    mergeWindowMs: number,
+    mergeWindow: Pick<MergeWindow, "ms">,
     afterSlice: () => void = () => {},
     onReaders: (count: number) => void = () => {},
   ) {
@@ -73,7 +75,7 @@ export class LocalStream {
     this.info = streamInfoFromSdp(sd);
     this.viewerSdp = buildViewerSdp(sd, a.streamId);
     this.publisherWorker = a.worker;
-    this.#mergeWindowMs = mergeWindowMs;
+    this.#mergeWindow = mergeWindow;
     this.#watch = new RingWatch(this.ring, this.#onWake);
   }
 
@@ -145,7 +147,7 @@ export class LocalStream {
     // Self-clocking: the next pass waits as long as the last one took. Idle, that is ~0 and adds
     // no delay; under load each viewer's write carries more packets instead of the worker falling
     // behind with more, smaller writes (synchronous FFI writes have no in-flight write to skip).
-    const wait = Math.max(this.#mergeWindowMs, this.#lastPassMs - (performance.now() - this.#lastPassEnd));
+    const wait = Math.max(this.#mergeWindow.ms, this.#lastPassMs - (performance.now() - this.#lastPassEnd));
     if (wait < 1) this.#flush();
     else this.#timer = setTimeout(this.#flushTimer, wait);
   };

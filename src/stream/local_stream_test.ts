@@ -14,7 +14,7 @@ function stream(mergeWindowMs = 0) {
     sab: ring.sab,
     worker: 0,
     sessionId: "s",
-  }, mergeWindowMs);
+  }, { ms: mergeWindowMs });
   return { ring, writer, local };
 }
 
