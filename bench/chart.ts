@@ -107,14 +107,30 @@ function subtitle(results: FanoutResult[]): string {
   ].filter(Boolean).join(" · ");
 }
 
-function panelSvg(p: Panel, index: number, results: FanoutResult[], xt: ReturnType<typeof ticks>): string {
-  const x0 = index * PANEL_W;
+/** One line of a panel: results (sorted by viewers) in a color. */
+interface Series {
+  results: FanoutResult[];
+  color: string;
+}
+
+function panelSvg(
+  p: Panel,
+  index: number,
+  series: Series[],
+  xt: ReturnType<typeof ticks>,
+  panelW = PANEL_W,
+): string {
+  const x0 = index * panelW;
   const left = x0 + LEFT;
-  const right = x0 + PANEL_W - RIGHT;
-  const pts = results
-    .map((r) => ({ x: r.params.viewers, y: p.value(r), saturated: r.saturated === true }))
-    .filter((q) => Number.isFinite(q.x));
-  const finite = pts.filter((q) => Number.isFinite(q.y));
+  const right = x0 + panelW - RIGHT;
+  const results = series.flatMap((s) => s.results);
+  const lines = series.map((s) => ({
+    color: s.color,
+    pts: s.results
+      .map((r) => ({ x: r.params.viewers, y: p.value(r), saturated: r.saturated === true }))
+      .filter((q) => Number.isFinite(q.x)),
+  }));
+  const finite = lines.flatMap((l) => l.pts.filter((q) => Number.isFinite(q.y)));
   // Headroom above the highest point for its label.
   const refs = p.ref ? results.map(p.ref.value).filter(Number.isFinite) : [];
   const ref = refs.length ? refs.reduce((x, y) => x + y, 0) / refs.length : NaN;
@@ -181,41 +197,53 @@ function panelSvg(p: Panel, index: number, results: FanoutResult[], xt: ReturnTy
       }</text>`,
     );
   }
-  // The line: one path, broken where a value is missing.
-  let d = "";
-  let pen = false;
-  for (const q of pts) {
-    if (!Number.isFinite(q.y)) {
-      pen = false;
-      continue;
+  // Each line: one path, broken where a value is missing.
+  for (const l of lines) {
+    let d = "";
+    let pen = false;
+    for (const q of l.pts) {
+      if (!Number.isFinite(q.y)) {
+        pen = false;
+        continue;
+      }
+      d += `${pen ? "L" : "M"}${n(sx(q.x))} ${n(sy(q.y))}`;
+      pen = true;
     }
-    d += `${pen ? "L" : "M"}${n(sx(q.x))} ${n(sy(q.y))}`;
-    pen = true;
+    out.push(
+      `<path d="${d}" fill="none" stroke="${l.color}" stroke-width="2" stroke-linejoin="round" stroke-linecap="round"/>`,
+    );
   }
-  out.push(
-    `<path d="${d}" fill="none" stroke="${p.color}" stroke-width="2" stroke-linejoin="round" stroke-linecap="round"/>`,
-  );
 
   // Points first, then their labels on top. A label takes the first place around its point that
-  // keeps clear of the points, the line and earlier labels, and stays inside the plot.
-  const xy = finite.map((q) => ({ ...q, cx: n(sx(q.x)), cy: n(sy(q.y)) }));
+  // keeps clear of the points, the lines and earlier labels, and stays inside the plot.
+  const xys = lines.map((l) =>
+    l.pts.filter((q) => Number.isFinite(q.y)).map((q) => ({
+      ...q,
+      color: l.color,
+      cx: n(sx(q.x)),
+      cy: n(sy(q.y)),
+    }))
+  );
+  const xy = xys.flat();
   for (const q of xy) {
     out.push(
       q.saturated
-        ? `<circle cx="${q.cx}" cy="${q.cy}" r="4" fill="#ffffff" stroke="${p.color}" stroke-width="2"/>`
-        : `<circle cx="${q.cx}" cy="${q.cy}" r="4" fill="${p.color}" stroke="#ffffff" stroke-width="1"/>`,
+        ? `<circle cx="${q.cx}" cy="${q.cy}" r="4" fill="#ffffff" stroke="${q.color}" stroke-width="2"/>`
+        : `<circle cx="${q.cx}" cy="${q.cy}" r="4" fill="${q.color}" stroke="#ffffff" stroke-width="1"/>`,
     );
   }
   type Box = { x1: number; x2: number; y1: number; y2: number };
   const boxes: Box[] = xy.map((q) => ({ x1: q.cx - 5, x2: q.cx + 5, y1: q.cy - 5, y2: q.cy + 5 }));
-  // The line, as a chain of small boxes every few pixels.
-  for (let i = 1; i < xy.length; i++) {
-    const [a, b] = [xy[i - 1], xy[i]];
-    const steps = Math.ceil(Math.hypot(b.cx - a.cx, b.cy - a.cy) / 3);
-    for (let k = 1; k < steps; k++) {
-      const x = a.cx + ((b.cx - a.cx) * k) / steps;
-      const y = a.cy + ((b.cy - a.cy) * k) / steps;
-      boxes.push({ x1: x - 1, x2: x + 1, y1: y - 1, y2: y + 1 });
+  // The lines, as chains of small boxes every few pixels.
+  for (const line of xys) {
+    for (let i = 1; i < line.length; i++) {
+      const [a, b] = [line[i - 1], line[i]];
+      const steps = Math.ceil(Math.hypot(b.cx - a.cx, b.cy - a.cy) / 3);
+      for (let k = 1; k < steps; k++) {
+        const x = a.cx + ((b.cx - a.cx) * k) / steps;
+        const y = a.cy + ((b.cy - a.cy) * k) / steps;
+        boxes.push({ x1: x - 1, x2: x + 1, y1: y - 1, y2: y + 1 });
+      }
     }
   }
   const hits = (box: Box) =>
@@ -237,7 +265,7 @@ function panelSvg(p: Panel, index: number, results: FanoutResult[], xt: ReturnTy
     let best: { box: Box; x: number; y: number; cost: number } | undefined;
     for (const [x, y] of places) {
       const box = { x1: x - w / 2 - 1, x2: x + w / 2 + 1, y1: y - 9, y2: y + 2 };
-      if (box.x1 < left + 2 || box.x2 > x0 + PANEL_W - 2 || box.y1 < TOP - 12 || box.y2 > BOTTOM - 2) {
+      if (box.x1 < left + 2 || box.x2 > x0 + panelW - 2 || box.y1 < TOP - 12 || box.y2 > BOTTOM - 2) {
         continue;
       }
       const cost = hits(box);
@@ -287,7 +315,53 @@ export function sweepChartSvg(results: FanoutResult[], title: string): string {
     `<circle cx="${legendX + 90}" cy="67" r="4" fill="#ffffff" stroke="#6b7280" stroke-width="2"/>`,
     `<text x="${legendX + 100}" y="71">machine saturated</text>`,
     `</g>`,
-    ...PANELS.map((p, i) => panelSvg(p, i, rs, xt)),
+    ...PANELS.map((p, i) => panelSvg(p, i, [{ results: rs, color: p.color }], xt)),
+    `</svg>`,
+  ];
+  return parts.join("\n") + "\n";
+}
+
+/** The panels of a comparison: what the merge window trades, efficiency against delay. */
+const COMPARE_PANELS: Panel[] = [
+  { title: "Efficiency", axis: "Gbit/s per server core", color: "", value: (r) => r.gbpsPerServerCore },
+  { title: "Added delay p99", axis: "ms", color: "", value: (r) => r.addedDelayMs.p99 },
+  { title: "Added delay p50", axis: "ms", color: "", value: (r) => r.addedDelayMs.p50 },
+];
+const SERIES_COLORS = ["#2563eb", "#ea580c", "#16a34a", "#9333ea"];
+
+/**
+ * Two or more sweeps of the same viewer counts (`deno task bench:sweep --compare`) as one SVG
+ * (900 x 400): Gbit/s per server core, added delay p99 and p50 against viewers, a line per sweep.
+ */
+export function compareChartSvg(sweeps: { label: string; results: FanoutResult[] }[], title: string): string {
+  const series = sweeps.map((s, i) => ({
+    label: s.label,
+    color: SERIES_COLORS[i % SERIES_COLORS.length],
+    results: [...s.results].sort((a, b) => a.params.viewers - b.params.viewers),
+  }));
+  const all = series.flatMap((s) => s.results);
+  const xt = ticks(Math.max(0, ...all.map((r) => r.params.viewers).filter(Number.isFinite)), 4);
+  const legend: string[] = [];
+  let x = 20;
+  for (const s of series) {
+    legend.push(`<circle cx="${x}" cy="67" r="4" fill="${s.color}" stroke="#ffffff" stroke-width="1"/>`);
+    legend.push(`<text x="${x + 10}" y="71">${esc(s.label)}</text>`);
+    x += 30 + textWidth(s.label, 12);
+  }
+  legend.push(`<circle cx="${x}" cy="67" r="4" fill="#ffffff" stroke="#6b7280" stroke-width="2"/>`);
+  legend.push(`<text x="${x + 10}" y="71">machine saturated</text>`);
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="${
+      esc(FONT)
+    }">`,
+    `<title>${esc(title)}</title>`,
+    `<rect width="${W}" height="${H}" fill="#ffffff"/>`,
+    `<text x="16" y="28" font-size="18" font-weight="700" fill="#111827">${esc(title)}</text>`,
+    `<text x="16" y="50" font-size="12" fill="#4b5563">${esc(subtitle(all))}</text>`,
+    `<g class="legend" font-size="12" fill="#374151">`,
+    ...legend,
+    `</g>`,
+    ...COMPARE_PANELS.map((p, i) => panelSvg(p, i, series, xt)),
     `</svg>`,
   ];
   return parts.join("\n") + "\n";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { sweepChartSvg } from "./chart.ts";
+import { compareChartSvg, sweepChartSvg } from "./chart.ts";
 import type { FanoutResult } from "./fanout.ts";
 
 function result(viewers: number, over: Partial<FanoutResult> = {}): FanoutResult {
@@ -103,4 +103,33 @@ Deno.test("sweepChartSvg: a single result, NaN values and no results do not thro
   assertWellFormed(none);
   assert.equal(count(none, "<path"), 3);
   assert.ok(none.includes("no data"));
+});
+
+Deno.test("compareChartSvg: a line per sweep in each of the three panels, each sweep in the legend", () => {
+  const counts = [500, 1000, 2000, 4000];
+  const adaptive = counts.map((v) =>
+    result(v, {
+      gbpsPerServerCore: v / 500,
+      addedDelayMs: { samples: 100, p50: v < 2000 ? 2 : 36, p95: 40, p99: v < 2000 ? 8 : 60, max: 70 },
+    })
+  );
+  const fixed = counts.map((v) =>
+    result(v, {
+      gbpsPerServerCore: v / 450,
+      addedDelayMs: { samples: 100, p50: 36, p95: 50, p99: 60, max: 80 },
+      saturated: v === 4000,
+    })
+  );
+  const svg = compareChartSvg([{ label: "adaptive", results: adaptive }, {
+    label: "fixed <33> ms",
+    results: fixed,
+  }], "cmp");
+  assertWellFormed(svg);
+  assert.equal(count(svg, "<path"), 6, "2 lines x 3 panels");
+  // 4 points x 2 sweeps x 3 panels, plus 3 legend markers.
+  assert.equal(count(svg, "<circle"), 27);
+  assert.ok(svg.includes(">adaptive<") && svg.includes("fixed &lt;33&gt; ms"));
+  for (const t of ["Efficiency", "Added delay p99", "Added delay p50"]) assert.ok(svg.includes(`>${t}<`), t);
+  // The two sweeps are drawn in different colors.
+  assert.ok(svg.includes('stroke="#2563eb"') && svg.includes('stroke="#ea580c"'));
 });

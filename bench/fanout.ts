@@ -1,6 +1,7 @@
 /**
- * `deno task bench`: the fan-out benchmark. Starts dm-live (or uses --url), publishes a generated
- * H.264 Main + AAC clip with ffmpeg (made once, cached), ramps in N RTSP/TCP viewers from load
+ * `deno task bench`: the fan-out benchmark. Starts dm-live (or uses --url), publishes a synthetic
+ * H.264 + AAC stream whose video packets carry their send time (bench/stamped_publisher.ts), or
+ * with --publisher ffmpeg a generated H.264 Main + AAC clip (made once, cached), ramps in N viewers from load
  * processes (bench/load_client.ts), holds a steady phase and reports, measured from outside:
  * server CPU (all threads, /proc/PID/stat), Gbit/s delivered and per server core, RSS before
  * clients and in the steady phase, RSS per viewer, join latencies (p50/p95/p99/max) of viewers that
@@ -25,6 +26,8 @@ const HELP = `deno task bench [options]
   --on-demand          with --sources: sourceOnDemand, so each stream's first viewer starts its pull;
                        the report gives DESCRIBE -> first keyframe of those first viewers
   --bitrate KBIT       total stream bitrate, video + AAC (default 928)
+  --publisher P        stamped (default): synthetic packets carrying their send time, so the added
+                       delay is measured without ffmpeg's pacing jitter; ffmpeg: a real H.264 clip
   --ramp S             seconds to connect the viewers (default 10)
   --duration S         steady phase seconds (default 20)
   --joiners N          viewers joining during the steady phase, for latency (default 40)
@@ -53,9 +56,10 @@ function sampleProc(pid: number): ProcSample {
   return { ticks, rssKiB, at: performance.now() };
 }
 
-function sampleIdle(): { idle: number; total: number } {
+function sampleIdle(): { idle: number; steal: number; total: number } {
   const cpu = Deno.readTextFileSync("/proc/stat").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
-  return { idle: cpu[3] + cpu[4], total: cpu.reduce((a, b) => a + b, 0) };
+  // user nice system idle iowait irq softirq steal ...: steal is time the hypervisor gave elsewhere.
+  return { idle: cpu[3] + cpu[4], steal: cpu[7] ?? 0, total: cpu.reduce((a, b) => a + b, 0) };
 }
 
 function cores(a: ProcSample, b: ProcSample): number {
@@ -71,6 +75,32 @@ function percentile(xs: number[], p: number): number {
 async function run(cmd: string, args: string[]): Promise<void> {
   const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output();
   if (!out.success) throw new Error(`${cmd} failed: ${new TextDecoder().decode(out.stderr).slice(-2000)}`);
+}
+
+/** ffmpeg publishing a clip to `url` over TCP, looped, in real time. */
+function ffmpegPublisher(clip: string, url: string): Deno.ChildProcess {
+  return new Deno.Command("ffmpeg", {
+    args: [
+      "-hide_banner",
+      "-loglevel",
+      "error",
+      "-re",
+      "-stream_loop",
+      "-1",
+      "-i",
+      clip,
+      "-c",
+      "copy",
+      "-f",
+      "rtsp",
+      "-rtsp_transport",
+      "tcp",
+      url,
+    ],
+    stdout: "null",
+    stderr: "inherit",
+    stdin: "null",
+  }).spawn();
 }
 
 /** The cached clip for a bitrate: 854x480 30 fps H.264 Main, 2 s GOP, SPS/PPS in-band, AAC 44.1 kHz. */
@@ -144,6 +174,24 @@ async function waitFor(cond: () => Promise<boolean>, ms: number, what: string): 
   }
 }
 
+/** Each worker's merge window and busy ratio from dm-live's /metrics (empty when it cannot be read). */
+async function workerWindows(apiPort: number): Promise<{ mergeWindowMs: number; busy: number }[]> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${apiPort}/metrics`)).text();
+    const read = (name: string) =>
+      new Map(
+        [...text.matchAll(new RegExp(`^${name}\\{worker="(\\d+)"\\} (\\S+)$`, "gm"))].map((
+          m,
+        ) => [m[1], Number(m[2])]),
+      );
+    const w = read("dm_live_merge_window_ms");
+    const b = read("dm_live_worker_busy_ratio");
+    return [...w.keys()].sort().map((k) => ({ mergeWindowMs: w.get(k)!, busy: b.get(k) ?? NaN }));
+  } catch {
+    return [];
+  }
+}
+
 /** DESCRIBE answered with 200: the stream is published. */
 async function described(url: string): Promise<boolean> {
   try {
@@ -170,6 +218,8 @@ export interface FanoutOptions {
   onDemand?: boolean;
   /** Total stream bitrate, video + AAC (default 928). */
   bitrateKbit?: number;
+  /** Who publishes: the stamped synthetic publisher (default) or ffmpeg with a clip. */
+  publisher?: "stamped" | "ffmpeg";
   /** Seconds to connect the viewers (default 10). */
   rampS?: number;
   /** Steady phase seconds (default 20). */
@@ -214,6 +264,8 @@ export interface FanoutResult {
     /** Sources pulled on demand (the first viewer of each starts it). */
     onDemand?: boolean;
     bitrateKbit: number;
+    /** Absent in results from before the stamped publisher: ffmpeg. */
+    publisher?: "stamped" | "ffmpeg";
     rampS: number;
     steadyS: number;
     /** Joiners actually measured. */
@@ -235,6 +287,10 @@ export interface FanoutResult {
   gbpsPerServerCore: number;
   loadCores: number;
   machineIdlePct: number;
+  /** CPU time the hypervisor gave to other guests in the steady phase (a VM's noise), percent. */
+  machineStealPct?: number;
+  /** Each dm-live worker's merge window (ms) and busy ratio at the end of the steady phase. */
+  workerWindows?: { mergeWindowMs: number; busy: number }[];
   /** Machine idle below 5 % in the steady phase: the load generator competed with the server. */
   saturated: boolean;
   rssBeforeMiB: number;
@@ -246,8 +302,8 @@ export interface FanoutResult {
   startFirstKeyframeMs?: Percentiles & { samples: number };
   joinFirstPacketMs: Percentiles;
   joinFirstKeyframeMs: Percentiles;
-  /** Delay the server added to live packets (batching) plus jitter; see LoadReport.addedDelayMs. */
-  addedDelayMs: Percentiles & { samples: number };
+  /** Delay the server added to live video packets; see LoadReport.addedDelayMs. */
+  addedDelayMs: Percentiles & { samples: number; stamped?: boolean };
   errors: string[];
 }
 
@@ -279,6 +335,7 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
   };
   try {
     let serverPid = 0;
+    let apiPort = 0;
     /** Server RSS once it is up, before any publisher (KiB; 0 with --url). */
     let rssIdle = 0;
     let urls: string[];
@@ -289,6 +346,7 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
       serverPid = pid;
     } else {
       const port = 18000 + Math.floor(Math.random() * 2000);
+      apiPort = port - 8000;
       // --sources: the publishers push into an upstream dm-live, which the measured one pulls from.
       const upPort = port + 2000;
       let pushPort = port;
@@ -338,8 +396,9 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
         "warn",
         "--set",
         `udp.portBase=${20000 + 2 * Math.floor(Math.random() * 10000)}`,
+        // The API, read at the end of the steady phase for each worker's merge window.
         "--set",
-        "api.port=0",
+        `api.port=${port - 8000}`,
         // Each load process holds thousands of viewers from one address.
         "--set",
         "limits.maxConnectionsPerAddress=0",
@@ -350,7 +409,6 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
       const server = new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "inherit" }).spawn();
       children.push(server);
       serverPid = server.pid;
-      const clip = await ensureClip(kbit);
       urls = Array.from({ length: streams }, (_, i) => `rtsp://127.0.0.1:${port}/bench/s${i}`);
       for (const p of opts.sources ? [port, upPort] : [port]) {
         await waitFor(
@@ -360,31 +418,24 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
         );
       }
       rssIdle = sampleProc(server.pid).rssKiB;
-      for (const url of urls.map((u) => u.replace(`:${port}/`, `:${pushPort}/`))) {
+      const pushUrls = urls.map((u) => u.replace(`:${port}/`, `:${pushPort}/`));
+      if ((opts.publisher ?? "stamped") === "stamped") {
         children.push(
-          new Deno.Command("ffmpeg", {
+          new Deno.Command(Deno.execPath(), {
             args: [
-              "-hide_banner",
-              "-loglevel",
-              "error",
-              "-re",
-              "-stream_loop",
-              "-1",
-              "-i",
-              clip,
-              "-c",
-              "copy",
-              "-f",
-              "rtsp",
-              "-rtsp_transport",
-              "tcp",
-              url,
+              "run",
+              "-A",
+              `${ROOT}bench/stamped_publisher.ts`,
+              JSON.stringify({ urls: pushUrls, bitrateKbit: kbit }),
             ],
             stdout: "null",
             stderr: "inherit",
             stdin: "null",
           }).spawn(),
         );
+      } else {
+        const clip = await ensureClip(kbit);
+        for (const url of pushUrls) children.push(ffmpegPublisher(clip, url));
       }
       // On demand, a DESCRIBE of the measured server would start the pull: ask the upstream.
       const ready = opts.onDemand ? urls.map((u) => u.replace(`:${port}/`, `:${pushPort}/`)) : urls;
@@ -429,6 +480,7 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
     const s1 = serverPid ? sampleProc(serverPid) : undefined;
     const l1 = loads.map((l) => sampleProc(l.pid));
     const i1 = sampleIdle();
+    const windows = opts.url ? undefined : await workerWindows(apiPort);
     const reports: LoadReport[] = [];
     for (const l of loads) {
       const out = await l.output();
@@ -441,6 +493,7 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
     const serverCores = s0 && s1 ? cores(s0, s1) : NaN;
     const loadCores = l0.reduce((x, s, i) => x + cores(s, l1[i]), 0);
     const idlePct = (100 * (i1.idle - i0.idle)) / (i1.total - i0.total);
+    const stealPct = (100 * (i1.steal - i0.steal)) / (i1.total - i0.total);
     const joinPacket = reports.flatMap((r) => r.joinFirstPacketMs);
     const joinKey = reports.flatMap((r) => r.joinFirstKeyframeMs);
     const startKey = reports.flatMap((r) => r.startFirstKeyframeMs ?? []);
@@ -455,6 +508,7 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
         sources: opts.sources ?? false,
         onDemand: opts.onDemand ?? false,
         bitrateKbit: kbit,
+        publisher: opts.url ? undefined : opts.publisher ?? "stamped",
         rampS,
         steadyS,
         joiners: joinPacket.length,
@@ -473,6 +527,8 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
       gbpsPerServerCore: gbps / serverCores,
       loadCores,
       machineIdlePct: idlePct,
+      machineStealPct: stealPct,
+      workerWindows: windows,
       saturated: idlePct < 5,
       rssBeforeMiB: rssBefore / 1024,
       rssSteadyMiB: s1 ? s1.rssKiB / 1024 : NaN,
@@ -499,6 +555,7 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
       },
       addedDelayMs: {
         samples: delay.length,
+        stamped: reports[clients].stampedDelay,
         p50: percentile(delay, 50),
         p95: percentile(delay, 95),
         p99: percentile(delay, 99),
@@ -537,9 +594,9 @@ export function printResult(result: FanoutResult, log: (line: string) => void = 
     `  server CPU     ${f(serverCores)} cores  ->  ${f(result.gbpsPerServerCore)} Gbit/s per server core`,
   );
   log(
-    `  load gen CPU   ${f(loadCores)} cores; machine idle ${f(idlePct, 1)} %${
-      result.saturated ? "  (SATURATED: figures describe the load generator as much as the server)" : ""
-    }`,
+    `  load gen CPU   ${f(loadCores)} cores; machine idle ${f(idlePct, 1)} %, steal ${
+      f(result.machineStealPct ?? NaN, 1)
+    } %${result.saturated ? "  (SATURATED: figures describe the load generator as much as the server)" : ""}`,
   );
   log(
     `  server RSS     ${f(result.rssBeforeMiB, 1)} MiB before, ${f(result.rssSteadyMiB, 1)} MiB steady, ${
@@ -564,11 +621,21 @@ export function printResult(result: FanoutResult, log: (line: string) => void = 
       }/${f(sk.p99, 1)}/${f(sk.max, 1)} ms`,
     );
   }
+  const ww = result.workerWindows;
+  if (ww !== undefined && ww.length > 0) {
+    log(
+      `  merge window   ${
+        ww.map((w, i) => `w${i} ${f(w.mergeWindowMs, 1)} ms at ${f(w.busy * 100, 0)} % busy`).join(", ")
+      } (end of the steady phase)`,
+    );
+  }
   const d = result.addedDelayMs;
   log(
     `  added delay (n=${d.samples}) live packets p50/p95/p99/max ${f(d.p50, 1)}/${f(d.p95, 1)}/${
       f(d.p99, 1)
-    }/${f(d.max, 1)} ms (batching + jitter)`,
+    }/${f(d.max, 1)} ms (${
+      d.stamped ? "arrival - send stamp" : "arrival - RTP time, ffmpeg's jitter included"
+    })`,
   );
   if (result.errors.length) log(`  errors: ${result.errors.join("; ")}`);
 }
@@ -582,6 +649,7 @@ async function main(): Promise<void> {
       sources: { type: "boolean" },
       "on-demand": { type: "boolean" },
       bitrate: { type: "string", default: "928" },
+      publisher: { type: "string", default: "stamped" },
       ramp: { type: "string", default: "10" },
       duration: { type: "string", default: "20" },
       joiners: { type: "string", default: "40" },
@@ -602,6 +670,9 @@ async function main(): Promise<void> {
   }
   if (a.transport !== "tcp" && a.transport !== "udp") throw new Error(`--transport must be tcp or udp`);
   if (a["on-demand"] && !a.sources) throw new Error(`--on-demand needs --sources`);
+  if (a.publisher !== "stamped" && a.publisher !== "ffmpeg") {
+    throw new Error(`--publisher must be stamped or ffmpeg`);
+  }
   const result = await runScenario({
     transport: a.transport,
     viewers: Number(a.viewers),
@@ -609,6 +680,7 @@ async function main(): Promise<void> {
     sources: a.sources,
     onDemand: a["on-demand"],
     bitrateKbit: Number(a.bitrate),
+    publisher: a.publisher,
     rampS: Number(a.ramp),
     durationS: Number(a.duration),
     joiners: Number(a.joiners),

@@ -7,6 +7,7 @@
  * Works against any RTSP server (controls are resolved from its SDP), so the same load can be run
  * against dm-live and its peers.
  */
+import { epochMs, readStamp } from "./stamped_publisher.ts";
 
 /** What the orchestrator (bench/fanout.ts) asks of this process; times are epoch ms. */
 export interface LoadPlan {
@@ -42,11 +43,15 @@ export interface LoadReport {
    */
   startFirstKeyframeMs: number[];
   /**
-   * For a few viewers playing since the ramp: each steady-phase video packet's arrival time minus
-   * its RTP time, less the smallest such offset of that viewer. ffmpeg -re sends each frame at its
-   * own time, so this is the delay the server added (batching) plus the path's jitter.
+   * For a few viewers playing since the ramp, each steady-phase video packet's delay. From the
+   * bench's stamped publisher (bench/stamped_publisher.ts): arrival minus the send time the packet
+   * carries, so the server's added delay and loopback's. Otherwise (ffmpeg, another server's
+   * stream): arrival minus RTP time, less the smallest such offset of that viewer; ffmpeg -re
+   * sends each frame at its own time, so this adds ffmpeg's pacing jitter.
    */
   addedDelayMs: number[];
+  /** Whether addedDelayMs came from stamps. */
+  stampedDelay: boolean;
   errors: string[];
 }
 
@@ -83,6 +88,8 @@ class Viewer {
   playing = false;
   /** Arrival minus RTP time (ms) of steady-phase video packets, when this viewer samples. */
   offsets: number[] | null = null;
+  /** Arrival minus send stamp (ms) of steady-phase stamped video packets, when this viewer samples. */
+  delays: number[] = [];
   readonly url: string;
   readonly c: Counters;
   readonly transport: "tcp" | "udp";
@@ -200,6 +207,8 @@ class Viewer {
           if (sampling && this.offsets !== null) {
             const ts = ((d[4] << 24) | (d[5] << 16) | (d[6] << 8) | d[7]) >>> 0;
             this.offsets.push(performance.now() - ts / 90);
+            const stamp = readStamp(d, 0, d.length);
+            if (!Number.isNaN(stamp)) this.delays.push(epochMs() - stamp);
           }
           if (this.tKey === 0 && d.length > 13) {
             const nal = d[12] & 0x1f;
@@ -238,6 +247,8 @@ class Viewer {
             if (sampling && ch === 0 && this.offsets !== null) {
               const ts = ((buf[i + 8] << 24) | (buf[i + 9] << 16) | (buf[i + 10] << 8) | buf[i + 11]) >>> 0;
               this.offsets.push(performance.now() - ts / 90);
+              const stamp = readStamp(buf, i + 4, len);
+              if (!Number.isNaN(stamp)) this.delays.push(epochMs() - stamp);
             }
             if (this.tKey === 0 && ch === 0 && len > 13) {
               const nal = buf[i + 16] & 0x1f;
@@ -335,7 +346,12 @@ async function main(plan: LoadPlan): Promise<LoadReport> {
   await sleepUntil(plan.steadyEndAt);
   sampling = false;
   const addedDelayMs: number[] = [];
+  const stampedDelay = viewers.some((v) => v.delays.length > 0);
   for (const v of viewers) {
+    if (stampedDelay) {
+      addedDelayMs.push(...v.delays);
+      continue;
+    }
     if (v.offsets === null || v.offsets.length === 0) continue;
     const min = Math.min(...v.offsets);
     // A jump of hours is an RTP timestamp discontinuity (the clip looping), not a delay.
@@ -355,6 +371,7 @@ async function main(plan: LoadPlan): Promise<LoadReport> {
       v.tKey - v.tDescribe
     ),
     addedDelayMs,
+    stampedDelay,
     errors,
   };
   clearInterval(ka);

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { type FanoutResult, printResult, runScenario } from "./fanout.ts";
-import { sweepChartSvg } from "./chart.ts";
+import { compareChartSvg, sweepChartSvg } from "./chart.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const OUT = `${ROOT}bench/out`;
@@ -23,8 +23,13 @@ const HELP = `deno task bench:sweep [options]
   --set KEY=VALUE      any other dm-live config key (repeatable)
   --clients N          load-generator processes (default 2)
   --transport T        tcp (default) or udp
+  --publisher P        stamped (default) or ffmpeg (see deno task bench --help)
   --label TEXT         name of this sweep (default dm-live)
-Writes bench/out/sweep-<label>-<time>.json and .svg, and bench/out/latest-sweep.svg.`;
+  --compare KEY=VALUE  also run every viewer count with this dm-live setting (repeatable), right
+                       after the run without it, and chart the two sweeps together
+  --compare-label TEXT name of the compared sweep (default: its settings)
+Writes bench/out/sweep-<label>-<time>.json and .svg, and bench/out/latest-sweep.svg; with
+--compare, bench/out/compare-<time>.json and .svg, and bench/out/latest-compare.svg.`;
 
 /** One table row per result; numbers right-aligned. */
 export function sweepTable(results: FanoutResult[]): string {
@@ -83,6 +88,9 @@ async function main(): Promise<number> {
       clients: { type: "string" },
       transport: { type: "string", default: "tcp" },
       label: { type: "string", default: "dm-live" },
+      publisher: { type: "string", default: "stamped" },
+      compare: { type: "string", multiple: true },
+      "compare-label": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -101,30 +109,40 @@ async function main(): Promise<number> {
   await Deno.mkdir(OUT, { recursive: true });
 
   const results: FanoutResult[] = [];
+  const compared: FanoutResult[] = [];
   const failures: string[] = [];
+  const compareSet = a.compare ?? [];
+  const compareLabel = a["compare-label"] ?? compareSet.join(" ");
+  const runs = compareSet.length > 0 ? 2 : 1;
   for (const [i, viewers] of counts.entries()) {
-    if (i > 0) await new Promise((r) => setTimeout(r, PAUSE_MS));
-    console.error(`\n[sweep ${i + 1}/${counts.length}] ${viewers} viewers ...`);
-    try {
-      const r = await runScenario({
-        viewers,
-        bitrateKbit: num(a.bitrate),
-        rampS: num(a.ramp),
-        durationS: num(a.duration),
-        joiners: num(a.joiners),
-        workers: num(a.workers),
-        mergeWindow: a["merge-window"],
-        serverSet: a.set,
-        clients: num(a.clients),
-        transport: a.transport === "udp" ? "udp" : "tcp",
-        label,
-      });
-      printResult(r, console.error);
-      results.push(r);
-    } catch (e) {
-      const msg = `${viewers} viewers: ${e instanceof Error ? e.message : String(e)}`;
-      console.error(`[sweep] scenario failed: ${msg}`);
-      failures.push(msg);
+    for (let k = 0; k < runs; k++) {
+      if (i > 0 || k > 0) await new Promise((r) => setTimeout(r, PAUSE_MS));
+      const name = k === 0 ? label : compareLabel;
+      console.error(
+        `\n[sweep ${i + 1}/${counts.length}${runs > 1 ? ` ${name}` : ""}] ${viewers} viewers ...`,
+      );
+      try {
+        const r = await runScenario({
+          viewers,
+          bitrateKbit: num(a.bitrate),
+          publisher: a.publisher === "ffmpeg" ? "ffmpeg" : "stamped",
+          rampS: num(a.ramp),
+          durationS: num(a.duration),
+          joiners: num(a.joiners),
+          workers: num(a.workers),
+          mergeWindow: a["merge-window"],
+          serverSet: k === 0 ? a.set : [...(a.set ?? []), ...compareSet],
+          clients: num(a.clients),
+          transport: a.transport === "udp" ? "udp" : "tcp",
+          label: name,
+        });
+        printResult(r, console.error);
+        (k === 0 ? results : compared).push(r);
+      } catch (e) {
+        const msg = `${name}, ${viewers} viewers: ${e instanceof Error ? e.message : String(e)}`;
+        console.error(`[sweep] scenario failed: ${msg}`);
+        failures.push(msg);
+      }
     }
   }
 
@@ -135,6 +153,10 @@ async function main(): Promise<number> {
     }merge window ${a["merge-window"] ?? "default"}, steady ${first ? first.params.steadyS : "?"} s per run`,
   );
   console.log(sweepTable(results));
+  if (runs > 1) {
+    console.log(`\n${compareLabel}:`);
+    console.log(sweepTable(compared));
+  }
   for (const f of failures) console.log(`FAILED ${f}`);
   if (results.length === 0) return 1;
 
@@ -145,6 +167,14 @@ async function main(): Promise<number> {
   await Deno.copyFile(`${base}.svg`, `${OUT}/latest-sweep.svg`);
   console.log(`JSON: ${base}.json`);
   console.log(`SVG:  ${base}.svg (also ${OUT}/latest-sweep.svg)`);
+  if (runs > 1) {
+    const cmp = `${OUT}/compare-${started.replace(/[:.]/g, "-")}`;
+    const sweeps = [{ label, results }, { label: compareLabel, results: compared }];
+    await Deno.writeTextFile(`${cmp}.json`, JSON.stringify(sweeps, null, 2) + "\n");
+    await Deno.writeTextFile(`${cmp}.svg`, compareChartSvg(sweeps, `${label} vs ${compareLabel}`));
+    await Deno.copyFile(`${cmp}.svg`, `${OUT}/latest-compare.svg`);
+    console.log(`Compared: ${cmp}.json, ${cmp}.svg (also ${OUT}/latest-compare.svg)`);
+  }
   return failures.length ? 1 : 0;
 }
 
