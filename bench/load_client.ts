@@ -8,6 +8,49 @@
  * against dm-live and its peers.
  */
 import { epochMs, readStamp } from "./stamped_publisher.ts";
+import { EpollPoller } from "../src/net/epoll_poller.ts";
+import { FfiUdpEndpoint } from "../src/net/ffi_udp.ts";
+
+/**
+ * UDP viewers' sockets are nonblocking libc sockets on one epoll per process (dm-live's own FFI
+ * path, src/net/), read with recvfrom until EAGAIN at each wake, so one process takes thousands
+ * of UDP viewers; Deno.listenDatagram (one promise per datagram) stops near 1,000.
+ */
+let poller: EpollPoller | null = null;
+function udpPoller(): EpollPoller | null {
+  if (poller === null && Deno.build.os === "linux") {
+    try {
+      poller = new EpollPoller();
+      poller.run();
+    } catch {
+      poller = null;
+    }
+  }
+  return poller;
+}
+/**
+ * An RTP socket on an even port the kernel picked and an RTCP socket on the next: RFC 3550's pair,
+ * which the server checks (a viewer's RTP port must not be another viewer's RTCP port).
+ */
+function udpPair(
+  p: EpollPoller,
+  onRtp: (d: Uint8Array, at: number, end: number) => void,
+): [FfiUdpEndpoint, FfiUdpEndpoint] {
+  for (let tries = 0;; tries++) {
+    const rtp = new FfiUdpEndpoint("0.0.0.0", 0, p, onRtp, false, UDP_RECEIVE_BUFFER);
+    if (rtp.port % 2 === 0 && rtp.port < 65535) {
+      try {
+        return [rtp, new FfiUdpEndpoint("0.0.0.0", rtp.port + 1, p, () => {})];
+      } catch (e) {
+        if (tries > 100) throw e;
+      }
+    }
+    rtp.close();
+  }
+}
+
+/** SO_RCVBUF of a UDP viewer's socket: a GOP burst of a few hundred KB must wait, not drop. */
+const UDP_RECEIVE_BUFFER = 1 << 20;
 
 /** What the orchestrator (bench/fanout.ts) asks of this process; times are epoch ms. */
 export interface LoadPlan {
@@ -94,6 +137,9 @@ class Viewer {
   readonly c: Counters;
   readonly transport: "tcp" | "udp";
   udp: Deno.DatagramConn | null = null;
+  ffiUdp: FfiUdpEndpoint | null = null;
+  /** The RTCP port (RTP's + 1), bound so no other viewer's RTP lands on it; what arrives is dropped. */
+  ffiRtcp: FfiUdpEndpoint | null = null;
   /** RTP payload type of the first (video) media, to find keyframes in UDP datagrams. */
   videoPt = -1;
 
@@ -173,13 +219,20 @@ class Viewer {
       controls.push(ctl.startsWith("rtsp://") ? ctl : base.replace(/\/?$/, "/") + ctl);
     }
     this.videoPt = Number(/\nm=video \d+ [^ ]+ (\d+)/.exec(d.body)?.[1] ?? -1);
+    let port = 0;
     if (this.transport === "udp") {
       // One socket takes every track (told apart by payload type); no RTCP socket is needed.
-      this.udp = Deno.listenDatagram({ hostname: "0.0.0.0", port: 0, transport: "udp" });
+      const p = udpPoller();
+      if (p !== null) {
+        [this.ffiUdp, this.ffiRtcp] = udpPair(p, this.datagram);
+        port = this.ffiUdp.port;
+      } else {
+        this.udp = Deno.listenDatagram({ hostname: "0.0.0.0", port: 0, transport: "udp" });
+        port = (this.udp.addr as Deno.NetAddr).port;
+      }
     }
-    const port = (this.udp?.addr as Deno.NetAddr | undefined)?.port ?? 0;
     for (let i = 0; i < controls.length; i++) {
-      const t = this.udp !== null
+      const t = this.transport === "udp"
         ? `RTP/AVP;unicast;client_port=${port}-${port + 1}`
         : `RTP/AVP/TCP;unicast;interleaved=${2 * i}-${2 * i + 1}`;
       await this.request("SETUP", controls[i], `Transport: ${t}\r\n`);
@@ -191,39 +244,43 @@ class Viewer {
     await this.frames();
   }
 
-  /** UDP: counts datagrams as frames() counts interleaved frames (track = payload type & 15). */
+  /** UDP through Deno.listenDatagram (no FFI): each datagram to datagram(). */
   async datagrams(): Promise<void> {
-    const c = this.c;
     try {
-      for await (const [d] of this.udp!) {
-        if (d.length < 12) continue;
-        const pt = d[1] & 0x7f;
-        const seq = (d[2] << 8) | d[3];
-        const last = this.lastSeq[pt & 15];
-        if (last >= 0 && seq !== ((last + 1) & 0xffff)) c.gaps++;
-        this.lastSeq[pt & 15] = seq;
-        if (this.tFirst === 0) this.tFirst = performance.now();
-        if (pt === this.videoPt) {
-          if (sampling && this.offsets !== null) {
-            const ts = ((d[4] << 24) | (d[5] << 16) | (d[6] << 8) | d[7]) >>> 0;
-            this.offsets.push(performance.now() - ts / 90);
-            const stamp = readStamp(d, 0, d.length);
-            if (!Number.isNaN(stamp)) this.delays.push(epochMs() - stamp);
-          }
-          if (this.tKey === 0 && d.length > 13) {
-            const nal = d[12] & 0x1f;
-            if (nal === 5 || nal === 7 || nal === 24 || (nal === 28 && (d[13] & 0x1f) === 5)) {
-              this.tKey = performance.now();
-            }
-          }
-        }
-        c.packets++;
-        c.bytes += d.length;
-      }
+      for await (const [d] of this.udp!) this.datagram(d, 0, d.length);
     } catch {
       // closed
     }
   }
+
+  /** UDP: counts a datagram d[at..end) as frames() counts interleaved frames (track = payload type & 15). */
+  readonly datagram = (d: Uint8Array, at: number, end: number): void => {
+    const len = end - at;
+    if (len < 12) return;
+    const c = this.c;
+    const pt = d[at + 1] & 0x7f;
+    const seq = (d[at + 2] << 8) | d[at + 3];
+    const last = this.lastSeq[pt & 15];
+    if (last >= 0 && seq !== ((last + 1) & 0xffff)) c.gaps++;
+    this.lastSeq[pt & 15] = seq;
+    if (this.tFirst === 0) this.tFirst = performance.now();
+    if (pt === this.videoPt) {
+      if (sampling && this.offsets !== null) {
+        const ts = ((d[at + 4] << 24) | (d[at + 5] << 16) | (d[at + 6] << 8) | d[at + 7]) >>> 0;
+        this.offsets.push(performance.now() - ts / 90);
+        const stamp = readStamp(d, at, len);
+        if (!Number.isNaN(stamp)) this.delays.push(epochMs() - stamp);
+      }
+      if (this.tKey === 0 && len > 13) {
+        const nal = d[at + 12] & 0x1f;
+        if (nal === 5 || nal === 7 || nal === 24 || (nal === 28 && (d[at + 13] & 0x1f) === 5)) {
+          this.tKey = performance.now();
+        }
+      }
+    }
+    c.packets++;
+    c.bytes += len;
+  };
 
   /** Reads interleaved frames until stopped; responses to keep-alives are skipped. */
   async frames(): Promise<void> {
@@ -291,6 +348,8 @@ class Viewer {
 
   close(): void {
     this.stopped = true;
+    this.ffiUdp?.close();
+    this.ffiRtcp?.close();
     for (const x of [this.conn, this.udp]) {
       try {
         x?.close();

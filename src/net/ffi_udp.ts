@@ -29,17 +29,44 @@ export class FfiUdpEndpoint implements UdpEndpoint, PollTarget {
   /** Datagrams the kernel dropped in flushes since the last flush() result. */
   #dropped = 0;
 
-  constructor(address: string, port: number, poller: EpollPoller, onPacket: UdpReceiver, batch = false) {
+  /**
+   * Binds address:port (port 0: one the kernel picks, then in `port`). With `batch`, sends are
+   * collected for sendmmsg; receiveBufferBytes > 0 sets SO_RCVBUF (the kernel doubles it, within
+   * net.core.rmem_max), so bursts a slow reader cannot take at once wait instead of dropping.
+   */
+  constructor(
+    address: string,
+    port: number,
+    poller: EpollPoller,
+    onPacket: UdpReceiver,
+    batch = false,
+    receiveBufferBytes = 0,
+  ) {
     this.#batch = batch ? new MmsgBatch() : null;
     const c = libc();
     const { family, addr } = sockaddr(address, port);
     if (family !== LINUX.AF_INET) throw new Error(`UDP needs an IPv4 address, got '${address}'`);
     const fd = c.socket(LINUX.AF_INET, LINUX.SOCK_DGRAM | LINUX.SOCK_NONBLOCK | LINUX.SOCK_CLOEXEC, 0);
     if (fd < 0) throw errnoError("socket");
+    if (receiveBufferBytes > 0) {
+      c.setsockopt(
+        fd,
+        LINUX.SOL_SOCKET,
+        LINUX.SO_RCVBUF,
+        new Uint8Array(new Int32Array([receiveBufferBytes]).buffer),
+        4,
+      );
+    }
     if (c.bind(fd, addr, IN.size) < 0) {
       const e = errno();
       c.close(fd);
       throw new Deno.errors.AddrInUse(`UDP bind ${address}:${port} failed: errno ${e}`);
+    }
+    if (port === 0) {
+      const bound = new Uint8Array(SOCKADDR_BYTES);
+      const len = new Uint32Array([SOCKADDR_BYTES]);
+      c.getsockname(fd, bound, new Uint8Array(len.buffer));
+      port = new DataView(bound.buffer).getUint16(IN.port, false);
     }
     this.#fd = fd;
     this.port = port;
