@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
 import { ThreadBusy } from "./thread_busy.ts";
+import { libc } from "../net/libc.ts";
+
+// libc stays loaded for the life of the process, as in the server: load it before any test runs.
+libc();
 
 Deno.test("thread busy: a spinning thread reads busier than a sleeping one, both within 0..1", async () => {
   const b = new ThreadBusy();
