@@ -15,7 +15,7 @@ export class WorkerDirectory implements StreamRegistry {
   readonly #pending = new Map<number, (a: DirectoryAnswer) => void>();
   readonly #log: Logger;
   /** The worker's merge window, shared by its streams' passes. */
-  readonly #mergeWindow: Pick<MergeWindow, "ms">;
+  readonly #mergeWindow: Pick<MergeWindow, "ms" | "maxMs">;
   #nextId = 1;
 
   readonly #afterSlice: () => void;
@@ -23,7 +23,7 @@ export class WorkerDirectory implements StreamRegistry {
   /** afterSlice runs after every slice of a fan-out pass (sends batched datagrams). */
   constructor(
     post: (msg: WorkerToMain) => void,
-    mergeWindow: Pick<MergeWindow, "ms">,
+    mergeWindow: Pick<MergeWindow, "ms" | "maxMs">,
     log: Logger,
     afterSlice = () => {},
   ) {

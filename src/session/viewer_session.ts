@@ -49,6 +49,10 @@ export function rtpInfoAt(
 export class ViewerSession extends RtspSession implements StreamSubscriber {
   readonly role = "read";
   streamSlot = -1;
+  /** StreamSubscriber: a UDP viewer costs a datagram per packet. SETUP fixed the transport. */
+  get perPacket(): boolean {
+    return this.transport === "udp";
+  }
   readonly stream: LocalStream;
   /** Track -> RTP interleaved channel (TCP) or 2·track (UDP, which uses no channels). */
   readonly channels = new Map<number, number>();

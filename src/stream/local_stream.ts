@@ -21,6 +21,11 @@ export interface StreamSubscriber {
   wake(writePos: number): void;
   /** The publisher left. */
   streamEnded(): void;
+  /**
+   * Whether this viewer costs the server per packet (UDP: a datagram each) rather than per write
+   * (TCP); fixed while subscribed.
+   */
+  readonly perPacket?: boolean;
 }
 
 /**
@@ -37,9 +42,11 @@ export class LocalStream {
   readonly publisherWorker: number;
   /** This worker's viewers; removal swaps the last one into the hole (StreamSubscriber.streamSlot). */
   readonly #subscribers: StreamSubscriber[] = [];
+  /** How many of them cost per packet (StreamSubscriber.perPacket). */
+  #perPacket = 0;
   readonly #watch: RingWatch;
   /** The worker's window (merge_window.ts), read at each wake. */
-  readonly #mergeWindow: Pick<MergeWindow, "ms">;
+  readonly #mergeWindow: Pick<MergeWindow, "ms" | "maxMs">;
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** Duration and end of the last pass over the viewers, for self-clocking. */
   #lastPassMs = 0;
@@ -62,7 +69,7 @@ export class LocalStream {
    */
   constructor(
     a: StreamAnnouncement,
-    mergeWindow: Pick<MergeWindow, "ms">,
+    mergeWindow: Pick<MergeWindow, "ms" | "maxMs">,
     afterSlice: () => void = () => {},
     onReaders: (count: number) => void = () => {},
   ) {
@@ -91,6 +98,7 @@ export class LocalStream {
     if (s.streamSlot !== -1) return;
     s.streamSlot = this.#subscribers.length;
     this.#subscribers.push(s);
+    if (s.perPacket) this.#perPacket++;
     if (this.#subscribers.length === 1) {
       this.#watch.start();
       this.#onReaders(1);
@@ -102,6 +110,7 @@ export class LocalStream {
     const i = s.streamSlot;
     if (i < 0 || subs[i] !== s) return;
     s.streamSlot = -1;
+    if (s.perPacket) this.#perPacket--;
     // A pass under way may skip the viewer moved into the hole; the next pass serves it.
     const last = subs.pop()!;
     if (last !== s) {
@@ -120,6 +129,7 @@ export class LocalStream {
     this.#ended = true;
     this.#stopWatching();
     const subs = this.#subscribers.splice(0);
+    this.#perPacket = 0;
     for (const s of subs) s.streamSlot = -1;
     for (const s of subs) s.streamEnded();
   }
@@ -147,7 +157,14 @@ export class LocalStream {
     // Self-clocking: the next pass waits as long as the last one took. Idle, that is ~0 and adds
     // no delay; under load each viewer's write carries more packets instead of the worker falling
     // behind with more, smaller writes (synchronous FFI writes have no in-flight write to skip).
-    const wait = Math.max(this.#mergeWindow.ms, this.#lastPassMs - (performance.now() - this.#lastPassEnd));
+    // With UDP viewers, at most mergeWindowMs: they cost per datagram, so waiting as long as the
+    // pass took only makes the next one longer, and unbounded the waits grow without end (2,000
+    // UDP viewers: passes of 1-2 s, packets seconds late, workers half idle). A TCP pass costs
+    // per write, so its length does not grow with the wait.
+    const w = this.#mergeWindow;
+    const bound = this.#perPacket > 0 ? w.maxMs : Infinity;
+    const clocked = Math.min(bound, this.#lastPassMs - (performance.now() - this.#lastPassEnd));
+    const wait = Math.max(w.ms, clocked);
     if (wait < 1) this.#flush();
     else this.#timer = setTimeout(this.#flushTimer, wait);
   };

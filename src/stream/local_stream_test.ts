@@ -4,7 +4,7 @@ import { SharedRing } from "../ring/shared_ring.ts";
 import { AV_SDP } from "../sdp/testdata/av_sdp.ts";
 import { LocalStream, type StreamSubscriber } from "./local_stream.ts";
 
-function stream(mergeWindowMs = 0) {
+function stream(mergeWindowMs = 0, maxMs = 33) {
   const ring = SharedRing.create(64, 1 << 17, 2);
   const writer = new RingWriter(ring);
   const local = new LocalStream({
@@ -14,14 +14,14 @@ function stream(mergeWindowMs = 0) {
     sab: ring.sab,
     worker: 0,
     sessionId: "s",
-  }, { ms: mergeWindowMs });
+  }, { ms: mergeWindowMs, maxMs });
   return { ring, writer, local };
 }
 
 class Viewer implements StreamSubscriber {
   streamSlot = -1;
   wakes = 0;
-  constructor(readonly busyMs = 0) {}
+  constructor(readonly busyMs = 0, readonly perPacket = false) {}
   wake(): void {
     this.wakes++;
     const until = performance.now() + this.busyMs;
@@ -64,4 +64,27 @@ Deno.test("LocalStream lets the event loop in during a long pass, and still wake
   assert.ok(timerRanMidPass, "a timer ran between slices of the pass");
   assert.ok(vs.every((v) => v.wakes === 1), "every viewer woken once");
   local.end();
+});
+
+Deno.test("LocalStream: after a long pass the next waits as long; with UDP viewers at most mergeWindowMs", async () => {
+  for (const [maxMs, perPacket, waits] of [[0, true, false], [1000, true, true], [0, false, true]] as const) {
+    const { writer, local } = stream(0, maxMs);
+    // One viewer whose write takes 100 ms: a 100 ms pass.
+    const v = new Viewer(100, perPacket);
+    local.subscribe(v);
+    publish(writer);
+    while (v.wakes < 1) await new Promise((r) => setTimeout(r, 5));
+    // The second publish right after the first pass. A timer set now fires after the pass it
+    // would start at once (the pass holds the thread), and before one that waits.
+    let timerFirst = false;
+    publish(writer);
+    setTimeout(() => timerFirst = v.wakes < 2, 50);
+    while (v.wakes < 2) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(
+      timerFirst,
+      waits,
+      `mergeWindowMs ${maxMs}, per packet ${perPacket}: ${timerFirst ? "waited" : "passed at once"}`,
+    );
+    local.end();
+  }
 });

@@ -26,6 +26,8 @@ export interface MergeWindowLimits {
 export class MergeWindow {
   /** The window passes wait now, ms. */
   ms = 0;
+  /** viewer.mergeWindowMs as of the last update: also the longest a self-clocked pass waits. */
+  maxMs = 0;
   /** The busy fraction of the last update (0..1; NaN before the first or when unknown). */
   busy = NaN;
   readonly #limits: () => MergeWindowLimits;
@@ -44,7 +46,7 @@ export class MergeWindow {
     const l = this.#limits();
     this.busy = busy;
     if (l.busyPercent <= 0 || Number.isNaN(busy)) {
-      this.ms = l.maxMs;
+      this.ms = this.maxMs = l.maxMs;
       return;
     }
     const threshold = l.busyPercent / 100;
@@ -54,6 +56,7 @@ export class MergeWindow {
   }
 
   #clamp(l: MergeWindowLimits): void {
+    this.maxMs = l.maxMs;
     if (l.busyPercent <= 0) this.ms = l.maxMs;
     this.ms = Math.min(this.ms, l.maxMs);
   }
