@@ -45,6 +45,8 @@ export interface Config {
     maxStreams: number;
     /** Streams one address may publish at once (0: no bound); beyond it, 453. */
     maxStreamsPerAddress: number;
+    /** Announced, unfinished request bodies of one address, over all workers (0: no bound); beyond it, 503. */
+    maxPendingBodyBytesPerAddress: number;
     requestTimeoutMs: number;
     handshakeTimeoutMs: number;
   };
@@ -80,6 +82,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
     maxConnectionsPerAddress: 1000,
     maxStreams: 1000,
     maxStreamsPerAddress: 100,
+    maxPendingBodyBytesPerAddress: 1024 * 1024,
     requestTimeoutMs: 10_000,
     handshakeTimeoutMs: 10_000,
   },
@@ -307,6 +310,7 @@ const SCHEMA: Schema = {
     maxConnectionsPerAddress: int(0, 1_000_000),
     maxStreams: int(0, 1_000_000),
     maxStreamsPerAddress: int(0, 1_000_000),
+    maxPendingBodyBytesPerAddress: int(0, 1 << 30),
     requestTimeoutMs: int(100, 600_000),
     handshakeTimeoutMs: int(100, 600_000),
   },

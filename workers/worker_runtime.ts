@@ -22,6 +22,7 @@ import { WorkerUdp } from "../src/session/udp_ports.ts";
 import { newWorkerStats, type WorkerStats } from "../src/stats/worker_stats.ts";
 import { ThreadBusy } from "../src/stats/thread_busy.ts";
 import { MergeWindow } from "../src/stream/merge_window.ts";
+import { PendingBodies } from "../src/session/pending_bodies.ts";
 import type { AuthShared } from "../src/auth/auth_shared.ts";
 
 /** This worker's UDP port pair, or null (UDP off, or its ports taken: logged, TCP still serves). */
@@ -94,7 +95,7 @@ export class WorkerRuntime {
       );
     }
     const udp = openUdp(config, worker, this.#poller, stats, log);
-    this.ctx = { worker, config, log, directory, stats, udp, authShared };
+    this.ctx = { worker, config, log, directory, stats, udp, authShared, pendingBodies: new PendingBodies() };
     this.#post = post;
     try {
       this.#listener = this.#poller !== null

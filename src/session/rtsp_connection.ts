@@ -194,6 +194,7 @@ export class RtspConnection implements RequestConnection {
     if (this.#closed) return;
     this.#closed = true;
     this.#closeReason = reason;
+    this.#holdBody(0);
     this.#onClosed(this);
     this.ctx.stats.connectionsOpen--;
     this.writer.close();
@@ -217,7 +218,11 @@ export class RtspConnection implements RequestConnection {
         this.#refuse(status, errText(e));
         return;
       }
-      if (kind === SPLIT_INCOMPLETE) break;
+      if (kind === SPLIT_INCOMPLETE) {
+        // A message whose head is in and whose body is still coming holds its announced size.
+        if (sp.headerEnd >= 0 && sp.contentLength > 0 && !this.#holdBody(sp.end - rb.start)) return;
+        break;
+      }
       if (kind === SPLIT_FRAME) {
         if (this.session !== null && this.session.frame(sp.channel, rb.buf, sp.payloadStart, sp.end)) {
           published = true;
@@ -248,12 +253,38 @@ export class RtspConnection implements RequestConnection {
       }
       const msg = rb.buf.slice(rb.start, sp.end);
       rb.start = sp.end;
+      this.#holdBody(0);
       await this.#message(msg);
     }
     if (published) this.session?.flush();
   }
 
   #garbage = 0;
+  /** Bytes of the unfinished message this connection holds against its address (PendingBodies). */
+  #bodyHold = 0;
+
+  /**
+   * Sets this connection's hold of announced body bytes; past the address's share of
+   * limits.maxPendingBodyBytesPerAddress on this worker, 503 and closed (false).
+   */
+  #holdBody(bytes: number): boolean {
+    if (bytes === this.#bodyHold) return true;
+    const total = this.ctx.config.limits.maxPendingBodyBytesPerAddress;
+    const workers = this.ctx.config.workers > 0
+      ? this.ctx.config.workers
+      : navigator.hardwareConcurrency || 1;
+    const share = total > 0 ? Math.ceil(total / workers) : 0;
+    const host = this.peerHost;
+    if (!this.ctx.pendingBodies.move(host, this.#bodyHold, bytes, share)) {
+      this.#refuse(
+        STATUS_CODE.ServiceUnavailable,
+        `a ${bytes}-byte request would put the unfinished bodies of ${host} past its ${share} bytes on this worker (limits.maxPendingBodyBytesPerAddress ${total})`,
+      );
+      return false;
+    }
+    this.#bodyHold = bytes;
+    return true;
+  }
 
   async #message(msg: Uint8Array): Promise<void> {
     // Responses from the peer (to requests we never send today) are read and ignored.

@@ -5,6 +5,7 @@ import type { AuthShared } from "../auth/auth_shared.ts";
 import type { AccessControl } from "./access_control.ts";
 import type { StreamRegistry } from "./stream_registry.ts";
 import type { WorkerUdp } from "./udp_ports.ts";
+import type { PendingBodies } from "./pending_bodies.ts";
 
 /** What every connection and session of a worker shares; made by the worker's runtime. */
 export interface WorkerContext {
@@ -18,6 +19,8 @@ export interface WorkerContext {
   readonly udp: WorkerUdp | null;
   /** Nonce key and failure table shared by all workers. */
   readonly authShared: AuthShared;
+  /** Announced, unfinished request bodies per address (limits.maxPendingBodyBytesPerAddress). */
+  readonly pendingBodies: PendingBodies;
   /** Path permissions and authentication; made on first use (see access_control.ts). */
   access?: AccessControl;
 }

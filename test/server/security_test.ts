@@ -5,6 +5,7 @@ import { ClosedBeforeResponse, RtspTestClient } from "../support/rtsp_client.ts"
 import { ignoreSocketClosed, isSocketClosed } from "../support/expected_errors.ts";
 import { AV_SDP, startPublisher } from "../support/synthetic_publisher.ts";
 import { ServerProcess } from "../support/server_process.ts";
+import { until } from "../support/proc.ts";
 import { startApi } from "../../src/api/http_api.ts";
 import { Logger } from "../../src/log/logger.ts";
 import { ringByteLength } from "../../src/ring/ring_layout.ts";
@@ -319,5 +320,41 @@ Deno.test("a keyframe larger than the skip lag but fitting the ring still starts
     assert.equal(v.frames[1].payload[12] & 0x1f, 28, "then the IDR's fragments (FU-A)");
     v.close();
     pub.close();
+  });
+});
+
+Deno.test("limits.maxPendingBodyBytesPerAddress: unfinished bodies of one address past the bound get 503; finishing one frees room", async () => {
+  await withServer({ workers: 1, "limits.maxPendingBodyBytesPerAddress": 250_000 }, async (server) => {
+    const head = (c: RtspTestClient) =>
+      `ANNOUNCE ${c.url} RTSP/1.0\r\nCSeq: 1\r\nContent-Type: application/sdp\r\nContent-Length: 100000\r\n\r\n`;
+    const clients: RtspTestClient[] = [];
+    try {
+      // Three announced 100,000-byte bodies, each begun and left unfinished: the one that comes
+      // third would hold 300,000.
+      for (let i = 0; i < 3; i++) {
+        const c = await RtspTestClient.connect(server.port, `live/b${i}`);
+        clients.push(c);
+        await c.writeRaw(head(c) + "v=0\r\n");
+      }
+      await until(() => clients.some((c) => c.closed), 5000, "one of the three refused");
+      const refused = clients.filter((c) => c.closed);
+      assert.equal(refused.length, 1, "exactly one past the bound");
+      assert.equal((await refused[0].nextResponse()).status, 503);
+      const held = clients.filter((c) => !c.closed);
+      // One held body completes (a bad SDP: 400, no longer pending), so a new one fits.
+      await held[0].writeRaw("x".repeat(100000 - 5));
+      assert.equal((await held[0].nextResponse()).status, 400);
+      const fourth = await RtspTestClient.connect(server.port, "live/b3");
+      clients.push(fourth);
+      await fourth.writeRaw(head(fourth) + "v=0\r\n");
+      // A round trip on a connection made after the fourth's head was sent: on this one worker
+      // that head has been read by the time the answer comes.
+      const probe = await RtspTestClient.connect(server.port, "x");
+      clients.push(probe);
+      assert.equal((await probe.request("OPTIONS")).status, 200);
+      assert.equal(fourth.closed, false, "the fourth is held, not refused");
+    } finally {
+      for (const c of clients) c.close();
+    }
   });
 });
