@@ -24,7 +24,8 @@
  * A stream continued by a new publisher (stream/continuity.ts) keeps its viewers' timeline: each
  * track goes on from the previous publisher's mapping, and the new publisher's SRs get the offset
  * that agrees with it at their first use (players such as ffmpeg take a jump back in the mapping
- * as time going backwards); later SRs only raise that offset (drift) or reset it (a clock step).
+ * as time going backwards); later SRs only raise that offset (drift) or reset it (a clock step),
+ * and until its first SR its server-clock mapping only moves forward.
  *
  * Over 300 lines on purpose: one algorithm whose two sources (Sender Reports, arrival times) share
  * the per-publisher offset and the per-track mappings; split, each half would need the other's state.
@@ -183,7 +184,11 @@ export class PublisherClock implements AppendObserver {
     }
     if (now - this.#windowStart[track] >= SERVER_CLOCK_WINDOW_MS) {
       const min = this.#windowMin[track];
-      if (min > SERVER_CLOCK_TOLERANCE_MS || min < -SERVER_CLOCK_TOLERANCE_MS) {
+      // A continued stream's viewers already play on the previous timeline: it may move on (a
+      // step forward, which players take as a gap) but never back, which ffmpeg reports as
+      // timestamps not increasing. A camera restarting sends its first frames in a burst.
+      const back = this.#previous === null ? -SERVER_CLOCK_TOLERANCE_MS : -Infinity;
+      if (min > SERVER_CLOCK_TOLERANCE_MS || min < back) {
         this.#anchor(track, this.#windowMinMs[track], this.#windowMinTs[track]);
       }
       this.#windowStart[track] = now;

@@ -254,3 +254,27 @@ Deno.test("a continued stream without SRs keeps the previous mapping for its rew
   near(m.ms, T0, "the previous mapping, unchanged");
   assert.equal(m.rtp, 48_000);
 });
+
+Deno.test("a continued stream's server-clock mapping steps forward but never back", () => {
+  const first = setup();
+  first.send(0, 0);
+  const time = { now: T0 + 5000 };
+  const clock = new PublisherClock(first.ring, [90000, 48000], () => 0, () => time.now);
+  // Its frames arrive 20 ms sooner than the previous mapping predicts for a whole window (a
+  // restarted camera's first frames in a burst): the timeline stays where the viewers have it.
+  for (let i = 0; i <= SERVER_CLOCK_WINDOW_MS / 100; i++) {
+    clock.appended(0, (5000 + 20 + i * 100) * 90, new Uint8Array(12), 0);
+    time.now += 100;
+  }
+  near(first.mapping(0).ms, T0, "not moved back");
+  assert.equal(first.mapping(0).rtp, 0);
+  // Frames 20 ms later than the mapping for a window: it steps forward to them.
+  for (let i = 0; i <= SERVER_CLOCK_WINDOW_MS / 100; i++) {
+    const at = time.now;
+    clock.appended(0, (at - T0 - 20) * 90, new Uint8Array(12), 0);
+    time.now += 100;
+  }
+  const m = first.mapping(0);
+  assert.equal(m.source, CLOCK_SOURCE_SERVER);
+  near(m.ms - m.rtp / 90, T0 + 20, "moved forward by 20 ms");
+});
