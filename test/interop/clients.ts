@@ -137,7 +137,7 @@ async function runGst<R extends GstOutput>(
  * is the pipeline description's linking, not the stream; the callers' per-branch frame counts
  * show whether every branch got its track.
  */
-const problemLines = (out: string) =>
+export const problemLines = (out: string) =>
   out.split("\n").filter((l) => /ERROR|WARNING/.test(l) && !/Delayed linking failed/.test(l));
 
 /** Decoded frames (buffers that reached the named fakesink) and problems in a gst-launch output. */
