@@ -118,11 +118,10 @@ function panelSvg(
   index: number,
   series: Series[],
   xt: ReturnType<typeof ticks>,
-  panelW = PANEL_W,
 ): string {
-  const x0 = index * panelW;
+  const x0 = index * PANEL_W;
   const left = x0 + LEFT;
-  const right = x0 + panelW - RIGHT;
+  const right = x0 + PANEL_W - RIGHT;
   const results = series.flatMap((s) => s.results);
   const lines = series.map((s) => ({
     color: s.color,
@@ -265,7 +264,7 @@ function panelSvg(
     let best: { box: Box; x: number; y: number; cost: number } | undefined;
     for (const [x, y] of places) {
       const box = { x1: x - w / 2 - 1, x2: x + w / 2 + 1, y1: y - 9, y2: y + 2 };
-      if (box.x1 < left + 2 || box.x2 > x0 + panelW - 2 || box.y1 < TOP - 12 || box.y2 > BOTTOM - 2) {
+      if (box.x1 < left + 2 || box.x2 > x0 + PANEL_W - 2 || box.y1 < TOP - 12 || box.y2 > BOTTOM - 2) {
         continue;
       }
       const cost = hits(box);
@@ -301,6 +300,16 @@ export function sweepChartSvg(results: FanoutResult[], title: string): string {
   const xs = rs.map((r) => r.params.viewers).filter(Number.isFinite);
   const xt = ticks(Math.max(0, ...xs), 4);
   const legendX = 20;
+  return svgDocument(title, subtitle(rs), [
+    `<circle cx="${legendX}" cy="67" r="4" fill="#6b7280" stroke="#ffffff" stroke-width="1"/>`,
+    `<text x="${legendX + 10}" y="71">measured</text>`,
+    `<circle cx="${legendX + 90}" cy="67" r="4" fill="#ffffff" stroke="#6b7280" stroke-width="2"/>`,
+    `<text x="${legendX + 100}" y="71">machine saturated</text>`,
+  ], PANELS.map((p, i) => panelSvg(p, i, [{ results: rs, color: p.color }], xt)));
+}
+
+/** The chart's SVG document (W x H): title, subtitle, a legend row and the panels. */
+function svgDocument(title: string, sub: string, legend: string[], panels: string[]): string {
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="${
       esc(FONT)
@@ -308,14 +317,11 @@ export function sweepChartSvg(results: FanoutResult[], title: string): string {
     `<title>${esc(title)}</title>`,
     `<rect width="${W}" height="${H}" fill="#ffffff"/>`,
     `<text x="16" y="28" font-size="18" font-weight="700" fill="#111827">${esc(title)}</text>`,
-    `<text x="16" y="50" font-size="12" fill="#4b5563">${esc(subtitle(rs))}</text>`,
+    `<text x="16" y="50" font-size="12" fill="#4b5563">${esc(sub)}</text>`,
     `<g class="legend" font-size="12" fill="#374151">`,
-    `<circle cx="${legendX}" cy="67" r="4" fill="#6b7280" stroke="#ffffff" stroke-width="1"/>`,
-    `<text x="${legendX + 10}" y="71">measured</text>`,
-    `<circle cx="${legendX + 90}" cy="67" r="4" fill="#ffffff" stroke="#6b7280" stroke-width="2"/>`,
-    `<text x="${legendX + 100}" y="71">machine saturated</text>`,
+    ...legend,
     `</g>`,
-    ...PANELS.map((p, i) => panelSvg(p, i, [{ results: rs, color: p.color }], xt)),
+    ...panels,
     `</svg>`,
   ];
   return parts.join("\n") + "\n";
@@ -350,19 +356,5 @@ export function compareChartSvg(sweeps: { label: string; results: FanoutResult[]
   }
   legend.push(`<circle cx="${x}" cy="67" r="4" fill="#ffffff" stroke="#6b7280" stroke-width="2"/>`);
   legend.push(`<text x="${x + 10}" y="71">machine saturated</text>`);
-  const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="${
-      esc(FONT)
-    }">`,
-    `<title>${esc(title)}</title>`,
-    `<rect width="${W}" height="${H}" fill="#ffffff"/>`,
-    `<text x="16" y="28" font-size="18" font-weight="700" fill="#111827">${esc(title)}</text>`,
-    `<text x="16" y="50" font-size="12" fill="#4b5563">${esc(subtitle(all))}</text>`,
-    `<g class="legend" font-size="12" fill="#374151">`,
-    ...legend,
-    `</g>`,
-    ...COMPARE_PANELS.map((p, i) => panelSvg(p, i, series, xt)),
-    `</svg>`,
-  ];
-  return parts.join("\n") + "\n";
+  return svgDocument(title, subtitle(all), legend, COMPARE_PANELS.map((p, i) => panelSvg(p, i, series, xt)));
 }

@@ -12,6 +12,11 @@
  * magic word at the start of the NAL unit's data, where a decoder would see slice data.
  */
 
+import { buildRtpPacket } from "../src/rtp/rtp_header.ts";
+import { INTERLEAVED_HEADER_BYTES, writeInterleavedHeader } from "../src/rtsp/interleaved_frame.ts";
+import { MessageSplitter, SPLIT_MESSAGE } from "../src/rtsp/message_splitter.ts";
+import { parseResponse } from "../src/rtsp/response.ts";
+
 /** "dmTS": marks a stamped packet. */
 export const STAMP_MAGIC = 0x646d5453;
 /** Magic (4 bytes) and float64 epoch ms (8). */
@@ -33,9 +38,16 @@ export function readStamp(buf: Uint8Array, at: number, len: number): number {
   const type = buf[p] & 0x1f;
   const s = p + (type === 28 ? 2 : 1);
   if (s + STAMP_BYTES > at + len) return NaN;
-  const v = new DataView(buf.buffer, buf.byteOffset + s, STAMP_BYTES);
-  return v.getUint32(0) === STAMP_MAGIC ? v.getFloat64(4) : NaN;
+  if (((buf[s] << 24) | (buf[s + 1] << 16) | (buf[s + 2] << 8) | buf[s + 3]) >>> 0 !== STAMP_MAGIC) {
+    return NaN;
+  }
+  stampBytes.set(buf.subarray(s + 4, s + STAMP_BYTES));
+  return stampView.getFloat64(0);
 }
+
+/** Scratch for readStamp's float64, so reading a stamp allocates nothing. */
+const stampBytes = new Uint8Array(8);
+const stampView = new DataView(stampBytes.buffer);
 
 const FPS = 30;
 const GOP_FRAMES = 60;
@@ -64,7 +76,6 @@ const SDP = (audioKbit: number) =>
   ].join("\r\n");
 
 const enc = new TextEncoder();
-const dec = new TextDecoder();
 
 /** One published stream: its connection, sequence numbers and the frame sizes of its bitrate. */
 export class Publication {
@@ -73,6 +84,7 @@ export class Publication {
   #cseq = 1;
   #session = "";
   #buf = new Uint8Array(0);
+  readonly #splitter = new MessageSplitter();
   videoSeq = 0;
   audioSeq = 0;
   readonly pBytes: number;
@@ -90,22 +102,19 @@ export class Publication {
     this.audioBytes = Math.max(8, Math.round(audioKbit * 1000 / 8 * AUDIO_FRAME / AUDIO_RATE));
   }
 
-  async request(method: string, url: string, headers: string, body = ""): Promise<string> {
+  async request(method: string, url: string, headers: string, body = ""): Promise<void> {
     let h = `${method} ${url} RTSP/1.0\r\nCSeq: ${this.#cseq++}\r\n${headers}`;
     if (this.#session) h += `Session: ${this.#session}\r\n`;
     if (body) h += `Content-Length: ${enc.encode(body).length}\r\n`;
     await this.write(enc.encode(`${h}\r\n${body}`));
     for (;;) {
-      const text = dec.decode(this.#buf);
-      const end = text.indexOf("\r\n\r\n");
-      if (end >= 0) {
-        const head = text.slice(0, end);
-        this.#buf = this.#buf.subarray(enc.encode(text.slice(0, end + 4)).length);
-        const status = Number(head.split(" ")[1]);
-        if (status !== 200) throw new Error(`${method} ${url}: ${head.split("\r\n")[0]}`);
-        const s = /\r\nsession:\s*([^;\r\n]+)/i.exec(head);
-        if (s) this.#session = s[1].trim();
-        return head;
+      if (this.#splitter.next(this.#buf, 0, this.#buf.length) === SPLIT_MESSAGE) {
+        const r = parseResponse(this.#buf.subarray(0, this.#splitter.end));
+        this.#buf = this.#buf.slice(this.#splitter.end);
+        if (r.status !== 200) throw new Error(`${method} ${url}: ${r.status} ${r.reason}`);
+        const session = r.headers.get("Session");
+        if (session !== undefined) this.#session = session.split(";")[0].trim();
+        return;
       }
       const chunk = new Uint8Array(4096);
       const n = await this.conn.read(chunk);
@@ -152,7 +161,7 @@ export class Publication {
     const key = n % GOP_FRAMES === 0;
     const size = key ? this.keyBytes : this.pBytes;
     const ts = (n * (90000 / FPS)) >>> 0;
-    const packets: Uint8Array[] = [];
+    const packets: { channel: number; rtp: Uint8Array }[] = [];
     if (key) {
       // SPS and PPS of the SDP, as one STAP-A.
       packets.push(
@@ -183,7 +192,7 @@ export class Publication {
         packets.push(this.#rtp(0, 96, this.videoSeq++, ts, f === frags - 1, p));
       }
     }
-    return concat(packets);
+    return interleave(packets);
   }
 
   /** Audio frame `n` (RTP time n * 1024). */
@@ -191,7 +200,7 @@ export class Publication {
     const p = new Uint8Array(4 + this.audioBytes);
     // AU-headers-length 16 bits; one AU: size (13 bits), index 0.
     p.set([0x00, 0x10, (this.audioBytes >> 5) & 0xff, (this.audioBytes << 3) & 0xff]);
-    return this.#rtp(2, 97, this.audioSeq++, (n * AUDIO_FRAME) >>> 0, true, p);
+    return interleave([this.#rtp(2, 97, this.audioSeq++, (n * AUDIO_FRAME) >>> 0, true, p)]);
   }
 
   #stamp(p: Uint8Array, at: number, stamp: number): void {
@@ -201,38 +210,26 @@ export class Publication {
     v.setFloat64(4, stamp);
   }
 
-  #rtp(
-    channel: number,
-    pt: number,
-    seq: number,
-    ts: number,
-    marker: boolean,
-    payload: Uint8Array,
-  ): Uint8Array {
-    const len = 12 + payload.length;
-    const b = new Uint8Array(4 + len);
-    const v = new DataView(b.buffer);
-    b[0] = 0x24;
-    b[1] = channel;
-    v.setUint16(2, len);
-    b[4] = 0x80;
-    b[5] = (marker ? 0x80 : 0) | pt;
-    v.setUint16(6, seq & 0xffff);
-    v.setUint32(8, ts);
-    v.setUint32(12, channel === 0 ? this.ssrc : this.ssrc ^ 1);
-    b.set(payload, 16);
-    return b;
+  /** An RTP packet for interleaved `channel` (0: video, 2: audio, each track its own SSRC). */
+  #rtp(channel: number, pt: number, seq: number, ts: number, marker: boolean, payload: Uint8Array) {
+    const ssrc = channel === 0 ? this.ssrc : (this.ssrc ^ 1) >>> 0;
+    return {
+      channel,
+      rtp: buildRtpPacket({ payloadType: pt, sequence: seq & 0xffff, timestamp: ts, ssrc, marker, payload }),
+    };
   }
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
+/** RTP packets as interleaved frames (RFC 2326 §10.12), one after the other: one write. */
+function interleave(packets: { channel: number; rtp: Uint8Array }[]): Uint8Array {
   let n = 0;
-  for (const p of parts) n += p.length;
+  for (const p of packets) n += INTERLEAVED_HEADER_BYTES + p.rtp.length;
   const out = new Uint8Array(n);
   let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
+  for (const p of packets) {
+    writeInterleavedHeader(out, off, p.channel, p.rtp.length);
+    out.set(p.rtp, off + INTERLEAVED_HEADER_BYTES);
+    off += INTERLEAVED_HEADER_BYTES + p.rtp.length;
   }
   return out;
 }
