@@ -56,6 +56,19 @@ export interface Config {
   paths: Record<string, PathConfig>;
 }
 
+/** The workers the server runs: `workers`, or one per core when it is 0. */
+export function workerCount(config: Config): number {
+  return config.workers > 0 ? config.workers : Math.max(1, navigator.hardwareConcurrency || 1);
+}
+
+/**
+ * One worker's share of a bound that `limits` counts over all workers (rounded up, so the sum is
+ * at least the bound); 0, no bound, stays 0.
+ */
+export function workerShare(config: Config, total: number): number {
+  return total > 0 ? Math.ceil(total / workerCount(config)) : 0;
+}
+
 /** The defaults; `dm-live.yaml` must say the same (a test checks). */
 export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
   rtsp: { address: "0.0.0.0", port: 8554, tunnelPort: 0 },

@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { ConfigError, DEFAULT_CONFIG, DEFAULT_CONFIG_YAML, parseConfig, withOverrides } from "./config.ts";
+import {
+  ConfigError,
+  DEFAULT_CONFIG,
+  DEFAULT_CONFIG_YAML,
+  parseConfig,
+  withOverrides,
+  workerCount,
+  workerShare,
+} from "./config.ts";
 
 Deno.test("dm-live.yaml says exactly the built-in defaults", () => {
   assert.deepEqual(parseConfig(DEFAULT_CONFIG_YAML), DEFAULT_CONFIG);
@@ -142,4 +150,14 @@ Deno.test("paths entries with a source: defaults, patterns on demand, and errors
       () => assert.throws(() => parseConfig(yaml), (e) => e instanceof ConfigError && re.test(e.message)),
     );
   }
+});
+
+Deno.test("workerCount and workerShare: a bound over all workers, each worker's share rounded up; 0 stays 0", () => {
+  const three = withOverrides(DEFAULT_CONFIG, { workers: 3 });
+  assert.equal(workerCount(three), 3);
+  assert.equal(workerShare(three, 1000), 334);
+  assert.equal(workerShare(three, 1), 1);
+  assert.equal(workerShare(three, 0), 0);
+  const auto = withOverrides(DEFAULT_CONFIG, { workers: 0 });
+  assert.equal(workerCount(auto), Math.max(1, navigator.hardwareConcurrency || 1));
 });

@@ -3,7 +3,7 @@
  * its replica of the stream directory, the context its connections share) and answers main.ts.
  * Just over 300 lines: each message main.ts sends is answered here, next to what it changes.
  */
-import type { Config } from "../src/config.ts";
+import { type Config, workerShare } from "../src/config.ts";
 import { Logger, type LogSink } from "../src/log/logger.ts";
 import type { ByteSocket, SocketListener } from "../src/net/byte_socket.ts";
 import { DenoListener } from "../src/net/deno_listener.ts";
@@ -262,10 +262,7 @@ export class WorkerRuntime {
     }
     const host = hostOf(sock.peer);
     const perAddress = this.ctx.config.limits.maxConnectionsPerAddress;
-    const workers = this.ctx.config.workers > 0
-      ? this.ctx.config.workers
-      : navigator.hardwareConcurrency || 1;
-    const share = Math.ceil(perAddress / workers);
+    const share = workerShare(this.ctx.config, perAddress);
     const open = this.#perAddress.get(host) ?? 0;
     if (perAddress > 0 && open >= share) {
       stats.connectionsRefused++;

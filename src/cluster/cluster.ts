@@ -1,4 +1,4 @@
-import type { Config } from "../config.ts";
+import { type Config, workerCount } from "../config.ts";
 import type { Logger } from "../log/logger.ts";
 import { isWorkerToMain, type MainToWorker, type WorkerToMain } from "./messages.ts";
 import type { SessionReport, WorkerReport } from "../stats/reports.ts";
@@ -65,7 +65,7 @@ type Answer = WorkerReport | SessionReport[] | boolean | null;
  * while it keeps dying; the others serve on meanwhile.
  */
 export async function startServer(config: Config, log: Logger): Promise<ServerHandle> {
-  const count = config.workers > 0 ? config.workers : Math.max(1, navigator.hardwareConcurrency || 1);
+  const count = workerCount(config);
   // Publishers that leave during shutdown end their streams at once.
   const directory = new StreamDirectory(
     log.child("main"),

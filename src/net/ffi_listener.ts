@@ -3,8 +3,7 @@ import type { ByteSocket, SocketListener } from "./byte_socket.ts";
 import type { EpollPoller, PollTarget } from "./epoll_poller.ts";
 import { FfiSocket } from "./ffi_socket.ts";
 import { errno, libc, LINUX } from "./libc.ts";
-import { SOCKADDR_IN } from "./libc_layout.ts";
-import { peerOf, sockaddr, SOCKADDR_BYTES, sockaddrLength } from "./sockaddr.ts";
+import { boundPort, peerOf, sockaddr, SOCKADDR_BYTES, sockaddrLength } from "./sockaddr.ts";
 
 /**
  * A nonblocking listening socket with SO_REUSEPORT (the kernel spreads connections over the
@@ -38,10 +37,7 @@ export class FfiListener implements SocketListener, PollTarget {
       lc.close(fd);
       throw new Error(`listen failed: errno ${errno()}`);
     }
-    const bound = new Uint8Array(SOCKADDR_BYTES);
-    const len = new Uint32Array([SOCKADDR_BYTES]);
-    lc.getsockname(fd, bound, new Uint8Array(len.buffer));
-    this.port = new DataView(bound.buffer).getUint16(SOCKADDR_IN.port, false); // in6: the same offset
+    this.port = boundPort(fd);
     this.#fd = fd;
     this.#poller = poller;
     this.#log = log;

@@ -2,7 +2,7 @@ import type { EpollPoller, PollTarget } from "./epoll_poller.ts";
 import { addressOf, errno, errnoError, libc, LINUX } from "./libc.ts";
 import { MmsgBatch } from "./mmsg_batch.ts";
 import { SOCKADDR_IN } from "./libc_layout.ts";
-import { sockaddr, SOCKADDR_BYTES } from "./sockaddr.ts";
+import { boundPort, sockaddr, SOCKADDR_BYTES } from "./sockaddr.ts";
 import type { UdpAddress, UdpEndpoint, UdpReceiver } from "./udp_endpoint.ts";
 
 const IN = SOCKADDR_IN;
@@ -62,12 +62,7 @@ export class FfiUdpEndpoint implements UdpEndpoint, PollTarget {
       c.close(fd);
       throw new Deno.errors.AddrInUse(`UDP bind ${address}:${port} failed: errno ${e}`);
     }
-    if (port === 0) {
-      const bound = new Uint8Array(SOCKADDR_BYTES);
-      const len = new Uint32Array([SOCKADDR_BYTES]);
-      c.getsockname(fd, bound, new Uint8Array(len.buffer));
-      port = new DataView(bound.buffer).getUint16(IN.port, false);
-    }
+    if (port === 0) port = boundPort(fd);
     this.#fd = fd;
     this.port = port;
     this.#poller = poller;

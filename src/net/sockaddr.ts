@@ -1,6 +1,7 @@
 /** sockaddr_in / sockaddr_in6 encoding for the FFI socket paths (layouts in libc_layout.ts). */
 import { formatPeer } from "./byte_socket.ts";
 import { LINUX, SOCKADDR_IN as IN, SOCKADDR_IN6 as IN6 } from "./libc_layout.ts";
+import { libc } from "./libc.ts";
 
 /** sockaddr_in6, large enough for sockaddr_in too. */
 export const SOCKADDR_BYTES = IN6.size;
@@ -48,4 +49,12 @@ export function peerOf(addr: Uint8Array): string {
     return formatPeer(host, port);
   }
   return formatPeer(addr.subarray(IN.addr, IN.addr + 4).join("."), port);
+}
+
+/** The port a bound socket got (getsockname): what a bind to port 0 was given. */
+export function boundPort(fd: number): number {
+  const bound = new Uint8Array(SOCKADDR_BYTES);
+  const len = new Uint32Array([SOCKADDR_BYTES]);
+  libc().getsockname(fd, bound, new Uint8Array(len.buffer));
+  return new DataView(bound.buffer).getUint16(IN.port, false); // sockaddr_in6: the same offset
 }

@@ -26,6 +26,7 @@ import type { Reply, RequestConnection } from "./request_context.ts";
 import { handleRequest } from "./request_router.ts";
 import type { RtspSession } from "./rtsp_session.ts";
 import type { WorkerContext } from "./worker_context.ts";
+import { workerShare } from "../config.ts";
 
 /** Server header on every response. */
 export const SERVER_NAME = "dm-live/0.1";
@@ -270,10 +271,7 @@ export class RtspConnection implements RequestConnection {
   #holdBody(bytes: number): boolean {
     if (bytes === this.#bodyHold) return true;
     const total = this.ctx.config.limits.maxPendingBodyBytesPerAddress;
-    const workers = this.ctx.config.workers > 0
-      ? this.ctx.config.workers
-      : navigator.hardwareConcurrency || 1;
-    const share = total > 0 ? Math.ceil(total / workers) : 0;
+    const share = workerShare(this.ctx.config, total);
     const host = this.peerHost;
     if (!this.ctx.pendingBodies.move(host, this.#bodyHold, bytes, share)) {
       this.#refuse(
