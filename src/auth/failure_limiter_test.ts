@@ -147,6 +147,10 @@ Deno.test("FailureLimiter loses no count when Workers add to the same addresses 
 
 Deno.test("FailureLimiter opens each new window once when Workers race to open it", async () => {
   const shared = newAuthShared();
+  // A fixed key: with a random one, about 1 start in 50 lays 1,000 addresses out so that some
+  // address finds its 8 slots taken by open windows and evicts another (the documented eviction,
+  // single-threaded too), which is not what this test is about. With this one none does.
+  shared.failureSecret.set([1, 2, 3, 4, 5, 6, 7, 8]);
   const ks = keys(1000);
   const old = new FailureLimiter(shared.failures, limits, shared.failureSecret);
   for (const k of ks) for (let i = 0; i < 50; i++) old.recordFailure(k, T);
