@@ -54,7 +54,48 @@ export interface Config {
   auth: AuthSettings;
   /** Path name or `~regex` -> who may publish and read; file order kept (see path_rules.ts). */
   paths: Record<string, PathConfig>;
+  /** Several nodes on etcd (docs/cluster.md); null: a single node. */
+  cluster: ClusterConfig | null;
 }
+
+/** The `cluster:` section; dm-live.yaml documents each key. */
+export interface ClusterConfig {
+  /** http(s)://host:port of each etcd member. */
+  etcd: string[];
+  /** Every key of the cluster under it; starts and ends with '/'. */
+  prefix: string;
+  /** This node's unique name ("": the host name). */
+  node: string;
+  /** How the other nodes reach this one, rtsp://host:port ("": this host's name and the RTSP port). */
+  advertise: string;
+  leaseTtlMs: number;
+  /** How often this node's entry (viewers, publishers, load) is rewritten when it changed. */
+  reportIntervalMs: number;
+  /** Deadline of each etcd request. */
+  etcdTimeoutMs: number;
+  /** A viewer's DESCRIBE of a path owned by another node waits this long for the edge pull. */
+  edgeStartTimeoutMs: number;
+  /** An edge pull stops once no local viewer has been there this long. */
+  edgeCloseAfterMs: number;
+  /** A failed edge pull is retried after this, doubling up to edgeRetryMaxMs. */
+  edgeRetryMinMs: number;
+  edgeRetryMaxMs: number;
+}
+
+/** The `cluster:` keys' defaults (etcd has none: a cluster needs it). */
+export const CLUSTER_DEFAULTS: Readonly<ClusterConfig> = Object.freeze({
+  etcd: [],
+  prefix: "/dm-live/",
+  node: "",
+  advertise: "",
+  leaseTtlMs: 5000,
+  reportIntervalMs: 5000,
+  etcdTimeoutMs: 3000,
+  edgeStartTimeoutMs: 10_000,
+  edgeCloseAfterMs: 10_000,
+  edgeRetryMinMs: 250,
+  edgeRetryMaxMs: 2000,
+});
 
 /** The workers the server runs: `workers`, or one per core when it is 0. */
 export function workerCount(config: Config): number {
@@ -110,6 +151,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
     failureWindowMs: 60_000,
   },
   paths: { "~^.*$": { publish: { users: [], ips: [] }, read: { users: [], ips: [] } } },
+  cluster: null,
 });
 
 /** The default config file's text, embedded in the executable. */
@@ -291,6 +333,61 @@ function sourceCheck(
   return out;
 }
 
+/** A node name: a key component in etcd and a name in logs. */
+const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+const CLUSTER_SCHEMA: Record<keyof ClusterConfig, Check> = {
+  etcd: (v, key) => {
+    if (!Array.isArray(v) || v.length === 0) {
+      throw new ConfigError(`'${key}' must be a non-empty list of etcd URLs (http://host:2379)`);
+    }
+    for (const u of v) {
+      if (typeof u !== "string" || !/^https?:\/\/[^/\s]+\/?$/.test(u)) {
+        throw new ConfigError(`'${key}' lists ${JSON.stringify(u)}, not an http://host:port URL`);
+      }
+    }
+    return v;
+  },
+  prefix: (v, key) => {
+    if (typeof v !== "string" || !/^\/([^\s]*\/)?$/.test(v)) {
+      throw new ConfigError(`'${key}' must start and end with '/', got ${JSON.stringify(v)}`);
+    }
+    return v;
+  },
+  node: (v, key) => {
+    if (v !== "" && (typeof v !== "string" || !NODE_NAME.test(v))) {
+      throw new ConfigError(
+        `'${key}' must be letters, digits, '.', '_' or '-' (at most 63), got ${JSON.stringify(v)}`,
+      );
+    }
+    return v;
+  },
+  advertise: (v, key) => {
+    if (v === "") return v;
+    if (typeof v !== "string" || !/^rtsp:\/\/[^/\s@]+(:\d+)?\/?$/.test(v)) {
+      throw new ConfigError(
+        `'${key}' must be rtsp://host:port (how other nodes reach this one), got ${JSON.stringify(v)}`,
+      );
+    }
+    return v.replace(/\/$/, "");
+  },
+  leaseTtlMs: int(2000, 600_000),
+  reportIntervalMs: int(500, 600_000),
+  etcdTimeoutMs: int(100, 60_000),
+  edgeStartTimeoutMs: int(100, 600_000),
+  edgeCloseAfterMs: int(0, 86_400_000),
+  edgeRetryMinMs: int(10, 3_600_000),
+  edgeRetryMaxMs: int(10, 3_600_000),
+};
+
+/** `cluster:` absent or null: a single node. */
+const clusterCheck: Check = (v, key) => {
+  if (v === null) return null;
+  if (!isRecord(v)) throw new ConfigError(`'${key}' must be a mapping with at least 'etcd'`);
+  if (v.etcd === undefined) throw new ConfigError(`'${key}.etcd' is needed: the etcd members' URLs`);
+  return merge(CLUSTER_SCHEMA, CLUSTER_DEFAULTS as unknown as Record<string, unknown>, v, `${key}.`, [key]);
+};
+
 type Schema = { [k: string]: Check | Schema };
 
 const SCHEMA: Schema = {
@@ -338,6 +435,7 @@ const SCHEMA: Schema = {
     failureWindowMs: int(1_000, 86_400_000),
   },
   paths: pathsCheck,
+  cluster: clusterCheck,
 };
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -388,6 +486,12 @@ export function validateConfig(raw: unknown): Config {
       `'udp.portBase' must be even (RTP on even ports, RTCP on the next), got ${c.udp.portBase}`,
       ["udp", "portBase"],
     );
+  }
+  if (c.cluster !== null && c.cluster.edgeRetryMaxMs < c.cluster.edgeRetryMinMs) {
+    throw new ConfigError("'cluster.edgeRetryMaxMs' must be at least 'cluster.edgeRetryMinMs'", [
+      "cluster",
+      "edgeRetryMaxMs",
+    ]);
   }
   if (c.viewer.dropLagPercent <= c.viewer.skipLagPercent) {
     throw new ConfigError("'viewer.dropLagPercent' must be greater than 'viewer.skipLagPercent'", [
@@ -443,6 +547,8 @@ export function withOverrides(base: Readonly<Config>, overrides: Record<string, 
   for (const [dotted, value] of Object.entries(overrides)) {
     const parts = dotted.split(".");
     let node = copy;
+    // A cluster key set from the environment or the command line makes the section.
+    if (parts[0] === "cluster" && parts.length > 1 && copy.cluster === null) copy.cluster = {};
     for (const p of parts.slice(0, -1)) {
       if (!isRecord(node[p])) throw new ConfigError(`unknown key '${dotted}'`);
       node = node[p] as Record<string, unknown>;

@@ -2,7 +2,14 @@
  * Where the running config comes from: the file named by --config (or the embedded default), then
  * the command line's overrides. main.ts calls it at start and again on SIGHUP.
  */
-import { type Config, ConfigError, DEFAULT_CONFIG, parseConfig, withOverrides } from "./config.ts";
+import {
+  CLUSTER_DEFAULTS,
+  type Config,
+  ConfigError,
+  DEFAULT_CONFIG,
+  parseConfig,
+  withOverrides,
+} from "./config.ts";
 
 /** What the command line says about the config. */
 export interface ConfigSource {
@@ -20,8 +27,10 @@ export const ENV_PREFIX = "DM_LIVE_";
 /** The dotted names of every settable scalar or list key (not `paths`, which is a mapping). */
 export function settableKeys(node: unknown = DEFAULT_CONFIG, prefix = ""): string[] {
   const out: string[] = [];
-  for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
+  for (const [k, v0] of Object.entries(node as Record<string, unknown>)) {
     if (k === "paths" && prefix === "") continue;
+    // The cluster section is off (null) by default; its keys are still settable.
+    const v = k === "cluster" && prefix === "" ? CLUSTER_DEFAULTS : v0;
     if (typeof v === "object" && v !== null && !Array.isArray(v)) {
       out.push(...settableKeys(v, `${prefix}${k}.`));
     } else out.push(prefix + k);
@@ -30,7 +39,7 @@ export function settableKeys(node: unknown = DEFAULT_CONFIG, prefix = ""): strin
 }
 
 function defaultOf(key: string): unknown {
-  let node: unknown = DEFAULT_CONFIG;
+  let node: unknown = { ...DEFAULT_CONFIG, cluster: CLUSTER_DEFAULTS };
   for (const p of key.split(".")) node = (node as Record<string, unknown> | undefined)?.[p];
   return node;
 }

@@ -168,7 +168,7 @@ export class WorkerRuntime {
       }
       case "sourceStart": {
         this.sources.get(msg.path)?.stop("restarted by main.ts");
-        const r = new SourceRunner(this.ctx, msg.path, msg.source);
+        const r = new SourceRunner(this.ctx, msg.path, msg.source, msg.edge);
         this.sources.set(msg.path, r);
         r.start();
         return;

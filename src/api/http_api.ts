@@ -122,8 +122,55 @@ async function route(req: Request, server: ServerHandle, opts: ApiOptions, log: 
       : json({ error: `${req.method} not allowed on ${path}` }, 405, { Allow: method });
 
   if (path === "/metrics") {
-    return only("GET") ?? new Response(renderMetrics(await server.stats(), { restarts: server.restarts }), {
+    if (only("GET")) return only("GET")!;
+    const c = server.cluster;
+    const cluster = c === null ? undefined : {
+      synced: c.synced,
+      members: c.members().length,
+      ownedStreams: c.ownedCount(),
+      edgePulls: server.sources.running().filter((r) => r.from !== undefined).length,
+      ...c.counters,
+    };
+    return new Response(renderMetrics(await server.stats(), { restarts: server.restarts, cluster }), {
       headers: { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" },
+    });
+  }
+  if (path === "/v1/cluster") {
+    if (only("GET")) return only("GET")!;
+    const c = server.cluster;
+    if (c === null) return json({ error: "this node is not in a cluster (no cluster: section)" }, 404);
+    const now = Date.now();
+    const states = new Map(
+      (await server.stats()).flatMap((r) => r.sources.filter((s) => s.edge).map((s) => [s.path, s] as const)),
+    );
+    return json({
+      node: c.name,
+      advertise: c.advertise,
+      synced: c.synced,
+      lastError: c.lastError,
+      members: c.members().sort((a, b) => a.name < b.name ? -1 : 1).map((m) => ({
+        name: m.name,
+        advertise: m.advertise,
+        viewers: m.viewers,
+        publishers: m.publishers,
+        load: m.load,
+        leaseAgeMs: now - m.leaseSince,
+        reportAgeMs: now - m.updatedAt,
+      })),
+      owners: [...c.owners()].map(([p, o]) => ({ path: p, node: o.node }))
+        .sort((a, b) => a.path < b.path ? -1 : 1),
+      edges: server.sources.running().filter((r) => r.from !== undefined).map((r) => {
+        const st = states.get(r.path);
+        return {
+          path: r.path,
+          from: r.from,
+          worker: r.worker,
+          state: st?.state ?? "idle",
+          attempts: st?.attempts ?? 0,
+          lastError: st?.lastError ?? null,
+          bitrate: st?.bitrate ?? 0,
+        };
+      }),
     });
   }
   if (path === "/v1/streams") {
@@ -180,7 +227,9 @@ export function startApi(
     hostname: address,
     port,
     onListen: (addr) => {
-      log.info(`API on http://${address}:${addr.port} (/v1/streams, /v1/sources, /v1/sessions, /metrics)`);
+      log.info(
+        `API on http://${address}:${addr.port} (/v1/streams, /v1/sources, /v1/sessions, /v1/cluster, /metrics)`,
+      );
       resolve({ port: addr.port, close: () => httpServer.shutdown() });
     },
   }, (req) => route(req, server, opts, log));

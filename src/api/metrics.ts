@@ -144,6 +144,20 @@ const METRICS: readonly Metric[] = [
 export interface MainCounters {
   /** Workers started again after one died. */
   restarts: number;
+  /** This node's cluster figures, when it is a cluster member. */
+  cluster?: ClusterMetrics;
+}
+
+export interface ClusterMetrics {
+  /** 1 while etcd's view can be trusted (lease alive, watches delivering). */
+  synced: boolean;
+  members: number;
+  ownedStreams: number;
+  edgePulls: number;
+  ownershipChanges: number;
+  etcdErrors: number;
+  etcdSeconds: number;
+  etcdRequests: number;
 }
 
 export function renderMetrics(reports: readonly WorkerReport[], main: MainCounters): string {
@@ -157,5 +171,37 @@ export function renderMetrics(reports: readonly WorkerReport[], main: MainCounte
     "# TYPE dm_live_worker_restarts_total counter",
     `dm_live_worker_restarts_total ${main.restarts}`,
   );
+  const c = main.cluster;
+  if (c !== undefined) {
+    const one = (name: string, type: string, help: string, v: number) =>
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${v}`);
+    one(
+      "dm_live_cluster_synced",
+      "gauge",
+      "1 while this node's view of etcd can be trusted.",
+      c.synced ? 1 : 0,
+    );
+    one("dm_live_cluster_members", "gauge", "Live members of the cluster, this node included.", c.members);
+    one("dm_live_cluster_owned_streams", "gauge", "Paths this node owns for the cluster.", c.ownedStreams);
+    one("dm_live_cluster_edge_pulls", "gauge", "Paths this node pulls from another node.", c.edgePulls);
+    one(
+      "dm_live_cluster_ownership_changes_total",
+      "counter",
+      "Paths this node took or gave up.",
+      c.ownershipChanges,
+    );
+    one(
+      "dm_live_cluster_etcd_errors_total",
+      "counter",
+      "etcd requests and watches that failed.",
+      c.etcdErrors,
+    );
+    lines.push(
+      "# HELP dm_live_cluster_etcd_request_seconds Time of this node's etcd requests.",
+      "# TYPE dm_live_cluster_etcd_request_seconds summary",
+      `dm_live_cluster_etcd_request_seconds_sum ${c.etcdSeconds}`,
+      `dm_live_cluster_etcd_request_seconds_count ${c.etcdRequests}`,
+    );
+  }
   return lines.join("\n") + "\n";
 }

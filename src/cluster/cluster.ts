@@ -7,6 +7,8 @@ import { SourceDirectory } from "./source_directory.ts";
 import { resolveBackend } from "../net/backend.ts";
 import { newAuthShared } from "../auth/auth_shared.ts";
 import { RestartBackoff } from "./restart_backoff.ts";
+import { ClusterNode } from "./cluster_node.ts";
+import { EtcdStore } from "../etcd/etcd_store.ts";
 
 /** The worker entry module; `deno compile --include` must name the same file. */
 export const WORKER_MODULE = new URL("../../workers/rtsp_worker.ts", import.meta.url);
@@ -25,6 +27,9 @@ export interface ServerHandle {
   readonly port: number;
   readonly workers: number;
   readonly directory: StreamDirectory;
+  readonly sources: SourceDirectory;
+  /** This node's cluster membership, or null on a single node. */
+  readonly cluster: ClusterNode | null;
   /** Workers started again after one died or failed to start. */
   readonly restarts: number;
   /** Every live worker's counters and load; `collect` asks for a GC first (see messages.ts). */
@@ -66,6 +71,7 @@ type Answer = WorkerReport | SessionReport[] | boolean | null;
  */
 export async function startServer(config: Config, log: Logger): Promise<ServerHandle> {
   const count = workerCount(config);
+  let node: ClusterNode | null = null;
   // Publishers that leave during shutdown end their streams at once.
   const directory = new StreamDirectory(
     log.child("main"),
@@ -74,12 +80,27 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
         ? 0
         : sources.graceFor(path, current.ingest.reconnectGraceMs) ?? current.ingest.reconnectGraceMs,
     () => current.limits,
+    config.cluster === null ? null : {
+      acquire: (path) => node!.acquire(path),
+      release: (path) => node!.release(path),
+      owned: (path) => sources.ownedHere(path),
+    },
   );
   const sources = new SourceDirectory(
     log.child("main"),
     config,
     count,
     (w, m) => slots[w]?.worker?.postMessage(m),
+    config.cluster === null ? null : {
+      get name() {
+        return node!.name;
+      },
+      get synced() {
+        return node!.synced;
+      },
+      pullerOf: (path) => node!.pullerOf(path),
+      ownerOf: (path) => node!.ownerOf(path),
+    },
   );
   const slots: Slot[] = Array.from({ length: count }, (_, index) => ({
     index,
@@ -185,7 +206,7 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
           case "kickResult":
             return answer(msg.id, msg.found);
           case "sourceDemand":
-            return sources.demand(slot.index, msg.path);
+            return sources.demand(slot.index, msg.path, msg.edge === true);
           case "readers":
             return sources.readers(slot.index, msg.path, msg.count);
           default:
@@ -212,18 +233,47 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
     throw e;
   }
   started = true;
+  let reportTimer: ReturnType<typeof setInterval> | undefined;
+  if (config.cluster !== null) {
+    // The node's name and address, now that the port is known; workers see them resolved.
+    const cc = { ...config.cluster, ...clusterIdentity(config, port) };
+    current = { ...current, cluster: cc };
+    for (const s of slots) {
+      s.worker?.postMessage({ type: "reload", config: workerConfig() } satisfies MainToWorker);
+    }
+    node = new ClusterNode(
+      new EtcdStore({ endpoints: cc.etcd, callTimeoutMs: cc.etcdTimeoutMs }),
+      { name: cc.node, advertise: cc.advertise, prefix: cc.prefix, leaseTtlMs: cc.leaseTtlMs },
+      log,
+      () => sources.rebalance(),
+    );
+    await node.start();
+    const report = async () => {
+      const r = await handle.stats();
+      node?.report({
+        viewers: r.reduce((n, w) => n + w.viewersPlaying, 0),
+        publishers: r.reduce((n, w) => n + w.publishers, 0),
+        load: r.reduce((m, w) => Math.max(m, w.busy), -1),
+      });
+    };
+    reportTimer = setInterval(() => report().catch(() => {}), cc.reportIntervalMs);
+  }
   for (const s of slots) sources.workerReady(s.index);
-  sources.configure(config);
+  sources.configure(current);
   log.info(
     `listening on rtsp://${config.rtsp.address}:${port} with ${count} worker(s), ${
       resolveBackend(config.net.backend)
     } sockets on ${Deno.build.arch}`,
   );
 
-  return {
+  const handle: ServerHandle = {
     port,
     workers: count,
     directory,
+    sources,
+    get cluster() {
+      return node;
+    },
     get restarts() {
       return restarts;
     },
@@ -253,7 +303,8 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
       return true;
     },
     reload(config: Config) {
-      current = config;
+      // The cluster section needs a restart: the running node's identity stays.
+      current = { ...config, cluster: current.cluster };
       sources.configure(config);
       // A worker still starting gets it after its init (messages keep their order).
       const msg = { type: "reload", config: workerConfig() } satisfies MainToWorker;
@@ -262,6 +313,7 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
     async stop() {
       if (stopping) return;
       stopping = true;
+      clearInterval(reportTimer);
       sources.stopAll();
       directory.close();
       let connections = 0;
@@ -286,6 +338,8 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
       await Promise.race([Promise.all(closed), timeout]);
       clearTimeout(timer);
       for (const s of slots) s.worker?.terminate();
+      // Last: the lease's revocation removes this node's streams for the other nodes at once.
+      await node?.stop();
       const stuck = live.length - answered;
       log.info(
         `closed ${sessions} session(s) on ${connections} connection(s)${
@@ -295,5 +349,18 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
         }`,
       );
     },
+  };
+  return handle;
+}
+
+/** This node's name (cluster.node, else the host name) and how the others reach it (cluster.advertise). */
+export function clusterIdentity(config: Config, port: number): { node: string; advertise: string } {
+  const cc = config.cluster!;
+  const host = Deno.hostname();
+  const addr = config.rtsp.address;
+  const reach = addr === "0.0.0.0" || addr === "::" ? host : addr.includes(":") ? `[${addr}]` : addr;
+  return {
+    node: cc.node !== "" ? cc.node : host.replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 63),
+    advertise: cc.advertise !== "" ? cc.advertise : `rtsp://${reach}:${port}`,
   };
 }

@@ -2,11 +2,19 @@
 import type { Config } from "../config.ts";
 
 /**
- * Sections a running server cannot change: its sockets (rtsp, udp, net, api), its threads
+ * Sections a running server cannot change: its sockets (rtsp, udp, net, api), its cluster membership, its threads
  * (workers) and the rings' sizes. A reload keeps their running values; the rest (paths, auth,
  * log.level, sessionTimeoutMs, viewer, limits, ingest...) applies to what starts afterwards.
  */
-export const RESTART_ONLY: readonly (keyof Config)[] = ["rtsp", "udp", "net", "workers", "ring", "api"];
+export const RESTART_ONLY: readonly (keyof Config)[] = [
+  "rtsp",
+  "udp",
+  "net",
+  "workers",
+  "ring",
+  "api",
+  "cluster",
+];
 
 /** A reloaded config and what it changes. */
 export interface ReloadPlan {

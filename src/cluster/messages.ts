@@ -13,7 +13,8 @@ export type { SessionReport, StreamAnnouncement, WorkerReport };
 export type MainToWorker =
   | { type: "init"; worker: number; config: Config; auth: AuthShared }
   /** `limit`: refused by limits.maxStreams or maxStreamsPerAddress, not because the path is taken. */
-  | { type: "claimResult"; id: number; ok: boolean; reason?: string; limit?: boolean }
+  /** `unavailable`: in a cluster, etcd could not be asked who owns the path (503). */
+  | { type: "claimResult"; id: number; ok: boolean; reason?: string; limit?: boolean; unavailable?: boolean }
   | {
     type: "publishResult";
     id: number;
@@ -25,8 +26,13 @@ export type MainToWorker =
   }
   | { type: "streamAdded"; stream: StreamAnnouncement }
   | { type: "streamRemoved"; streamId: number; path: string }
-  /** Pull `path` from `source` (its URL with the pattern's groups substituted) until sourceStop. */
-  | { type: "sourceStart"; path: string; source: SourceConfig }
+  /**
+   * Pull `path` from `source` (its URL with the pattern's groups substituted) until sourceStop;
+   * `edge`: this node's name, when the pull relays another cluster node's stream.
+   */
+  | { type: "sourceStart"; path: string; source: SourceConfig; edge?: string }
+  /** A demanded path will not come: no node has it (404) or the cluster cannot be asked (503). */
+  | { type: "demandResult"; path: string; status: 404 | 503; reason: string }
   | { type: "sourceStop"; path: string; reason: string }
   /** `collect` runs a full GC first when V8 exposes gc (--v8-flags=--expose-gc), for live-heap figures. */
   | { type: "statsRequest"; id: number; collect?: boolean }
@@ -45,13 +51,18 @@ export type WorkerToMain =
   /** An uncaught error; the worker closed its sockets and exits. */
   | { type: "crashed"; worker: number; message: string }
   /** `peer`: a publisher's address (limits.maxStreamsPerAddress); none for a configured source. */
-  | { type: "claim"; id: number; path: string; sessionId: string; peer?: string }
+  /** `edge`: an edge pull's claim (it relays another node's stream: no cluster ownership). */
+  | { type: "claim"; id: number; path: string; sessionId: string; peer?: string; edge?: boolean }
   | { type: "release"; path: string; sessionId: string }
   | { type: "publish"; id: number; path: string; sessionId: string; sdp: string; sab: SharedArrayBuffer }
   | { type: "unpublish"; streamId: number }
   | { type: "streamAck"; streamId: number }
-  /** A viewer asks for a source path (DESCRIBE, SETUP): start its pull if it is not running. */
-  | { type: "sourceDemand"; path: string }
+  /**
+   * A viewer asks for a path without a stream here (DESCRIBE): its source's pull starts, or in a
+   * cluster an edge pull from its owner; `edge`: the asker is another node's edge pull, which must
+   * never start one (no loops).
+   */
+  | { type: "sourceDemand"; path: string; edge?: boolean }
   /** This worker's viewers of a stream went from none to some (count > 0) or back to none. */
   | { type: "readers"; streamId: number; path: string; count: number }
   | { type: "statsResult"; id: number; report: WorkerReport }
@@ -68,6 +79,7 @@ const MAIN_TYPES: ReadonlySet<string> = new Set<MainToWorker["type"]>([
   "streamRemoved",
   "sourceStart",
   "sourceStop",
+  "demandResult",
   "statsRequest",
   "sessionsRequest",
   "kick",

@@ -100,3 +100,84 @@ Deno.test("SourceDirectory: an on-demand pattern source starts at the first ask,
   );
   d.stopAll();
 });
+
+/** A cluster view the test moves by hand. */
+function clusterView(name: string) {
+  const owners = new Map<string, { node: string; advertise: string }>();
+  const view = {
+    name,
+    synced: true,
+    puller: undefined as string | undefined,
+    pullerOf: (p: string) =>
+      owners.get(p) ??
+        (view.puller === undefined
+          ? undefined
+          : { node: view.puller, advertise: `rtsp://${view.puller}:8554` }),
+    ownerOf: (p: string) => owners.get(p),
+  };
+  return { view, owners };
+}
+
+function clusterDirectory(paths: Record<string, unknown>, name = "me") {
+  const { view, owners } = clusterView(name);
+  const sent: [number, MainToWorker][] = [];
+  const cfg = withOverrides(DEFAULT_CONFIG, { paths, "cluster.etcd": ["http://127.0.0.1:2379"] });
+  const d = new SourceDirectory(new Logger("error"), cfg, 2, (w, m) => sent.push([w, m]), view);
+  d.workerReady(0);
+  d.workerReady(1);
+  const of = (type: string) => sent.filter(([, m]) => m.type === type).map(([, m]) => m);
+  return { d, view, owners, sent, of, cfg };
+}
+
+Deno.test("SourceDirectory in a cluster: an always-on source starts only on the node that pulls it", () => {
+  const { d, view, of, cfg } = clusterDirectory({ "cams/a": { source: "rtsp://10.0.0.1/a" } });
+  view.puller = "other";
+  d.configure(cfg);
+  assert.equal(of("sourceStart").length, 0, "another node pulls it");
+  // A viewer here: an edge pull from the puller, marked with this node's name.
+  d.demand(0, "cams/a");
+  const [start] = of("sourceStart") as Extract<MainToWorker, { type: "sourceStart" }>[];
+  assert.equal(start.source.url, "rtsp://other:8554/cams/a");
+  assert.equal(start.edge, "me");
+  assert.equal(start.source.transport, "tcp");
+  // The puller dies and this node is next: the edge stops, the source starts here.
+  view.puller = "me";
+  d.rebalance();
+  const starts = of("sourceStart") as Extract<MainToWorker, { type: "sourceStart" }>[];
+  assert.equal(starts.length, 2);
+  assert.equal(starts[1].source.url, "rtsp://10.0.0.1/a");
+  assert.equal(starts[1].edge, undefined);
+  assert.equal(of("sourceStop").length, 1);
+  d.stopAll();
+});
+
+Deno.test("SourceDirectory in a cluster: edge pulls follow the owner; unknown paths 404, etcd away 503", () => {
+  const { d, view, owners, of } = clusterDirectory({ "~^.*$": {} });
+  d.demand(1, "live/x");
+  assert.deepEqual(of("demandResult").map((m) => m.type === "demandResult" && m.status), [404]);
+  owners.set("live/x", { node: "n2", advertise: "rtsp://n2:8554" });
+  d.demand(1, "live/x");
+  d.demand(0, "live/x");
+  const starts = () => of("sourceStart") as Extract<MainToWorker, { type: "sourceStart" }>[];
+  assert.equal(starts().length, 1, "one edge pull for all the node's viewers");
+  assert.equal(starts()[0].source.url, "rtsp://n2:8554/live/x");
+  // The owner dies; a publisher reconnects to n3: the edge pull moves there.
+  owners.delete("live/x");
+  d.rebalance();
+  assert.equal(starts().length, 1, "no owner yet: the pull retries where it was");
+  owners.set("live/x", { node: "n3", advertise: "rtsp://n3:8554" });
+  d.rebalance();
+  assert.equal(starts().length, 2);
+  assert.equal(starts()[1].source.url, "rtsp://n3:8554/live/x");
+  // A request from another node's edge never starts one here (no loops).
+  owners.set("live/y", { node: "n2", advertise: "rtsp://n2:8554" });
+  d.demand(0, "live/y", true);
+  assert.equal(starts().length, 2);
+  // A local publisher took the path: the edge pull stops.
+  d.ownedHere("live/x");
+  assert.equal(of("sourceStop").length, 1);
+  view.synced = false;
+  d.demand(0, "live/z");
+  assert.deepEqual(of("demandResult").map((m) => m.type === "demandResult" && m.status), [404, 503]);
+  d.stopAll();
+});

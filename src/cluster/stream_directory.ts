@@ -29,11 +29,26 @@ interface Claim {
   /** The publisher's worker and session; -1 and "" while the stream waits for a new publisher. */
   worker: number;
   sessionId: string;
+  /** In a cluster: this node owns the path (ownership.acquire succeeded); an edge pull's claim does not. */
+  owned: boolean;
+  /** An edge pull's claim: it relays another node's stream, so it needs no ownership. */
+  edge: boolean;
   /** The publisher's address (undefined: a configured source). */
   peer?: string;
   stream?: StreamAnnouncement;
   /** Set while `stream` has no publisher: when it left, and the end of its grace period. */
   orphan?: { leftAtMs: number; timer: ReturnType<typeof setTimeout> };
+}
+
+/**
+ * Cluster ownership of paths (cluster_node.ts): a publisher or a pulled source may claim a path only
+ * once this node owns it in the cluster; the path is given up when its claim ends.
+ */
+export interface PathOwnership {
+  acquire(path: string): Promise<{ ok: true } | { ok: false; reason: string; unavailable: boolean }>;
+  release(path: string): void;
+  /** This node owns the path now: an edge pull of it stops (a local publisher or source took over). */
+  owned?(path: string): void;
 }
 
 /** The stream bounds of the `limits` config section (0: no bound). */
@@ -70,14 +85,18 @@ export class StreamDirectory {
    * graceMs: how long a stream whose publisher left waits for another (asked when one leaves);
    * limits: the stream bounds in force (read at each claim, so a reload applies).
    */
+  readonly #ownership: PathOwnership | null;
+
   constructor(
     log: Logger,
     graceMs: (path: string) => number = () => 0,
     limits: () => StreamLimits = () => ({ maxStreams: 0, maxStreamsPerAddress: 0 }),
+    ownership: PathOwnership | null = null,
   ) {
     this.#log = log;
     this.#graceMs = graceMs;
     this.#limits = limits;
+    this.#ownership = ownership;
   }
 
   /** Streams currently published. */
@@ -114,7 +133,7 @@ export class StreamDirectory {
   handle(from: number, msg: WorkerToMain): void {
     switch (msg.type) {
       case "claim":
-        return this.#claim(from, msg.id, msg.path, msg.sessionId, msg.peer);
+        return this.#claim(from, msg.id, msg.path, msg.sessionId, msg.peer, msg.edge === true);
       case "release":
         return this.#release(from, msg.path, msg.sessionId);
       case "publish":
@@ -132,7 +151,14 @@ export class StreamDirectory {
     this.#workers.get(worker)?.post(msg);
   }
 
-  #claim(from: number, id: number, path: string, sessionId: string, peer?: string): void {
+  #claim(
+    from: number,
+    id: number,
+    path: string,
+    sessionId: string,
+    peer: string | undefined,
+    edge: boolean,
+  ): void {
     const c = this.#claims.get(path);
     const refused = peer === undefined ? null : this.#overLimit(path, peer, c === undefined);
     if (refused !== null && !(c && c.worker === from && c.sessionId === sessionId)) {
@@ -144,7 +170,8 @@ export class StreamDirectory {
       c.worker = from;
       c.sessionId = sessionId;
       c.peer = peer;
-      this.#post(from, { type: "claimResult", id, ok: true });
+      c.edge = edge;
+      this.#grant(from, id, path, c);
       return;
     }
     if (c && !(c.worker === from && c.sessionId === sessionId)) {
@@ -152,12 +179,54 @@ export class StreamDirectory {
         type: "claimResult",
         id,
         ok: false,
-        reason: `path '${path}' already has a publisher`,
+        reason: c.edge
+          ? `path '${path}' is published on another node of the cluster`
+          : `path '${path}' already has a publisher`,
       });
       return;
     }
-    if (!c) this.#claims.set(path, { worker: from, sessionId, peer });
-    this.#post(from, { type: "claimResult", id, ok: true });
+    if (c) return this.#post(from, { type: "claimResult", id, ok: true });
+    const fresh: Claim = { worker: from, sessionId, peer, owned: false, edge };
+    this.#claims.set(path, fresh);
+    this.#grant(from, id, path, fresh);
+  }
+
+  /**
+   * Answers a claim held by its session now: at once on a single node or for an edge pull; in a
+   * cluster once this node owns the path, else refused and the claim undone (a stream waiting for
+   * its publisher waits on).
+   */
+  #grant(from: number, id: number, path: string, c: Claim): void {
+    const own = this.#ownership;
+    if (own === null || c.edge || c.owned) {
+      this.#post(from, { type: "claimResult", id, ok: true });
+      return;
+    }
+    const sessionId = c.sessionId;
+    const held = () => this.#claims.get(path) === c && c.worker === from && c.sessionId === sessionId;
+    own.acquire(path).then((r) => {
+      if (r.ok && held()) {
+        c.owned = true;
+        own.owned?.(path);
+        this.#post(from, { type: "claimResult", id, ok: true });
+        return;
+      }
+      if (r.ok) {
+        // The claimant left while the cluster was asked: nothing of it is left to own.
+        if (this.#claims.get(path) !== c) own.release(path);
+        else c.owned = true;
+        this.#post(from, { type: "claimResult", id, ok: false, reason: "the claim ended" });
+        return;
+      }
+      if (held()) {
+        if (c.stream !== undefined) {
+          c.worker = -1;
+          c.sessionId = "";
+          c.peer = undefined;
+        } else this.#claims.delete(path);
+      }
+      this.#post(from, { type: "claimResult", id, ok: false, reason: r.reason, unavailable: r.unavailable });
+    });
   }
 
   /**
@@ -207,7 +276,7 @@ export class StreamDirectory {
         c.sessionId = "";
         return;
       }
-      this.#claims.delete(path);
+      this.#forget(path, c);
       if (c.stream) this.#broadcastRemoved(c.stream);
       return;
     }
@@ -228,7 +297,7 @@ export class StreamDirectory {
     const stream = c.stream;
     c.stream = undefined;
     // A publisher that claimed the path but has not reached RECORD publishes afresh.
-    if (c.worker === -1) this.#claims.delete(path);
+    if (c.worker === -1) this.#forget(path, c);
     this.#broadcastRemoved(stream);
   }
 
@@ -302,9 +371,18 @@ export class StreamDirectory {
     for (const [path, c] of this.#claims) {
       if (c.stream?.streamId !== streamId) continue;
       if (c.orphan) clearTimeout(c.orphan.timer);
-      this.#claims.delete(path);
+      this.#forget(path, c);
       this.#broadcastRemoved(c.stream);
       return;
+    }
+  }
+
+  /** The path's claim ends: in a cluster, this node gives the path up. */
+  #forget(path: string, c: Claim): void {
+    if (this.#claims.get(path) === c) this.#claims.delete(path);
+    if (c.owned) {
+      c.owned = false;
+      this.#ownership?.release(path);
     }
   }
 

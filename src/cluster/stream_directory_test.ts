@@ -112,3 +112,62 @@ Deno.test("StreamDirectory: limits.maxStreams and maxStreamsPerAddress refuse ne
   limits.maxStreamsPerAddress = 0;
   assert.equal(claim("f", "10.0.0.1").ok, true, "0: no bound");
 });
+
+Deno.test("StreamDirectory in a cluster: a claim waits for ownership; refused ones are undone; an edge claims without", async () => {
+  const asked: string[] = [];
+  const released: string[] = [];
+  const ownedHere: string[] = [];
+  let answer: { ok: true } | { ok: false; reason: string; unavailable: boolean } = { ok: true };
+  const dir = new StreamDirectory(new Logger("error"), () => 10_000, undefined, {
+    acquire: (p) => {
+      asked.push(p);
+      return Promise.resolve(answer);
+    },
+    release: (p) => released.push(p),
+    owned: (p) => ownedHere.push(p),
+  });
+  const got: MainToWorker[] = [];
+  dir.addWorker({ index: 0, post: (m) => got.push(m) });
+  const claim = async (id: number, path: string, s: string, edge = false) => {
+    dir.handle(0, { type: "claim", id, path, sessionId: s, edge });
+    await new Promise((r) => setTimeout(r, 0));
+    return got.findLast((m) => m.type === "claimResult" && m.id === id) as Extract<
+      MainToWorker,
+      { type: "claimResult" }
+    >;
+  };
+  assert.equal((await claim(1, "a", "s1")).ok, true);
+  assert.deepEqual(asked, ["a"]);
+  assert.deepEqual(ownedHere, ["a"]);
+
+  answer = { ok: false, reason: "path 'b' is published on node n2", unavailable: false };
+  const refused = await claim(2, "b", "s2");
+  assert.equal(refused.ok, false);
+  assert.equal(refused.reason, "path 'b' is published on node n2");
+  answer = { ok: false, reason: "etcd down", unavailable: true };
+  assert.equal((await claim(3, "b", "s3")).unavailable, true, "the refusal undid the claim: asked again");
+
+  // An edge pull relays another node's stream: no ownership asked.
+  const before = asked.length;
+  assert.equal((await claim(4, "c", "edge1", true)).ok, true);
+  assert.equal(asked.length, before);
+  // The edge pull ends (its stream waits for the next pull); a local publisher must own the path.
+  dir.handle(0, {
+    type: "publish",
+    id: 5,
+    path: "c",
+    sessionId: "edge1",
+    sdp: AV_SDP,
+    sab: SharedRing.create(16, 1 << 17, 2).sab,
+  });
+  dir.handle(0, { type: "streamAck", streamId: dir.streams()[0].streamId });
+  dir.handle(0, { type: "release", path: "c", sessionId: "edge1" });
+  answer = { ok: true };
+  assert.equal((await claim(6, "c", "pub")).ok, true);
+  assert.equal(asked.at(-1), "c");
+
+  // The owned path's claim ends: given up.
+  dir.handle(0, { type: "release", path: "a", sessionId: "s1" });
+  assert.deepEqual(released, ["a"]);
+  dir.close();
+});

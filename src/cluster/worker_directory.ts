@@ -2,7 +2,7 @@ import type { Logger } from "../log/logger.ts";
 import { LocalStream } from "../stream/local_stream.ts";
 import type { MergeWindow } from "../stream/merge_window.ts";
 import type { MainToWorker, WorkerToMain } from "./messages.ts";
-import type { DirectoryAnswer, StreamRegistry } from "../session/stream_registry.ts";
+import type { DemandRefusal, DirectoryAnswer, StreamRegistry } from "../session/stream_registry.ts";
 
 /**
  * A worker's replica of the stream directory (updated by main.ts's broadcasts, so DESCRIBE and
@@ -39,20 +39,25 @@ export class WorkerDirectory implements StreamRegistry {
   }
 
   /** Waiters for a path's stream (demand()), resolved by streamAdded. */
-  readonly #waiting = new Map<string, Set<(s: LocalStream) => void>>();
+  readonly #waiting = new Map<string, Set<(s: LocalStream | DemandRefusal) => void>>();
 
   /**
-   * Asks main.ts to start the pull of a source path, and resolves with its stream once every
-   * worker knows it, or undefined after timeoutMs.
+   * Asks main.ts to start the pull of a path (its source, or in a cluster an edge pull), and
+   * resolves with its stream once every worker knows it, with main.ts's refusal, or undefined after
+   * timeoutMs.
    */
-  demand(path: string, timeoutMs: number): Promise<LocalStream | undefined> {
-    this.#post({ type: "sourceDemand", path });
+  demand(
+    path: string,
+    timeoutMs: number,
+    fromEdge = false,
+  ): Promise<LocalStream | DemandRefusal | undefined> {
+    this.#post(fromEdge ? { type: "sourceDemand", path, edge: true } : { type: "sourceDemand", path });
     const now = this.#byPath.get(path);
     if (now !== undefined) return Promise.resolve(now);
     return new Promise((resolve) => {
       let set = this.#waiting.get(path);
       if (set === undefined) this.#waiting.set(path, set = new Set());
-      const done = (s: LocalStream | undefined) => {
+      const done = (s: LocalStream | DemandRefusal | undefined) => {
         clearTimeout(timer);
         set!.delete(done);
         if (set!.size === 0) this.#waiting.delete(path);
@@ -73,8 +78,10 @@ export class WorkerDirectory implements StreamRegistry {
   }
 
   /** Reserves a path for a publisher (at ANNOUNCE, with its address) or a source (without). */
-  claim(path: string, sessionId: string, peer?: string): Promise<DirectoryAnswer> {
-    return this.#request((id) => ({ type: "claim", id, path, sessionId, peer }));
+  claim(path: string, sessionId: string, peer?: string, edge = false): Promise<DirectoryAnswer> {
+    return this.#request((id) =>
+      edge ? { type: "claim", id, path, sessionId, peer, edge } : { type: "claim", id, path, sessionId, peer }
+    );
   }
 
   /** Frees a claimed path (the publisher left, published or not). */
@@ -98,6 +105,7 @@ export class WorkerDirectory implements StreamRegistry {
           ok: msg.ok,
           reason: msg.reason,
           limit: msg.type === "claimResult" ? msg.limit : undefined,
+          unavailable: msg.type === "claimResult" ? msg.unavailable : undefined,
           streamId: msg.type === "publishResult" ? msg.streamId : undefined,
           continued: msg.type === "publishResult" ? msg.continued : undefined,
         });
@@ -119,6 +127,11 @@ export class WorkerDirectory implements StreamRegistry {
           this.#log.error(`[path ${msg.stream.path}] cannot open stream ${msg.stream.streamId}: ${e}`);
         }
         this.#post({ type: "streamAck", streamId: msg.stream.streamId });
+        return;
+      }
+      case "demandResult": {
+        const refusal: DemandRefusal = { status: msg.status, reason: msg.reason };
+        for (const w of [...this.#waiting.get(msg.path) ?? []]) w(refusal);
         return;
       }
       case "streamRemoved": {

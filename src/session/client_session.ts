@@ -10,6 +10,7 @@
  * Over 300 lines on purpose: the handshake is one sequence whose steps share the connection, the
  * tracks and the session id; split, each piece would need all of them.
  */
+import { EDGE_HEADER } from "./cluster_edge.ts";
 import { udpKey } from "../net/udp_endpoint.ts";
 import { rtpPayloadType } from "../rtp/rtp_header.ts";
 import { parseRtcpCompound } from "../rtcp/compound.ts";
@@ -54,6 +55,8 @@ export interface PullOptions {
   transport: "tcp" | "udp";
   /** Connecting, each response, and the first media after PLAY must come within this. */
   readTimeoutMs: number;
+  /** A cluster edge pull: this node's name, sent in every request (cluster_edge.ts). */
+  edge?: string;
 }
 
 /** What the caller hears of an attempt. */
@@ -382,7 +385,7 @@ export class ClientSession implements ClientConnectionOwner, UdpRouteTarget {
   async #publish(sdp: string, info: StreamInfo): Promise<void> {
     const dir = this.#ctx.directory;
     const path = this.#o.path;
-    const claim = await dir.claim(path, this.id);
+    const claim = await dir.claim(path, this.id, undefined, this.#o.edge !== undefined);
     if (!claim.ok) {
       throw new ClientError(`path '${path}' is busy: ${claim.reason ?? "claimed by another session"}`);
     }
@@ -431,6 +434,7 @@ export class ClientSession implements ClientConnectionOwner, UdpRouteTarget {
     extra: readonly (readonly [string, string])[] = [],
   ): [string, string][] {
     const h: [string, string][] = extra.map(([k, v]) => [k, v]);
+    if (this.#o.edge !== undefined) h.push([EDGE_HEADER, this.#o.edge]);
     if (this.#session !== null) h.push(["Session", this.#session]);
     const a = this.#auth?.authorization(method, url);
     if (a !== undefined) h.push(["Authorization", a]);

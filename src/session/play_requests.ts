@@ -17,6 +17,7 @@ import {
   udpTransportReply,
 } from "./transport_negotiation.ts";
 import { rtpInfoAt, ViewerSession } from "./viewer_session.ts";
+import { EDGE_HEADER } from "./cluster_edge.ts";
 
 const fail = (status: StatusCode, msg: string): never => {
   throw new RtspError(status, msg);
@@ -24,23 +25,44 @@ const fail = (status: StatusCode, msg: string): never => {
 
 /**
  * DESCRIBE: the stream's SDP with dm-live's controls, based at the request URL. A path pulled from
- * a source waits for its pull to start (sourceOnDemandStartTimeoutMs), then 503.
+ * a source waits for its pull to start (sourceOnDemandStartTimeoutMs), then 503; in a cluster, a
+ * path with no stream here waits for the edge pull from its owner (cluster.edgeStartTimeoutMs).
  */
 export async function describe(c: RequestConnection, req: RtspRequest): Promise<Reply> {
   const path = stripTrailingSlash(parseRtspUrl(req.url).path);
   allow(c, req, path, "read");
   let stream = c.ctx.directory.get(path);
   const source = sourceOf(c, path);
-  if (source !== undefined) {
+  const cluster = c.ctx.config.cluster;
+  const edge = req.headers.get(EDGE_HEADER);
+  if (edge !== undefined && cluster !== null && edge === cluster.node) {
+    return fail(STATUS_CODE.BadRequest, `an edge pull of path '${path}' from this node itself`);
+  }
+  // Another node's edge pull is served only what this node has (a stream, its own source).
+  const remote = cluster !== null && stream === undefined && edge === undefined;
+  if (source !== undefined || remote) {
     // Also when it runs: the ask keeps an on-demand pull from stopping before this viewer plays.
-    const waitMs = source.onDemand ? source.onDemandStartTimeoutMs : 0;
-    const demanded = c.ctx.directory.demand(path, waitMs);
-    stream ??= await demanded;
+    let waitMs = source?.onDemand ? source.onDemandStartTimeoutMs : 0;
+    if (remote) waitMs = Math.max(waitMs, cluster.edgeStartTimeoutMs);
+    const demanded = c.ctx.directory.demand(path, waitMs, edge !== undefined);
+    const got = stream ?? await demanded;
     if (c.closed) return {};
-    if (!stream) {
+    if (got !== undefined && "status" in got) {
+      return fail(got.status === 503 ? STATUS_CODE.ServiceUnavailable : STATUS_CODE.NotFound, got.reason);
+    }
+    stream = got;
+    if (!stream && source !== undefined) {
       return fail(
         STATUS_CODE.ServiceUnavailable,
-        `the source of path '${path}' has not started${source.onDemand ? ` within ${waitMs} ms` : " yet"}`,
+        `the source of path '${path}' has not started${
+          source.onDemand || remote ? ` within ${waitMs} ms` : " yet"
+        }`,
+      );
+    }
+    if (!stream && remote) {
+      return fail(
+        STATUS_CODE.ServiceUnavailable,
+        `the stream of path '${path}' did not arrive from the node that has it within ${waitMs} ms`,
       );
     }
   }

@@ -63,6 +63,10 @@ export async function announce(c: RequestConnection, req: RtspRequest): Promise<
   if (!answer.ok) {
     // 453: the server holds as many streams as it may (docs/protocol.md, README Security).
     if (answer.limit) return fail(STATUS_CODE.NotEnoughBandwidth, answer.reason ?? "too many streams");
+    // In a cluster: etcd could not be asked whether another node publishes the path.
+    if (answer.unavailable) {
+      return fail(STATUS_CODE.ServiceUnavailable, answer.reason ?? "cluster unavailable");
+    }
     return fail(STATUS_CODE.NotAcceptable, answer.reason ?? `path '${path}' is busy`);
   }
   if (c.closed) {

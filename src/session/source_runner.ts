@@ -32,11 +32,14 @@ export class SourceRunner {
   #inARow = 0;
   #lastError: string | null = null;
 
-  /** cfg.url is the path's own (pattern groups already substituted). */
-  constructor(ctx: WorkerContext, path: string, cfg: SourceConfig) {
+  readonly #edge: string | undefined;
+
+  /** cfg.url is the path's own (pattern groups already substituted); edge: this node's name for an edge pull. */
+  constructor(ctx: WorkerContext, path: string, cfg: SourceConfig, edge?: string) {
     this.#ctx = ctx;
     this.path = path;
     this.#cfg = cfg;
+    this.#edge = edge;
     // Through an HTTP tunnel (rtsph://) media is interleaved: TCP whatever sourceTransport says.
     const tunnel = /^rtsph:\/\//i.test(cfg.url);
     this.#transport = tunnel || cfg.transport === "tcp" || (cfg.transport === "auto" && ctx.udp === null)
@@ -82,6 +85,7 @@ export class SourceRunner {
       failures: this.#failures,
       lastError: this.#lastError,
       since: new Date(this.#since).toISOString(),
+      edge: this.#edge !== undefined,
       streamId: s?.streamId ?? 0,
       packets: ingest?.writer.packets ?? 0,
       bytes: ingest?.writer.bytes ?? 0,
@@ -113,6 +117,7 @@ export class SourceRunner {
       url: this.#cfg.url,
       transport,
       readTimeoutMs: this.#cfg.readTimeoutMs,
+      edge: this.#edge,
     }, {
       playing: () => {
         if (this.#session !== session) return;

@@ -6,9 +6,17 @@ export interface DirectoryAnswer {
   reason?: string;
   /** Claim only: refused by a stream limit (limits.maxStreams, maxStreamsPerAddress). */
   limit?: boolean;
+  /** Claim only, in a cluster: who owns the path could not be asked (etcd unreachable). */
+  unavailable?: boolean;
   streamId?: number;
   /** Publish only: the stream continued (its ring, and when its last publisher left). */
   continued?: { sab: SharedArrayBuffer; leftAtMs: number };
+}
+
+/** Why a demanded stream will not come: no node has it (404), the cluster cannot be asked (503). */
+export interface DemandRefusal {
+  readonly status: 404 | 503;
+  readonly reason: string;
 }
 
 /**
@@ -20,15 +28,24 @@ export interface StreamRegistry {
   /** The stream published on a path, if any. */
   get(path: string): LocalStream | undefined;
   /** Reserves a path for a publisher (at ANNOUNCE). */
-  /** `peer`: a publisher's address, counted against limits.maxStreamsPerAddress; none for a source. */
-  claim(path: string, sessionId: string, peer?: string): Promise<DirectoryAnswer>;
+  /**
+   * `peer`: a publisher's address, counted against limits.maxStreamsPerAddress; none for a source.
+   * `edge`: a cluster edge pull, which relays another node's stream and owns nothing.
+   */
+  claim(path: string, sessionId: string, peer?: string, edge?: boolean): Promise<DirectoryAnswer>;
   /** Frees a claimed path (the publisher left, published or not). */
   release(path: string, sessionId: string): void;
   /**
-   * A viewer asks for a path whose stream is pulled from a source: its pull starts if it is not
-   * running; resolves with the stream once published, or undefined after timeoutMs.
+   * A viewer asks for a path whose stream is pulled from a source, or in a cluster one that another
+   * node may have: its pull starts if it is not running; resolves with the stream once published,
+   * with the refusal when main.ts knows it will not come, or undefined after timeoutMs. `fromEdge`:
+   * the viewer is another node's edge pull (which never starts an edge pull here).
    */
-  demand(path: string, timeoutMs: number): Promise<LocalStream | undefined>;
+  demand(
+    path: string,
+    timeoutMs: number,
+    fromEdge?: boolean,
+  ): Promise<LocalStream | DemandRefusal | undefined>;
   /** Announces a ring to every worker; resolves once all of them know it. */
   publish(path: string, sessionId: string, sdp: string, sab: SharedArrayBuffer): Promise<DirectoryAnswer>;
 }

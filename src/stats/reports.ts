@@ -28,6 +28,8 @@ export interface SourceStatus extends PublishedReport {
   lastError: string | null;
   /** ISO time of the last state change. */
   since: string;
+  /** A cluster edge pull (relaying another node's stream), not a configured source. */
+  edge: boolean;
 }
 
 /** A viewer's latest reception figures over its tracks, as /v1/sessions shows them. */

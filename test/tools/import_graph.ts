@@ -31,6 +31,7 @@ export const LAYERS: readonly (readonly [prefix: string, rank: number])[] = [
   ["src/rtp/", 0],
   ["src/rtcp/", 0],
   ["src/net/", 0],
+  ["src/etcd/", 0],
   ["src/stats/", 0],
   ["src/testing/", 0],
   ["src/auth/", 1],
@@ -53,6 +54,11 @@ export const LAYERS: readonly (readonly [prefix: string, rank: number])[] = [
 export const FORBIDDEN: readonly (readonly [from: string, to: string])[] = [
   ["src/ring/", "src/rtsp/"],
   ["src/stream/", "src/rtsp/"],
+  // etcd is the cluster's edge adapter, asked by cluster/ alone.
+  ["src/session/", "src/etcd/"],
+  ["src/stream/", "src/etcd/"],
+  ["src/api/", "src/etcd/"],
+  ["workers/", "src/etcd/"],
 ];
 
 /** The rank of a module, or undefined when no layer names it. */
