@@ -8,7 +8,12 @@
  *     await etcd.ready(); } finally { await etcd.stop(); }
  *
  * A missing etcd binary is an error, never a skip. stop() leaves no process, file or open resource
- * behind (the tests run with --sanitize-ops --sanitize-resources).
+ * behind (the tests run with --sanitize-ops --sanitize-resources). A test process that dies without
+ * stop() (killed, Deno.exit, a crash) takes its members with it: each runs under util-linux's
+ * `setpriv --pdeathsig KILL` (Debian's essential util-linux), which Linux signals when the process
+ * that spawned it ends. Its temp dir (about 128 MB of preallocated WAL a member) is removed by the
+ * next cluster started on the machine: each cluster holds a lock on OWNER_LOCK in its dir while it
+ * lives, as ports.ts holds its slots, so a dir whose lock can be taken has no owner.
  */
 import { Proc } from "./proc.ts";
 import { isChildGone } from "./expected_errors.ts";
@@ -26,6 +31,15 @@ const START_TRIES = 3;
 const STDERR_TAIL_LINES = 30;
 
 const NOT_FOUND = "etcd not found: install Debian's etcd-server (bash .ci/run installs it)";
+/** A cluster's temp dir: `${tmp}/${DIR_PREFIX}XXXX`, holding OWNER_LOCK and a data dir per member. */
+const DIR_PREFIX = "dm-live-etcd-";
+const OWNER_LOCK = "owner.lock";
+/** A dir without OWNER_LOCK older than this is a start that died before making it. */
+const OWNERLESS_GRACE_MS = 60_000;
+/** Runs a program with a parent-death signal (util-linux; on every Debian). */
+const SETPRIV = "/usr/bin/setpriv";
+/** The dirs of this process's live clusters (never swept, should its locks be per process). */
+const ownDirs = new Set<string>();
 
 /** One etcd process of the cluster. */
 export interface EtcdMember {
@@ -37,6 +51,8 @@ export interface EtcdMember {
   readonly peerUrl: string;
   /** Whether its process is alive (started and not yet exited). */
   readonly running: boolean;
+  /** Its process's pid while running, else null. */
+  readonly pid: number | null;
   /** SIGKILL, and waits until it is gone (no-op when not running). */
   kill(): Promise<void>;
   /** SIGTERM, and waits until it is gone (SIGKILL after 10 s; no-op when not running). */
@@ -158,16 +174,18 @@ export async function etcdGet(
 
 /** The last lines of a log, indented, for an error message. */
 function tail(log: string): string {
+  if (log.trim() === "") return "    (nothing)";
   const lines = log.trimEnd().split("\n");
   const shown = lines.slice(-STDERR_TAIL_LINES).map((l) => `    ${l}`).join("\n");
-  return lines.length > STDERR_TAIL_LINES ? `    ...\n${shown}` : shown || "    (nothing)";
+  return lines.length > STDERR_TAIL_LINES ? `    ...\n${shown}` : shown;
 }
 
 class Member implements EtcdMember {
   readonly name: string;
   readonly clientUrl: string;
   readonly peerUrl: string;
-  readonly #bin: string;
+  /** The etcd binary, after the setpriv prefix when there is one. */
+  readonly #cmd: string[];
   readonly #dataDir: string;
   readonly #cluster: () => string;
   readonly #token: string;
@@ -181,7 +199,7 @@ class Member implements EtcdMember {
 
   constructor(
     opts: {
-      bin: string;
+      cmd: string[];
       name: string;
       clientPort: number;
       peerPort: number;
@@ -190,13 +208,18 @@ class Member implements EtcdMember {
       token: string;
     },
   ) {
-    this.#bin = opts.bin;
+    this.#cmd = opts.cmd;
     this.name = opts.name;
     this.clientUrl = `http://127.0.0.1:${opts.clientPort}`;
     this.peerUrl = `http://127.0.0.1:${opts.peerPort}`;
     this.#dataDir = opts.dataDir;
     this.#cluster = opts.cluster;
     this.#token = opts.token;
+  }
+
+  /** Its current run's pid, when running. */
+  get pid(): number | null {
+    return this.running ? this.#proc!.child.pid : null;
   }
 
   get running(): boolean {
@@ -215,7 +238,8 @@ class Member implements EtcdMember {
   start(): Promise<void> {
     if (this.running) return Promise.reject(new Error(`etcd member ${this.name} is already running`));
     if (this.#proc !== null) this.#pastStderr += `${this.#proc.stderr}--- (restarted)\n`;
-    const proc = new Proc(this.#bin, [
+    const proc = new Proc(this.#cmd[0], [
+      ...this.#cmd.slice(1),
       "--name",
       this.name,
       "--data-dir",
@@ -306,12 +330,15 @@ class Cluster implements EtcdCluster {
   readonly members: Member[];
   readonly dir: string;
   readonly #ports: PortReservation;
+  /** The lock on OWNER_LOCK that tells sweepOrphans this dir is in use. */
+  readonly #owner: Deno.FsFile;
   #stopped = false;
 
-  constructor(members: Member[], dir: string, ports: PortReservation) {
+  constructor(members: Member[], dir: string, ports: PortReservation, owner: Deno.FsFile) {
     this.members = members;
     this.dir = dir;
     this.#ports = ports;
+    this.#owner = owner;
   }
 
   get endpoints(): string[] {
@@ -338,12 +365,72 @@ class Cluster implements EtcdCluster {
       await Promise.all(this.members.map((m) => m.kill()));
       await Deno.remove(this.dir, { recursive: true });
     } finally {
+      this.#owner.close();
+      ownDirs.delete(this.dir);
       this.#ports.release();
     }
   }
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
+  }
+}
+
+/** Takes `${dir}/${OWNER_LOCK}` (made if missing) without waiting; null when a live cluster holds it. */
+async function lockOwner(dir: string): Promise<Deno.FsFile | null> {
+  const f = await Deno.open(`${dir}/${OWNER_LOCK}`, { read: true, write: true, create: true });
+  if (f.tryLockSync(true)) return f;
+  f.close();
+  return null;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (e) {
+    // Expected: no such file.
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+/**
+ * Removes the dirs of clusters whose test process is gone (it died without stop(), its members with
+ * it): every `${DIR_PREFIX}*` dir in tmp, not this process's, whose OWNER_LOCK nobody holds. A dir
+ * without one is left alone for OWNERLESS_GRACE_MS (it may be being made).
+ */
+async function sweepOrphans(tmp: string): Promise<void> {
+  for await (const entry of Deno.readDir(tmp)) {
+    const dir = `${tmp}/${entry.name}`;
+    if (!entry.isDirectory || !entry.name.startsWith(DIR_PREFIX) || ownDirs.has(dir)) continue;
+    try {
+      if (!(await exists(`${dir}/${OWNER_LOCK}`))) {
+        const st = await Deno.stat(dir);
+        if (Date.now() - (st.mtime?.getTime() ?? Date.now()) < OWNERLESS_GRACE_MS) continue;
+      } else {
+        const lock = await lockOwner(dir);
+        if (lock === null) continue;
+        lock.close();
+      }
+      await Deno.remove(dir, { recursive: true });
+    } catch (e) {
+      // Expected: another sweep removed it first.
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
+}
+
+/** How members are run: etcd under setpriv --pdeathsig KILL where that exists (Linux), else etcd. */
+async function memberCommand(etcd: string): Promise<string[]> {
+  if (Deno.build.os !== "linux") return [etcd];
+  try {
+    await Deno.stat(SETPRIV);
+    return [SETPRIV, "--pdeathsig", "KILL", "--", etcd];
+  } catch (e) {
+    // Expected on a system without util-linux: members then outlive a test process that dies.
+    if (e instanceof Deno.errors.NotFound) return [etcd];
+    throw e;
   }
 }
 
@@ -354,24 +441,32 @@ class Cluster implements EtcdCluster {
  */
 export async function startEtcdCluster(n = 3): Promise<EtcdCluster> {
   if (!Number.isInteger(n) || n < 1 || 2 * n > SLOT_PORTS) throw new Error(`bad etcd cluster size ${n}`);
-  const bin = await findEtcd();
+  const cmd = await memberCommand(await findEtcd());
   const failures: string[] = [];
   for (let attempt = 1; attempt <= START_TRIES; attempt++) {
     const ports = reservePorts({ workers: 0, tcp: 2 * n });
     let dir: string;
+    let owner: Deno.FsFile | null;
     try {
-      dir = await Deno.makeTempDir({ prefix: "dm-live-etcd-" });
+      dir = await Deno.makeTempDir({ prefix: DIR_PREFIX });
+      owner = await lockOwner(dir);
     } catch (e) {
       ports.release();
       throw e;
     }
+    if (owner === null) {
+      ports.release();
+      await Deno.remove(dir, { recursive: true });
+      throw new Error(`${dir}: a new dir's ${OWNER_LOCK} is locked`);
+    }
+    ownDirs.add(dir);
     const token = `dm-live-test-${crypto.randomUUID()}`;
     const members: Member[] = [];
     const initialCluster = () => members.map((m) => `${m.name}=${m.peerUrl}`).join(",");
     for (let i = 0; i < n; i++) {
       members.push(
         new Member({
-          bin,
+          cmd,
           name: `etcd${i}`,
           clientPort: ports.tcp[2 * i],
           peerPort: ports.tcp[2 * i + 1],
@@ -381,8 +476,9 @@ export async function startEtcdCluster(n = 3): Promise<EtcdCluster> {
         }),
       );
     }
-    const cluster = new Cluster(members, dir, ports);
+    const cluster = new Cluster(members, dir, ports, owner);
     try {
+      if (attempt === 1) await sweepOrphans(dir.slice(0, dir.lastIndexOf("/")));
       for (const m of members) await m.start();
       await cluster.ready();
       return cluster;

@@ -19,8 +19,10 @@ Deno.test("etcd cluster: 3 members replicate, survive losing one, and the lost o
     assert.deepEqual(await etcdGet(b.clientUrl, "/test/one"), "written to etcd0");
     assert.deepEqual(await etcdGet(c.clientUrl, "/test/missing"), null);
 
+    assert(c.pid !== null && c.pid > 0);
     await c.kill();
     assert(!c.running);
+    assert.equal(c.pid, null);
     assert((await healthProblem(c.clientUrl)) !== null, "a killed member still answers /health");
     await etcd.ready(); // the two left (a quorum) are healthy
     await etcdPut(b.clientUrl, "/test/two", "written while etcd2 was down");
