@@ -3,6 +3,7 @@
  * etcd. Unary calls get a deadline so that an unreachable etcd fails a call instead of holding it;
  * the lease's keep-alive and the watches are streams that the client re-establishes by itself.
  */
+import { Buffer } from "node:buffer";
 import { Etcd3, type IKeyValue, type Lease, type Watcher } from "etcd3";
 import type {
   ClusterStore,
@@ -18,6 +19,8 @@ export interface EtcdStoreOptions {
   endpoints: readonly string[];
   /** Deadline of each unary call. */
   callTimeoutMs: number;
+  /** Keys per page of a prefix read (default PAGE_KEYS). */
+  pageKeys?: number;
 }
 
 function toValue(kv: IKeyValue): StoredValue {
@@ -29,15 +32,24 @@ function toValue(kv: IKeyValue): StoredValue {
   };
 }
 
+/** Keys per page of a prefix read: one response stays far below gRPC's message limit (docs/cluster-scale.md). */
+const PAGE_KEYS = 5000;
+/** A watch that broke is set up again this long after (the client's default backs off to 30 s). */
+const WATCH_RETRY_MS = 500;
+const watchBackoff = { duration: WATCH_RETRY_MS, next: () => watchBackoff };
+
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e)).split("\n")[0];
 
 export class EtcdStore implements ClusterStore {
   readonly #client: Etcd3;
+  readonly #pageKeys: number;
 
   constructor(o: EtcdStoreOptions) {
+    this.#pageKeys = o.pageKeys ?? PAGE_KEYS;
     this.#client = new Etcd3({
       hosts: [...o.endpoints],
       dialTimeout: o.callTimeoutMs,
+      faultHandling: { watchBackoff },
       // Streams (lease keep-alive, watch) live as long as they are open; unary calls are bounded.
       defaultCallOptions: (ctx) => ctx.isStream ? {} : { deadline: Date.now() + o.callTimeoutMs },
     });
@@ -91,8 +103,21 @@ export class EtcdStore implements ClusterStore {
   }
 
   async getPrefix(prefix: string): Promise<{ kvs: StoredValue[]; revision: string }> {
-    const res = await this.#client.getAll().prefix(prefix).exec();
-    return { kvs: res.kvs.map(toValue), revision: String(res.header.revision) };
+    // Pages at one revision, in key order (no sort: a sorted page makes etcd 3.4 read the rest).
+    const end = Buffer.from(prefix);
+    end[end.length - 1]++;
+    let start = Buffer.from(prefix);
+    let revision: string | undefined;
+    const kvs: StoredValue[] = [];
+    for (;;) {
+      const b = this.#client.getAll().inRange({ start, end }).limit(this.#pageKeys);
+      if (revision !== undefined) b.revision(revision);
+      const res = await b.exec();
+      revision ??= String(res.header.revision);
+      for (const kv of res.kvs) kvs.push(toValue(kv));
+      if (!res.more || res.kvs.length === 0) return { kvs, revision };
+      start = Buffer.concat([res.kvs[res.kvs.length - 1].key, Buffer.from([0])]);
+    }
   }
 
   async watchPrefix(prefix: string, afterRevision: string, on: WatchHandlers): Promise<PrefixWatch> {

@@ -24,8 +24,8 @@
  * A stream continued by a new publisher (stream/continuity.ts) keeps its viewers' timeline: each
  * track goes on from the previous publisher's mapping, and the new publisher's SRs get the offset
  * that agrees with it at their first use (players such as ffmpeg take a jump back in the mapping
- * as time going backwards); later SRs only raise that offset (drift) or reset it (a clock step),
- * and until its first SR its server-clock mapping only moves forward.
+ * as time going backwards); later SRs only raise that offset (drift) or reset it forward (a clock
+ * step), never back, and until its first SR its server-clock mapping only moves forward.
  *
  * Over 300 lines on purpose: one algorithm whose two sources (Sender Reports, arrival times) share
  * the per-publisher offset and the per-track mappings; split, each half would need the other's state.
@@ -173,7 +173,8 @@ export class PublisherClock implements AppendObserver {
     }
     // How much later than the mapping predicts this packet arrived.
     const late = now - this.#anchorMs[track] - (((ts - this.#anchorTs[track]) | 0) * 1000) / rate;
-    if (late > CLOCK_JUMP_MS || late < -CLOCK_JUMP_MS) {
+    // A continued stream ahead of the clock stays ahead: mapping it anew would move its viewers back.
+    if (late > CLOCK_JUMP_MS || (late < -CLOCK_JUMP_MS && this.#previous === null)) {
       this.#anchor(track, now, ts);
       return;
     }
@@ -274,6 +275,10 @@ export class PublisherClock implements AppendObserver {
   /** Takes an SR's offset (arrival less its NTP time) into the estimate; true when the estimate moved. */
   #offsetSample(offset: number, now: number): boolean {
     const cur = this.#offsetMs;
+    // Aligned to a previous publisher's timeline, which may run ahead of this one's by more than a
+    // clock step (an edge's new source first sends its cached GOP, and the gap is counted after it):
+    // stepping back to this publisher's own offset would be time going back for the viewers.
+    if (cur !== null && this.#aligned && offset < cur - CLOCK_JUMP_MS) return false;
     if (
       cur === null || Math.abs(offset - cur) > CLOCK_JUMP_MS ||
       (!this.#aligned && offset < cur - SR_OFFSET_TOLERANCE_MS)

@@ -278,3 +278,40 @@ Deno.test("a continued stream's server-clock mapping steps forward but never bac
   assert.equal(m.source, CLOCK_SOURCE_SERVER);
   near(m.ms - m.rtp / 90, T0 + 20, "moved forward by 20 ms");
 });
+
+Deno.test("a continued stream aligned ahead of its new publisher's SRs never steps back to them", () => {
+  // A cluster edge's new source first sends its cached GOP: the rewritten timeline runs 2.3 s ahead
+  // of what the source's SRs say, more than a clock step. Stepping back was ffmpeg's "non
+  // monotonically increasing dts" on the edge's viewers.
+  const first = setup();
+  first.send(0, 0);
+  const time = { now: T0 + 10_000 };
+  // The rewriting adds 10 s + 2.3 s: where the previous mapping puts its timestamps is 2.3 s ahead.
+  const offset = (10_000 + 2300) * 90;
+  const clock = new PublisherClock(first.ring, [90000, 48000], () => offset, () => time.now);
+  clock.appended(0, offset, new Uint8Array(12), 0);
+  clock.senderReport(0, ntpSeconds(time.now), ntpFraction(time.now), 0, time.now);
+  const aligned = first.mapping(0);
+  const at = (m: { ms: number; rtp: number }) => m.ms - (m.rtp - offset) / 90;
+  near(at(aligned), T0 + 12_300, "aligned to the previous timeline");
+  // The next SRs say the source's own clock: 2.3 s behind the aligned offset. Not a step back.
+  for (let i = 1; i <= 3; i++) {
+    time.now += 1000;
+    clock.senderReport(0, ntpSeconds(time.now), ntpFraction(time.now), i * 90_000, time.now);
+    near(at(first.mapping(0)), T0 + 12_300, `SR ${i}: still on the previous timeline`);
+  }
+});
+
+Deno.test("a continued stream without SRs whose timestamps run ahead of the clock is not mapped anew back", () => {
+  const first = setup();
+  first.send(0, 0);
+  const time = { now: T0 + 5000 };
+  const clock = new PublisherClock(first.ring, [90000, 48000], () => 0, () => time.now);
+  // Its rewritten timestamps say 5 s + 3 s: 3 s ahead of the wall clock on the previous mapping.
+  clock.appended(0, (5000 + 3000) * 90, new Uint8Array(12), 0);
+  time.now += 100;
+  clock.appended(0, (5000 + 3100) * 90, new Uint8Array(12), 0);
+  const m = first.mapping(0);
+  near(m.ms, T0, "the previous mapping kept");
+  assert.equal(m.rtp, 0);
+});
