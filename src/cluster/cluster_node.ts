@@ -90,6 +90,8 @@ export class ClusterNode {
   #written = "";
   #watches: { close(): Promise<void> }[] = [];
   #watchUp = [false, false];
+  /** Bumped when the watches are replaced: the old ones' late callbacks are ignored. */
+  #watchGeneration = 0;
   #joining: Promise<void> | null = null;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #failures = 0;
@@ -332,12 +334,21 @@ export class ClusterNode {
     const prefix = `${this.#o.prefix}${kind}/`;
     const snap = await this.#timed(() => this.#store.getPrefix(prefix));
     load(snap.kvs);
+    const generation = this.#watchGeneration;
     const w = await this.#store.watchPrefix(prefix, snap.revision, {
       event: (e) => {
+        if (generation !== this.#watchGeneration) return;
         event(e);
         this.#changed();
       },
       state: (up, why) => {
+        if (generation !== this.#watchGeneration) return;
+        if (!up && why !== undefined && /compacted/i.test(why)) {
+          // etcd compacted past the revision the watch would resume from: read both prefixes anew.
+          this.#log.warn(`etcd watch of ${kind} cannot resume (${why}); reading the cluster's keys again`);
+          this.#rewatch();
+          return;
+        }
         if (this.#watchUp[index] === up) return;
         this.#watchUp[index] = up;
         if (!up) {
@@ -352,6 +363,18 @@ export class ClusterNode {
     });
     this.#watchUp[index] = true;
     this.#watches.push(w);
+  }
+
+  /** Drops both watches (their events are ignored from now on) and joins again, which sets them up. */
+  #rewatch(): void {
+    this.#watchGeneration++;
+    const old = this.#watches;
+    this.#watches = [];
+    this.#watchUp = [false, false];
+    for (const w of old) w.close().catch(() => {});
+    this.#changed();
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(() => this.#join(), RETRY_MIN_MS);
   }
 
   #loadMembers(kvs: StoredValue[]): void {

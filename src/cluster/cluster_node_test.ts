@@ -123,3 +123,17 @@ Deno.test("ClusterNode: a malformed entry from another writer is ignored, not tr
   assert.equal(a.ownerOf("p"), undefined);
   await a.stop();
 });
+
+Deno.test("ClusterNode: a watch that cannot resume (etcd compacted past it) is set up again from a fresh read", async () => {
+  const store = new MemoryStore();
+  const a = await node(store, "a");
+  const b = await node(store, "b");
+  store.failWatches("etcdserver: mvcc: required revision has been compacted");
+  assert.equal(b.synced, false);
+  for (let i = 0; i < 100 && !b.synced; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(b.synced, "synced again after reading the keys anew");
+  assert.deepEqual(await a.acquire("p"), { ok: true });
+  assert.equal(b.ownerOf("p")?.node, "a", "the new watch delivers");
+  await a.stop();
+  await b.stop();
+});

@@ -40,6 +40,13 @@ export class MemoryStore implements ClusterStore {
     for (const w of this.#watches) w.on.state(true);
   }
 
+  /** Breaks every watch open now for good, as etcd does when it compacted past their revision. */
+  failWatches(why: string): void {
+    const open = [...this.#watches];
+    this.#watches.clear();
+    for (const w of open) w.on.state(false, why);
+  }
+
   /** Expires a lease as etcd would after its TTL: its keys go, its holder is told. */
   expire(id: string): void {
     const lost = this.#leases.get(id);
