@@ -246,6 +246,10 @@ export class ClientSession implements ClientConnectionOwner, UdpRouteTarget {
   // --- the handshake
 
   async #handshake(): Promise<void> {
+    // The path first: in a cluster the claim is the ownership transaction, so a node that loses it
+    // never connects to the camera (one pull for the whole cluster, counted at the camera).
+    await this.#claim();
+    if (this.#stopped) return;
     const src = sourceUrl(this.#o.url);
     this.#tunnel = src.tunnel;
     let url = src.url;
@@ -381,15 +385,22 @@ export class ClientSession implements ClientConnectionOwner, UdpRouteTarget {
     if (before === undefined) this.#udpRoutes.push(key);
   }
 
-  /** Claims the path and announces a ring to every worker (or continues the stream a last attempt left). */
-  async #publish(sdp: string, info: StreamInfo): Promise<void> {
-    const dir = this.#ctx.directory;
+  /** Claims the path for this attempt (released when it ends). */
+  async #claim(): Promise<void> {
     const path = this.#o.path;
-    const claim = await dir.claim(path, this.id, undefined, this.#o.edge !== undefined);
+    const claim = await this.#ctx.directory.claim(path, this.id, undefined, this.#o.edge !== undefined);
     if (!claim.ok) {
       throw new ClientError(`path '${path}' is busy: ${claim.reason ?? "claimed by another session"}`);
     }
     this.#claimed = true;
+    // Stopped while the claim was asked: stop() found nothing to release yet.
+    if (this.#stopped) this.#release("stopped");
+  }
+
+  /** Announces a ring to every worker (or continues the stream a last attempt left). */
+  async #publish(sdp: string, info: StreamInfo): Promise<void> {
+    const dir = this.#ctx.directory;
+    const path = this.#o.path;
     const cfg = this.#ctx.config;
     const fresh = SharedRing.create(cfg.ring.slots, cfg.ring.bytes, info.tracks.length);
     const answer = await dir.publish(path, this.id, sdp, fresh.sab);
