@@ -70,7 +70,19 @@ interopTest(
       for (const n of [b, c]) {
         const edges = (await n.cluster()).edges.filter((e) => e.path === "live/cam");
         assert.deepEqual(edges.map((e) => [e.from, e.state]), [["a", "playing"]], `${n.name}'s edge pulls`);
+        const metrics = await (await fetch(`${await n.api()}/metrics`)).text();
+        for (
+          const line of [
+            "dm_live_cluster_synced 1",
+            "dm_live_cluster_members 3",
+            "dm_live_cluster_edge_pulls 1",
+          ]
+        ) {
+          assert.ok(metrics.split("\n").includes(line), `${n.name}'s /metrics has ${line}`);
+        }
       }
+      const owner = await (await fetch(`${await a.api()}/metrics`)).text();
+      assert.ok(owner.includes("dm_live_cluster_owned_streams 1"), "A owns one stream");
 
       const second = new Proc("ffmpeg", [
         "-hide_banner",
