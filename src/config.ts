@@ -6,7 +6,7 @@
 import { type Document, isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 import { LOG_LEVELS, type LogLevel } from "./log/logger.ts";
 import defaultYaml from "../dm-live.yaml" with { type: "text" };
-import { type AuthSettings, type Permission, validatePermission } from "./auth/permission.ts";
+import { type AuthSettings, type Permission, type UserEntry, validatePermission } from "./auth/permission.ts";
 import {
   type PathConfig,
   pathNameError,
@@ -21,7 +21,16 @@ import { parseRtspUrl } from "./rtsp/url.ts";
 export interface Config {
   rtsp: { address: string; port: number; tunnelPort: number };
   udp: { portBase: number; reorderPackets: number; reorderMs: number; batchSends: boolean };
-  api: { enabled: boolean; address: string; port: number; debug: boolean };
+  api: {
+    enabled: boolean;
+    address: string;
+    port: number;
+    debug: boolean;
+    /** HTTP Basic credentials every endpoint needs (path users' forms, `pass` only); empty: none. */
+    users: UserEntry[];
+    /** Addresses or CIDRs that may use the API (others get 403); empty: any. */
+    ips: string[];
+  };
   net: { backend: "auto" | "deno" | "ffi" };
   workers: number;
   sessionTimeoutMs: number;
@@ -114,7 +123,7 @@ export function workerShare(config: Config, total: number): number {
 export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
   rtsp: { address: "0.0.0.0", port: 8554, tunnelPort: 0 },
   udp: { portBase: 8000, reorderPackets: 64, reorderMs: 100, batchSends: true },
-  api: { enabled: true, address: "127.0.0.1", port: 9997, debug: false },
+  api: { enabled: true, address: "127.0.0.1", port: 9997, debug: false, users: [], ips: [] },
   net: { backend: "auto" },
   workers: 0,
   sessionTimeoutMs: 60_000,
@@ -215,6 +224,37 @@ const listOf = (values: readonly string[]): Check => (v, key) => {
 };
 
 const NO_ONE_NEEDED: Permission = { users: [], ips: [] };
+
+/** A ConfigError at a key of the `api` section (its line found from the key). */
+const apiFail = (key: string) => (msg: string): never => {
+  throw new ConfigError(msg, key.split("."));
+};
+
+/**
+ * `api.users`: the forms of a path's users, but `pass` only: the API takes HTTP Basic, which cannot
+ * check Digest (`ha1`) secrets.
+ */
+const apiUsersCheck: Check = (v, key) => {
+  const pass = `'pass' (the password, or "sha256:" + base64 of its SHA-256)`;
+  for (const [i, u] of (Array.isArray(v) ? v : []).entries()) {
+    // Anything else wrong with an entry (not a mapping, an unknown key) validatePermission names.
+    if (!isRecord(u) || Object.keys(u).some((k) => k !== "user" && k !== "pass" && k !== "ha1")) continue;
+    if (u.ha1 !== undefined) {
+      throw new ConfigError(
+        `'${key}[${i}].ha1': the API takes HTTP Basic only, which cannot check Digest secrets; give ${pass}`,
+        [...key.split("."), i, "ha1"],
+        true,
+      );
+    }
+    if (u.pass === undefined) {
+      throw new ConfigError(`'${key}[${i}]' needs ${pass}`, [...key.split("."), i]);
+    }
+  }
+  return validatePermission({ users: v }, "api", apiFail(key)).users;
+};
+
+/** `api.ips`: addresses or CIDRs, as a path's ips. */
+const apiIpsCheck: Check = (v, key) => validatePermission({ ips: v }, "api", apiFail(key)).ips;
 
 /** `paths:` a mapping of path name (or `~regex`) to `{publish, read}` permissions. */
 const pathsCheck: Check = (v, key) => {
@@ -398,7 +438,14 @@ const SCHEMA: Schema = {
     reorderMs: int(0, 10_000),
     batchSends: bool,
   },
-  api: { enabled: bool, address: str, port: int(0, 65535), debug: bool },
+  api: {
+    enabled: bool,
+    address: str,
+    port: int(0, 65535),
+    debug: bool,
+    users: apiUsersCheck,
+    ips: apiIpsCheck,
+  },
   net: { backend: oneOf(["auto", "deno", "ffi"]) },
   workers: int(0, 256),
   sessionTimeoutMs: int(1_000, 3_600_000),

@@ -37,6 +37,12 @@ Deno.test("settableKeys() lists leaf keys but not paths", () => {
   assert.ok(!keys.some((k) => k.startsWith("paths")));
 });
 
+Deno.test("envOverrides(): DM_LIVE_API_IPS is a comma-separated list of addresses", () => {
+  assert.deepEqual(envOverrides({ DM_LIVE_API_IPS: "10.0.0.0/8, ::1" }), {
+    "api.ips": ["10.0.0.0/8", "::1"],
+  });
+});
+
 Deno.test("parseValueFor() leaves text it cannot convert for validation to name", () => {
   assert.equal(parseValueFor("rtsp.port", "80x"), "80x");
   assert.equal(parseValueFor("udp.batchSends", "yes"), "yes");

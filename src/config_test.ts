@@ -57,6 +57,47 @@ const BAD: [string, string, string][] = [
     "'udp.reorderPackets' must be an integer from 1 to 1024",
   ],
   ["broken yaml", "rtsp: [\n", "line 2: invalid YAML"],
+  ["api users not a list", "api:\n  users: ops\n", "line 2: 'api.users' must be a list"],
+  [
+    "api user without a pass",
+    "api:\n  users:\n    - user: ops\n",
+    "line 3: 'api.users[0]' needs 'pass' (the password, or \"sha256:\"",
+  ],
+  [
+    "api user with Digest secrets only",
+    'api:\n  users:\n    - user: ops\n      ha1: ["MD5:a40b91c26a7eb2c7b6de07628f3ba187"]\n',
+    "line 4: 'api.users[0].ha1': the API takes HTTP Basic only, which cannot check Digest secrets; give 'pass'",
+  ],
+  [
+    "api user with a pass and Digest secrets",
+    'api:\n  users: [{user: ops, pass: pw, ha1: ["MD5:a40b91c26a7eb2c7b6de07628f3ba187"]}]\n',
+    "'api.users[0].ha1': the API takes HTTP Basic only",
+  ],
+  [
+    "api user with a malformed sha256: pass",
+    'api:\n  users: [{user: ops, pass: "sha256:abc"}]\n',
+    `line 2: 'api.users[0].pass' must be "sha256:" then the base64 of a 32-byte SHA-256 hash`,
+  ],
+  [
+    "api user listed twice",
+    "api:\n  users: [{user: ops, pass: a}, {user: ops, pass: b}]\n",
+    "'api.users[1].user' repeats user 'ops'",
+  ],
+  [
+    "api user with an unknown key",
+    "api:\n  users: [{user: ops, password: a}]\n",
+    "unknown key 'api.users[0].password'",
+  ],
+  [
+    "api ips not an address",
+    "api:\n  ips: [localhost]\n",
+    `line 2: 'api.ips[0]' must be an IPv4 or IPv6 address or CIDR`,
+  ],
+  [
+    "api ips with host bits",
+    "api:\n  ips: [10.1.0.0/8]\n",
+    "'api.ips[0]' has bits set after the prefix: write 10.0.0.0/8",
+  ],
 ];
 
 for (const [name, yaml, message] of BAD) {
@@ -67,6 +108,23 @@ for (const [name, yaml, message] of BAD) {
     );
   });
 }
+
+Deno.test("parseConfig() reads api.users (plain and sha256: pass) and api.ips; empty by default", () => {
+  assert.deepEqual(DEFAULT_CONFIG.api.users, []);
+  assert.deepEqual(DEFAULT_CONFIG.api.ips, []);
+  const c = parseConfig(
+    "api:\n  address: 0.0.0.0\n  users:\n    - {user: ops, pass: pw}\n" +
+      '    - {user: prom, pass: "sha256:K7gNU3sdo+OL0wNhqoVWhr3g6s1xYv72ol/pe/Unols="}\n' +
+      "  ips: [10.0.0.0/8, ::1]\n",
+  );
+  assert.deepEqual(c.api.users, [
+    { user: "ops", pass: "pw" },
+    { user: "prom", pass: "sha256:K7gNU3sdo+OL0wNhqoVWhr3g6s1xYv72ol/pe/Unols=" },
+  ]);
+  assert.deepEqual(c.api.ips, ["10.0.0.0/8", "::1"]);
+  assert.deepEqual(withOverrides(c, {}).api, c.api, "a validated config validates again (reload)");
+  assert.deepEqual(parseConfig("api:\n  users:\n  ips:\n").api.users, [], "left empty: none");
+});
 
 Deno.test("withOverrides() applies dotted keys and validates them", () => {
   const c = withOverrides(DEFAULT_CONFIG, { "rtsp.port": 0, workers: 3 });

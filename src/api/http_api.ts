@@ -2,7 +2,8 @@
  * The HTTP API (loopback by default): `GET /v1/streams`, `GET /v1/sessions`,
  * `POST /v1/sessions/{id}/kick` (JSON) and `GET /metrics` (Prometheus text); with api.debug,
  * `POST /v1/debug/crash/{worker}`. Figures come from the workers' exact counters, asked for on
- * each request.
+ * each request. Every request passes `api.ips` and `api.users` first (api_access.ts), read from the
+ * server's current config.
  */
 import type { ServerHandle } from "../cluster/cluster.ts";
 import { addReport, noReports, type ViewerReportSummary, type WorkerReport } from "../stats/reports.ts";
@@ -14,6 +15,7 @@ import type { Logger } from "../log/logger.ts";
 import { parseSdp } from "../sdp/session_description.ts";
 import { streamInfoFromSdp } from "../stream/stream_info.ts";
 import { renderMetrics } from "./metrics.ts";
+import { ApiAccess } from "./api_access.ts";
 
 export interface ApiHandle {
   readonly port: number;
@@ -223,6 +225,7 @@ export function startApi(
   opts: ApiOptions = {},
 ): Promise<ApiHandle> {
   const { promise, resolve } = Promise.withResolvers<ApiHandle>();
+  const access = new ApiAccess(server.auth, log);
   const httpServer = Deno.serve({
     hostname: address,
     port,
@@ -232,6 +235,9 @@ export function startApi(
       );
       resolve({ port: addr.port, close: () => httpServer.shutdown() });
     },
-  }, (req) => route(req, server, opts, log));
+  }, (req, info) => {
+    const peer = "hostname" in info.remoteAddr ? info.remoteAddr.hostname : "";
+    return access.check(server.config, req, peer) ?? route(req, server, opts, log);
+  });
   return promise;
 }

@@ -5,7 +5,7 @@ import type { SessionReport, WorkerReport } from "../stats/reports.ts";
 import { StreamDirectory } from "./stream_directory.ts";
 import { SourceDirectory } from "./source_directory.ts";
 import { resolveBackend } from "../net/backend.ts";
-import { newAuthShared } from "../auth/auth_shared.ts";
+import { type AuthShared, newAuthShared } from "../auth/auth_shared.ts";
 import { RestartBackoff } from "./restart_backoff.ts";
 import { ClusterNode } from "./cluster_node.ts";
 import { EtcdStore } from "../etcd/etcd_store.ts";
@@ -32,6 +32,10 @@ export interface ServerHandle {
   readonly cluster: ClusterNode | null;
   /** Workers started again after one died or failed to start. */
   readonly restarts: number;
+  /** The config it runs now: the one it started with, then each reload's (restart-only keys kept). */
+  readonly config: Config;
+  /** The auth state its workers share (nonce key, failure table); the API counts failures in it too. */
+  readonly auth: AuthShared;
   /** Every live worker's counters and load; `collect` asks for a GC first (see messages.ts). */
   stats(collect?: boolean): Promise<WorkerReport[]>;
   /** Every connection of every live worker, with its session. */
@@ -277,6 +281,10 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
     get restarts() {
       return restarts;
     },
+    get config() {
+      return current;
+    },
+    auth,
     async stats(collect = false) {
       const reports = await Promise.all(
         slots.map((s) => ask<WorkerReport>(s, (id) => ({ type: "statsRequest", id, collect }))),

@@ -3,8 +3,9 @@ import type { Config } from "../config.ts";
 
 /**
  * Sections a running server cannot change: its sockets (rtsp, udp, net, api), its cluster membership, its threads
- * (workers) and the rings' sizes. A reload keeps their running values; the rest (paths, auth,
- * log.level, sessionTimeoutMs, viewer, limits, ingest...) applies to what starts afterwards.
+ * (workers) and the rings' sizes. A reload keeps their running values (but for LIVE_IN_RESTART_ONLY);
+ * the rest (paths, auth, log.level, sessionTimeoutMs, viewer, limits, ingest...) applies to what
+ * starts afterwards.
  */
 export const RESTART_ONLY: readonly (keyof Config)[] = [
   "rtsp",
@@ -15,6 +16,9 @@ export const RESTART_ONLY: readonly (keyof Config)[] = [
   "api",
   "cluster",
 ];
+
+/** Keys of restart-only sections that a reload does change: the API reads them on each request. */
+export const LIVE_IN_RESTART_ONLY: readonly string[] = ["api.users", "api.ips"];
 
 /** A reloaded config and what it changes. */
 export interface ReloadPlan {
@@ -29,9 +33,12 @@ export interface ReloadPlan {
 /** Compares the running config with a freshly loaded one. */
 export function planReload(running: Config, loaded: Config): ReloadPlan {
   const changed = diffKeys(running as unknown, loaded as unknown, "").sort();
-  const restartOnly = (k: string) => RESTART_ONLY.some((s) => k === s || k.startsWith(`${s}.`));
+  const under = (k: string, s: string) => k === s || k.startsWith(`${s}.`);
+  const restartOnly = (k: string) =>
+    RESTART_ONLY.some((s) => under(k, s)) && !LIVE_IN_RESTART_ONLY.some((l) => under(k, l));
   const config = { ...loaded } as Record<string, unknown>;
   for (const s of RESTART_ONLY) config[s] = running[s];
+  config.api = { ...running.api, users: loaded.api.users, ips: loaded.api.ips };
   return {
     config: config as unknown as Config,
     applied: changed.filter((k) => !restartOnly(k)),

@@ -40,3 +40,17 @@ Deno.test("planReload() names keys that appear or vanish, and compares lists who
   const plan = planReload(running, loaded);
   assert.deepEqual(plan.applied.sort(), ["added", "extra.list"], "a new section is named whole");
 });
+
+Deno.test("planReload() applies api.users and api.ips (read per request) and keeps the rest of api", () => {
+  const running = withOverrides(DEFAULT_CONFIG, {});
+  const users = [{ user: "ops", pass: "pw" }];
+  const loaded = withOverrides(DEFAULT_CONFIG, {
+    "api.users": users,
+    "api.ips": ["10.0.0.0/8"],
+    "api.port": 1,
+  });
+  const plan = planReload(running, loaded);
+  assert.deepEqual(plan.applied, ["api.ips", "api.users"]);
+  assert.deepEqual(plan.needRestart, ["api.port"]);
+  assert.deepEqual(plan.config.api, { ...running.api, users, ips: ["10.0.0.0/8"] });
+});
