@@ -42,7 +42,8 @@ export class FfiUdpEndpoint implements UdpEndpoint, PollTarget {
     batch = false,
     receiveBufferBytes = 0,
   ) {
-    this.#batch = batch ? new MmsgBatch() : null;
+    // Batches coalesce a destination's equal-sized datagrams by UDP GSO (mmsg_batch.ts).
+    this.#batch = batch ? new MmsgBatch(undefined, true) : null;
     const c = libc();
     const { family, addr } = sockaddr(address, port);
     if (family !== LINUX.AF_INET) throw new Error(`UDP needs an IPv4 address, got '${address}'`);

@@ -42,6 +42,8 @@ export interface LibcLayout {
   readonly msghdr: Offsets<"name" | "namelen" | "iov" | "iovlen" | "control" | "controllen" | "flags">;
   /** struct mmsghdr: struct msghdr msg_hdr; unsigned int msg_len; padded to 8. */
   readonly mmsghdr: Offsets<"hdr" | "len">;
+  /** struct cmsghdr: size_t cmsg_len; int cmsg_level; int cmsg_type; then the data (CMSG_DATA). */
+  readonly cmsghdr: Offsets<"len" | "level" | "type" | "data">;
   /** struct timespec: time_t tv_sec; long tv_nsec (both 64-bit on LP64). */
   readonly timespec: Offsets<"sec" | "nsec">;
   /** The constants (see LINUX). */
@@ -86,6 +88,13 @@ export const LINUX = {
   EPIPE: 32,
   /** clock_gettime: CPU time of the calling thread (linux/time.h). */
   CLOCK_THREAD_CPUTIME_ID: 3,
+  /** UDP generic segmentation offload: a u16 segment size as a SOL_UDP cmsg (linux/udp.h, Linux 4.18). */
+  SOL_UDP: 17,
+  UDP_SEGMENT: 103,
+  /** Most segments one UDP GSO send may carry (UDP_MAX_SEGMENTS in linux/udp.h of 4.18-5.x). */
+  UDP_MAX_SEGMENTS: 64,
+  EINVAL: 22,
+  EIO: 5,
 } as const;
 
 /**
@@ -109,6 +118,7 @@ const MSGHDR_LP64 = {
   flags: 48,
 } as const;
 const MMSGHDR_LP64 = { size: 64, hdr: 0, len: 56 } as const;
+const CMSGHDR_LP64 = { size: 16, len: 0, level: 8, type: 12, data: 16 } as const;
 
 const LP64_LINUX = {
   sockaddrIn: SOCKADDR_IN,
@@ -118,6 +128,7 @@ const LP64_LINUX = {
   iovec: IOVEC_LP64,
   msghdr: MSGHDR_LP64,
   mmsghdr: MMSGHDR_LP64,
+  cmsghdr: CMSGHDR_LP64,
   timespec: { size: 16, sec: 0, nsec: 8 },
   linux: LINUX,
 } as const;

@@ -11,6 +11,7 @@ const COMMON = {
   iovec: { size: 16, base: 0, len: 8 },
   msghdr: { size: 56, name: 0, namelen: 8, iov: 16, iovlen: 24, control: 32, controllen: 40, flags: 48 },
   mmsghdr: { size: 64, hdr: 0, len: 56 },
+  cmsghdr: { size: 16, len: 0, level: 8, type: 12, data: 16 },
   timespec: { size: 16, sec: 0, nsec: 8 },
 };
 
@@ -40,6 +41,11 @@ const CONSTANTS = {
   EPOLLHUP: 16,
   EPOLLRDHUP: 8192,
   CLOCK_THREAD_CPUTIME_ID: 3,
+  SOL_UDP: 17,
+  UDP_SEGMENT: 103,
+  UDP_MAX_SEGMENTS: 64,
+  EINVAL: 22,
+  EIO: 5,
   EPOLLET: 2147483648,
   EAGAIN: 11,
   ENOBUFS: 105,
