@@ -38,7 +38,10 @@ const HELP = `deno task bench [options]
   --transport T        tcp (interleaved, default) or udp (RTP to one UDP port per viewer)
   --url URL            run the load against another RTSP server's stream (no dm-live, no publisher)
   --label TEXT         name of this run in the report
-  --json FILE          where to write the JSON result (default bench/out/fanout-<time>.json)`;
+  --json FILE          where to write the JSON result (default bench/out/fanout-<time>.json)
+  --cluster N          instead: the cluster bench (bench/cluster.ts), N >= 2 nodes on one etcd, the
+                       streams published to one node, the viewers spread over all; its own defaults and
+                       options (deno task bench --cluster N --help)`;
 
 interface ProcSample {
   ticks: number;
@@ -641,6 +644,10 @@ export function printResult(result: FanoutResult, log: (line: string) => void = 
 }
 
 async function main(): Promise<void> {
+  if (Deno.args.some((a) => a === "--cluster" || a.startsWith("--cluster="))) {
+    const { clusterMain } = await import("./cluster.ts");
+    return await clusterMain(Deno.args);
+  }
   const { values: a } = parseArgs({
     args: Deno.args,
     options: {

@@ -67,6 +67,64 @@ export interface LoadPlan {
   keepAliveMs: number;
   /** RTP over the RTSP connection (interleaved), or over UDP (one socket per viewer, every track). */
   transport?: "tcp" | "udp";
+  /**
+   * Further viewers, each joining `url` at epoch ms `at` (any phase), reported one by one in
+   * LoadReport.joins (not in joinFirst*Ms) and closed `joinHoldMs` after their first keyframe.
+   */
+  joinAt?: { url: string; at: number }[];
+  /** How long a joinAt viewer stays after its first keyframe (default: to the end). */
+  joinHoldMs?: number;
+  /**
+   * From this epoch ms on, each viewer's longest wait between RTP packets is tracked (LoadReport.hold's
+   * stalls): how long a viewer went without media through a failover.
+   */
+  stallFrom?: number;
+  /**
+   * With stallFrom: also the arrival of each viewer's first video packet stamped (by the bench's
+   * stamped publisher) at or after this epoch ms, i.e. sent by a publisher that started after it
+   * (StallSample.freshAt), so a cached GOP replayed to a viewer does not count as new media.
+   */
+  freshAfter?: number;
+  /**
+   * Keep the viewers after steadyEndAt until this epoch ms, then report (the steady figures are still
+   * those of the steady phase; what happened after it is in LoadReport.hold).
+   */
+  holdUntil?: number;
+}
+
+/** One LoadPlan.joinAt viewer: its times, ms (null: it never got there). */
+export interface JoinSample {
+  url: string;
+  /** Epoch ms of its DESCRIBE (null when it could not connect). */
+  describedAt: number | null;
+  describeToKeyframeMs: number | null;
+  playToKeyframeMs: number | null;
+  playToPacketMs: number | null;
+  error: string | null;
+}
+
+/** One viewer's longest wait between RTP packets since LoadPlan.stallFrom. */
+export interface StallSample {
+  url: string;
+  /** The longest wait, ms (0 when fewer than two reads brought it RTP since stallFrom). */
+  maxMs: number;
+  /** Epoch ms of the packet that ended it (0: none). */
+  endAt: number;
+  /** Epoch ms of its last packet (0: none since stallFrom). */
+  lastAt: number;
+  /** Waits of more than LONG_GAP_MS. */
+  longGaps: number;
+  /** With LoadPlan.freshAfter: epoch ms of its first video packet stamped at or after it (0: none). */
+  freshAt: number;
+  /**
+   * With LoadPlan.freshAfter: video packets stamped before it that arrived more than
+   * REPLAY_GRACE_MS after it (old media sent again, e.g. a cached GOP), and the oldest such stamp
+   * (epoch ms, 0: none).
+   */
+  replayed: number;
+  replayedOldest: number;
+  /** The newest stamp among its video packets that arrived before that (epoch ms, 0: none). */
+  newestBefore: number;
 }
 
 /** What this process reports. */
@@ -96,7 +154,27 @@ export interface LoadReport {
   /** Whether addedDelayMs came from stamps. */
   stampedDelay: boolean;
   errors: string[];
+  /** LoadPlan.joinAt's viewers, in plan order. */
+  joins?: JoinSample[];
+  /** With LoadPlan.holdUntil: from steadyEndAt to holdUntil. */
+  hold?: {
+    /** Viewers (not joiners) still playing at holdUntil. */
+    connected: number;
+    disconnects: number;
+    gaps: number;
+    /** With LoadPlan.stallFrom: each viewer that played (not the joiners). */
+    stalls: StallSample[];
+  };
 }
+
+/** A wait between RTP packets counted as long in StallSample.longGaps, ms. */
+export const LONG_GAP_MS = 250;
+/** Set from LoadPlan.stallFrom on: viewers with a stall record update it at each read with RTP. */
+let stalling = false;
+/** LoadPlan.freshAfter (epoch ms), or Infinity. */
+let freshAfter = Infinity;
+/** An old packet arriving later than this after freshAfter counts as replayed (StallSample.replayed). */
+export const REPLAY_GRACE_MS = 100;
 
 /** Viewers per load process whose packet delays are sampled. */
 const DELAY_SAMPLERS = 10;
@@ -129,6 +207,8 @@ class Viewer {
   tKey = 0;
   stopped = false;
   playing = false;
+  /** Its connection ended without close() (the server closed it, or it broke). */
+  ended = false;
   /** Arrival minus RTP time (ms) of steady-phase video packets, when this viewer samples. */
   offsets: number[] | null = null;
   /** Arrival minus send stamp (ms) of steady-phase stamped video packets, when this viewer samples. */
@@ -142,6 +222,12 @@ class Viewer {
   ffiRtcp: FfiUdpEndpoint | null = null;
   /** RTP payload type of the first (video) media, to find keyframes in UDP datagrams. */
   videoPt = -1;
+  /**
+   * With LoadPlan.stallFrom: [last RTP arrival, longest wait (ms), arrival that ended it, long
+   * waits, first fresh video arrival, replayed video packets, oldest replayed stamp, newest stamp
+   * before] (StallSample; times epoch ms, one clock read per read or datagram), without allocating.
+   */
+  stall: Float64Array | null = null;
 
   constructor(url: string, c: Counters, transport: "tcp" | "udp" = "tcp") {
     this.url = url;
@@ -257,6 +343,7 @@ class Viewer {
   readonly datagram = (d: Uint8Array, at: number, end: number): void => {
     const len = end - at;
     if (len < 12) return;
+    const arrival = stalling && this.stall !== null ? epochMs() : 0;
     const c = this.c;
     const pt = d[at + 1] & 0x7f;
     const seq = (d[at + 2] << 8) | d[at + 3];
@@ -265,6 +352,7 @@ class Viewer {
     this.lastSeq[pt & 15] = seq;
     if (this.tFirst === 0) this.tFirst = performance.now();
     if (pt === this.videoPt) {
+      if (arrival > 0) this.freshness(d, at, len, arrival);
       if (sampling && this.offsets !== null) {
         const ts = ((d[at + 4] << 24) | (d[at + 5] << 16) | (d[at + 6] << 8) | d[at + 7]) >>> 0;
         this.offsets.push(performance.now() - ts / 90);
@@ -280,7 +368,35 @@ class Viewer {
     }
     c.packets++;
     c.bytes += len;
+    if (arrival > 0) this.stalled(arrival);
   };
+
+  /** A video RTP packet at d[at..at+len), arrived at epoch ms `now` while stalls are tracked. */
+  freshness(d: Uint8Array, at: number, len: number, now: number): void {
+    const s = this.stall!;
+    const stamp = readStamp(d, at, len);
+    if (Number.isNaN(stamp)) return;
+    if (stamp >= freshAfter) {
+      if (s[4] === 0) s[4] = now;
+    } else if (now > freshAfter + REPLAY_GRACE_MS) {
+      s[5]++;
+      if (s[6] === 0 || stamp < s[6]) s[6] = stamp;
+    } else if (stamp > s[7]) s[7] = stamp;
+  }
+
+  /** RTP arrived at epoch ms `now`: the wait since the last arrival may be the longest (see `stall`). */
+  stalled(now: number): void {
+    const s = this.stall!;
+    if (s[0] > 0) {
+      const wait = now - s[0];
+      if (wait > s[1]) {
+        s[1] = wait;
+        s[2] = now;
+      }
+      if (wait > LONG_GAP_MS) s[3]++;
+    }
+    s[0] = now;
+  }
 
   /** Reads interleaved frames until stopped; responses to keep-alives are skipped. */
   async frames(): Promise<void> {
@@ -289,6 +405,8 @@ class Viewer {
       let i = this.start;
       const buf = this.buf;
       const end = this.end;
+      let rtp = false;
+      const arrival = stalling && this.stall !== null ? epochMs() : 0;
       while (i < end) {
         if (buf[i] === 0x24) {
           if (end - i < 4) break;
@@ -301,6 +419,7 @@ class Viewer {
             if (last >= 0 && seq !== ((last + 1) & 0xffff)) c.gaps++;
             this.lastSeq[ch & 15] = seq;
             if (this.tFirst === 0) this.tFirst = performance.now();
+            if (arrival > 0 && ch === 0) this.freshness(buf, i + 4, len, arrival);
             if (sampling && ch === 0 && this.offsets !== null) {
               const ts = ((buf[i + 8] << 24) | (buf[i + 9] << 16) | (buf[i + 10] << 8) | buf[i + 11]) >>> 0;
               this.offsets.push(performance.now() - ts / 90);
@@ -314,6 +433,7 @@ class Viewer {
               }
             }
             c.packets++;
+            rtp = true;
           }
           c.bytes += 4 + len;
           i += 4 + len;
@@ -328,11 +448,15 @@ class Viewer {
         }
       }
       this.start = i;
+      if (rtp && arrival > 0) this.stalled(arrival);
       if (this.stopped) return;
       try {
         await this.fill();
       } catch {
-        if (!this.stopped) c.disconnects++;
+        if (!this.stopped) {
+          c.disconnects++;
+          this.ended = true;
+        }
         return;
       }
     }
@@ -376,18 +500,54 @@ async function main(plan: LoadPlan): Promise<LoadReport> {
       if (errors.length < 10) errors.push(String((e as Error).message ?? e));
     });
 
+  // LoadPlan.joinAt: each on its own timer, whatever phase it falls in.
+  const atCounters: Counters = { bytes: 0, packets: 0, gaps: 0, disconnects: 0 };
+  const atJoiners: { v: Viewer; error: string | null }[] = [];
+  const atTimers: ReturnType<typeof setTimeout>[] = [];
+  const JOIN_AT_TIMEOUT_MS = 20_000;
+  for (const j of plan.joinAt ?? []) {
+    const slot: { v: Viewer; error: string | null } = {
+      v: new Viewer(j.url, atCounters, plan.transport),
+      error: null,
+    };
+    atJoiners.push(slot);
+    atTimers.push(setTimeout(() => {
+      const v = slot.v;
+      v.run().catch((e) => {
+        if (!v.stopped) slot.error = String((e as Error).message ?? e);
+      });
+      // Closed once it has its keyframe and joinHoldMs passed (or given up on).
+      const t0 = Date.now();
+      const poll = setInterval(() => {
+        const done = v.stopped || slot.error !== null || Date.now() - t0 > JOIN_AT_TIMEOUT_MS;
+        if (v.tKey > 0 || done) {
+          clearInterval(poll);
+          if (plan.joinHoldMs !== undefined || done) {
+            atTimers.push(setTimeout(() => v.close(), done ? 0 : plan.joinHoldMs));
+          }
+        }
+      }, 20);
+    }, Math.max(0, j.at - Date.now())));
+  }
+  if (plan.stallFrom !== undefined) {
+    freshAfter = plan.freshAfter ?? Infinity;
+    atTimers.push(setTimeout(() => stalling = true, Math.max(0, plan.stallFrom - Date.now())));
+  }
+
   await sleepUntil(plan.rampStartAt);
   const rampMs = Math.max(1, plan.rampEndAt - plan.rampStartAt);
   for (let i = 0; i < plan.viewers; i++) {
     await sleepUntil(plan.rampStartAt + (rampMs * i) / plan.viewers);
     const v = new Viewer(plan.urls[i % plan.urls.length], counters, plan.transport);
     if (i < DELAY_SAMPLERS) v.offsets = [];
+    if (plan.stallFrom !== undefined) v.stall = new Float64Array(8);
     viewers.push(v);
     start(v);
   }
   const ka = setInterval(() => {
     for (const v of viewers) v.keepAlive();
     for (const v of joiners) v.keepAlive();
+    for (const j of atJoiners) j.v.keepAlive();
   }, plan.keepAliveMs);
 
   await sleepUntil(plan.steadyStartAt);
@@ -404,6 +564,11 @@ async function main(plan: LoadPlan): Promise<LoadReport> {
   }
   await sleepUntil(plan.steadyEndAt);
   sampling = false;
+  const steadyBytes = counters.bytes - b0;
+  const steadyPackets = counters.packets - p0;
+  const gaps = counters.gaps - g0 + joinCounters.gaps;
+  const disconnects = counters.disconnects;
+  const connected = viewers.filter((v) => v.playing).length;
   const addedDelayMs: number[] = [];
   const stampedDelay = viewers.some((v) => v.delays.length > 0);
   for (const v of viewers) {
@@ -416,14 +581,35 @@ async function main(plan: LoadPlan): Promise<LoadReport> {
     // A jump of hours is an RTP timestamp discontinuity (the clip looping), not a delay.
     for (const o of v.offsets) if (o - min < 60_000) addedDelayMs.push(o - min);
   }
+  let hold: LoadReport["hold"];
+  if (plan.holdUntil !== undefined) {
+    const g1 = counters.gaps;
+    await sleepUntil(plan.holdUntil);
+    hold = {
+      connected: viewers.filter((v) => v.playing && !v.ended).length,
+      disconnects: counters.disconnects - disconnects,
+      gaps: counters.gaps - g1,
+      stalls: viewers.filter((v) => v.playing && v.stall !== null).map((v) => ({
+        url: v.url,
+        maxMs: v.stall![1],
+        endAt: v.stall![2],
+        lastAt: v.stall![0],
+        longGaps: v.stall![3],
+        freshAt: v.stall![4],
+        replayed: v.stall![5],
+        replayedOldest: v.stall![6],
+        newestBefore: v.stall![7],
+      })),
+    };
+  }
   const report: LoadReport = {
     viewers: plan.viewers,
-    connected: viewers.filter((v) => v.playing).length,
+    connected,
     failed,
-    disconnects: counters.disconnects,
-    steadyBytes: counters.bytes - b0,
-    steadyPackets: counters.packets - p0,
-    gaps: counters.gaps - g0 + joinCounters.gaps,
+    disconnects,
+    steadyBytes,
+    steadyPackets,
+    gaps,
     joinFirstPacketMs: joiners.filter((v) => v.tFirst > 0).map((v) => v.tFirst - v.tPlay),
     joinFirstKeyframeMs: joiners.filter((v) => v.tKey > 0).map((v) => v.tKey - v.tPlay),
     startFirstKeyframeMs: viewers.slice(0, plan.urls.length).filter((v) => v.tKey > 0).map((v) =>
@@ -433,9 +619,23 @@ async function main(plan: LoadPlan): Promise<LoadReport> {
     stampedDelay,
     errors,
   };
+  if (plan.joinAt !== undefined) {
+    const ms = (a: number, b: number) => (a > 0 && b > 0 ? a - b : null);
+    report.joins = atJoiners.map(({ v, error }) => ({
+      url: v.url,
+      describedAt: v.tDescribe > 0 ? performance.timeOrigin + v.tDescribe : null,
+      describeToKeyframeMs: ms(v.tKey, v.tDescribe),
+      playToKeyframeMs: ms(v.tKey, v.tPlay),
+      playToPacketMs: ms(v.tFirst, v.tPlay),
+      error: error ?? (v.tKey > 0 ? null : v.tDescribe > 0 ? "no keyframe" : "never joined"),
+    }));
+  }
+  if (hold !== undefined) report.hold = hold;
   clearInterval(ka);
+  for (const t of atTimers) clearTimeout(t);
   for (const v of viewers) v.close();
   for (const v of joiners) v.close();
+  for (const j of atJoiners) j.v.close();
   return report;
 }
 
