@@ -10,12 +10,16 @@ import { type AuthSettings, type Permission, type UserEntry, validatePermission 
 import {
   type PathConfig,
   pathNameError,
+  RUN_ON_READY_DEFAULTS,
+  RUN_ON_READY_KEYS,
+  type RunOnReadyConfig,
   SOURCE_DEFAULTS,
   SOURCE_KEYS,
   type SourceConfig,
   usesGroups,
 } from "./paths/path_config.ts";
 import { parseRtspUrl } from "./rtsp/url.ts";
+import type { HookSettings } from "./hooks/hook_queue.ts";
 
 /** The server's settings; dm-live.yaml documents every key. */
 export interface Config {
@@ -61,6 +65,8 @@ export interface Config {
   };
   log: { level: LogLevel; format: "text" | "json" };
   auth: AuthSettings;
+  /** Where events (publish, read, source state, auth failures) are POSTed; url "": off. */
+  hooks: HookSettings;
   /** Path name or `~regex` -> who may publish and read; file order kept (see path_rules.ts). */
   paths: Record<string, PathConfig>;
   /** Several nodes on etcd (docs/cluster.md); null: a single node. */
@@ -159,6 +165,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
     maxFailures: 5,
     failureWindowMs: 60_000,
   },
+  hooks: { url: "", timeoutMs: 5000, maxQueue: 1000, retryMinMs: 500, retryMaxMs: 30_000, maxRetries: 5 },
   paths: { "~^.*$": { publish: { users: [], ips: [] }, read: { users: [], ips: [] } } },
   cluster: null,
 });
@@ -272,15 +279,17 @@ const pathsCheck: Check = (v, key) => {
     const e = entry ?? {};
     if (!isRecord(e)) throw new ConfigError(`'${key}.${name}' must be a mapping with publish and read`, at());
     for (const k of Object.keys(e)) {
-      if (k !== "publish" && k !== "read" && !ENTRY_SOURCE_KEYS.has(k)) {
+      if (k !== "publish" && k !== "read" && !ENTRY_SOURCE_KEYS.has(k) && !ENTRY_RUN_KEYS.has(k)) {
+        const known = ["publish", "read", ...ENTRY_SOURCE_KEYS, ...ENTRY_RUN_KEYS];
         throw new ConfigError(
-          `unknown key '${key}.${name}.${k}' (publish, read, ${[...ENTRY_SOURCE_KEYS].join(", ")})`,
+          `unknown key '${key}.${name}.${k}' (${known.join(", ")})`,
           at(k),
           true,
         );
       }
     }
     const source = sourceCheck(e, `${key}.${name}`, name.startsWith("~"), at);
+    const runOnReady = runOnReadyCheck(e, `${key}.${name}`, at);
     out[name] = {
       publish: e.publish === undefined || e.publish === null
         ? structuredClone(NO_ONE_NEEDED)
@@ -290,11 +299,75 @@ const pathsCheck: Check = (v, key) => {
         : validatePermission(e.read, `${key}.${name}.read`, fail(at("read"))),
     };
     if (source !== undefined) out[name].source = source;
+    if (runOnReady !== undefined) out[name].runOnReady = runOnReady;
   }
   return out;
 };
 
 const ENTRY_SOURCE_KEYS: ReadonlySet<string> = new Set(Object.values(SOURCE_KEYS));
+const ENTRY_RUN_KEYS: ReadonlySet<string> = new Set(Object.values(RUN_ON_READY_KEYS));
+
+/**
+ * The `runOnReady*` keys of a paths entry: undefined without a command (`runOnReady` left out or
+ * ""); `runOnReadyRestart` needs the `runOnReady` key.
+ */
+function runOnReadyCheck(
+  entry: Record<string, unknown>,
+  key: string,
+  at: (...rest: (string | number)[]) => (string | number)[],
+): RunOnReadyConfig | undefined {
+  let e = entry;
+  // A validated entry (a reload, overrides) holds the RunOnReadyConfig: read it as its keys.
+  const prior = e[RUN_ON_READY_KEYS.command];
+  if (isRecord(prior)) {
+    e = { ...e };
+    for (const [f, k] of Object.entries(RUN_ON_READY_KEYS)) e[k] = prior[f];
+  }
+  const cmdKey = RUN_ON_READY_KEYS.command;
+  const restartKey = RUN_ON_READY_KEYS.restart;
+  const raw = e[cmdKey];
+  const rawRestart = e[restartKey];
+  if (raw === undefined || raw === null) {
+    if (rawRestart !== undefined && rawRestart !== null) {
+      throw new ConfigError(`'${key}.${restartKey}' needs '${key}.${cmdKey}'`, at(restartKey), true);
+    }
+    return undefined;
+  }
+  // A NUL cannot reach `sh -c`; anything else (newlines of a multi-line script included) is the shell's.
+  if (typeof raw !== "string" || raw.includes("\0")) {
+    throw new ConfigError(
+      `'${key}.${cmdKey}' must be a shell command (a string; "" for none), got ${JSON.stringify(raw)}`,
+      at(cmdKey),
+    );
+  }
+  let restart = RUN_ON_READY_DEFAULTS.restart;
+  if (rawRestart !== undefined && rawRestart !== null) {
+    try {
+      restart = bool(rawRestart, `${key}.${restartKey}`) as boolean;
+    } catch (err) {
+      if (err instanceof ConfigError) err.path = at(restartKey);
+      throw err;
+    }
+  }
+  return raw.trim() === "" ? undefined : { command: raw, restart };
+}
+
+/** `hooks.url`: "" (off) or an http(s):// URL. */
+const hookUrlCheck: Check = (v, key) => {
+  if (v === "") return v;
+  let ok = false;
+  try {
+    ok = typeof v === "string" && /^https?:$/.test(new URL(v).protocol);
+  } catch {
+    ok = false;
+  }
+  if (!ok) {
+    throw new ConfigError(
+      `'${key}' must be an http:// or https:// URL, or "" (off), got ${JSON.stringify(v)}`,
+    );
+  }
+  return v;
+};
 
 /** The `source*` keys of a paths entry: undefined without `source`, which the other keys need. */
 function sourceCheck(
@@ -481,6 +554,14 @@ const SCHEMA: Schema = {
     maxFailures: int(1, 1_000_000),
     failureWindowMs: int(1_000, 86_400_000),
   },
+  hooks: {
+    url: hookUrlCheck,
+    timeoutMs: int(100, 600_000),
+    maxQueue: int(1, 1_000_000),
+    retryMinMs: int(10, 3_600_000),
+    retryMaxMs: int(10, 3_600_000),
+    maxRetries: int(0, 1000),
+  },
   paths: pathsCheck,
   cluster: clusterCheck,
 };
@@ -539,6 +620,9 @@ export function validateConfig(raw: unknown): Config {
       "cluster",
       "edgeRetryMaxMs",
     ]);
+  }
+  if (c.hooks.retryMaxMs < c.hooks.retryMinMs) {
+    throw new ConfigError("'hooks.retryMaxMs' must be at least 'hooks.retryMinMs'", ["hooks", "retryMaxMs"]);
   }
   if (c.viewer.dropLagPercent <= c.viewer.skipLagPercent) {
     throw new ConfigError("'viewer.dropLagPercent' must be greater than 'viewer.skipLagPercent'", [

@@ -219,3 +219,90 @@ Deno.test("workerCount and workerShare: a bound over all workers, each worker's 
   const auto = withOverrides(DEFAULT_CONFIG, { workers: 0 });
   assert.equal(workerCount(auto), Math.max(1, navigator.hardwareConcurrency || 1));
 });
+
+Deno.test("hooks: off by default, an http(s) URL, bounds checked by line", async (t) => {
+  await t.step("defaults", () => {
+    assert.deepEqual(DEFAULT_CONFIG.hooks, {
+      url: "",
+      timeoutMs: 5000,
+      maxQueue: 1000,
+      retryMinMs: 500,
+      retryMaxMs: 30000,
+      maxRetries: 5,
+    });
+    const c = parseConfig("hooks:\n  url: https://ops.example/dm-live?token=x\n  maxRetries: 0\n");
+    assert.equal(c.hooks.url, "https://ops.example/dm-live?token=x");
+    assert.equal(c.hooks.maxRetries, 0);
+    assert.equal(withOverrides(c, { "hooks.url": "" }).hooks.url, "");
+  });
+  const errors: [string, string, RegExp][] = [
+    [
+      "not http",
+      "hooks:\n  url: ftp://h/x\n",
+      /line 2: 'hooks\.url' must be an http:\/\/ or https:\/\/ URL, or "" \(off\)/,
+    ],
+    ["not a URL", "hooks:\n  url: localhost:8080\n", /line 2: 'hooks\.url' must be an http:\/\//],
+    ["empty queue", "hooks:\n  maxQueue: 0\n", /line 2: 'hooks\.maxQueue' must be an integer from 1/],
+    ["tiny timeout", "hooks:\n  timeoutMs: 5\n", /'hooks\.timeoutMs' must be an integer from 100/],
+    [
+      "max below min",
+      "hooks:\n  retryMinMs: 5000\n  retryMaxMs: 1000\n",
+      /line 3: 'hooks\.retryMaxMs' must be at least 'hooks\.retryMinMs'/,
+    ],
+    ["unknown key", "hooks:\n  urls: []\n", /line 2: unknown key 'hooks\.urls'/],
+  ];
+  for (const [name, yaml, re] of errors) {
+    await t.step(
+      name,
+      () => assert.throws(() => parseConfig(yaml), (e) => e instanceof ConfigError && re.test(e.message)),
+    );
+  }
+});
+
+Deno.test("paths entries with runOnReady: restart by default, none when empty, errors by line", async (t) => {
+  await t.step("defaults", () => {
+    const c = parseConfig(
+      "paths:\n  cams/a:\n    runOnReady: ffmpeg -i $RTSP_URL -f null -\n  cams/b:\n    runOnReady: ''\n" +
+        "  cams/c:\n    runOnReady: x\n    runOnReadyRestart: false\n",
+    );
+    assert.deepEqual(c.paths["cams/a"].runOnReady, {
+      command: "ffmpeg -i $RTSP_URL -f null -",
+      restart: true,
+    });
+    assert.equal(c.paths["cams/b"].runOnReady, undefined, '"" runs nothing');
+    assert.deepEqual(c.paths["cams/c"].runOnReady, { command: "x", restart: false });
+    assert.equal("runOnReady" in DEFAULT_CONFIG.paths["~^.*$"], false);
+  });
+  await t.step("a validated config validates again (reload, overrides)", () => {
+    const c = parseConfig("paths:\n  a:\n    runOnReady: x\n    runOnReadyRestart: false\n");
+    assert.deepEqual(withOverrides(c, {}).paths.a.runOnReady, c.paths.a.runOnReady);
+  });
+  const errors: [string, string, RegExp][] = [
+    [
+      "restart without a command",
+      "paths:\n  a:\n    runOnReadyRestart: false\n",
+      /line 3: 'paths\.a\.runOnReadyRestart' needs 'paths\.a\.runOnReady'/,
+    ],
+    [
+      "not a string",
+      "paths:\n  a:\n    runOnReady: [ffmpeg, -i]\n",
+      /line 3: 'paths\.a\.runOnReady' must be a shell command/,
+    ],
+    [
+      "restart not a boolean",
+      "paths:\n  a:\n    runOnReady: x\n    runOnReadyRestart: always\n",
+      /line 4: 'paths\.a\.runOnReadyRestart' must be true or false/,
+    ],
+    [
+      "unknown key",
+      "paths:\n  a:\n    runOnRead: x\n",
+      /line 3: unknown key 'paths\.a\.runOnRead' \(.*runOnReady/,
+    ],
+  ];
+  for (const [name, yaml, re] of errors) {
+    await t.step(
+      name,
+      () => assert.throws(() => parseConfig(yaml), (e) => e instanceof ConfigError && re.test(e.message)),
+    );
+  }
+});

@@ -24,6 +24,7 @@ import { ThreadBusy } from "../src/stats/thread_busy.ts";
 import { MergeWindow } from "../src/stream/merge_window.ts";
 import { PendingBodies } from "../src/session/pending_bodies.ts";
 import type { AuthShared } from "../src/auth/auth_shared.ts";
+import type { HookEventBody } from "../src/hooks/hook_event.ts";
 
 /** This worker's UDP port pair, or null (UDP off, or its ports taken: logged, TCP still serves). */
 function openUdp(
@@ -95,7 +96,21 @@ export class WorkerRuntime {
       );
     }
     const udp = openUdp(config, worker, this.#poller, stats, log);
-    this.ctx = { worker, config, log, directory, stats, udp, authShared, pendingBodies: new PendingBodies() };
+    // Events are posted only while hooks are on: with hooks.url empty they cost nothing.
+    const hook = (event: HookEventBody) => {
+      if (this.ctx.config.hooks.url !== "") post({ type: "hook", timeMs: Date.now(), event });
+    };
+    this.ctx = {
+      worker,
+      config,
+      log,
+      directory,
+      stats,
+      udp,
+      authShared,
+      pendingBodies: new PendingBodies(),
+      hook,
+    };
     this.#post = post;
     try {
       this.#listener = this.#poller !== null

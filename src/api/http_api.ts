@@ -133,7 +133,13 @@ async function route(req: Request, server: ServerHandle, opts: ApiOptions, log: 
       edgePulls: server.sources.running().filter((r) => r.from !== undefined).length,
       ...c.counters,
     };
-    return new Response(renderMetrics(await server.stats(), { restarts: server.restarts, cluster }), {
+    const main = {
+      restarts: server.restarts,
+      cluster,
+      hooks: server.hooks.counters,
+      runOnReady: server.readyCommands.counters,
+    };
+    return new Response(renderMetrics(await server.stats(), main), {
       headers: { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" },
     });
   }

@@ -4,6 +4,8 @@
  * (dm_live_worker_restarts_total says when), which Prometheus' rate() reads as a counter reset.
  */
 import type { WorkerReport } from "../stats/reports.ts";
+import type { HookCounters } from "../hooks/hook_queue.ts";
+import type { ReadyCounters } from "../cluster/ready_commands.ts";
 
 type Metric = [name: string, type: "counter" | "gauge", help: string, value: (r: WorkerReport) => number];
 
@@ -146,6 +148,10 @@ export interface MainCounters {
   restarts: number;
   /** This node's cluster figures, when it is a cluster member. */
   cluster?: ClusterMetrics;
+  /** The hook queue's counters (all 0 while hooks.url is empty). */
+  hooks?: HookCounters;
+  /** The runOnReady children. */
+  runOnReady?: ReadyCounters;
 }
 
 export interface ClusterMetrics {
@@ -171,10 +177,39 @@ export function renderMetrics(reports: readonly WorkerReport[], main: MainCounte
     "# TYPE dm_live_worker_restarts_total counter",
     `dm_live_worker_restarts_total ${main.restarts}`,
   );
+  const one = (name: string, type: string, help: string, v: number) =>
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${v}`);
+  const h = main.hooks;
+  if (h !== undefined) {
+    one("dm_live_hooks_sent_total", "counter", "Hook events the receiver accepted (2xx).", h.sent);
+    one(
+      "dm_live_hooks_failed_total",
+      "counter",
+      "Hook events given up: retries exhausted, or refused with a 4xx.",
+      h.failed,
+    );
+    one("dm_live_hooks_retries_total", "counter", "Hook POSTs made again after a failure.", h.retries);
+    one(
+      "dm_live_hooks_dropped_total",
+      "counter",
+      "Hook events dropped unsent (queue full, hooks turned off, shutdown).",
+      h.dropped,
+    );
+    one("dm_live_hooks_queue_length", "gauge", "Hook events not delivered yet.", h.queued);
+  }
+  const r = main.runOnReady;
+  if (r !== undefined) {
+    one("dm_live_run_on_ready_running", "gauge", "runOnReady commands running.", r.running);
+    one("dm_live_run_on_ready_starts_total", "counter", "runOnReady commands started.", r.starts);
+    one(
+      "dm_live_run_on_ready_restarts_total",
+      "counter",
+      "runOnReady commands started again after exiting while their stream lived.",
+      r.restarts,
+    );
+  }
   const c = main.cluster;
   if (c !== undefined) {
-    const one = (name: string, type: string, help: string, v: number) =>
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${v}`);
     one(
       "dm_live_cluster_synced",
       "gauge",

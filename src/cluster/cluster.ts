@@ -9,6 +9,10 @@ import { type AuthShared, newAuthShared } from "../auth/auth_shared.ts";
 import { RestartBackoff } from "./restart_backoff.ts";
 import { ClusterNode } from "./cluster_node.ts";
 import { EtcdStore } from "../etcd/etcd_store.ts";
+import { HookQueue } from "../hooks/hook_queue.ts";
+import { hookEvent, type HookEventBody } from "../hooks/hook_event.ts";
+import { ReadyCommands, readyEnv } from "./ready_commands.ts";
+import { PathRules } from "../paths/path_rules.ts";
 
 /** The worker entry module; `deno compile --include` must name the same file. */
 export const WORKER_MODULE = new URL("../../workers/rtsp_worker.ts", import.meta.url);
@@ -20,6 +24,8 @@ export const WORKER_MODULE = new URL("../../workers/rtsp_worker.ts", import.meta
 export const SHUTDOWN_GRACE_MS = 3000;
 /** Longest a SIGTERM/SIGINT shutdown takes: main.ts exits this long after the signal, whatever hangs. */
 export const SHUTDOWN_BOUND_MS = SHUTDOWN_GRACE_MS + 2000;
+/** How long hook events still queued at shutdown (the last stops among them) may take to go out. */
+export const HOOKS_FLUSH_MS = 1000;
 
 /** A running server. */
 export interface ServerHandle {
@@ -32,6 +38,10 @@ export interface ServerHandle {
   readonly cluster: ClusterNode | null;
   /** Workers started again after one died or failed to start. */
   readonly restarts: number;
+  /** The hook events' queue (hooks.url), for its counters. */
+  readonly hooks: HookQueue;
+  /** The paths' runOnReady children, for their counters. */
+  readonly readyCommands: ReadyCommands;
   /** The config it runs now: the one it started with, then each reload's (restart-only keys kept). */
   readonly config: Config;
   /** The auth state its workers share (nonce key, failure table); the API counts failures in it too. */
@@ -89,7 +99,41 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
       release: (path) => node!.release(path),
       owned: (path) => sources.ownedHere(path),
     },
+    {
+      published: (s, by) => {
+        hook({
+          event: "publish.start",
+          path: s.path,
+          streamId: s.streamId,
+          worker: s.worker,
+          session: s.sessionId,
+          peer: by.peer,
+          kind: by.kind,
+        });
+      },
+      ready: (s) => readyCommands.ready(s.path, s.streamId),
+      removed: (s, reason) => {
+        hook({ event: "publish.stop", path: s.path, streamId: s.streamId, reason });
+        readyCommands.ended(s.path, s.streamId);
+      },
+    },
   );
+  // Hook events from main.ts and the workers, in one queue; `node` once the cluster name is known.
+  const hooks = new HookQueue(() => current.hooks, log.child("main"));
+  const hook = (e: HookEventBody, timeMs = Date.now()) => {
+    if (current.hooks.url !== "") hooks.push(hookEvent(e, timeMs, current.cluster?.node || undefined));
+  };
+  let readyRules = { paths: config.paths, rules: new PathRules(config.paths) };
+  const readyCommands = new ReadyCommands(log.child("main"), {
+    // The config in force at the stream's start: a reload applies to the next stream of a path.
+    commandFor: (path) => {
+      if (readyRules.paths !== current.paths) {
+        readyRules = { paths: current.paths, rules: new PathRules(current.paths) };
+      }
+      return readyRules.rules.match(path)?.config.runOnReady;
+    },
+    env: (path) => readyEnv(current.rtsp.address, port, path),
+  });
   const sources = new SourceDirectory(
     log.child("main"),
     config,
@@ -213,6 +257,8 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
             return sources.demand(slot.index, msg.path, msg.edge === true);
           case "readers":
             return sources.readers(slot.index, msg.path, msg.count);
+          case "hook":
+            return hook(msg.event, msg.timeMs);
           default:
             directory.handle(slot.index, msg as WorkerToMain);
         }
@@ -281,6 +327,8 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
     get restarts() {
       return restarts;
     },
+    hooks,
+    readyCommands,
     get config() {
       return current;
     },
@@ -324,6 +372,8 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
       clearInterval(reportTimer);
       sources.stopAll();
       directory.close();
+      // Their input is about to end: the children stop now, alongside the workers.
+      const children = readyCommands.stopAll();
       let connections = 0;
       let sessions = 0;
       let answered = 0;
@@ -346,6 +396,8 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
       await Promise.race([Promise.all(closed), timeout]);
       clearTimeout(timer);
       for (const s of slots) s.worker?.terminate();
+      // The workers' last events (read.stop, publish.stop) are queued by now.
+      await Promise.all([children, hooks.close(HOOKS_FLUSH_MS)]);
       // Last: the lease's revocation removes this node's streams for the other nodes at once.
       await node?.stop();
       const stuck = live.length - answered;

@@ -7,6 +7,7 @@ import type { AuthShared } from "../auth/auth_shared.ts";
 import type { SessionReport, WorkerReport } from "../stats/reports.ts";
 import type { StreamAnnouncement } from "../stream/stream_announcement.ts";
 import type { SourceConfig } from "../paths/path_config.ts";
+import type { HookEventBody } from "../hooks/hook_event.ts";
 
 export type { SessionReport, StreamAnnouncement, WorkerReport };
 
@@ -65,6 +66,8 @@ export type WorkerToMain =
   | { type: "sourceDemand"; path: string; edge?: boolean }
   /** This worker's viewers of a stream went from none to some (count > 0) or back to none. */
   | { type: "readers"; streamId: number; path: string; count: number }
+  /** An event for hooks.url (posted only while it is set), stamped when it happened; main.ts queues it. */
+  | { type: "hook"; timeMs: number; event: HookEventBody }
   | { type: "statsResult"; id: number; report: WorkerReport }
   | { type: "sessionsResult"; id: number; sessions: SessionReport[] }
   | { type: "kickResult"; id: number; found: boolean }
@@ -98,6 +101,7 @@ const WORKER_TYPES: ReadonlySet<string> = new Set<WorkerToMain["type"]>([
   "streamAck",
   "sourceDemand",
   "readers",
+  "hook",
   "statsResult",
   "sessionsResult",
   "kickResult",

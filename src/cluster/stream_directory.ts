@@ -3,6 +3,7 @@ import type { MainToWorker, StreamAnnouncement, WorkerToMain } from "./messages.
 import { HDR, RING_HEADER_WORDS, STATE_ENDED } from "../ring/ring_layout.ts";
 import { parseSdp } from "../sdp/session_description.ts";
 import { streamInfoFromSdp } from "../stream/stream_info.ts";
+import type { PublishKind } from "../hooks/hook_event.ts";
 
 /** Whether a new publisher's SDP has the same tracks (media, encoding, clock rate, in order). */
 export function sameCodecs(a: string, b: string): boolean {
@@ -64,6 +65,22 @@ interface PendingPublish {
   stream: StreamAnnouncement;
 }
 
+/** Who feeds a stream, as hooks tell it: the publisher's address (null for a pull) and its kind. */
+export interface StreamOrigin {
+  readonly peer: string | null;
+  readonly kind: PublishKind;
+}
+
+/** What main.ts does as streams come and go (hooks, runOnReady). */
+export interface StreamObserver {
+  /** A new stream, told before any worker hears of it: whatever a worker says of it comes after. */
+  published(s: StreamAnnouncement, by: StreamOrigin): void;
+  /** The stream is readable on every worker (its publisher's RECORD is answered now). */
+  ready(s: StreamAnnouncement): void;
+  /** A published stream ended (ready or not). */
+  removed(s: StreamAnnouncement, reason: string): void;
+}
+
 /**
  * The one owner of which path is published by whom (mediamtx's pathManager, as messages).
  * A path is claimed at ANNOUNCE, becomes a stream at RECORD once every worker has acknowledged it
@@ -86,17 +103,20 @@ export class StreamDirectory {
    * limits: the stream bounds in force (read at each claim, so a reload applies).
    */
   readonly #ownership: PathOwnership | null;
+  readonly #observer: StreamObserver | null;
 
   constructor(
     log: Logger,
     graceMs: (path: string) => number = () => 0,
     limits: () => StreamLimits = () => ({ maxStreams: 0, maxStreamsPerAddress: 0 }),
     ownership: PathOwnership | null = null,
+    observer: StreamObserver | null = null,
   ) {
     this.#log = log;
     this.#graceMs = graceMs;
     this.#limits = limits;
     this.#ownership = ownership;
+    this.#observer = observer;
   }
 
   /** Streams currently published. */
@@ -277,7 +297,7 @@ export class StreamDirectory {
         return;
       }
       this.#forget(path, c);
-      if (c.stream) this.#broadcastRemoved(c.stream);
+      if (c.stream) this.#broadcastRemoved(c.stream, why);
       return;
     }
     const stream = c.stream;
@@ -298,7 +318,7 @@ export class StreamDirectory {
     c.stream = undefined;
     // A publisher that claimed the path but has not reached RECORD publishes afresh.
     if (c.worker === -1) this.#forget(path, c);
-    this.#broadcastRemoved(stream);
+    this.#broadcastRemoved(stream, "no publisher came back within the grace period");
   }
 
   #publish(from: number, msg: Extract<WorkerToMain, { type: "publish" }>): void {
@@ -336,7 +356,7 @@ export class StreamDirectory {
       }
       this.#log.info(`[path ${msg.path}] the new publisher's codecs differ: stream ${old.streamId} ends`);
       c.stream = undefined;
-      this.#broadcastRemoved(old);
+      this.#broadcastRemoved(old, "a new publisher's codecs differ");
     }
     const stream: StreamAnnouncement = {
       streamId: this.#nextStreamId++,
@@ -347,7 +367,12 @@ export class StreamDirectory {
       sessionId: msg.sessionId,
     };
     c.stream = stream;
+    const by: StreamOrigin = {
+      peer: c.peer ?? null,
+      kind: c.edge ? "edge" : c.peer === undefined ? "source" : "publisher",
+    };
     const p: PendingPublish = { worker: from, id: msg.id, awaiting: new Set(this.#workers.keys()), stream };
+    this.#observer?.published(stream, by);
     this.#pending.set(stream.streamId, p);
     this.#log.info(`[path ${msg.path}] stream ${stream.streamId} published by worker ${from}`);
     for (const w of this.#workers.values()) w.post({ type: "streamAdded", stream });
@@ -365,6 +390,7 @@ export class StreamDirectory {
     if (p.awaiting.size > 0) return;
     this.#pending.delete(p.stream.streamId);
     this.#post(p.worker, { type: "publishResult", id: p.id, ok: true, streamId: p.stream.streamId });
+    this.#observer?.ready(p.stream);
   }
 
   #unpublish(streamId: number): void {
@@ -372,7 +398,7 @@ export class StreamDirectory {
       if (c.stream?.streamId !== streamId) continue;
       if (c.orphan) clearTimeout(c.orphan.timer);
       this.#forget(path, c);
-      this.#broadcastRemoved(c.stream);
+      this.#broadcastRemoved(c.stream, "unpublished");
       return;
     }
   }
@@ -386,7 +412,7 @@ export class StreamDirectory {
     }
   }
 
-  #broadcastRemoved(s: StreamAnnouncement): void {
+  #broadcastRemoved(s: StreamAnnouncement, why: string): void {
     // Readers that look at the ring itself (not the message) see the end too.
     const header = new Int32Array(s.sab, 0, RING_HEADER_WORDS);
     Atomics.store(header, HDR.STATE, STATE_ENDED);
@@ -396,5 +422,6 @@ export class StreamDirectory {
     for (const w of this.#workers.values()) {
       w.post({ type: "streamRemoved", streamId: s.streamId, path: s.path });
     }
+    this.#observer?.removed(s, why);
   }
 }

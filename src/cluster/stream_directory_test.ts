@@ -171,3 +171,31 @@ Deno.test("StreamDirectory in a cluster: a claim waits for ownership; refused on
   assert.deepEqual(released, ["a"]);
   dir.close();
 });
+
+Deno.test("StreamDirectory: its observer hears of a stream before the workers, of its readiness once all acked, and of its end with why", () => {
+  const heard: string[] = [];
+  const got: string[] = [];
+  const dir = new StreamDirectory(new Logger("error"), () => 0, undefined, null, {
+    published: (s, by) =>
+      heard.push(`published ${s.path} ${s.streamId} ${by.kind} ${by.peer} (${got.length} posted)`),
+    ready: (s) => heard.push(`ready ${s.streamId}`),
+    removed: (s, why) => heard.push(`removed ${s.streamId}: ${why}`),
+  });
+  for (const index of [0, 1]) dir.addWorker({ index, post: (m) => got.push(`${index} ${m.type}`) });
+  const sab = () => SharedRing.create(16, 1 << 17, 2).sab;
+  dir.handle(0, { type: "claim", id: 1, path: "cam", sessionId: "a", peer: "10.0.0.9" });
+  dir.handle(0, { type: "publish", id: 2, path: "cam", sessionId: "a", sdp: AV_SDP, sab: sab() });
+  dir.handle(0, { type: "streamAck", streamId: 1 });
+  assert.deepEqual(heard, ["published cam 1 publisher 10.0.0.9 (1 posted)"], "before any streamAdded");
+  dir.handle(1, { type: "streamAck", streamId: 1 });
+  assert.deepEqual(heard.slice(1), ["ready 1"]);
+  dir.handle(0, { type: "release", path: "cam", sessionId: "a" });
+  assert.deepEqual(heard.slice(2), ["removed 1: publisher left"]);
+
+  // A source's stream (no peer) that ends before every worker knew it: published and removed, never ready.
+  dir.handle(1, { type: "claim", id: 3, path: "src", sessionId: "b" });
+  dir.handle(1, { type: "publish", id: 4, path: "src", sessionId: "b", sdp: AV_SDP, sab: sab() });
+  dir.removeWorker(1);
+  assert.deepEqual(heard.slice(3), ["published src 2 source null (7 posted)", "removed 2: worker 1 ended"]);
+  dir.close();
+});

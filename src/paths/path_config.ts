@@ -1,6 +1,6 @@
 /**
  * What a `paths:` entry of the config says (who may publish, who may read, where its stream is
- * pulled from), and which names an entry may have. The config module validates entries with these;
+ * pulled from, what runs while it is published), and which names an entry may have. The config module validates entries with these;
  * path_rules.ts looks them up.
  */
 import type { Permission } from "../auth/permission.ts";
@@ -11,7 +11,28 @@ export interface PathConfig {
   read: Permission;
   /** Pull the stream from another RTSP server (a camera) instead of waiting for a publisher. */
   source?: SourceConfig;
+  /** A command main.ts runs while the path's stream is published (absent: `runOnReady` empty). */
+  runOnReady?: RunOnReadyConfig;
 }
+
+/** `runOnReady` and `runOnReadyRestart` (dm-live.yaml documents both). */
+export interface RunOnReadyConfig {
+  /** Run with `sh -c`; RTSP_PATH, RTSP_URL and RTSP_PORT in its environment. */
+  command: string;
+  /** Start it again (after a backoff) when it exits while the stream lives. */
+  restart: boolean;
+}
+
+/** The `runOnReady*` keys' defaults, but the command's ("": none). */
+export const RUN_ON_READY_DEFAULTS: Readonly<Omit<RunOnReadyConfig, "command">> = Object.freeze({
+  restart: true,
+});
+
+/** YAML key of each RunOnReadyConfig field. */
+export const RUN_ON_READY_KEYS: Readonly<Record<keyof RunOnReadyConfig, string>> = {
+  command: "runOnReady",
+  restart: "runOnReadyRestart",
+};
 
 /** How lower transports for a pull are tried: UDP then TCP (auto), or one only. */
 export type SourceTransport = "auto" | "tcp" | "udp";

@@ -11,6 +11,8 @@ import { RtspError } from "../rtsp/errors.ts";
 import type { RtspRequest } from "../rtsp/request.ts";
 import { STATUS_CODE } from "../rtsp/status.ts";
 import type { WorkerStats } from "../stats/worker_stats.ts";
+import { parseAuthorization } from "../auth/authorization_header.ts";
+import { boundedUser, type HookEventBody } from "../hooks/hook_event.ts";
 
 /** What a request needs on a path. */
 export type Action = "publish" | "read";
@@ -40,10 +42,20 @@ export class AccessControl {
   #auth!: Authenticator;
   readonly #shared: AuthShared;
   readonly #stats: WorkerStats;
+  readonly #hook: (e: HookEventBody) => void;
+  readonly #worker: number;
 
-  constructor(shared: AuthShared, stats: WorkerStats) {
+  /** hook: where auth.failure events go (the worker's ctx.hook), from worker `worker`. */
+  constructor(
+    shared: AuthShared,
+    stats: WorkerStats,
+    hook: (e: HookEventBody) => void = () => {},
+    worker = -1,
+  ) {
     this.#shared = shared;
     this.#stats = stats;
+    this.#hook = hook;
+    this.#worker = worker;
   }
 
   /**
@@ -75,12 +87,34 @@ export class AccessControl {
     }
     // Every client's first request has no credentials, and a stale nonce is retried at once.
     const routine = r.reason === "no credentials" || r.stale;
-    if (r.counted) this.#stats.authFailures++;
+    // A counted failure is a guess (wrong user or password, a bad answer): what hooks hear of, and
+    // bounded per address by auth.maxFailures, past which the 403 above makes no event.
+    if (r.counted) {
+      this.#stats.authFailures++;
+      this.#failed(who, req, path, action, r.reason);
+    }
     throw new RtspError(
       STATUS_CODE.Unauthorized,
       `${what} needs credentials: ${r.reason}`,
       r.challenges.map((c): [string, string] => ["WWW-Authenticate", c]),
       routine,
     );
+  }
+
+  /** auth.failure for hooks: credentials were sent and are wrong (the user they name, if any). */
+  #failed(who: Requester, req: RtspRequest, path: string, action: Action, reason: string): void {
+    const h = req.headers.get("Authorization");
+    const a = h === undefined ? null : parseAuthorization(h);
+    const user = a === null ? undefined : a.scheme === "basic" ? a.user : a.params.get("username");
+    this.#hook({
+      event: "auth.failure",
+      path,
+      worker: this.#worker,
+      peer: who.peerHost,
+      user: boundedUser(user),
+      action,
+      method: req.method,
+      reason,
+    });
   }
 }

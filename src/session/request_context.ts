@@ -43,7 +43,7 @@ export function requireSession(c: RequestConnection, req: RtspRequest): RtspSess
 /** The source `path` is pulled from (its URL with the pattern's groups), or undefined. */
 export function sourceOf(c: RequestConnection, path: string): SourceConfig | undefined {
   const ctx = c.ctx;
-  ctx.access ??= new AccessControl(ctx.authShared, ctx.stats);
+  ctx.access ??= new AccessControl(ctx.authShared, ctx.stats, ctx.hook, ctx.worker);
   const m = ctx.access.entry(ctx.config, path);
   const src = m?.config.source;
   return src === undefined ? undefined : { ...src, url: sourceUrlFor(src.url, m!.groups) };
@@ -52,6 +52,6 @@ export function sourceOf(c: RequestConnection, path: string): SourceConfig | und
 /** Whether `action` on `path` is granted to this request: the user name (or null); throws 404/401/403. */
 export function allow(c: RequestConnection, req: RtspRequest, path: string, action: Action): string | null {
   const ctx = c.ctx;
-  ctx.access ??= new AccessControl(ctx.authShared, ctx.stats);
+  ctx.access ??= new AccessControl(ctx.authShared, ctx.stats, ctx.hook, ctx.worker);
   return ctx.access.check(ctx.config, c, req, path, action);
 }

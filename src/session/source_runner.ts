@@ -98,8 +98,19 @@ export class SourceRunner {
 
   #enter(state: SourceState): void {
     if (state === this.#state) return;
+    const previous = this.#state;
     this.#state = state;
     this.#since = Date.now();
+    this.#ctx.hook({
+      event: "source.state",
+      path: this.path,
+      worker: this.#ctx.worker,
+      state,
+      previous,
+      url: redactUrl(this.#cfg.url),
+      error: state === "retrying" ? this.#lastError : null,
+      edge: this.#edge !== undefined,
+    });
   }
 
   #attempt(): void {

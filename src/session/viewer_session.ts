@@ -60,6 +60,8 @@ export class ViewerSession extends RtspSession implements StreamSubscriber {
   sink: ViewerSink | null = null;
   /** What the viewer's RTCP receiver reports say (made at the first one). */
   reception: ViewerReception | null = null;
+  /** Its first PLAY was a read.start for hooks: its end is a read.stop. */
+  #reading = false;
 
   constructor(conn: SessionHost, stream: LocalStream, user: string | null) {
     super(conn, stream.path, user);
@@ -128,6 +130,19 @@ export class ViewerSession extends RtspSession implements StreamSubscriber {
     }
     stream.subscribe(this);
     this.sink.start();
+    if (!this.#reading) {
+      this.#reading = true;
+      ctx.hook({
+        event: "read.start",
+        path: this.path,
+        streamId: stream.streamId,
+        worker: ctx.worker,
+        session: this.id,
+        peer: this.conn.peerHost,
+        transport: this.transport === "udp" ? "udp" : "tcp",
+        user: this.user,
+      });
+    }
   }
 
   /** PAUSE: stops sending; PLAY resumes at the newest GOP. */
@@ -185,9 +200,20 @@ export class ViewerSession extends RtspSession implements StreamSubscriber {
     this.reception.receive(track, packets, wallClockMs(), performance.now());
   }
 
-  protected released(): void {
+  protected released(reason: string): void {
     this.stream.unsubscribe(this);
     this.sink?.stop();
     this.sink = null;
+    if (!this.#reading) return;
+    const ctx = this.conn.ctx;
+    ctx.hook({
+      event: "read.stop",
+      path: this.path,
+      streamId: this.stream.streamId,
+      worker: ctx.worker,
+      session: this.id,
+      peer: this.conn.peerHost,
+      reason,
+    });
   }
 }

@@ -6,6 +6,7 @@ import type { AccessControl } from "./access_control.ts";
 import type { StreamRegistry } from "./stream_registry.ts";
 import type { WorkerUdp } from "./udp_ports.ts";
 import type { PendingBodies } from "./pending_bodies.ts";
+import type { HookEventBody } from "../hooks/hook_event.ts";
 
 /** What every connection and session of a worker shares; made by the worker's runtime. */
 export interface WorkerContext {
@@ -21,6 +22,8 @@ export interface WorkerContext {
   readonly authShared: AuthShared;
   /** Announced, unfinished request bodies per address (limits.maxPendingBodyBytesPerAddress). */
   readonly pendingBodies: PendingBodies;
+  /** Sends an event to main.ts's hook queue (nothing while hooks.url is empty); never waits. */
+  readonly hook: (event: HookEventBody) => void;
   /** Path permissions and authentication; made on first use (see access_control.ts). */
   access?: AccessControl;
 }

@@ -33,6 +33,9 @@ export const LAYERS: readonly (readonly [prefix: string, rank: number])[] = [
   ["src/net/", 0],
   ["src/etcd/", 0],
   ["src/stats/", 0],
+  // Hook events and their delivery: plain shapes the sessions (5) make and messages.ts (6) carries,
+  // and a queue that knows only the log; below config.ts (3), whose `hooks:` type it owns.
+  ["src/hooks/", 0],
   ["src/testing/", 0],
   ["src/auth/", 1],
   ["src/ring/", 1],
