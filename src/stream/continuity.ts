@@ -53,6 +53,10 @@ export function trackEnds(ring: SharedRing, clockRates: readonly number[]): Trac
   return ends;
 }
 
+/** A replay is at most this many packets behind the last one relayed (and REPLAY_WINDOW_S of timestamps). */
+export const REPLAY_WINDOW_PACKETS = 4096;
+export const REPLAY_WINDOW_S = 10;
+
 export class Continuity {
   readonly #ends: TrackEnd[];
   readonly #leftAtMs: number;
@@ -74,6 +78,24 @@ export class Continuity {
   /** What is added to this track's RTP timestamps (uint32), for mapping the publisher's SRs. */
   timestampOffset(track: number): number {
     return this.#tsOffset[track];
+  }
+
+  /**
+   * Whether a packet, before this track's first rewritten one, repeats what the previous publisher
+   * already relayed: the same SSRC, a sequence number and timestamp not after the last relayed, and
+   * close behind them. A cluster edge whose pull moves to a new owner is served that owner's cached
+   * GOP first, the same packets it relayed from the old owner; passed on, its viewers would see the
+   * last second again. A camera that restarts sends another SSRC, or numbers far from these.
+   */
+  // hot path (continued streams only, until the track's first packet): no allocation
+  isReplay(buf: Uint8Array, start: number, track: number): boolean {
+    const e = this.#ends[track];
+    if (e === undefined || e.seq === -1 || e.ssrc === -1 || this.#started[track] === 1) return false;
+    if (rtpSsrc(buf, start) !== e.ssrc) return false;
+    const behind = (e.seq - rtpSequence(buf, start)) & 0xffff;
+    if (behind >= REPLAY_WINDOW_PACKETS) return false;
+    const ticks = (e.timestamp - rtpTimestamp(buf, start)) | 0;
+    return ticks >= 0 && ticks <= REPLAY_WINDOW_S * e.clockRate;
   }
 
   /** The payload type a packet of this track will carry once rewritten. */

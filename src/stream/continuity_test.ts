@@ -71,3 +71,28 @@ Deno.test("Continuity: a reconnect with no gap still moves the timestamp by a ti
   c.rewrite(a, 0, 1, 9_000);
   assert.deepEqual([rtpSequence(a, 0), rtpTimestamp(a, 0), rtpSsrc(a, 0), a[1]], [9, 50, 6, 0]);
 });
+
+Deno.test("Continuity.isReplay(): the previous publisher's own packets again, before the track's first new one", () => {
+  const ends: TrackEnd[] = [{
+    seq: 1000,
+    timestamp: 900_000,
+    ssrc: 0x11111111,
+    payloadType: 96,
+    clockRate: 90000,
+  }];
+  const c = new Continuity(ends, 1_000);
+  // A moved edge pull: the new owner's cached GOP, packets 840..1000 of the same SSRC, 1.6 s back.
+  assert.equal(c.isReplay(pkt(840, 900_000 - 144_000, 0x11111111), 0, 0), true);
+  assert.equal(c.isReplay(pkt(1000, 900_000, 0x11111111), 0, 0), true, "the last one relayed");
+  // The new owner's own packets go on from its numbering, timestamps a gap ahead: not replays,
+  // even numbered at or below the last relayed (the new owner had relayed a few less).
+  assert.equal(c.isReplay(pkt(998, 900_000 + 180_000, 0x11111111), 0, 0), false);
+  assert.equal(c.isReplay(pkt(1001, 900_000, 0x11111111), 0, 0), false, "after the last one");
+  // A restarted camera: another SSRC, or numbers far from the last.
+  assert.equal(c.isReplay(pkt(900, 800_000, 0x22222222), 0, 0), false);
+  assert.equal(c.isReplay(pkt(1000 - 5000, 800_000, 0x11111111), 0, 0), false, "far behind: not ours");
+  assert.equal(c.isReplay(pkt(990, 900_000 - 11 * 90000, 0x11111111), 0, 0), false, "timestamps far behind");
+  // Once the track has rewritten packets, nothing is a replay any more.
+  c.rewrite(pkt(5, 77, 0x33333333), 0, 0, 2_000);
+  assert.equal(c.isReplay(pkt(999, 899_000, 0x11111111), 0, 0), false);
+});

@@ -240,6 +240,8 @@ export class StreamIngest {
 
   /** Packets of a continued stream dropped while waiting for the new publisher's first keyframe. */
   droppedBeforeKeyframe = 0;
+  /** Packets of a continued stream dropped as repeats of what the previous publisher relayed. */
+  droppedReplays = 0;
   #continuity: Continuity | null = null;
   #awaitKey = false;
 
@@ -259,6 +261,10 @@ export class StreamIngest {
 
   // hot path (continued streams only): no allocation
   #admit(buf: Uint8Array, start: number, ps: number, end: number, track: number): boolean {
+    if (this.#continuity!.isReplay(buf, start, track)) {
+      this.droppedReplays++;
+      return false;
+    }
     if (this.#awaitKey) {
       if (track !== this.#videoTrack || !this.#startsGop(buf, start, ps, rtpPayloadEnd(buf, start, end))) {
         this.droppedBeforeKeyframe++;
