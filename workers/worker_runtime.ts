@@ -182,10 +182,11 @@ export class WorkerRuntime {
         return;
       }
       case "sourceStart": {
-        this.sources.get(msg.path)?.stop("restarted by main.ts");
+        // The replaced pull's claim is released before the new one claims (no refusal by itself).
+        const replaced = this.sources.get(msg.path)?.stop("restarted by main.ts");
         const r = new SourceRunner(this.ctx, msg.path, msg.source, msg.edge);
         this.sources.set(msg.path, r);
-        r.start();
+        r.start(replaced);
         return;
       }
       case "sourceStop":

@@ -385,16 +385,33 @@ export class ClientSession implements ClientConnectionOwner, UdpRouteTarget {
     if (before === undefined) this.#udpRoutes.push(key);
   }
 
+  /** Resolved once no claim of this attempt is in flight (any release already posted). */
+  #claimSettled: Promise<void> = Promise.resolve();
+
+  /**
+   * Resolves once this attempt holds no claim that main.ts has not been told to release: a pull that
+   * replaces it on the same worker claims after that, so the old claim never refuses the new one.
+   */
+  get settled(): Promise<void> {
+    return this.#claimSettled;
+  }
+
   /** Claims the path for this attempt (released when it ends). */
   async #claim(): Promise<void> {
     const path = this.#o.path;
-    const claim = await this.#ctx.directory.claim(path, this.id, undefined, this.#o.edge !== undefined);
-    if (!claim.ok) {
-      throw new ClientError(`path '${path}' is busy: ${claim.reason ?? "claimed by another session"}`);
+    const done = Promise.withResolvers<void>();
+    this.#claimSettled = done.promise;
+    try {
+      const claim = await this.#ctx.directory.claim(path, this.id, undefined, this.#o.edge !== undefined);
+      if (!claim.ok) {
+        throw new ClientError(`path '${path}' is busy: ${claim.reason ?? "claimed by another session"}`);
+      }
+      this.#claimed = true;
+      // Stopped while the claim was asked: stop() found nothing to release yet.
+      if (this.#stopped) this.#release("stopped");
+    } finally {
+      done.resolve();
     }
-    this.#claimed = true;
-    // Stopped while the claim was asked: stop() found nothing to release yet.
-    if (this.#stopped) this.#release("stopped");
   }
 
   /** Announces a ring to every worker (or continues the stream a last attempt left). */

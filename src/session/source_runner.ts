@@ -55,14 +55,22 @@ export class SourceRunner {
     return this.#ctx.log.child(`source ${this.path}`);
   }
 
-  start(): void {
+  /** Starts the first attempt, after `after` (a replaced pull's claim settling) when given. */
+  start(after?: Promise<void>): void {
     if (this.#stopped || this.#session !== null) return;
-    this.#attempt();
+    if (after === undefined) return this.#attempt();
+    after.then(() => {
+      if (!this.#stopped && this.#session === null) this.#attempt();
+    });
   }
 
-  /** Ends the pull for good (the last viewer left, the config changed, shutdown). */
-  stop(reason: string): void {
-    if (this.#stopped) return;
+  /**
+   * Ends the pull for good (the last viewer left, the config changed, shutdown); resolves once its
+   * claim is released or was never held (ClientSession.settled).
+   */
+  stop(reason: string): Promise<void> {
+    const settled = this.#session?.settled ?? Promise.resolve();
+    if (this.#stopped) return settled;
     this.#stopped = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -70,6 +78,7 @@ export class SourceRunner {
     this.#session = null;
     this.#enter("idle");
     this.#log.info(`stopped: ${reason}`);
+    return settled;
   }
 
   status(): SourceStatus {
