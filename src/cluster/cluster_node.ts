@@ -88,7 +88,11 @@ export class ClusterNode {
   #leaseSince = 0;
   #load: NodeLoad = { viewers: 0, publishers: 0, load: 0 };
   #written = "";
-  #watches: { close(): Promise<void> }[] = [];
+  /** The nodes/ and streams/ watches, null until set up. */
+  #watches: ({ close(): Promise<void> } | null)[] = [null, null];
+  /** This lease's steps done: the node's entry written, the owned paths put back under it. */
+  #entryPut = false;
+  #pathsPutBack = false;
   #watchUp = [false, false];
   /** Bumped when the watches are replaced: the old ones' late callbacks are ignored. */
   #watchGeneration = 0;
@@ -222,8 +226,8 @@ export class ClusterNode {
     this.#stopped = true;
     clearTimeout(this.#retryTimer);
     await this.#joining?.catch(() => {});
-    for (const w of this.#watches) await w.close().catch(() => {});
-    this.#watches = [];
+    for (const w of this.#watches) await w?.close().catch(() => {});
+    this.#watches = [null, null];
     const lease = this.#lease;
     this.#lease = null;
     if (lease !== null) {
@@ -268,6 +272,7 @@ export class ClusterNode {
   async #tryJoin(): Promise<void> {
     if (this.#stopped) return;
     try {
+      // Each step once per lease (or per watch): a retry after a failure goes on where it stopped.
       if (this.#lease === null) {
         let granted: StoreLease | null = null;
         const lease = await this.#timed(() =>
@@ -276,13 +281,24 @@ export class ClusterNode {
         granted = this.#lease = lease;
         this.#leaseSince = Date.now();
         this.#written = "";
+        this.#entryPut = false;
+        this.#pathsPutBack = false;
+      }
+      const lease = this.#lease;
+      if (!this.#entryPut) {
         await this.#timed(() =>
           this.#store.put(this.#key("nodes", this.name), JSON.stringify(this.#info()), lease)
         );
-        await this.#reacquire(lease);
+        this.#entryPut = true;
       }
-      if (this.#watches.length === 0) {
+      if (!this.#pathsPutBack) {
+        await this.#reacquire(lease);
+        this.#pathsPutBack = true;
+      }
+      if (this.#watches[0] === null) {
         await this.#watch(0, "nodes", (kvs) => this.#loadMembers(kvs), (e) => this.#memberEvent(e));
+      }
+      if (this.#watches[1] === null) {
         await this.#watch(1, "streams", (kvs) => this.#loadOwners(kvs), (e) => this.#ownerEvent(e));
       }
       if (this.#stopped) return;
@@ -362,16 +378,16 @@ export class ClusterNode {
       },
     });
     this.#watchUp[index] = true;
-    this.#watches.push(w);
+    this.#watches[index] = w;
   }
 
   /** Drops both watches (their events are ignored from now on) and joins again, which sets them up. */
   #rewatch(): void {
     this.#watchGeneration++;
     const old = this.#watches;
-    this.#watches = [];
+    this.#watches = [null, null];
     this.#watchUp = [false, false];
-    for (const w of old) w.close().catch(() => {});
+    for (const w of old) w?.close().catch(() => {});
     this.#changed();
     clearTimeout(this.#retryTimer);
     this.#retryTimer = setTimeout(() => this.#join(), RETRY_MIN_MS);

@@ -137,3 +137,21 @@ Deno.test("ClusterNode: a watch that cannot resume (etcd compacted past it) is s
   await a.stop();
   await b.stop();
 });
+
+Deno.test("ClusterNode: a join that fails half-way goes on where it stopped (the entry, then each watch)", async () => {
+  for (const step of ["put", "watchPrefix", "getPrefix"] as const) {
+    const store = new MemoryStore();
+    store.failNext(step);
+    const a = await node(store, "a");
+    assert.equal(a.synced, false, `${step} failed: not synced yet`);
+    for (let i = 0; i < 100 && !a.synced; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(a.synced, `${step}: synced after the retry`);
+    assert.ok(store.get("/t/nodes/a"), `${step}: the node's entry is written`);
+    const b = await node(store, "b");
+    assert.deepEqual(a.members().map((m) => m.name).sort(), ["a", "b"], `${step}: both watches deliver`);
+    assert.deepEqual(await b.acquire("p"), { ok: true });
+    assert.equal(a.ownerOf("p")?.node, "b");
+    await a.stop();
+    await b.stop();
+  }
+});

@@ -65,9 +65,17 @@ export class MemoryStore implements ClusterStore {
     return e === undefined ? undefined : this.#value(key, e);
   }
 
-  #check(): void {
+  readonly #failNext = new Set<string>();
+
+  /** Makes the next call of `method` fail (one failure, for retry paths). */
+  failNext(method: "put" | "watchPrefix" | "getPrefix" | "grantLease" | "createIfAbsent"): void {
+    this.#failNext.add(method);
+  }
+
+  #check(method = ""): void {
     this.calls++;
     if (this.#down) throw new Error("store unreachable");
+    if (this.#failNext.delete(method)) throw new Error(`${method} failed (test)`);
   }
 
   #value(key: string, e: Entry): StoredValue {
@@ -94,7 +102,7 @@ export class MemoryStore implements ClusterStore {
   }
 
   grantLease(_ttlMs: number, onLost: (why: string) => void): Promise<StoreLease> {
-    this.#check();
+    this.#check("grantLease");
     const id = String(this.#nextLease++);
     this.#leases.set(id, onLost);
     return Promise.resolve({
@@ -109,14 +117,14 @@ export class MemoryStore implements ClusterStore {
   }
 
   put(key: string, value: string, lease?: StoreLease): Promise<void> {
-    this.#check();
+    this.#check("put");
     if (lease !== undefined && !this.#leases.has(lease.id)) throw new Error("requested lease not found");
     this.#set(key, value, lease?.id);
     return Promise.resolve();
   }
 
   createIfAbsent(key: string, value: string, lease: StoreLease): Promise<CreateResult> {
-    this.#check();
+    this.#check("createIfAbsent");
     const e = this.#kv.get(key);
     if (e !== undefined) return Promise.resolve({ created: false, current: this.#value(key, e) });
     if (!this.#leases.has(lease.id)) throw new Error("requested lease not found");
@@ -132,13 +140,13 @@ export class MemoryStore implements ClusterStore {
   }
 
   getPrefix(prefix: string): Promise<{ kvs: StoredValue[]; revision: string }> {
-    this.#check();
+    this.#check("getPrefix");
     const kvs = [...this.#kv].filter(([k]) => k.startsWith(prefix)).map(([k, e]) => this.#value(k, e));
     return Promise.resolve({ kvs, revision: String(this.#rev) });
   }
 
   watchPrefix(prefix: string, _afterRevision: string, on: WatchHandlers): Promise<PrefixWatch> {
-    this.#check();
+    this.#check("watchPrefix");
     const w = { prefix, on };
     this.#watches.add(w);
     return Promise.resolve({
