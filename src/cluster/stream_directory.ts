@@ -39,6 +39,11 @@ interface Claim {
   stream?: StreamAnnouncement;
   /** Set while `stream` has no publisher: when it left, and the end of its grace period. */
   orphan?: { leftAtMs: number; timer: ReturnType<typeof setTimeout> };
+  /**
+   * Claims that came while the holder's ownership was being asked of the cluster: answered when it
+   * is known (an edge pull retrying while a publisher that will be refused holds the path).
+   */
+  waiting?: (() => void)[];
 }
 
 /**
@@ -194,6 +199,11 @@ export class StreamDirectory {
       this.#grant(from, id, path, c);
       return;
     }
+    if (c && c.waiting !== undefined && !(c.worker === from && c.sessionId === sessionId)) {
+      // The holder waits for the cluster: decide this claim once its answer is in.
+      c.waiting.push(() => this.#claim(from, id, path, sessionId, peer, edge));
+      return;
+    }
     if (c && !(c.worker === from && c.sessionId === sessionId)) {
       this.#post(from, {
         type: "claimResult",
@@ -224,29 +234,46 @@ export class StreamDirectory {
     }
     const sessionId = c.sessionId;
     const held = () => this.#claims.get(path) === c && c.worker === from && c.sessionId === sessionId;
+    c.waiting ??= [];
     own.acquire(path).then((r) => {
-      if (r.ok && held()) {
-        c.owned = true;
-        own.owned?.(path);
-        this.#post(from, { type: "claimResult", id, ok: true });
-        return;
-      }
-      if (r.ok) {
-        // The claimant left while the cluster was asked: nothing of it is left to own.
-        if (this.#claims.get(path) !== c) own.release(path);
-        else c.owned = true;
-        this.#post(from, { type: "claimResult", id, ok: false, reason: "the claim ended" });
-        return;
-      }
-      if (held()) {
-        if (c.stream !== undefined) {
-          c.worker = -1;
-          c.sessionId = "";
-          c.peer = undefined;
-        } else this.#claims.delete(path);
-      }
-      this.#post(from, { type: "claimResult", id, ok: false, reason: r.reason, unavailable: r.unavailable });
+      this.#answerOwnership(from, id, path, c, r, held());
+      const next = c.waiting ?? [];
+      c.waiting = undefined;
+      for (const claim of next) claim();
     });
+  }
+
+  /** The cluster's answer to the claim `c` of worker `from` (held: by the same session still). */
+  #answerOwnership(
+    from: number,
+    id: number,
+    path: string,
+    c: Claim,
+    r: { ok: true } | { ok: false; reason: string; unavailable: boolean },
+    held: boolean,
+  ): void {
+    const own = this.#ownership!;
+    if (r.ok && held) {
+      c.owned = true;
+      own.owned?.(path);
+      this.#post(from, { type: "claimResult", id, ok: true });
+      return;
+    }
+    if (r.ok) {
+      // The claimant left while the cluster was asked: nothing of it is left to own.
+      if (this.#claims.get(path) !== c) own.release(path);
+      else c.owned = true;
+      this.#post(from, { type: "claimResult", id, ok: false, reason: "the claim ended" });
+      return;
+    }
+    if (held) {
+      if (c.stream !== undefined) {
+        c.worker = -1;
+        c.sessionId = "";
+        c.peer = undefined;
+      } else this.#claims.delete(path);
+    }
+    this.#post(from, { type: "claimResult", id, ok: false, reason: r.reason, unavailable: r.unavailable });
   }
 
   /**

@@ -199,3 +199,41 @@ Deno.test("StreamDirectory: its observer hears of a stream before the workers, o
   assert.deepEqual(heard.slice(3), ["published src 2 source null (7 posted)", "removed 2: worker 1 ended"]);
   dir.close();
 });
+
+Deno.test("StreamDirectory in a cluster: a claim that comes while the holder's ownership is asked waits for the answer", async () => {
+  let answer!: (r: { ok: true } | { ok: false; reason: string; unavailable: boolean }) => void;
+  const dir = new StreamDirectory(new Logger("error"), () => 10_000, undefined, {
+    acquire: () => new Promise((r) => answer = r),
+    release: () => {},
+  });
+  const got: MainToWorker[] = [];
+  dir.addWorker({ index: 0, post: (m) => got.push(m) });
+  const result = (id: number) =>
+    got.find((m) => m.type === "claimResult" && m.id === id) as
+      | Extract<MainToWorker, { type: "claimResult" }>
+      | undefined;
+  // An edge pull relays the stream, then loses its connection: the stream waits for its next pull.
+  dir.handle(0, { type: "claim", id: 1, path: "p", sessionId: "edge1", edge: true });
+  dir.handle(0, {
+    type: "publish",
+    id: 2,
+    path: "p",
+    sessionId: "edge1",
+    sdp: AV_SDP,
+    sab: SharedRing.create(16, 1 << 17, 2).sab,
+  });
+  dir.handle(0, { type: "streamAck", streamId: dir.streams()[0].streamId });
+  dir.handle(0, { type: "release", path: "p", sessionId: "edge1" });
+  // A publisher tries this node (the owner elsewhere is alive): its claim waits for etcd...
+  dir.handle(0, { type: "claim", id: 3, path: "p", sessionId: "pub" });
+  // ...and the edge's retry comes meanwhile: not refused, it waits too.
+  dir.handle(0, { type: "claim", id: 4, path: "p", sessionId: "edge2", edge: true });
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(result(3), undefined);
+  assert.equal(result(4), undefined, "the edge's claim waits for the publisher's answer");
+  answer({ ok: false, reason: "path 'p' is published on node n2", unavailable: false });
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(result(3)?.ok, false, "the publisher is refused");
+  assert.equal(result(4)?.ok, true, "the edge's retry continues the stream");
+  dir.close();
+});
