@@ -164,6 +164,23 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
     allowRfc2069: false,
     maxFailures: 5,
     failureWindowMs: 60_000,
+    http: {
+      url: "",
+      timeoutMs: 5000,
+      cacheMs: 60_000,
+      denyCacheMs: 5000,
+      cacheMaxEntries: 10_000,
+      maxPending: 100,
+    },
+    jwt: {
+      jwksUrl: "",
+      claimKey: "mediamtx_permissions",
+      timeoutMs: 5000,
+      cacheMs: 600_000,
+      cooldownMs: 30_000,
+      issuer: "",
+      audience: "",
+    },
   },
   hooks: { url: "", timeoutMs: 5000, maxQueue: 1000, retryMinMs: 500, retryMaxMs: 30_000, maxRetries: 5 },
   paths: { "~^.*$": { publish: { users: [], ips: [] }, read: { users: [], ips: [] } } },
@@ -210,6 +227,11 @@ const bool: Check = (v, key) => {
 };
 const str: Check = (v, key) => {
   if (typeof v !== "string" || v === "") throw new ConfigError(`'${key}' must be a non-empty string`);
+  return v;
+};
+/** Any string, "" included. */
+const anyStr: Check = (v, key) => {
+  if (typeof v !== "string") throw new ConfigError(`'${key}' must be a string, got ${JSON.stringify(v)}`);
   return v;
 };
 const oneOf = (values: readonly string[]): Check => (v, key) => {
@@ -352,7 +374,7 @@ function runOnReadyCheck(
   return raw.trim() === "" ? undefined : { command: raw, restart };
 }
 
-/** `hooks.url`: "" (off) or an http(s):// URL. */
+/** `hooks.url`, `auth.http.url`, `auth.jwt.jwksUrl`: "" (off) or an http(s):// URL. */
 const hookUrlCheck: Check = (v, key) => {
   if (v === "") return v;
   let ok = false;
@@ -553,6 +575,23 @@ const SCHEMA: Schema = {
     allowRfc2069: bool,
     maxFailures: int(1, 1_000_000),
     failureWindowMs: int(1_000, 86_400_000),
+    http: {
+      url: hookUrlCheck,
+      timeoutMs: int(100, 60_000),
+      cacheMs: int(0, 86_400_000),
+      denyCacheMs: int(0, 86_400_000),
+      cacheMaxEntries: int(1, 10_000_000),
+      maxPending: int(1, 100_000),
+    },
+    jwt: {
+      jwksUrl: hookUrlCheck,
+      claimKey: str,
+      timeoutMs: int(100, 60_000),
+      cacheMs: int(1000, 86_400_000),
+      cooldownMs: int(0, 86_400_000),
+      issuer: anyStr,
+      audience: anyStr,
+    },
   },
   hooks: {
     url: hookUrlCheck,
@@ -620,6 +659,14 @@ export function validateConfig(raw: unknown): Config {
       "cluster",
       "edgeRetryMaxMs",
     ]);
+  }
+  if ((c.auth.http.url !== "" || c.auth.jwt.jwksUrl !== "") && !c.auth.methods.includes("basic")) {
+    throw new ConfigError(
+      `'auth.methods' must include basic when ${
+        c.auth.http.url !== "" ? "auth.http.url" : "auth.jwt.jwksUrl"
+      } is set: external auth needs the password (or token) itself, which Digest never sends`,
+      ["auth", "methods"],
+    );
   }
   if (c.hooks.retryMaxMs < c.hooks.retryMinMs) {
     throw new ConfigError("'hooks.retryMaxMs' must be at least 'hooks.retryMinMs'", ["hooks", "retryMaxMs"]);

@@ -259,6 +259,87 @@ Deno.test("hooks: off by default, an http(s) URL, bounds checked by line", async
   }
 });
 
+Deno.test("auth.http and auth.jwt: off by default, URLs and bounds checked by line, basic needed", async (t) => {
+  await t.step("defaults and values", () => {
+    assert.deepEqual(DEFAULT_CONFIG.auth.http, {
+      url: "",
+      timeoutMs: 5000,
+      cacheMs: 60000,
+      denyCacheMs: 5000,
+      cacheMaxEntries: 10000,
+      maxPending: 100,
+    });
+    assert.equal(DEFAULT_CONFIG.auth.jwt.jwksUrl, "");
+    assert.equal(DEFAULT_CONFIG.auth.jwt.claimKey, "mediamtx_permissions");
+    const c = parseConfig(
+      "auth:\n  http:\n    url: http://127.0.0.1:9000/auth\n    cacheMs: 0\n" +
+        "  jwt:\n    jwksUrl: https://idp.example/jwks.json\n    claimKey: perms\n    audience: dm-live\n",
+    );
+    assert.equal(c.auth.http.url, "http://127.0.0.1:9000/auth");
+    assert.equal(c.auth.http.cacheMs, 0);
+    assert.equal(c.auth.http.maxPending, 100);
+    assert.equal(c.auth.jwt.jwksUrl, "https://idp.example/jwks.json");
+    assert.equal(c.auth.jwt.claimKey, "perms");
+    assert.equal(c.auth.jwt.audience, "dm-live");
+    assert.equal(c.auth.jwt.issuer, "");
+    // Settable one key at a time, as from DM_LIVE_AUTH_HTTP_URL or --set.
+    assert.equal(
+      withOverrides(DEFAULT_CONFIG, { "auth.http.url": "https://a.example/x" }).auth.http.url,
+      "https://a.example/x",
+    );
+  });
+  const errors: [string, string, RegExp][] = [
+    [
+      "http url not http",
+      "auth:\n  http:\n    url: ftp://h/x\n",
+      /line 3: 'auth\.http\.url' must be an http:\/\/ or https:\/\/ URL, or "" \(off\)/,
+    ],
+    [
+      "jwks url not a URL",
+      "auth:\n  jwt:\n    jwksUrl: idp/jwks\n",
+      /line 3: 'auth\.jwt\.jwksUrl' must be an http/,
+    ],
+    [
+      "no cache room",
+      "auth:\n  http:\n    cacheMaxEntries: 0\n",
+      /line 3: 'auth\.http\.cacheMaxEntries' must be an integer from 1/,
+    ],
+    [
+      "no pending",
+      "auth:\n  http:\n    maxPending: 0\n",
+      /'auth\.http\.maxPending' must be an integer from 1/,
+    ],
+    [
+      "tiny timeout",
+      "auth:\n  http:\n    timeoutMs: 1\n",
+      /'auth\.http\.timeoutMs' must be an integer from 100/,
+    ],
+    [
+      "empty claim key",
+      "auth:\n  jwt:\n    claimKey: ''\n",
+      /'auth\.jwt\.claimKey' must be a non-empty string/,
+    ],
+    ["issuer not a string", "auth:\n  jwt:\n    issuer: 5\n", /'auth\.jwt\.issuer' must be a string/],
+    ["unknown key", "auth:\n  http:\n    address: x\n", /line 3: unknown key 'auth\.http\.address'/],
+    [
+      "digest only with http",
+      "auth:\n  methods: [digest]\n  http:\n    url: http://127.0.0.1:1/a\n",
+      /line 2: 'auth\.methods' must include basic when auth\.http\.url is set/,
+    ],
+    [
+      "digest only with jwt",
+      "auth:\n  methods: [digest]\n  jwt:\n    jwksUrl: http://127.0.0.1:1/j\n",
+      /'auth\.methods' must include basic when auth\.jwt\.jwksUrl is set/,
+    ],
+  ];
+  for (const [name, yaml, re] of errors) {
+    await t.step(
+      name,
+      () => assert.throws(() => parseConfig(yaml), (e) => e instanceof ConfigError && re.test(e.message)),
+    );
+  }
+});
+
 Deno.test("paths entries with runOnReady: restart by default, none when empty, errors by line", async (t) => {
   await t.step("defaults", () => {
     const c = parseConfig(

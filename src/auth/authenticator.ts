@@ -8,6 +8,7 @@ import type { AuthShared } from "./auth_shared.ts";
 import { parseAuthorization, serializeChallenge } from "./authorization_header.ts";
 import { type DigestAlgorithm, digestHa2, digestResponse, parseDigestAlgorithm } from "./digest.ts";
 import { digestUriMatches } from "./digest_uri.ts";
+import type { ExternalAuth } from "./external_auth.ts";
 import { FailureLimiter } from "./failure_limiter.ts";
 import { IpAllowList } from "./ip_allow.ts";
 import { formatIp, isV4Mapped, parseIp } from "./ip_address.ts";
@@ -40,6 +41,22 @@ export interface AuthRequest {
 export type AuthResult =
   | { ok: true; user: string | null }
   | { ok: false; status: 401 | 403; reason: string; challenges: string[]; stale: boolean; counted: boolean };
+
+/** A request as authorize() sees it: what it wants, and where its token may be. */
+export interface AccessRequest extends AuthRequest {
+  action: "publish" | "read";
+  /** The path, no leading '/'. */
+  path: string;
+  /** The request URL's query without '?' ("" for none): its `jwt=` parameter is a token. */
+  query: string;
+  /** What the HTTP auth server is told the client speaks ("rtsp"). */
+  protocol: string;
+}
+
+/** authorize()'s verdict: an AuthResult, or 503 when external auth could not answer. */
+export type AccessResult =
+  | AuthResult
+  | { ok: false; status: 503; reason: string; challenges: string[]; stale: false; counted: false };
 
 /** Outcome of checking credentials, before it becomes an AuthResult. */
 type Verdict =
@@ -143,6 +160,80 @@ export class Authenticator {
     };
   }
 
+  /**
+   * check() with external auth (`external`, made from auth.http and auth.jwt; null: check() as
+   * is). In order: address not in `perm.ips` -> 403; address over the failure limit -> 403 (every
+   * path needs credentials now, so open ones too); credentials of one of `perm.users` -> checked
+   * here as by check(), external auth never asked; Digest of another user -> 401 (it carries no
+   * password to forward: external auth needs Basic); anything else, no credentials included ->
+   * `external` decides: 401 (counted when credentials were sent), 403 for a valid token without
+   * the permission, 503 when the auth server or the JWKS cannot answer. A 401 offers Basic only.
+   */
+  async authorize(
+    req: AccessRequest,
+    perm: Permission,
+    nc: NonceCounter | undefined,
+    external: ExternalAuth | null,
+  ): Promise<AccessResult> {
+    if (external === null) return this.check(req, perm, nc);
+    const addr = parseIp(req.peerIp, this.#peer);
+    const refused = (reason: string): AuthResult => ({
+      ok: false,
+      status: 403,
+      reason,
+      challenges: [],
+      stale: false,
+      counted: false,
+    });
+    if (perm.ips.length > 0 && !this.#allowList(perm.ips).allows(addr)) return refused("address not allowed");
+    const peer = addr === null ? req.peerIp : formatIp(addr);
+    const limitKey = addr === null ? req.peerIp : failureKey(addr, peer);
+    if (this.#limiter.isBlocked(limitKey, req.nowMs)) return refused("too many failures");
+
+    let v: Verdict | null = null;
+    let basic: { user: string; pass: string } | null = null;
+    if (req.authorization !== undefined) {
+      const auth = parseAuthorization(req.authorization);
+      if (auth === null) v = failed("unreadable Authorization header (malformed or unknown scheme)", true);
+      else if (auth.scheme === "basic") {
+        if (findUser(perm, auth.user) !== undefined) v = this.#basic(auth.user, auth.pass, perm);
+        else basic = { user: auth.user, pass: auth.pass };
+      } else {
+        const user = auth.params.get("username");
+        if (user !== undefined && findUser(perm, user) !== undefined) {
+          v = this.#digest(auth.params, req, perm, peer, nc);
+        } else v = failed("Digest of no internal user: external auth needs Basic (or a jwt= query)", false);
+      }
+    }
+    if (v === null) {
+      const x = await external.decide({
+        basic,
+        query: req.query,
+        ip: peer,
+        action: req.action,
+        path: req.path,
+        protocol: req.protocol,
+      });
+      if (x.ok) return { ok: true, user: x.user };
+      if (x.kind === "unavailable") {
+        return { ok: false, status: 503, reason: x.reason, challenges: [], stale: false, counted: false };
+      }
+      const who = basic === null ? "" : `user '${logSafe(basic.user)}': `;
+      if (x.kind === "forbidden") return refused(`${who}${x.reason}`);
+      v = failed(x.reason === "no credentials" ? x.reason : `${who}${x.reason}`, x.counted);
+    }
+    if (v.ok) return { ok: true, user: v.user };
+    if (v.counted) this.#limiter.recordFailure(limitKey, req.nowMs);
+    return {
+      ok: false,
+      status: 401,
+      reason: v.reason,
+      challenges: this.#challenges(peer, req.nowMs, false, true),
+      stale: false,
+      counted: v.counted,
+    };
+  }
+
   #allowList(ips: readonly string[]): IpAllowList {
     let list = this.#allowLists.get(ips);
     if (list === undefined) {
@@ -156,11 +247,12 @@ export class Authenticator {
    * WWW-Authenticate values: Basic, then Digest SHA-256, then Digest MD5 last. FFmpeg keeps the last
    * Digest challenge it reads and fails on SHA-256; live555 (VLC) also takes the last Digest one.
    */
-  #challenges(peer: string, nowMs: number, stale: boolean): string[] {
+  #challenges(peer: string, nowMs: number, stale: boolean, basicOnly = false): string[] {
     const { realm, methods, digestAlgorithms } = this.#settings;
     const out: string[] = [];
-    if (methods.includes("basic")) out.push(serializeChallenge({ scheme: "basic", realm }));
-    if (methods.includes("digest")) {
+    // External auth needs the password itself: a client offered Digest (ffmpeg prefers it) could not send it.
+    if (methods.includes("basic") || basicOnly) out.push(serializeChallenge({ scheme: "basic", realm }));
+    if (methods.includes("digest") && !basicOnly) {
       const nonce = issueNonce(this.#nonceKey, peer, nowMs);
       for (const algorithm of ["SHA-256", "MD5"] as const) {
         if (!digestAlgorithms.includes(algorithm)) continue;

@@ -33,6 +33,36 @@ export interface AuthSettings {
   allowRfc2069: boolean; // default false: Digest answers without qop (GStreamer, VLC) cannot be checked for replay
   maxFailures: number; // default 5 failures per address per window, then refused
   failureWindowMs: number; // default 60000
+  /** An HTTP server asked about credentials no internal user has (external_auth.ts); url "": off. */
+  http: HttpAuthSettings;
+  /** JWTs verified against a JWKS (external_auth.ts); jwksUrl "": off. */
+  jwt: JwtAuthSettings;
+}
+
+/** `auth.http`: each question POSTed as JSON to `url`; a 2xx answer allows. */
+export interface HttpAuthSettings {
+  url: string; // "" off; else http(s)://
+  timeoutMs: number; // default 5000: no answer within it is a failure of the auth server (503)
+  cacheMs: number; // default 60000: how long an allow is reused (0: never)
+  denyCacheMs: number; // default 5000: how long a denial is reused (0: never)
+  cacheMaxEntries: number; // default 10000 answers per worker; past it the least recently used go
+  maxPending: number; // default 100 questions in flight per worker; past it 503
+}
+
+/** `auth.jwt`: tokens signed by a key of the JWKS at `jwksUrl`, permissions in one claim. */
+export interface JwtAuthSettings {
+  jwksUrl: string; // "" off; else http(s)://
+  claimKey: string; // default "mediamtx_permissions": [{action, path}, ...]
+  timeoutMs: number; // default 5000: each JWKS fetch
+  cacheMs: number; // default 600000: the JWKS is fetched again when older
+  cooldownMs: number; // default 30000: a token with an unknown key refetches at most this often
+  issuer: string; // "" not checked; else the `iss` a token must carry
+  audience: string; // "" not checked; else an `aud` a token must carry
+}
+
+/** Whether an external check (auth.http or auth.jwt) is configured. */
+export function externalAuthOn(s: Pick<AuthSettings, "http" | "jwt">): boolean {
+  return s.http.url !== "" || s.jwt.jwksUrl !== "";
 }
 
 /** The defaults listed on AuthSettings. */
@@ -44,6 +74,23 @@ export const DEFAULT_AUTH_SETTINGS: Readonly<AuthSettings> = Object.freeze<AuthS
   allowRfc2069: false,
   maxFailures: 5,
   failureWindowMs: 60_000,
+  http: {
+    url: "",
+    timeoutMs: 5000,
+    cacheMs: 60_000,
+    denyCacheMs: 5000,
+    cacheMaxEntries: 10_000,
+    maxPending: 100,
+  },
+  jwt: {
+    jwksUrl: "",
+    claimKey: "mediamtx_permissions",
+    timeoutMs: 5000,
+    cacheMs: 600_000,
+    cooldownMs: 30_000,
+    issuer: "",
+    audience: "",
+  },
 });
 
 /** Reports a config error naming the key; the caller throws its own error type. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   DEFAULT_AUTH_SETTINGS,
+  externalAuthOn,
   type Permission,
   validatePermission,
   validateUserEntry,
@@ -145,5 +146,27 @@ Deno.test("DEFAULT_AUTH_SETTINGS holds the documented defaults", () => {
     allowRfc2069: false,
     maxFailures: 5,
     failureWindowMs: 60_000,
+    http: {
+      url: "",
+      timeoutMs: 5000,
+      cacheMs: 60_000,
+      denyCacheMs: 5000,
+      cacheMaxEntries: 10_000,
+      maxPending: 100,
+    },
+    jwt: {
+      jwksUrl: "",
+      claimKey: "mediamtx_permissions",
+      timeoutMs: 5000,
+      cacheMs: 600_000,
+      cooldownMs: 30_000,
+      issuer: "",
+      audience: "",
+    },
   });
+  assert.equal(externalAuthOn(DEFAULT_AUTH_SETTINGS), false);
+  assert.equal(
+    externalAuthOn({ ...DEFAULT_AUTH_SETTINGS, jwt: { ...DEFAULT_AUTH_SETTINGS.jwt, jwksUrl: "x" } }),
+    true,
+  );
 });

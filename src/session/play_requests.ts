@@ -30,7 +30,8 @@ const fail = (status: StatusCode, msg: string): never => {
  */
 export async function describe(c: RequestConnection, req: RtspRequest): Promise<Reply> {
   const path = stripTrailingSlash(parseRtspUrl(req.url).path);
-  allow(c, req, path, "read");
+  await allow(c, req, path, "read");
+  if (c.closed) return {};
   let stream = c.ctx.directory.get(path);
   const source = sourceOf(c, path);
   const cluster = c.ctx.config.cluster;
@@ -80,20 +81,21 @@ export async function describe(c: RequestConnection, req: RtspRequest): Promise<
  * SETUP of one track for a viewer: the first makes the session (where reading is granted: a
  * client may skip DESCRIBE), later ones add tracks of the same stream.
  */
-export function setupViewer(
+export async function setupViewer(
   c: RequestConnection,
   req: RtspRequest,
   existing: ViewerSession | null,
   u: RtspUrl,
   t: TransportSpec,
-): Reply {
+): Promise<Reply> {
   // The session's stream, else the one DESCRIBEd, before any other reading of the URL: a stream
   // whose path merely extends it (`live/cam/trackID=0`) never shadows it.
   const own = existing?.path ?? c.describedPath;
   // A session's first SETUP is where reading is granted (a client may skip DESCRIBE). Credentials
   // are asked for before anything about the path's streams is told (no 404/459 to the unknown).
   const asked = existing === null ? own ?? setupPath(u) : null;
-  const granted = asked === null ? null : allow(c, req, asked, "read");
+  const granted = asked === null ? null : await allow(c, req, asked, "read");
+  if (c.closed) return {};
   const lookup = (p: string) => c.ctx.directory.get(p);
   const found = (own === null ? null : findViewerTarget((p) => p === own ? lookup(p) : undefined, u)) ??
     findViewerTarget(lookup, u);
@@ -115,7 +117,10 @@ export function setupViewer(
     ? existing.user
     : stream.path === asked
     ? granted
-    : allow(c, req, stream.path, "read");
+    : await allow(c, req, stream.path, "read");
+  // While external auth was asked, the connection may have closed or the stream ended.
+  if (c.closed) return {};
+  if (stream.ended) return fail(STATUS_CODE.NotFound, `the stream of path '${stream.path}' ended`);
   if (existing?.channels.has(track)) return fail(STATUS_CODE.BadRequest, `track ${track} is already set up`);
   let transport: string;
   let rtp: number;

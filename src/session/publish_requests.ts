@@ -41,7 +41,8 @@ export async function announce(c: RequestConnection, req: RtspRequest): Promise<
     // `live/cam/trackID=0` would be a reading of live/cam's own track URLs (docs/protocol.md §2).
     return fail(STATUS_CODE.BadRequest, `ANNOUNCE path '${path}' ends in a track control`);
   }
-  const user = allow(c, req, path, "publish");
+  const user = await allow(c, req, path, "publish");
+  if (c.closed) return {};
   if (sourceOf(c, path) !== undefined) {
     throw new RtspError(
       STATUS_CODE.MethodNotAllowed,

@@ -43,15 +43,24 @@ export function requireSession(c: RequestConnection, req: RtspRequest): RtspSess
 /** The source `path` is pulled from (its URL with the pattern's groups), or undefined. */
 export function sourceOf(c: RequestConnection, path: string): SourceConfig | undefined {
   const ctx = c.ctx;
-  ctx.access ??= new AccessControl(ctx.authShared, ctx.stats, ctx.hook, ctx.worker);
+  ctx.access ??= new AccessControl(ctx.authShared, ctx.stats, ctx.hook, ctx.worker, ctx.log);
   const m = ctx.access.entry(ctx.config, path);
   const src = m?.config.source;
   return src === undefined ? undefined : { ...src, url: sourceUrlFor(src.url, m!.groups) };
 }
 
-/** Whether `action` on `path` is granted to this request: the user name (or null); throws 404/401/403. */
-export function allow(c: RequestConnection, req: RtspRequest, path: string, action: Action): string | null {
+/**
+ * Whether `action` on `path` is granted to this request: the user name (or null); throws
+ * 404/401/403, or 503 when external auth cannot answer. It may wait for external auth: check
+ * `c.closed` after it before making anything of the connection's.
+ */
+export function allow(
+  c: RequestConnection,
+  req: RtspRequest,
+  path: string,
+  action: Action,
+): Promise<string | null> {
   const ctx = c.ctx;
-  ctx.access ??= new AccessControl(ctx.authShared, ctx.stats, ctx.hook, ctx.worker);
+  ctx.access ??= new AccessControl(ctx.authShared, ctx.stats, ctx.hook, ctx.worker, ctx.log);
   return ctx.access.check(ctx.config, c, req, path, action);
 }

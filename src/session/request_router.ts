@@ -86,7 +86,7 @@ function guarded<T extends RtspSession>(
 }
 
 /** SETUP: adds a track to the connection's session, or makes a viewer session. */
-function setup(c: RequestConnection, req: RtspRequest): Reply {
+function setup(c: RequestConnection, req: RtspRequest): Reply | Promise<Reply> {
   let s = c.session;
   if (req.headers.has("Session")) s = requireSession(c, req);
   else if (s !== null && s.idSent) {

@@ -27,6 +27,7 @@ import { handleRequest } from "./request_router.ts";
 import type { RtspSession } from "./rtsp_session.ts";
 import type { WorkerContext } from "./worker_context.ts";
 import { workerShare } from "../config.ts";
+import { loggableUrl } from "./access_control.ts";
 
 /** Server header on every response. */
 export const SERVER_NAME = "dm-live/0.1";
@@ -318,7 +319,7 @@ export class RtspConnection implements RequestConnection {
       if (e instanceof RtspError) {
         this.#respondError(req, e.status, e.message, e.headers, e.routine);
       } else {
-        this.log.error(`${req.method} ${req.url}: internal error: ${(e as Error)?.stack ?? e}`);
+        this.log.error(`${req.method} ${loggableUrl(req.url)}: internal error: ${(e as Error)?.stack ?? e}`);
         this.#respondError(req, STATUS_CODE.InternalServerError, "internal error");
       }
       return;
@@ -328,7 +329,7 @@ export class RtspConnection implements RequestConnection {
     if (status >= 400) {
       this.ctx.stats.errorResponses++;
       this.log.warn(
-        `${req.method} ${req.url}: ${status} ${
+        `${req.method} ${loggableUrl(req.url)}: ${status} ${
           reply.headers?.map(([k, v]) => `${k}: ${v}`).join("; ") ?? ""
         }`,
       );
@@ -347,7 +348,7 @@ export class RtspConnection implements RequestConnection {
     this.ctx.stats.errorResponses++;
     if (!routine || this.ctx.log.enabled("debug")) {
       const who = this.session ? `[session ${this.session.id}] ` : "";
-      const what = req ? `${req.method} ${req.url}` : "request";
+      const what = req ? `${req.method} ${loggableUrl(req.url)}` : "request";
       const line = `${who}${what}: ${status} ${detail}`;
       if (routine) this.log.debug(line);
       else this.log.warn(line);
