@@ -3,20 +3,21 @@
  * stream directory; the workers do everything else.
  */
 import { parseArgs } from "node:util";
-import { type Config, ConfigError, DEFAULT_CONFIG_YAML } from "./src/config.ts";
+import { type Config, ConfigError, DEFAULT_CONFIG_YAML, tlsOn } from "./src/config.ts";
 import { type ConfigSource, loadConfig, parseValueFor } from "./src/config_load.ts";
 import { Logger } from "./src/log/logger.ts";
 import { type ApiHandle, startApi } from "./src/api/http_api.ts";
 import { SHUTDOWN_BOUND_MS, startServer } from "./src/cluster/cluster.ts";
 import { planReload } from "./src/cluster/config_reload.ts";
 import { VERSION } from "./src/version.ts";
+import { checkPem, readPem } from "./src/net/tls_listener.ts";
 
 const HELP = `dm-live ${VERSION}: RTSP relay server
 
 Usage: dm-live [options]
 
   --config FILE            YAML config (default: the embedded default config)
-  --check-config           validate the config and exit
+  --check-config           validate the config (and RTSPS's certificate files) and exit
   --print-default-config   print the default config (every key commented) and exit
   --port N                 RTSP port (rtsp.port; 0 picks a free one)
   --address ADDR           RTSP listen address (rtsp.address)
@@ -90,6 +91,15 @@ async function main(): Promise<number> {
     throw e;
   }
   if (args["check-config"]) {
+    if (tlsOn(config)) {
+      const { cert, key } = config.rtsp.tls;
+      try {
+        checkPem(readPem(cert, key));
+      } catch (e) {
+        console.error(`dm-live: bad config: rtsp.tls: ${(e as Error).message}`);
+        return 2;
+      }
+    }
     console.log(`config ok${args.config ? `: ${args.config}` : ""}`);
     return 0;
   }

@@ -23,7 +23,13 @@ import type { HookSettings } from "./hooks/hook_queue.ts";
 
 /** The server's settings; dm-live.yaml documents every key. */
 export interface Config {
-  rtsp: { address: string; port: number; tunnelPort: number };
+  rtsp: {
+    address: string;
+    port: number;
+    tunnelPort: number;
+    /** RTSPS (README "RTSPS"): on while cert and key name PEM files, off while both are "". */
+    tls: { cert: string; key: string; port: number };
+  };
   udp: { portBase: number; reorderPackets: number; reorderMs: number; batchSends: boolean };
   api: {
     enabled: boolean;
@@ -112,6 +118,11 @@ export const CLUSTER_DEFAULTS: Readonly<ClusterConfig> = Object.freeze({
   edgeRetryMaxMs: 2000,
 });
 
+/** Whether RTSPS is on: rtsp.tls names a certificate (and so a key: validateConfig sees to it). */
+export function tlsOn(config: Config): boolean {
+  return config.rtsp.tls.cert !== "";
+}
+
 /** The workers the server runs: `workers`, or one per core when it is 0. */
 export function workerCount(config: Config): number {
   return config.workers > 0 ? config.workers : Math.max(1, navigator.hardwareConcurrency || 1);
@@ -127,7 +138,7 @@ export function workerShare(config: Config, total: number): number {
 
 /** The defaults; `dm-live.yaml` must say the same (a test checks). */
 export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
-  rtsp: { address: "0.0.0.0", port: 8554, tunnelPort: 0 },
+  rtsp: { address: "0.0.0.0", port: 8554, tunnelPort: 0, tls: { cert: "", key: "", port: 8322 } },
   udp: { portBase: 8000, reorderPackets: 64, reorderMs: 100, batchSends: true },
   api: { enabled: true, address: "127.0.0.1", port: 9997, debug: false, users: [], ips: [] },
   net: { backend: "auto" },
@@ -232,6 +243,13 @@ const str: Check = (v, key) => {
 /** Any string, "" included. */
 const anyStr: Check = (v, key) => {
   if (typeof v !== "string") throw new ConfigError(`'${key}' must be a string, got ${JSON.stringify(v)}`);
+  return v;
+};
+/** A file name, or "" for none. */
+const fileOrNone: Check = (v, key) => {
+  if (typeof v !== "string" || v.includes("\0")) {
+    throw new ConfigError(`'${key}' must be a file name, or "" for none, got ${JSON.stringify(v)}`);
+  }
   return v;
 };
 const oneOf = (values: readonly string[]): Check => (v, key) => {
@@ -526,7 +544,12 @@ const clusterCheck: Check = (v, key) => {
 type Schema = { [k: string]: Check | Schema };
 
 const SCHEMA: Schema = {
-  rtsp: { address: str, port: int(0, 65535), tunnelPort: int(0, 65535) },
+  rtsp: {
+    address: str,
+    port: int(0, 65535),
+    tunnelPort: int(0, 65535),
+    tls: { cert: fileOrNone, key: fileOrNone, port: int(1, 65535) },
+  },
   udp: {
     portBase: int(0, 65534),
     reorderPackets: int(1, 1024),
@@ -652,6 +675,23 @@ export function validateConfig(raw: unknown): Config {
     throw new ConfigError(
       `'udp.portBase' must be even (RTP on even ports, RTCP on the next), got ${c.udp.portBase}`,
       ["udp", "portBase"],
+    );
+  }
+  const tls = c.rtsp.tls;
+  if ((tls.cert === "") !== (tls.key === "")) {
+    const given = tls.cert === "" ? "key" : "cert";
+    throw new ConfigError(
+      `'rtsp.tls.cert' and 'rtsp.tls.key' go together: both (RTSPS on) or neither (off), got only 'rtsp.tls.${given}'`,
+      ["rtsp", "tls", given],
+    );
+  }
+  if (tlsOn(c) && (tls.port === c.rtsp.port || tls.port === c.rtsp.tunnelPort)) {
+    // Both listeners have SO_REUSEPORT: on one port the kernel would split connections between them.
+    throw new ConfigError(
+      `'rtsp.tls.port' ${tls.port} is also 'rtsp.${
+        tls.port === c.rtsp.port ? "port" : "tunnelPort"
+      }': RTSPS needs a port of its own`,
+      ["rtsp", "tls", "port"],
     );
   }
   if (c.cluster !== null && c.cluster.edgeRetryMaxMs < c.cluster.edgeRetryMinMs) {

@@ -4,6 +4,7 @@ import {
   DEFAULT_CONFIG,
   DEFAULT_CONFIG_YAML,
   parseConfig,
+  tlsOn,
   withOverrides,
   workerCount,
   workerShare,
@@ -201,6 +202,55 @@ Deno.test("paths entries with a source: defaults, patterns on demand, and errors
       /line 5: .*must be at least/,
     ],
     ["unknown key", "paths:\n  a:\n    sourceUrl: rtsp://h/x\n", /line 3: unknown key 'paths\.a\.sourceUrl'/],
+  ];
+  for (const [name, yaml, re] of errors) {
+    await t.step(
+      name,
+      () => assert.throws(() => parseConfig(yaml), (e) => e instanceof ConfigError && re.test(e.message)),
+    );
+  }
+});
+
+Deno.test("rtsp.tls: off by default, both files or neither, a port of its own, errors by line", async (t) => {
+  assert.deepEqual(DEFAULT_CONFIG.rtsp.tls, { cert: "", key: "", port: 8322 });
+  assert.equal(tlsOn(DEFAULT_CONFIG), false);
+  const on = parseConfig("rtsp:\n  tls:\n    cert: /etc/dm-live/cert.pem\n    key: /etc/dm-live/key.pem\n");
+  assert.deepEqual(on.rtsp.tls, { cert: "/etc/dm-live/cert.pem", key: "/etc/dm-live/key.pem", port: 8322 });
+  assert.equal(tlsOn(on), true);
+  assert.equal(
+    withOverrides(DEFAULT_CONFIG, { "rtsp.tls.cert": "c.pem", "rtsp.tls.key": "k.pem" }).rtsp.tls.key,
+    "k.pem",
+  );
+  // The same port as the plain listener is fine while RTSPS is off.
+  assert.equal(withOverrides(DEFAULT_CONFIG, { "rtsp.tls.port": 8554 }).rtsp.tls.port, 8554);
+  const errors: [string, string, RegExp][] = [
+    [
+      "cert without key",
+      "rtsp:\n  tls:\n    cert: c.pem\n",
+      /line 3: 'rtsp\.tls\.cert' and 'rtsp\.tls\.key' go together: .*only 'rtsp\.tls\.cert'/,
+    ],
+    ["key without cert", "rtsp:\n  tls:\n    key: k.pem\n", /line 3: .*go together: .*only 'rtsp\.tls\.key'/],
+    [
+      "the plain port",
+      "rtsp:\n  port: 9000\n  tls:\n    cert: c.pem\n    key: k.pem\n    port: 9000\n",
+      /line 6: 'rtsp\.tls\.port' 9000 is also 'rtsp\.port': RTSPS needs a port of its own/,
+    ],
+    [
+      "the tunnel port",
+      "rtsp:\n  tunnelPort: 8080\n  tls:\n    cert: c.pem\n    key: k.pem\n    port: 8080\n",
+      /line 6: .* is also 'rtsp\.tunnelPort'/,
+    ],
+    [
+      "port 0",
+      "rtsp:\n  tls:\n    port: 0\n",
+      /line 3: 'rtsp\.tls\.port' must be an integer from 1 to 65535/,
+    ],
+    ["cert not a string", "rtsp:\n  tls:\n    cert: 5\n", /line 3: 'rtsp\.tls\.cert' must be a file name/],
+    [
+      "unknown key",
+      "rtsp:\n  tls:\n    certificate: c.pem\n",
+      /line 3: unknown key 'rtsp\.tls\.certificate'/,
+    ],
   ];
   for (const [name, yaml, re] of errors) {
     await t.step(

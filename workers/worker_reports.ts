@@ -106,6 +106,7 @@ export function sessionReports(worker: number, connections: Iterable<RtspConnect
       role: s?.role ?? "none",
       state: s?.state ?? "connected",
       transport: s?.transport ?? null,
+      tls: c.encrypted,
       user: s?.user ?? null,
       created: new Date(s?.created ?? c.opened).toISOString(),
       bytesIn: c.bytesIn + (s?.udpBytesIn ?? 0),

@@ -1,15 +1,18 @@
 /**
- * The worker's composition root: builds what one RTSP worker runs (its listener, its UDP ports,
- * its replica of the stream directory, the context its connections share) and answers main.ts.
- * Just over 300 lines: each message main.ts sends is answered here, next to what it changes.
+ * The worker's composition root: builds what one RTSP worker runs (its listeners: plain, RTSPS and
+ * the tunnel's; its UDP ports, its replica of the stream directory, the context its connections
+ * share) and answers main.ts. Near 400 lines: each message main.ts sends is answered here, next to
+ * what it changes.
  */
-import { type Config, workerShare } from "../src/config.ts";
+import { type Config, tlsOn, workerShare } from "../src/config.ts";
 import { Logger, type LogSink } from "../src/log/logger.ts";
 import type { ByteSocket, SocketListener } from "../src/net/byte_socket.ts";
 import { DenoListener } from "../src/net/deno_listener.ts";
 import { EpollPoller } from "../src/net/epoll_poller.ts";
 import { FfiListener } from "../src/net/ffi_listener.ts";
 import { TunnelListener } from "../src/net/tunnel_listener.ts";
+import { type ListenTuner, readPem, TlsListener } from "../src/net/tls_listener.ts";
+import { listenNoDelay } from "../src/net/listener_nodelay.ts";
 import { resolveBackend } from "../src/net/backend.ts";
 import { RtspConnection } from "../src/session/rtsp_connection.ts";
 import type { WorkerContext } from "../src/session/worker_context.ts";
@@ -44,6 +47,29 @@ function openUdp(
   }
 }
 
+/**
+ * This worker's RTSPS listener, or null (RTSPS off). Throws, and the worker does not start, when
+ * its port is taken or its files cannot be read or are refused: a server asked for RTSPS does not
+ * run without it.
+ */
+function openTls(config: Config, log: Logger, ffi: boolean): TlsListener | null {
+  if (!tlsOn(config)) return null;
+  const { cert, key, port } = config.rtsp.tls;
+  // With FFI, accepted TLS sockets get TCP_NODELAY through their listener (listener_nodelay.ts).
+  const tune: ListenTuner | undefined = ffi
+    ? (listen) => {
+      const { listener, set } = listenNoDelay(listen);
+      if (set === 0) log.warn(`RTSPS: its listening socket was not found: TLS connections keep Nagle on`);
+      return listener;
+    }
+    : undefined;
+  try {
+    return new TlsListener(config.rtsp.address, port, readPem(cert, key), log, tune);
+  } catch (e) {
+    throw new Error(`RTSPS on port ${port}: ${(e as Error).message}`);
+  }
+}
+
 /** The tick whose lateness measures event-loop lag. */
 const LAG_TICK_MS = 100;
 /** How often idle connections are looked for. */
@@ -56,6 +82,8 @@ export class WorkerRuntime {
   readonly connections = new Set<RtspConnection>();
   readonly #directory: WorkerDirectory;
   #tunnel: TunnelListener | null = null;
+  /** The RTSPS listener (rtsp.tls), or null. */
+  readonly #tls: TlsListener | null = null;
   /** The sources main.ts gave this worker to pull, by path. */
   readonly sources = new Map<string, SourceRunner>();
   readonly #post: (msg: WorkerToMain) => void;
@@ -112,16 +140,20 @@ export class WorkerRuntime {
       hook,
     };
     this.#post = post;
+    let listener: SocketListener | null = null;
     try {
-      this.#listener = this.#poller !== null
+      listener = this.#poller !== null
         ? new FfiListener(config.rtsp.address, config.rtsp.port, this.#poller, log)
         : new DenoListener(config.rtsp.address, config.rtsp.port, log);
+      this.#tls = openTls(config, log, ffi);
     } catch (e) {
       // The worker fails to start; FFI fds outlive a Worker, so what is open is closed here.
+      listener?.close();
       udp?.close();
       this.#poller?.stop();
       throw e;
     }
+    this.#listener = listener;
     this.#sweep = setInterval(this.#closeIdle, SWEEP_INTERVAL_MS);
     this.#lagTimer = setInterval(this.#measureLag, LAG_TICK_MS);
   }
@@ -142,6 +174,12 @@ export class WorkerRuntime {
       this.#polling = this.#poller.run().catch((e) => this.ctx.log.error(`poller failed: ${e}`));
     }
     this.#listener.serve(this.#accept);
+    if (this.#tls !== null) {
+      this.#tls.serve(this.#accept);
+      if (this.ctx.worker === 0) {
+        this.ctx.log.info(`RTSPS on port ${this.#tls.port} (certificate ${this.ctx.config.rtsp.tls.cert})`);
+      }
+    }
     const tunnelPort = this.ctx.config.rtsp.tunnelPort;
     if (tunnelPort > 0 && this.ctx.worker === 0) {
       try {
@@ -197,6 +235,7 @@ export class WorkerRuntime {
         // Sessions read ctx.config per request, so running ones keep going under the new values.
         this.ctx.config = msg.config;
         this.ctx.log.setLevel(msg.config.log.level);
+        this.#reloadTls(msg.config);
         return;
       case "crash":
         this.ctx.log.warn("crashing on request of the API (api.debug)");
@@ -237,6 +276,7 @@ export class WorkerRuntime {
     clearInterval(this.#lagTimer);
     this.#try("close the listener", () => this.#listener.close());
     this.#try("close the tunnel listener", () => this.#tunnel?.close());
+    this.#try("close the RTSPS listener", () => this.#tls?.close());
     for (const [path, r] of this.sources) this.#try(`stop source ${path}`, () => r.stop(reason));
     this.sources.clear();
     let connections = 0;
@@ -255,6 +295,33 @@ export class WorkerRuntime {
   /** Settles once the poller's loop has ended after stop() (and closed the epoll fd). */
   get finished(): Promise<void> {
     return this.#polling;
+  }
+
+  /**
+   * A reload reads RTSPS's files again: a changed certificate serves new connections (running ones
+   * keep theirs); one that cannot be read or is refused is logged, and the running one kept.
+   */
+  #reloadTls(config: Config): void {
+    const tls = this.#tls;
+    if (tls === null || !tlsOn(config)) return;
+    const { cert, key } = config.rtsp.tls;
+    const log = this.ctx.log;
+    const kept = (e: unknown) =>
+      log.error(`RTSPS: keeping the running certificate, ${cert} and ${key}: ${(e as Error).message}`);
+    let replaced: Promise<boolean>;
+    try {
+      replaced = tls.replace(readPem(cert, key));
+    } catch (e) {
+      return kept(e);
+    }
+    replaced.then((changed) => {
+      // Every worker does it; one says so.
+      const line = changed
+        ? `RTSPS: new connections get the certificate of ${cert}`
+        : "RTSPS: certificate unchanged";
+      if (changed && this.ctx.worker === 0) log.info(line);
+      else log.debug(line);
+    }, kept);
   }
 
   #try(what: string, fn: () => void): void {

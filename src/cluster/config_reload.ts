@@ -1,5 +1,5 @@
 /** What a config reload (SIGHUP) may change while the server runs. */
-import type { Config } from "../config.ts";
+import { type Config, tlsOn } from "../config.ts";
 
 /**
  * Sections a running server cannot change: its sockets (rtsp, udp, net, api), its cluster membership, its threads
@@ -17,8 +17,18 @@ export const RESTART_ONLY: readonly (keyof Config)[] = [
   "cluster",
 ];
 
-/** Keys of restart-only sections that a reload does change: the API reads them on each request. */
-export const LIVE_IN_RESTART_ONLY: readonly string[] = ["api.users", "api.ips"];
+/**
+ * Keys of restart-only sections that a reload does change: the API reads api.users and api.ips on
+ * each request; the workers read RTSPS's certificate and key files again on each reload, named by
+ * rtsp.tls.cert and rtsp.tls.key, while RTSPS stays on (turning it on or off opens or closes a
+ * port: a restart).
+ */
+export const LIVE_IN_RESTART_ONLY: readonly string[] = [
+  "api.users",
+  "api.ips",
+  "rtsp.tls.cert",
+  "rtsp.tls.key",
+];
 
 /** A reloaded config and what it changes. */
 export interface ReloadPlan {
@@ -34,11 +44,17 @@ export interface ReloadPlan {
 export function planReload(running: Config, loaded: Config): ReloadPlan {
   const changed = diffKeys(running as unknown, loaded as unknown, "").sort();
   const under = (k: string, s: string) => k === s || k.startsWith(`${s}.`);
-  const restartOnly = (k: string) =>
-    RESTART_ONLY.some((s) => under(k, s)) && !LIVE_IN_RESTART_ONLY.some((l) => under(k, l));
+  const tlsStays = tlsOn(running) && tlsOn(loaded);
+  const live = (k: string) =>
+    LIVE_IN_RESTART_ONLY.some((l) => under(k, l)) && (tlsStays || !under(k, "rtsp.tls"));
+  const restartOnly = (k: string) => RESTART_ONLY.some((s) => under(k, s)) && !live(k);
   const config = { ...loaded } as Record<string, unknown>;
   for (const s of RESTART_ONLY) config[s] = running[s];
   config.api = { ...running.api, users: loaded.api.users, ips: loaded.api.ips };
+  if (tlsStays) {
+    const { cert, key } = loaded.rtsp.tls;
+    config.rtsp = { ...running.rtsp, tls: { ...running.rtsp.tls, cert, key } };
+  }
   return {
     config: config as unknown as Config,
     applied: changed.filter((k) => !restartOnly(k)),

@@ -54,3 +54,29 @@ Deno.test("planReload() applies api.users and api.ips (read per request) and kee
   assert.deepEqual(plan.needRestart, ["api.port"]);
   assert.deepEqual(plan.config.api, { ...running.api, users, ips: ["10.0.0.0/8"] });
 });
+
+Deno.test("planReload() applies rtsp.tls.cert and key while RTSPS stays on; turning it on or off, or its port, needs a restart", () => {
+  const on = { "rtsp.tls.cert": "/etc/a.pem", "rtsp.tls.key": "/etc/a.key" };
+  const running = withOverrides(DEFAULT_CONFIG, on);
+  const moved = withOverrides(DEFAULT_CONFIG, {
+    "rtsp.tls.cert": "/etc/b.pem",
+    "rtsp.tls.key": "/etc/b.key",
+    "rtsp.tls.port": 9322,
+  });
+  let plan = planReload(running, moved);
+  assert.deepEqual(plan.applied, ["rtsp.tls.cert", "rtsp.tls.key"]);
+  assert.deepEqual(plan.needRestart, ["rtsp.tls.port"]);
+  assert.deepEqual(plan.config.rtsp, {
+    ...running.rtsp,
+    tls: { cert: "/etc/b.pem", key: "/etc/b.key", port: 8322 },
+  });
+
+  plan = planReload(running, withOverrides(DEFAULT_CONFIG, {}));
+  assert.deepEqual(plan.applied, [], "turning RTSPS off closes a port: a restart");
+  assert.deepEqual(plan.needRestart, ["rtsp.tls.cert", "rtsp.tls.key"]);
+  assert.deepEqual(plan.config.rtsp, running.rtsp);
+
+  plan = planReload(withOverrides(DEFAULT_CONFIG, {}), running);
+  assert.deepEqual(plan.needRestart, ["rtsp.tls.cert", "rtsp.tls.key"], "turning it on opens one");
+  assert.equal(plan.config.rtsp.tls.cert, "");
+});

@@ -5,6 +5,8 @@
 export interface ByteSocket {
   /** `host:port` of the peer, for logs. */
   readonly peer: string;
+  /** Whether the bytes travel inside TLS (an RTSPS connection); absent: plain TCP. */
+  readonly encrypted?: boolean;
   /**
    * Reads into target.spare(), asked for only when bytes are there (FFI; so an idle connection
    * need not hold a buffer): the byte count, or null at end of stream.

@@ -3,18 +3,18 @@ import type { ByteSocket, SocketListener } from "./byte_socket.ts";
 import { DenoSocket } from "./deno_socket.ts";
 
 /**
- * Calls onConn for each connection `listener` accepts (TCP_NODELAY set) until closed() says so; a
- * failing accept (EMFILE and friends) is logged and tried again shortly, the connections we have
- * kept.
+ * Calls onConn for each connection `listener` accepts (TCP_NODELAY set where the connection has it:
+ * a TlsConn has no setNoDelay) until closed() says so; a failing accept (EMFILE and friends) is
+ * logged and tried again shortly, the connections we have kept.
  */
-export async function acceptEach(
-  listener: Deno.TcpListener,
+export async function acceptEach<C extends Deno.TcpConn | Deno.TlsConn>(
+  listener: Deno.Listener<C, Deno.NetAddr>,
   closed: () => boolean,
   log: Logger,
-  onConn: (conn: Deno.TcpConn) => void,
+  onConn: (conn: C) => void,
 ): Promise<void> {
   while (!closed()) {
-    let conn: Deno.TcpConn;
+    let conn: C;
     try {
       conn = await listener.accept();
     } catch (e) {
@@ -23,10 +23,12 @@ export async function acceptEach(
       await new Promise((r) => setTimeout(r, 100));
       continue;
     }
-    try {
-      conn.setNoDelay(true);
-    } catch {
-      // the peer may already be gone
+    if ("setNoDelay" in conn) {
+      try {
+        conn.setNoDelay(true);
+      } catch {
+        // the peer may already be gone
+      }
     }
     onConn(conn);
   }

@@ -11,6 +11,8 @@ import { type SourceConfig, sourceUrlFor } from "../paths/path_config.ts";
 /** The connection as request handlers see it: a session host that carries at most one session. */
 export interface RequestConnection extends SessionHost {
   readonly peer: string;
+  /** An RTSPS connection: its media stays inside TLS (no UDP transport, docs/protocol.md §27). */
+  readonly encrypted: boolean;
   session: RtspSession | null;
   /** Digest nonce counts this connection has used (replay check); made by the first Digest answer. */
   nonceCounter: NonceCounter | null;

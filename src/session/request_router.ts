@@ -97,7 +97,7 @@ function setup(c: RequestConnection, req: RtspRequest): Reply | Promise<Reply> {
     );
   }
   checkMethod(s?.state ?? "initial", "SETUP");
-  const t = pickTransport(req, c.ctx.udp, c.peerHost);
+  const t = pickTransport(req, c.ctx.udp, c.peerHost, c.encrypted);
   checkSameTransport(s?.transport ?? null, t.lower);
   const u = parseRtspUrl(req.url);
   if (s instanceof PublisherSession) return setupPublisher(s, req, u, t);

@@ -44,6 +44,8 @@ export class RtspConnection implements RequestConnection {
   readonly ctx: WorkerContext;
   readonly sock: ByteSocket;
   readonly peer: string;
+  /** Whether it came in on the RTSPS port (TLS). */
+  readonly encrypted: boolean;
   readonly writer: WriteQueue;
   session: RtspSession | null = null;
   /** performance.now() of the last byte received, for the idle timeout. */
@@ -66,6 +68,7 @@ export class RtspConnection implements RequestConnection {
     this.#onClosed = onClosed;
     this.sock = sock;
     this.peer = sock.peer;
+    this.encrypted = sock.encrypted === true;
     const l = ctx.config.limits;
     this.#splitter = new MessageSplitter({
       maxHeaderBlockBytes: l.maxHeaderBlockBytes,

@@ -11,19 +11,27 @@ import type { UdpRouteTarget, WorkerUdp } from "./udp_ports.ts";
 
 /**
  * The first transport offered that dm-live serves (docs/protocol.md §7): RTP/AVP over TCP
- * (interleaved), or unicast UDP with client_port when this worker has UDP ports and the peer is
- * IPv4. Anything else gets 461, which makes ffmpeg and VLC retry with another (docs/protocol.md §8).
+ * (interleaved), or unicast UDP with client_port when this worker has UDP ports, the peer is IPv4
+ * and the connection is not RTSPS (`encrypted`: its media stays inside TLS, §27).
+ * Anything else gets 461, which makes ffmpeg and VLC retry with another (docs/protocol.md §8).
  */
-export function pickTransport(req: RtspRequest, udp: WorkerUdp | null, peerHost: string): TransportSpec {
+export function pickTransport(
+  req: RtspRequest,
+  udp: WorkerUdp | null,
+  peerHost: string,
+  encrypted = false,
+): TransportSpec {
   const h = req.headers.get("Transport");
   if (h === undefined) throw new RtspError(STATUS_CODE.BadRequest, "SETUP without a Transport header");
-  const udpOk = udp !== null && udpKey(peerHost, 0) >= 0;
+  const udpOk = udp !== null && !encrypted && udpKey(peerHost, 0) >= 0;
   const spec = parseTransportHeader(h).find((t) =>
     t.protocol === "RTP/AVP" && t.delivery !== "multicast" &&
     (t.lower === "TCP" || (udpOk && t.clientPort !== undefined))
   );
   if (!spec) {
-    const served = udp === null
+    const served = encrypted
+      ? "RTP/AVP/TCP: an RTSPS session's media stays inside its TLS connection"
+      : udp === null
       ? "RTP/AVP/TCP"
       : "RTP/AVP/TCP, or unicast RTP/AVP over IPv4 with client_port";
     throw new RtspError(STATUS_CODE.UnsupportedTransport, `no supported transport in '${h}' (${served})`);

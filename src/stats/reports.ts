@@ -109,6 +109,8 @@ export interface SessionReport {
   state: string;
   /** Lower transport of the media, once SETUP chose it. */
   transport: "tcp" | "udp" | null;
+  /** Whether the connection is RTSPS (TLS), its interleaved media included. */
+  tls: boolean;
   user: string | null;
   /** ISO time the session (or, before one, the connection) was made. */
   created: string;

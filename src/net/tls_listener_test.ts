@@ -1,0 +1,105 @@
+import assert from "node:assert/strict";
+import { Logger } from "../log/logger.ts";
+import type { ByteSocket } from "./byte_socket.ts";
+import { readPem, TlsListener } from "./tls_listener.ts";
+import { makeTestCert, type TestCert } from "./testdata/tls_cert.ts";
+
+const log = new Logger("error");
+
+/** Connects trusting only `ca`, sends `hello`, and reads what the server echoes. */
+async function echoThrough(port: number, ca: TestCert): Promise<string> {
+  const c = await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [ca.cert] });
+  try {
+    await c.write(new TextEncoder().encode("hello"));
+    const b = new Uint8Array(16);
+    const n = await c.read(b);
+    return new TextDecoder().decode(b.subarray(0, n ?? 0));
+  } finally {
+    c.close();
+  }
+}
+
+/** Serves `l` by echoing the first read of each connection, then closing it. */
+function echo(l: TlsListener, accepted: ByteSocket[]): void {
+  l.serve((sock) => {
+    accepted.push(sock);
+    const buf = new Uint8Array(16);
+    sock.read({ spare: () => buf }).then(async (n) => {
+      if (n !== null) await sock.write(buf, 0, n);
+    }).catch(() => {}).finally(() => sock.close());
+  });
+}
+
+Deno.test("TlsListener serves TLS connections as encrypted ByteSockets, and replace() swaps the certificate for new ones", async () => {
+  const a = await makeTestCert({ cn: "a" });
+  const b = await makeTestCert({ cn: "b" });
+  const l = new TlsListener("127.0.0.1", 0, readPem(a.certFile, a.keyFile), log);
+  const accepted: ByteSocket[] = [];
+  try {
+    echo(l, accepted);
+    assert.equal(await echoThrough(l.port, a), "hello");
+    assert.equal(accepted[0].encrypted, true);
+    assert.match(accepted[0].peer, /^127\.0\.0\.1:\d+$/);
+
+    // A client that trusts only b is refused a's certificate.
+    await assert.rejects(echoThrough(l.port, b), /invalid peer certificate|UnknownIssuer/);
+
+    // The same PEM again changes nothing.
+    assert.equal(await l.replace(readPem(a.certFile, a.keyFile)), false);
+    assert.equal(await l.replace(readPem(b.certFile, b.keyFile)), true);
+    assert.equal(await echoThrough(l.port, b), "hello", "a new connection gets the new certificate");
+    await assert.rejects(echoThrough(l.port, a), /invalid peer certificate|UnknownIssuer/);
+  } finally {
+    l.close();
+    await a.remove();
+    await b.remove();
+  }
+});
+
+Deno.test("TlsListener.replace() with a bad certificate or key throws and keeps serving the old one", async () => {
+  const a = await makeTestCert({ cn: "a" });
+  const b = await makeTestCert({ cn: "b" });
+  const l = new TlsListener("127.0.0.1", 0, readPem(a.certFile, a.keyFile), log);
+  try {
+    echo(l, []);
+    await assert.rejects(l.replace({ cert: "not a certificate", key: a.key }), /refused: No certificates/);
+    await assert.rejects(l.replace({ cert: a.cert, key: "" }), /refused: No keys/);
+    await assert.rejects(l.replace({ cert: a.cert, key: b.key }), /refused: .*KeyMismatch/);
+    assert.equal(await echoThrough(l.port, a), "hello");
+    assert.throws(
+      () => readPem(`${a.dir}/missing.pem`, a.keyFile),
+      /cannot read the certificate .*missing\.pem/,
+    );
+  } finally {
+    l.close();
+    await a.remove();
+    await b.remove();
+  }
+});
+
+Deno.test("TlsListener refuses bad PEM at start, and a plain client gets a TLS alert, not RTSP", async () => {
+  const a = await makeTestCert();
+  try {
+    assert.throws(() => new TlsListener("127.0.0.1", 0, { cert: a.key, key: a.key }, log), /No certificates/);
+    const l = new TlsListener("127.0.0.1", 0, readPem(a.certFile, a.keyFile), log);
+    const errors: string[] = [];
+    l.serve((sock) => {
+      sock.read({ spare: () => new Uint8Array(64) }).catch((e) => errors.push((e as Error).message))
+        .finally(() => sock.close());
+    });
+    try {
+      const c = await Deno.connect({ hostname: "127.0.0.1", port: l.port });
+      await c.write(new TextEncoder().encode("OPTIONS rtsp://127.0.0.1/ RTSP/1.0\r\nCSeq: 1\r\n\r\n"));
+      const buf = new Uint8Array(64);
+      const n = await c.read(buf);
+      c.close();
+      assert.ok(n !== null && buf[0] === 0x15, "a TLS alert record (content type 21)");
+      for (let i = 0; i < 50 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.match(errors[0], /corrupt message/);
+    } finally {
+      l.close();
+    }
+  } finally {
+    await a.remove();
+  }
+});
