@@ -149,13 +149,15 @@ export interface GstDecoded extends GstOutput {
 /**
  * Runs GStreamer's rtspsrc on url with H.264 and AAC decoders into fakesinks until `enough` holds
  * of the decoded frame counts so far (or it exits, or `maxSeconds` pass), then stops it: the
- * counts and the lines that report errors or warnings.
+ * counts and the lines that report errors or warnings. `props`: more rtspsrc properties
+ * (`tls-validation-flags=0` for a self-signed rtsps:// server).
  */
 export function gstDecode(
   url: string,
-  protocols: "tcp" | "udp",
+  protocols: "tcp" | "udp" | "udp+tcp",
   enough: (r: GstDecoded) => boolean,
   maxSeconds = 30,
+  props: string[] = [],
 ): Promise<GstDecoded> {
   const branch = (
     depay: string,
@@ -185,6 +187,7 @@ export function gstDecode(
     `protocols=${protocols}`,
     "latency=0",
     "name=src",
+    ...props,
     ...branch("rtph264depay", "h264parse", "avdec_h264", "video"),
     ...branch("rtpmp4gdepay", "aacparse", "avdec_aac", "audio"),
   ];

@@ -1,4 +1,7 @@
-/** A raw RTSP/TCP client for tests: sends requests, reads responses and interleaved frames in order. */
+/**
+ * A raw RTSP/TCP client for tests (RTSPS with connectTls): sends requests, reads responses and
+ * interleaved frames in order.
+ */
 import { HeaderMap } from "../../src/rtsp/header_map.ts";
 import {
   MessageSplitter,
@@ -33,7 +36,7 @@ export class ClosedBeforeResponse extends Error {
  * else by close() or check(). Only a socket closing (ours or the peer's) ends the loop quietly.
  */
 export class RtspTestClient {
-  readonly conn: Deno.TcpConn;
+  readonly conn: Deno.TcpConn | Deno.TlsConn;
   readonly url: string;
   cseq = 1;
   session: string | undefined;
@@ -60,7 +63,7 @@ export class RtspTestClient {
   bytesWritten = 0;
   bytesRead = 0;
 
-  private constructor(conn: Deno.TcpConn, url: string) {
+  private constructor(conn: Deno.TcpConn | Deno.TlsConn, url: string) {
     this.conn = conn;
     this.url = url;
     this.done = this.#readLoop();
@@ -69,6 +72,30 @@ export class RtspTestClient {
   static async connect(port: number, path: string, hostname = "127.0.0.1"): Promise<RtspTestClient> {
     const conn = await Deno.connect({ hostname, port });
     return new RtspTestClient(conn, `rtsp://${hostname}:${port}/${path}`);
+  }
+
+  /** RTSPS (connectTls) when caCerts are given, else plain RTSP (connect). */
+  static open(port: number, path: string, caCerts?: string[]): Promise<RtspTestClient> {
+    return caCerts === undefined
+      ? RtspTestClient.connect(port, path)
+      : RtspTestClient.connectTls(port, path, caCerts);
+  }
+
+  /** An RTSPS client (url rtsps://) that trusts only `caCerts`; the TLS handshake is done when it returns. */
+  static async connectTls(
+    port: number,
+    path: string,
+    caCerts: string[],
+    hostname = "127.0.0.1",
+  ): Promise<RtspTestClient> {
+    const conn = await Deno.connectTls({ hostname, port, caCerts });
+    try {
+      await conn.handshake();
+    } catch (e) {
+      conn.close();
+      throw e;
+    }
+    return new RtspTestClient(conn, `rtsps://${hostname}:${port}/${path}`);
   }
 
   get closed(): boolean {

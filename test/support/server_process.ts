@@ -93,11 +93,22 @@ export class ServerProcess {
   /** Waits until it listens; null when it holds its ports, else what is wrong (or throws: no start). */
   async #ready(args: string[], udpWorkers: number): Promise<string | null> {
     const deadline = Date.now() + 15000;
+    let exited = false;
+    this.proc.done.then(() => exited = true);
     for (;;) {
       const m = /listening on rtsp:\/\/[^ ]+:(\d+) with/.exec(this.proc.stdout);
       if (m) {
         this.port = Number(m[1]);
         break;
+      }
+      // A reserved port another program took between the proof and the bind: a fresh slot.
+      const taken = /failed to start: RTSPS on port \d+: .*(AddrInUse|[Aa]ddress already in use)/.exec(
+        this.log,
+      );
+      if (taken) return taken[0];
+      if (exited) {
+        await this.proc.done;
+        throw new Error(`dm-live did not start:\n${this.proc.stdout}\n${this.proc.stderr}`);
       }
       if (Date.now() > deadline) {
         this.proc.kill();

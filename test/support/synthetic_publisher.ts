@@ -6,9 +6,16 @@ import { AV_SDP } from "../../src/sdp/testdata/av_sdp.ts";
 
 export { AV_SDP };
 
-/** Connects, announces AV_SDP on `path` and starts recording; throws unless every step gets 200. */
-export async function startPublisher(port: number, path: string): Promise<SyntheticPublisher> {
-  const c = await RtspTestClient.connect(port, path);
+/**
+ * Connects (over RTSPS, trusting `caCerts`, when they are given), announces AV_SDP on `path` and
+ * starts recording; throws unless every step gets 200.
+ */
+export async function startPublisher(
+  port: number,
+  path: string,
+  caCerts?: string[],
+): Promise<SyntheticPublisher> {
+  const c = await RtspTestClient.open(port, path, caCerts);
   let r = await c.request("ANNOUNCE", c.url, { "Content-Type": "application/sdp" }, AV_SDP);
   assert.equal(r.status, 200, `ANNOUNCE: ${r.status} ${r.reason}`);
   r = await c.request("SETUP", `${c.url}/streamid=0`, {

@@ -3,9 +3,9 @@ import assert from "node:assert/strict";
 import { RtspTestClient } from "./rtsp_client.ts";
 import { parseTransportHeader } from "../../src/rtsp/transport_header.ts";
 
-/** Plays both tracks of `path` over TCP on channels 0-1 and 2-3. */
-export async function playTcp(port: number, path: string): Promise<RtspTestClient> {
-  const c = await RtspTestClient.connect(port, path);
+/** Plays both tracks of `path` over TCP on channels 0-1 and 2-3 (over RTSPS when caCerts are given). */
+export async function playTcp(port: number, path: string, caCerts?: string[]): Promise<RtspTestClient> {
+  const c = await RtspTestClient.open(port, path, caCerts);
   try {
     const d = await c.request("DESCRIBE", c.url);
     assert.equal(d.status, 200, `DESCRIBE: ${d.status}`);
