@@ -11,6 +11,7 @@
 import { SERVER_V8_FLAGS } from "../src/v8_flags.ts";
 import { parseArgs } from "node:util";
 import type { LoadPlan, LoadReport } from "./load_client.ts";
+import { makeTestCert, type TestCert } from "../src/net/testdata/tls_cert.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 /** Viewers of the probe process (bench/load_client.ts), which also runs every joiner. */
@@ -36,6 +37,9 @@ const HELP = `deno task bench [options]
   --set KEY=VALUE      any other dm-live config key for the run (repeatable)
   --clients N          load-generator processes (default 2)
   --transport T        tcp (interleaved, default) or udp (RTP to one UDP port per viewer)
+  --tls                viewers play over RTSPS (rtsps://, interleaved RTP inside TLS) from dm-live's
+                       rtsp.tls port, with a self-signed certificate made for the run (openssl); the
+                       publisher stays on the plain port
   --url URL            run the load against another RTSP server's stream (no dm-live, no publisher)
   --label TEXT         name of this run in the report
   --json FILE          where to write the JSON result (default bench/out/fanout-<time>.json)
@@ -239,6 +243,8 @@ export interface FanoutOptions {
   clients?: number;
   /** How viewers receive RTP (default tcp). */
   transport?: "tcp" | "udp";
+  /** Viewers play over RTSPS (TLS) from the server's rtsp.tls port (TCP transport only). */
+  tls?: boolean;
   /** Run the load against another RTSP server's stream (no dm-live, no publisher). */
   url?: string;
   /** Name of this run in the report. */
@@ -280,6 +286,8 @@ export interface FanoutResult {
     clients: number;
     /** Viewers' RTP transport (absent in results from before UDP: tcp). */
     transport?: "tcp" | "udp";
+    /** Viewers over RTSPS (absent in results from before RTSPS: plain). */
+    tls?: boolean;
   };
   connected: number;
   failed: number;
@@ -320,6 +328,7 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
   await Deno.mkdir(OUT, { recursive: true });
 
   const children: Deno.ChildProcess[] = [];
+  let cert: TestCert | null = null;
   const cleanup = async () => {
     for (const c of children) {
       try {
@@ -335,6 +344,7 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
       new Promise((r) => (timer = setTimeout(r, 5000))),
     ]);
     clearTimeout(timer);
+    await cert?.remove();
   };
   try {
     let serverPid = 0;
@@ -342,9 +352,11 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
     /** Server RSS once it is up, before any publisher (KiB; 0 with --url). */
     let rssIdle = 0;
     let urls: string[];
+    /** What viewers play: `urls`, or with --tls the same paths on the RTSPS port. */
+    let viewerUrls: string[];
     const extraArgs: string[] = [];
     if (opts.url) {
-      urls = [opts.url];
+      urls = viewerUrls = [opts.url];
       const pid = Number(Deno.env.get("BENCH_SERVER_PID") ?? 0);
       serverPid = pid;
     } else {
@@ -407,13 +419,24 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
         "limits.maxConnectionsPerAddress=0",
       ];
       args.push(...extraArgs);
+      const tlsPort = port + 4000;
+      if (opts.tls) {
+        // Every load process has its own 127.0.0.x: each is in the certificate.
+        const ips = Array.from({ length: clients + 2 }, (_, k) => `127.0.0.${k + 1}`);
+        cert = await makeTestCert({ ips });
+        args.push("--set", `rtsp.tls.cert=${cert.certFile}`, "--set", `rtsp.tls.key=${cert.keyFile}`);
+        args.push("--set", `rtsp.tls.port=${tlsPort}`);
+      }
       if (opts.mergeWindow !== undefined) args.push("--set", `viewer.mergeWindowMs=${opts.mergeWindow}`);
       for (const kv of opts.serverSet ?? []) args.push("--set", kv);
       const server = new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "inherit" }).spawn();
       children.push(server);
       serverPid = server.pid;
       urls = Array.from({ length: streams }, (_, i) => `rtsp://127.0.0.1:${port}/bench/s${i}`);
-      for (const p of opts.sources ? [port, upPort] : [port]) {
+      viewerUrls = opts.tls
+        ? urls.map((u) => u.replace(`rtsp://127.0.0.1:${port}/`, `rtsps://127.0.0.1:${tlsPort}/`))
+        : urls;
+      for (const p of [port, ...(opts.sources ? [upPort] : []), ...(opts.tls ? [tlsPort] : [])]) {
         await waitFor(
           () => Deno.connect({ port: p }).then((c) => (c.close(), true), () => false),
           15000,
@@ -455,7 +478,7 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
     const crowd = viewers - probeViewers;
     const plan = (k: number): LoadPlan => ({
       // Each load process talks to its own 127.0.0.x so ~28k ephemeral ports are available per process.
-      urls: urls.map((u) => u.replace("//127.0.0.1:", `//127.0.0.${k + 1}:`)),
+      urls: viewerUrls.map((u) => u.replace("//127.0.0.1:", `//127.0.0.${k + 1}:`)),
       viewers: k === clients ? probeViewers : Math.floor(crowd / clients) + (k < crowd % clients ? 1 : 0),
       rampStartAt: now + 1500,
       rampEndAt: now + 1500 + rampS * 1000,
@@ -464,6 +487,7 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
       joiners: k === clients ? (opts.joiners ?? 40) : 0,
       transport: opts.transport ?? "tcp",
       keepAliveMs: 20000,
+      ...(cert !== null ? { caCerts: [cert.cert] } : {}),
     });
     const loads = Array.from({ length: clients + 1 }, (_, k) => {
       const child = new Deno.Command(Deno.execPath(), {
@@ -520,6 +544,7 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
         serverSet: opts.serverSet ?? [],
         clients,
         transport: opts.transport ?? "tcp",
+        tls: opts.tls ?? false,
       },
       connected: reports.reduce((x, r) => x + r.connected, 0),
       failed: reports.reduce((x, r) => x + r.failed, 0),
@@ -579,8 +604,8 @@ export function printResult(result: FanoutResult, log: (line: string) => void = 
   const joined = result.params.joiners;
   const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
   log(
-    `\n${result.label}: ${viewers} ${
-      result.params.transport ?? "tcp"
+    `\n${result.label}: ${viewers} ${result.params.transport ?? "tcp"}${
+      result.params.tls ? " RTSPS" : ""
     } viewers x ${streams} stream(s) at ${kbit} kbit/s, steady ${steadyS} s`,
   );
   log(
@@ -665,6 +690,7 @@ async function main(): Promise<void> {
       set: { type: "string", multiple: true },
       clients: { type: "string", default: "2" },
       transport: { type: "string", default: "tcp" },
+      tls: { type: "boolean" },
       url: { type: "string" },
       label: { type: "string" },
       json: { type: "string" },
@@ -676,12 +702,16 @@ async function main(): Promise<void> {
     return;
   }
   if (a.transport !== "tcp" && a.transport !== "udp") throw new Error(`--transport must be tcp or udp`);
+  if (a.tls && (a.transport !== "tcp" || a.url)) {
+    throw new Error(`--tls plays dm-live's RTSPS port over TCP: not with --transport udp or --url`);
+  }
   if (a["on-demand"] && !a.sources) throw new Error(`--on-demand needs --sources`);
   if (a.publisher !== "stamped" && a.publisher !== "ffmpeg") {
     throw new Error(`--publisher must be stamped or ffmpeg`);
   }
   const result = await runScenario({
     transport: a.transport,
+    tls: a.tls,
     viewers: Number(a.viewers),
     streams: Number(a.streams),
     sources: a.sources,

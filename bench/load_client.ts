@@ -1,6 +1,6 @@
 /**
  * One load-generator process: `viewers` RTSP/TCP viewers (DESCRIBE, SETUP each track with
- * channels 2i/2i+1, PLAY), ramped in, then counted: bytes and packets in the steady window, RTP
+ * channels 2i/2i+1, PLAY; over TLS for rtsps:// URLs), ramped in, then counted: bytes and packets in the steady window, RTP
  * sequence gaps per viewer, disconnects, and for viewers that join during the steady phase the
  * time from PLAY to their first packet and first keyframe. Prints one JSON line at the end.
  *
@@ -67,6 +67,8 @@ export interface LoadPlan {
   keepAliveMs: number;
   /** RTP over the RTSP connection (interleaved), or over UDP (one socket per viewer, every track). */
   transport?: "tcp" | "udp";
+  /** PEM certificates rtsps:// viewers trust (Deno.connectTls caCerts): the bench's self-signed one. */
+  caCerts?: string[];
   /**
    * Further viewers, each joining `url` at epoch ms `at` (any phase), reported one by one in
    * LoadReport.joins (not in joinFirst*Ms) and closed `joinHoldMs` after their first keyframe.
@@ -182,6 +184,8 @@ const DELAY_SAMPLERS = 10;
 let sampling = false;
 
 const READ_BYTES = 16384;
+/** LoadPlan.caCerts, for rtsps:// viewers. */
+let caCerts: string[] | undefined;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -193,7 +197,7 @@ interface Counters {
 }
 
 class Viewer {
-  conn!: Deno.TcpConn;
+  conn!: Deno.TcpConn | Deno.TlsConn;
   buf = new Uint8Array(READ_BYTES);
   start = 0;
   end = 0;
@@ -293,16 +297,23 @@ class Viewer {
   }
 
   async run(): Promise<void> {
-    const u = new URL(this.url.replace(/^rtsp:/, "http:"));
-    this.conn = await Deno.connect({ hostname: u.hostname, port: Number(u.port || 554) });
-    this.conn.setNoDelay(true);
+    const u = new URL(this.url.replace(/^rtsps?:/, "http:"));
+    if (this.url.startsWith("rtsps:")) {
+      // Reads decrypt into the same buffer (no JS allocation beyond the plain path's); a TlsConn
+      // has no setNoDelay.
+      this.conn = await Deno.connectTls({ hostname: u.hostname, port: Number(u.port || 322), caCerts });
+    } else {
+      const conn = await Deno.connect({ hostname: u.hostname, port: Number(u.port || 554) });
+      conn.setNoDelay(true);
+      this.conn = conn;
+    }
     this.tDescribe = performance.now();
     const d = await this.request("DESCRIBE", this.url, "Accept: application/sdp\r\n");
     const base = /\r\ncontent-base:\s*([^\r\n]+)/i.exec(d.head)?.[1].trim() ?? this.url + "/";
     const controls: string[] = [];
     for (const m of d.body.split(/\r?\nm=/).slice(1)) {
       const ctl = /\na=control:([^\r\n]+)/.exec(m)?.[1].trim() ?? "";
-      controls.push(ctl.startsWith("rtsp://") ? ctl : base.replace(/\/?$/, "/") + ctl);
+      controls.push(/^rtsps?:\/\//.test(ctl) ? ctl : base.replace(/\/?$/, "/") + ctl);
     }
     this.videoPt = Number(/\nm=video \d+ [^ ]+ (\d+)/.exec(d.body)?.[1] ?? -1);
     let port = 0;
@@ -641,6 +652,7 @@ async function main(plan: LoadPlan): Promise<LoadReport> {
 
 if (import.meta.main) {
   const plan = JSON.parse(Deno.args[0]) as LoadPlan;
+  caCerts = plan.caCerts;
   const report = await main(plan);
   console.log(JSON.stringify(report));
   Deno.exit(0);
