@@ -19,7 +19,10 @@ interopTest(
     const server = await ServerProcess.start(
       ["--set", `rtsp.tls.cert=${cert.certFile}`, "--set", `rtsp.tls.key=${cert.keyFile}`],
       { tcpPorts: 1, argsWith: ([p]) => ["--set", `rtsp.tls.port=${p}`] },
-    );
+    ).catch(async (e) => {
+      await cert.remove();
+      throw e;
+    });
     const url = `rtsps://127.0.0.1:${server.tcpPorts[0]}/live/sec`;
     let pub: Proc | null = null;
     try {

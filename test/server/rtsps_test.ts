@@ -248,7 +248,10 @@ Deno.test("RTSPS: SIGHUP reads the certificate again: the next connections get t
       tcpPorts: 1,
       argsWith: ([p]) => ["--set", `rtsp.tls.port=${p}`],
     },
-  );
+  ).catch(async (e) => {
+    await Promise.all([a.remove(), b.remove(), Deno.remove(dir, { recursive: true })]);
+    throw e;
+  });
   const tlsPort = server.tcpPorts[0];
   /** Whether a new TLS connection trusting only `ca` gets an RTSP answer. */
   const trusts = async (ca: TestCert) => {
