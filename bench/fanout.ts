@@ -380,6 +380,11 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
             "udp.portBase=0",
             "--set",
             "api.enabled=false",
+            // The publisher pushes every stream from one address.
+            "--set",
+            "limits.maxStreamsPerAddress=0",
+            "--set",
+            "limits.maxStreams=0",
           ],
           stdout: "null",
           stderr: "inherit",
@@ -392,6 +397,8 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
             source: `rtsp://127.0.0.1:${upPort}/bench/s${i}`,
             sourceTransport: "tcp",
             sourceOnDemand: opts.onDemand ?? false,
+            // Always-on pulls start before the publisher pushes: retry soon, not after 30 s.
+            sourceRetryMaxMs: 2000,
           };
         }
         const file = `${OUT}/sources-${port}.json`;
@@ -414,9 +421,13 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
         // The API, read at the end of the steady phase for each worker's merge window.
         "--set",
         `api.port=${port - 8000}`,
-        // Each load process holds thousands of viewers from one address.
+        // Each load process holds thousands of viewers from one address, the publisher every stream.
         "--set",
         "limits.maxConnectionsPerAddress=0",
+        "--set",
+        "limits.maxStreamsPerAddress=0",
+        "--set",
+        "limits.maxStreams=0",
       ];
       args.push(...extraArgs);
       const tlsPort = port + 4000;
