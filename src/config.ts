@@ -6,7 +6,13 @@
 import { type Document, isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 import { LOG_LEVELS, type LogLevel } from "./log/logger.ts";
 import defaultYaml from "../dm-live.yaml" with { type: "text" };
-import { type AuthSettings, type Permission, type UserEntry, validatePermission } from "./auth/permission.ts";
+import {
+  type AuthSettings,
+  DEFAULT_AUTH_SETTINGS,
+  type Permission,
+  type UserEntry,
+  validatePermission,
+} from "./auth/permission.ts";
 import {
   type PathConfig,
   pathNameError,
@@ -167,32 +173,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
     handshakeTimeoutMs: 10_000,
   },
   log: { level: "info", format: "text" },
-  auth: {
-    realm: "dm-live",
-    methods: ["basic", "digest"],
-    digestAlgorithms: ["MD5"],
-    nonceTtlMs: 300_000,
-    allowRfc2069: false,
-    maxFailures: 5,
-    failureWindowMs: 60_000,
-    http: {
-      url: "",
-      timeoutMs: 5000,
-      cacheMs: 60_000,
-      denyCacheMs: 5000,
-      cacheMaxEntries: 10_000,
-      maxPending: 100,
-    },
-    jwt: {
-      jwksUrl: "",
-      claimKey: "mediamtx_permissions",
-      timeoutMs: 5000,
-      cacheMs: 600_000,
-      cooldownMs: 30_000,
-      issuer: "",
-      audience: "",
-    },
-  },
+  // The auth library owns its defaults (permission.ts lists them beside AuthSettings).
+  auth: structuredClone(DEFAULT_AUTH_SETTINGS) as AuthSettings,
   hooks: { url: "", timeoutMs: 5000, maxQueue: 1000, retryMinMs: 500, retryMaxMs: 30_000, maxRetries: 5 },
   paths: { "~^.*$": { publish: { users: [], ips: [] }, read: { users: [], ips: [] } } },
   cluster: null,

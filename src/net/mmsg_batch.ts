@@ -47,6 +47,8 @@ export class MmsgBatch {
   readonly #hdrBytes: number;
   readonly #iovBytes: number;
   readonly #ctlBytes: number;
+  /** Word index, within one message's control buffer, of the cmsg data (the u16 segment size). */
+  readonly #ctlDataWord: number;
   /**
    * In 32-bit words: hdr and iov, the sizes of struct mmsghdr and struct iovec; the others, each
    * field's offset within its struct (base and baseLen: iov_base and iov_len).
@@ -84,6 +86,7 @@ export class MmsgBatch {
     this.#iovBytes = iovec.size;
     // CMSG_SPACE(sizeof(u16)): the header, then the data padded to the header's alignment (8).
     this.#ctlBytes = cmsghdr.data + 8;
+    this.#ctlDataWord = cmsghdr.data / 4;
     const m = mmsghdr.hdr;
     this.#w = {
       hdr: mmsghdr.size / 4,
@@ -168,7 +171,7 @@ export class MmsgBatch {
       if (segs === 2) {
         const size = this.#segSize[last];
         const cw = last * (this.#ctlBytes / 4);
-        this.#ctl32[cw + layout().cmsghdr.data / 4] = size; // the u16, little-endian, in the low half
+        this.#ctl32[cw + this.#ctlDataWord] = size; // the u16, little-endian, in the low half
         put64(this.#hdr32, k + w.control, this.#ctlAddr + last * this.#ctlBytes);
         put64(this.#hdr32, k + w.controllen, this.#ctlBytes);
       }

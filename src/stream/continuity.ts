@@ -89,8 +89,9 @@ export class Continuity {
    */
   // hot path (continued streams only, until the track's first packet): no allocation
   isReplay(buf: Uint8Array, start: number, track: number): boolean {
+    if (this.#started[track] === 1) return false; // every packet after the first: one test
     const e = this.#ends[track];
-    if (e === undefined || e.seq === -1 || e.ssrc === -1 || this.#started[track] === 1) return false;
+    if (e === undefined || e.seq === -1 || e.ssrc === -1) return false;
     if (rtpSsrc(buf, start) !== e.ssrc) return false;
     const behind = (e.seq - rtpSequence(buf, start)) & 0xffff;
     if (behind >= REPLAY_WINDOW_PACKETS) return false;
