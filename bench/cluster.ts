@@ -29,12 +29,13 @@ import { parseArgs } from "node:util";
 import { SERVER_V8_FLAGS } from "../src/v8_flags.ts";
 import type { JoinSample, LoadPlan, LoadReport, StallSample } from "./load_client.ts";
 import { epochMs, Publication } from "./stamped_publisher.ts";
+import { cores, described, percentile, sampleCpu, sampleProc } from "./measure.ts";
+
 import { type EtcdCluster, startEtcdCluster } from "../test/support/etcd_cluster.ts";
 import { type PortReservation, reservePorts } from "../test/support/ports.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const OUT = `${ROOT}bench/out`;
-const CLK_TCK = 100;
 /** Runs a program with a parent-death signal, so a bench that dies takes its children with it. */
 const SETPRIV = "/usr/bin/setpriv";
 /** Time given to the load processes to start before their ramp (several deno processes on few cores). */
@@ -98,13 +99,6 @@ export interface Summary {
   p95: number;
   p99: number;
   max: number;
-}
-
-/** The smallest sample with at least p % of the samples at or below it (fanout.ts's percentile). */
-export function percentile(xs: readonly number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 }
 
 export function summarize(xs: readonly number[]): Summary {
@@ -212,35 +206,6 @@ export function refusalKind(message: string, url: string): string {
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-interface ProcSample {
-  ticks: number;
-  rssKiB: number;
-  at: number;
-}
-
-function sampleProc(pid: number): ProcSample | null {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    return { ticks, rssKiB, at: performance.now() };
-  } catch {
-    return null; // gone
-  }
-}
-
-function cores(a: ProcSample | null | undefined, b: ProcSample | null | undefined): number {
-  if (!a || !b) return NaN;
-  return (b.ticks - a.ticks) / CLK_TCK / ((b.at - a.at) / 1000);
-}
-
-function sampleCpu(): { idle: number; steal: number; total: number } {
-  const cpu = Deno.readTextFileSync("/proc/stat").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
-  return { idle: cpu[3] + cpu[4], steal: cpu[7] ?? 0, total: cpu.reduce((a, b) => a + b, 0) };
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 const sleepUntil = (t: number) => sleep(t - Date.now());
 const textOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -344,27 +309,6 @@ async function getJson<T>(url: string): Promise<T> {
   const text = await res.text();
   if (!res.ok) throw new Error(`${url}: ${res.status} ${text.slice(0, 200)}`);
   return JSON.parse(text) as T;
-}
-
-/** DESCRIBE answered with 200: the stream is published there. */
-async function described(url: string): Promise<boolean> {
-  let c: Deno.TcpConn | undefined;
-  try {
-    const u = new URL(url.replace(/^rtsp:/, "http:"));
-    c = await Deno.connect({ hostname: u.hostname, port: Number(u.port) });
-    await c.write(new TextEncoder().encode(`DESCRIBE ${url} RTSP/1.0\r\nCSeq: 1\r\n\r\n`));
-    const b = new Uint8Array(4096);
-    const n = await c.read(b);
-    return n !== null && new TextDecoder().decode(b.subarray(0, n)).startsWith("RTSP/1.0 200");
-  } catch {
-    return false;
-  } finally {
-    try {
-      c?.close();
-    } catch {
-      // closed
-    }
-  }
 }
 
 /** GET /v1/cluster, the parts the bench reads. */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { joinSchedule, percentile, recoveryOf, refusalKind, setValue, split, summarize } from "./cluster.ts";
+import { joinSchedule, recoveryOf, refusalKind, setValue, split, summarize } from "./cluster.ts";
+import { percentile } from "./measure.ts";
 import type { StallSample } from "./load_client.ts";
 
 Deno.test("percentile and summarize: fanout's nearest-rank percentiles; NaN and -Infinity when empty", () => {

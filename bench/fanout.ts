@@ -11,13 +11,13 @@
 import { SERVER_V8_FLAGS } from "../src/v8_flags.ts";
 import { parseArgs } from "node:util";
 import type { LoadPlan, LoadReport } from "./load_client.ts";
+import { cores, described, percentile, sampleCpu, sampleProc } from "./measure.ts";
 import { makeTestCert, type TestCert } from "../src/net/testdata/tls_cert.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 /** Viewers of the probe process (bench/load_client.ts), which also runs every joiner. */
 const PROBE_VIEWERS = 8;
 const OUT = `${ROOT}bench/out`;
-const CLK_TCK = 100;
 
 const HELP = `deno task bench [options]
   --viewers N          concurrent viewers (default 1000)
@@ -46,38 +46,6 @@ const HELP = `deno task bench [options]
   --cluster N          instead: the cluster bench (bench/cluster.ts), N >= 2 nodes on one etcd, the
                        streams published to one node, the viewers spread over all; its own defaults and
                        options (deno task bench --cluster N --help)`;
-
-interface ProcSample {
-  ticks: number;
-  rssKiB: number;
-  at: number;
-}
-
-function sampleProc(pid: number): ProcSample {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // utime and stime are fields 14 and 15; fields[0] here is field 3.
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return { ticks, rssKiB, at: performance.now() };
-}
-
-function sampleIdle(): { idle: number; steal: number; total: number } {
-  const cpu = Deno.readTextFileSync("/proc/stat").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
-  // user nice system idle iowait irq softirq steal ...: steal is time the hypervisor gave elsewhere.
-  return { idle: cpu[3] + cpu[4], steal: cpu[7] ?? 0, total: cpu.reduce((a, b) => a + b, 0) };
-}
-
-function cores(a: ProcSample, b: ProcSample): number {
-  return (b.ticks - a.ticks) / CLK_TCK / ((b.at - a.at) / 1000);
-}
-
-function percentile(xs: number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
-}
 
 async function run(cmd: string, args: string[]): Promise<void> {
   const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output();
@@ -196,21 +164,6 @@ async function workerWindows(apiPort: number): Promise<{ mergeWindowMs: number; 
     return [...w.keys()].sort().map((k) => ({ mergeWindowMs: w.get(k)!, busy: b.get(k) ?? NaN }));
   } catch {
     return [];
-  }
-}
-
-/** DESCRIBE answered with 200: the stream is published. */
-async function described(url: string): Promise<boolean> {
-  try {
-    const u = new URL(url.replace(/^rtsp:/, "http:"));
-    const c = await Deno.connect({ hostname: u.hostname, port: Number(u.port) });
-    await c.write(new TextEncoder().encode(`DESCRIBE ${url} RTSP/1.0\r\nCSeq: 1\r\n\r\n`));
-    const b = new Uint8Array(4096);
-    const n = await c.read(b);
-    c.close();
-    return n !== null && new TextDecoder().decode(b.subarray(0, n)).startsWith("RTSP/1.0 200");
-  } catch {
-    return false;
   }
 }
 
@@ -454,7 +407,7 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
           "dm-live",
         );
       }
-      rssIdle = sampleProc(server.pid).rssKiB;
+      rssIdle = sampleProc(server.pid)?.rssKiB ?? 0;
       const pushUrls = urls.map((u) => u.replace(`:${port}/`, `:${pushPort}/`));
       if ((opts.publisher ?? "stamped") === "stamped") {
         children.push(
@@ -480,7 +433,7 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
       await new Promise((r) => setTimeout(r, 2500)); // one GOP in the ring
     }
 
-    const rssBefore = serverPid ? sampleProc(serverPid).rssKiB : 0;
+    const rssBefore = serverPid ? sampleProc(serverPid)?.rssKiB ?? 0 : 0;
     const now = Date.now();
     const rampS = opts.rampS ?? 10;
     // The load processes hold the crowd; a separate probe process with a few viewers measures the
@@ -513,11 +466,11 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
     await new Promise((r) => setTimeout(r, p0.steadyStartAt - Date.now()));
     const s0 = serverPid ? sampleProc(serverPid) : undefined;
     const l0 = loads.map((l) => sampleProc(l.pid));
-    const i0 = sampleIdle();
+    const i0 = sampleCpu();
     await new Promise((r) => setTimeout(r, p0.steadyEndAt - Date.now() - 200));
     const s1 = serverPid ? sampleProc(serverPid) : undefined;
     const l1 = loads.map((l) => sampleProc(l.pid));
-    const i1 = sampleIdle();
+    const i1 = sampleCpu();
     const windows = opts.url ? undefined : await workerWindows(apiPort);
     const reports: LoadReport[] = [];
     for (const l of loads) {
@@ -528,7 +481,7 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
     const steadyS = (p0.steadyEndAt - p0.steadyStartAt) / 1000;
     const bytes = reports.reduce((x, r) => x + r.steadyBytes, 0);
     const gbps = (bytes * 8) / steadyS / 1e9;
-    const serverCores = s0 && s1 ? cores(s0, s1) : NaN;
+    const serverCores = cores(s0, s1);
     const loadCores = l0.reduce((x, s, i) => x + cores(s, l1[i]), 0);
     const idlePct = (100 * (i1.idle - i0.idle)) / (i1.total - i0.total);
     const stealPct = (100 * (i1.steal - i0.steal)) / (i1.total - i0.total);

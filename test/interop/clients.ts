@@ -281,9 +281,9 @@ export async function ffprobeStreams(url: string, transport: "tcp" | "udp" = "tc
   return { code: st.code, stderr: p.stderr, streams };
 }
 
-/** ffmpeg playing url over TCP for `seconds` into the null muxer: exit code and its error lines. */
-export async function ffmpegDecode(url: string, seconds: number) {
-  const p = new Proc("ffmpeg", [
+/** ffmpeg starting to play url over TCP for `seconds` into the null muxer, printing only errors. */
+export function ffmpegDecoder(url: string, seconds: number): Proc {
+  return new Proc("ffmpeg", [
     "-hide_banner",
     "-v",
     "error",
@@ -297,6 +297,11 @@ export async function ffmpegDecode(url: string, seconds: number) {
     "null",
     "-",
   ]);
+}
+
+/** ffmpeg playing url over TCP for `seconds` into the null muxer: exit code and its error lines. */
+export async function ffmpegDecode(url: string, seconds: number) {
+  const p = ffmpegDecoder(url, seconds);
   const st = await p.wait(30000);
   return { code: st.code, stderr: p.stderr };
 }

@@ -9,6 +9,7 @@ import { type ClusterMember, describeStatus, OrderedViewer, startNodes } from ".
 import { Camera } from "../support/camera.ts";
 import {
   ffmpegDecode,
+  ffmpegDecoder,
   ffmpegPublisher,
   ffprobeFrames,
   gstDecode,
@@ -179,22 +180,7 @@ interopTest(
         "B to see the owner",
       );
       for (const n of [b, b, c, c]) viewers.push(await OrderedViewer.play(n.host, n.server.port, "live/cam"));
-      const decoders = [b, c].map((n) =>
-        new Proc("ffmpeg", [
-          "-hide_banner",
-          "-v",
-          "error",
-          "-rtsp_transport",
-          "tcp",
-          "-i",
-          n.url("live/cam"),
-          "-t",
-          "25",
-          "-f",
-          "null",
-          "-",
-        ])
-      );
+      const decoders = [b, c].map((n) => ffmpegDecoder(n.url("live/cam"), 25));
       procs.push(...decoders);
       await flowing(viewers, 100, "the viewers to play");
 

@@ -1,6 +1,6 @@
 /** ffmpeg publishes; ffprobe and ffmpeg play over TCP and decode without errors. */
 import assert from "node:assert/strict";
-import { ffmpegPublisher, interopTest, Proc } from "./clients.ts";
+import { ffmpegDecoder, ffmpegPublisher, interopTest, Proc } from "./clients.ts";
 import { publishedServer } from "./published_server.ts";
 
 interopTest("ffprobe plays an ffmpeg-published H.264+AAC stream; the first video frame is a keyframe", [
@@ -61,20 +61,7 @@ interopTest(
   async () => {
     const s = await publishedServer("live/cam2");
     try {
-      const play = new Proc("ffmpeg", [
-        "-hide_banner",
-        "-v",
-        "error",
-        "-rtsp_transport",
-        "tcp",
-        "-i",
-        s.server.url("live/cam2"),
-        "-t",
-        "4",
-        "-f",
-        "null",
-        "-",
-      ]);
+      const play = ffmpegDecoder(s.server.url("live/cam2"), 4);
       const st = await play.wait(30000);
       assert.equal(st.code, 0, play.stderr);
       assert.equal(play.stderr.trim(), "", "ffmpeg reported no decode errors");

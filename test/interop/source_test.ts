@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { Camera } from "../support/camera.ts";
 import { ServerProcess } from "../support/server_process.ts";
 import type { SessionReport } from "../../src/cluster/messages.ts";
-import { ffmpegDecode, ffprobeFrames, gstDecode, interopTest, until } from "./clients.ts";
+import { ffmpegDecode, ffmpegDecoder, ffprobeFrames, gstDecode, interopTest, until } from "./clients.ts";
 
 /** A dm-live process whose `cams/front` is pulled from `url` (written to a config file). */
 async function relay(
@@ -102,20 +102,7 @@ interopTest(
     });
     try {
       await r.server.waitLog(/\[source cams\/front\] playing/, 20_000);
-      const viewer = new (await import("./clients.ts")).Proc("ffmpeg", [
-        "-hide_banner",
-        "-v",
-        "error",
-        "-rtsp_transport",
-        "tcp",
-        "-i",
-        r.server.url("cams/front"),
-        "-t",
-        "12",
-        "-f",
-        "null",
-        "-",
-      ]);
+      const viewer = ffmpegDecoder(r.server.url("cams/front"), 12);
       // The viewer plays, a good run of packets sent to it, before the camera goes.
       const api = await r.server.apiUrl();
       await until(
