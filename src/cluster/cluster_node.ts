@@ -285,15 +285,16 @@ export class ClusterNode {
         this.#pathsPutBack = false;
       }
       const lease = this.#lease;
+      // Paths before the member entry: a node that reads this node's entry finds its paths too.
+      if (!this.#pathsPutBack) {
+        await this.#reacquire(lease);
+        this.#pathsPutBack = true;
+      }
       if (!this.#entryPut) {
         await this.#timed(() =>
           this.#store.put(this.#key("nodes", this.name), JSON.stringify(this.#info()), lease)
         );
         this.#entryPut = true;
-      }
-      if (!this.#pathsPutBack) {
-        await this.#reacquire(lease);
-        this.#pathsPutBack = true;
       }
       if (this.#watches[0] === null) {
         await this.#watch(0, "nodes", (kvs) => this.#loadMembers(kvs), (e) => this.#memberEvent(e));
