@@ -29,6 +29,8 @@ export const LAYERS: readonly (readonly [prefix: string, rank: number])[] = [
   ["src/rtsp/", 0],
   ["src/sdp/", 0],
   ["src/rtp/", 0],
+  // Fragmented MP4 (ISO BMFF): boxes from samples, no I/O; below hls/ and record/, its two users.
+  ["src/fmp4/", 0],
   ["src/rtcp/", 0],
   ["src/net/", 0],
   ["src/etcd/", 0],
@@ -43,6 +45,8 @@ export const LAYERS: readonly (readonly [prefix: string, rank: number])[] = [
   ["src/config.ts", 3],
   ["src/config_load.ts", 3],
   ["src/stream/", 4],
+  // Low-Latency HLS: a stream's ring read into fMP4 parts and playlists; beside stream/, which it reads.
+  ["src/hls/", 4],
   ["src/session/", 5],
   ["src/cluster/", 6],
   ["src/api/", 7],
@@ -57,6 +61,8 @@ export const LAYERS: readonly (readonly [prefix: string, rank: number])[] = [
 export const FORBIDDEN: readonly (readonly [from: string, to: string])[] = [
   ["src/ring/", "src/rtsp/"],
   ["src/stream/", "src/rtsp/"],
+  ["src/hls/", "src/rtsp/"],
+  ["src/fmp4/", "src/rtsp/"],
   // etcd is the cluster's edge adapter, asked by cluster/ alone.
   ["src/session/", "src/etcd/"],
   ["src/stream/", "src/etcd/"],
