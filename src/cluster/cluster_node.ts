@@ -329,8 +329,17 @@ export class ClusterNode {
       }
       const owner = r.current === null ? undefined : parseJson<OwnerInfo>(r.current.value);
       if (owner?.node === this.name) {
-        this.#owned.set(path, r.current!.createRevision);
-        continue;
+        // Still ours, under the lease given up on (etcd kept it): move it to the new lease, or it
+        // goes when the old one expires.
+        const token = r.current!.createRevision;
+        if (
+          await this.#timed(() => this.#store.putIfCreatedAt(this.#key("streams", path), value, token, lease))
+        ) {
+          this.#owned.set(path, token);
+          continue;
+        }
+        // Gone between the two calls: the next join's try takes it again.
+        throw new Error(`[path ${path}] changed while being put back`);
       }
       this.#owned.delete(path);
       this.counters.ownershipChanges++;

@@ -114,6 +114,26 @@ Deno.test("ClusterNode: etcd away: unsynced, lookups refused as unavailable; bac
   assert.equal(store.get("/t/nodes/a"), undefined, "a clean leave revokes the lease: its keys go at once");
 });
 
+Deno.test("ClusterNode: a lease given up on while etcd kept it: its paths move to the new lease and outlive the old", async () => {
+  const store = new MemoryStore();
+  const a = await node(store, "a");
+  assert.deepEqual(await a.acquire("keep"), { ok: true });
+  const old = store.leases()[0];
+  const token = store.get("/t/streams/keep")!.createRevision;
+  // Keep-alives failed past the TTL, but etcd (restarted meanwhile) renewed the lease.
+  store.loseOnClient(old);
+  for (let i = 0; i < 100 && store.leases().length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 100 && !a.synced; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(a.synced, "joined again");
+  // The old lease expires at last: nothing of a's may go with it.
+  store.expire(old);
+  const kept = store.get("/t/streams/keep");
+  assert.ok(kept, "the path's key moved to the new lease");
+  assert.equal(kept.createRevision, token, "with its fencing token");
+  assert.ok(store.get("/t/nodes/a"), "the entry moved too");
+  await a.stop();
+});
+
 Deno.test("ClusterNode: a malformed entry from another writer is ignored, not trusted", async () => {
   const store = new MemoryStore();
   const a = await node(store, "a");

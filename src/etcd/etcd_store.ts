@@ -96,6 +96,19 @@ export class EtcdStore implements ClusterStore {
     return { created: false, current: kv === undefined ? null : toValue(kv) };
   }
 
+  async putIfCreatedAt(
+    key: string,
+    value: string,
+    createRevision: string,
+    lease: StoreLease,
+  ): Promise<boolean> {
+    const c = this.#client;
+    const res = await c.if(key, "Create", "==", createRevision)
+      .then(c.put(key).value(value).lease(lease.id))
+      .commit();
+    return res.succeeded;
+  }
+
   async deleteIfCreatedAt(key: string, createRevision: string): Promise<boolean> {
     const c = this.#client;
     const res = await c.if(key, "Create", "==", createRevision).then(c.delete().key(key)).commit();

@@ -46,6 +46,11 @@ export interface ClusterStore {
   put(key: string, value: string, lease?: StoreLease): Promise<void>;
   /** Creates the key under the lease only if it does not exist; else tells who has it. */
   createIfAbsent(key: string, value: string, lease: StoreLease): Promise<CreateResult>;
+  /**
+   * Puts the key under `lease` only if its create revision is still `createRevision`: moves a key
+   * this node owns to its new lease, keeping the fencing token.
+   */
+  putIfCreatedAt(key: string, value: string, createRevision: string, lease: StoreLease): Promise<boolean>;
   /** Deletes the key only if its create revision is still `createRevision` (no other owner's key). */
   deleteIfCreatedAt(key: string, createRevision: string): Promise<boolean>;
   /** Every key under the prefix and the store's revision at that read. */

@@ -55,6 +55,14 @@ export class MemoryStore implements ClusterStore {
     lost?.("lease expired");
   }
 
+  /**
+   * Tells a lease's holder it is lost while the store keeps it and its keys, as when keep-alives
+   * fail for longer than the TTL but etcd (restarted meanwhile) renewed the lease: it expires later.
+   */
+  loseOnClient(id: string): void {
+    this.#leases.get(id)?.("keep-alive failed (test)");
+  }
+
   /** The leases granted and still alive. */
   leases(): string[] {
     return [...this.#leases.keys()];
@@ -129,6 +137,15 @@ export class MemoryStore implements ClusterStore {
     if (e !== undefined) return Promise.resolve({ created: false, current: this.#value(key, e) });
     if (!this.#leases.has(lease.id)) throw new Error("requested lease not found");
     return Promise.resolve({ created: true, createRevision: String(this.#set(key, value, lease.id)) });
+  }
+
+  putIfCreatedAt(key: string, value: string, createRevision: string, lease: StoreLease): Promise<boolean> {
+    this.#check();
+    const e = this.#kv.get(key);
+    if (e === undefined || String(e.create) !== createRevision) return Promise.resolve(false);
+    if (!this.#leases.has(lease.id)) throw new Error("requested lease not found");
+    this.#set(key, value, lease.id);
+    return Promise.resolve(true);
   }
 
   deleteIfCreatedAt(key: string, createRevision: string): Promise<boolean> {

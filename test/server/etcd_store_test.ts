@@ -9,7 +9,8 @@ import { until } from "../support/proc.ts";
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
 Deno.test({
-  name: "EtcdStore: create-if-absent tells who has the key; delete is fenced by the create revision",
+  name:
+    "EtcdStore: create-if-absent tells who has the key; moving to another lease and delete are fenced by the create revision",
   ...opts,
   fn: async () => {
     const etcd = await startEtcdCluster(1);
@@ -22,13 +23,22 @@ Deno.test({
       const second = await store.createIfAbsent("/t/streams/p", "b", lease);
       assert.ok(!second.created && second.current?.value === "a", JSON.stringify(second));
       assert.equal(first.created && second.current?.createRevision, first.createRevision);
+      // Moved to another lease, fenced the same way: the create revision stays, the old lease's
+      // revocation leaves it.
+      const token = first.created ? first.createRevision : "";
+      const other = await store.grantLease(2000, (why) => lost.push(why));
+      assert.equal(await store.putIfCreatedAt("/t/streams/p", "a2", "1", other), false, "another revision");
+      assert.equal(await store.putIfCreatedAt("/t/streams/p", "a2", token, other), true);
+      await lease.revoke();
+      const moved = (await store.getPrefix("/t/")).kvs;
+      assert.deepEqual(moved.map((kv) => [kv.value, kv.createRevision]), [["a2", token]]);
       assert.equal(await store.deleteIfCreatedAt("/t/streams/p", "1"), false, "another revision: kept");
       assert.equal(
         await store.deleteIfCreatedAt("/t/streams/p", first.created ? first.createRevision : ""),
         true,
       );
       assert.deepEqual((await store.getPrefix("/t/")).kvs, []);
-      await lease.revoke();
+      await other.revoke();
       assert.deepEqual(lost, []);
     } finally {
       store.close();
