@@ -183,7 +183,12 @@ export class WorkerRuntime {
     const tunnelPort = this.ctx.config.rtsp.tunnelPort;
     if (tunnelPort > 0 && this.ctx.worker === 0) {
       try {
-        this.#tunnel = new TunnelListener(this.ctx.config.rtsp.address, tunnelPort, this.ctx.log);
+        this.#tunnel = new TunnelListener(
+          this.ctx.config.rtsp.address,
+          tunnelPort,
+          this.ctx.log,
+          this.ctx.config.limits.handshakeTimeoutMs,
+        );
         this.#tunnel.serve(this.#accept);
         this.ctx.log.info(`RTSP over HTTP tunnelling on port ${this.#tunnel.port}`);
       } catch (e) {

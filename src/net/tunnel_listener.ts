@@ -6,8 +6,12 @@
  * the worker serves like any RTSP connection.
  *
  * One listener, in one worker (no SO_REUSEPORT): both halves of a pair must reach the same worker.
- * Bounded: a half waits for its other half at most PAIR_TIMEOUT_MS, at most MAX_PENDING halves wait,
- * and an HTTP head over MAX_HEAD_BYTES is refused.
+ * Bounded: a connection's HTTP head must be in within headTimeoutMs of connecting (limits.
+ * handshakeTimeoutMs; else 408), a half waits for its other half at most PAIR_TIMEOUT_MS, at most
+ * MAX_PENDING connections are unpaired at once (reading their head or waiting), MAX_PENDING_PER_ADDRESS
+ * of them from one address (further ones get 503 at once), and an HTTP head over MAX_HEAD_BYTES is
+ * refused. A pair is then an RTSP connection like any other (limits.maxConnectionsPerAddress and the
+ * request deadlines apply).
  */
 import type { Logger } from "../log/logger.ts";
 import { type ByteSocket, formatPeer, type ReadTarget, type SocketListener } from "./byte_socket.ts";
@@ -15,8 +19,12 @@ import { acceptEach } from "./deno_listener.ts";
 
 /** Longest a GET waits for its POST (and the reverse). */
 export const PAIR_TIMEOUT_MS = 10_000;
-/** Halves waiting for their other half at once. */
+/** Connections not yet paired (reading their HTTP head, or waiting for their other half) at once. */
 export const MAX_PENDING = 256;
+/** Of those, from one address. */
+export const MAX_PENDING_PER_ADDRESS = 16;
+/** Longest wait for a connection's HTTP head, unless the listener is given another (limits.handshakeTimeoutMs). */
+export const HEAD_TIMEOUT_MS = 10_000;
 /** Longest HTTP request head taken. */
 export const MAX_HEAD_BYTES = 8192;
 
@@ -75,6 +83,8 @@ interface Half {
   /** Bytes after the HTTP head (a POST's first base64). */
   rest: Uint8Array;
   timer: ReturnType<typeof setTimeout>;
+  /** It is no longer unpaired (TunnelListener's bound). */
+  paired: () => void;
 }
 
 /** The GET and POST of one tunnel as a ByteSocket. */
@@ -169,26 +179,73 @@ const OK_HEAD = new TextEncoder().encode(
 export class TunnelListener implements SocketListener {
   readonly #listener: Deno.TcpListener;
   readonly #log: Logger;
+  readonly #headTimeoutMs: number;
   readonly #gets = new Map<string, Half>();
   readonly #posts = new Map<string, Half>();
+  /** Unpaired connections per address, from accept until paired or closed. */
+  readonly #unpaired = new Map<string, number>();
+  #unpairedTotal = 0;
+  #refusedLoggedAt = -Infinity;
+  #refusedSinceLog = 0;
   #closed = false;
 
-  constructor(hostname: string, port: number, log: Logger) {
+  constructor(hostname: string, port: number, log: Logger, headTimeoutMs = HEAD_TIMEOUT_MS) {
     this.#listener = Deno.listen({ hostname, port, transport: "tcp" });
     this.#log = log;
+    this.#headTimeoutMs = headTimeoutMs;
   }
 
   get port(): number {
     return this.#listener.addr.port;
   }
 
+  /** Connections not yet paired now (reading their head or waiting for their other half). */
+  get unpaired(): number {
+    return this.#unpairedTotal;
+  }
+
   serve(onConn: (sock: ByteSocket) => void): Promise<void> {
     return acceptEach(this.#listener, () => this.#closed, this.#log, (conn) => {
-      this.#half(conn, onConn).catch((e) => {
+      const host = conn.remoteAddr.hostname;
+      const mine = this.#unpaired.get(host) ?? 0;
+      if (this.#unpairedTotal >= MAX_PENDING || mine >= MAX_PENDING_PER_ADDRESS) {
+        this.#refused(conn, mine);
+        return;
+      }
+      this.#unpaired.set(host, mine + 1);
+      this.#unpairedTotal++;
+      let counted = true;
+      const paired = () => {
+        if (!counted) return;
+        counted = false;
+        this.#unpairedTotal--;
+        const n = (this.#unpaired.get(host) ?? 1) - 1;
+        if (n <= 0) this.#unpaired.delete(host);
+        else this.#unpaired.set(host, n);
+      };
+      this.#half(conn, onConn, paired).catch((e) => {
+        paired();
         this.#log.warn(`tunnel ${peerOf(conn)}: ${(e as Error).message}`);
         closeQuietly(conn);
       });
     });
+  }
+
+  /** Too many unpaired connections: 503 and closed, one log line per 10 s. */
+  #refused(conn: Deno.TcpConn, fromHost: number): void {
+    conn.write(new TextEncoder().encode("HTTP/1.0 503 Service Unavailable\r\nConnection: close\r\n\r\n"))
+      .catch(() => 0)
+      .finally(() => closeQuietly(conn));
+    this.#refusedSinceLog++;
+    const now = performance.now();
+    if (now - this.#refusedLoggedAt < 10_000) return;
+    this.#log.warn(
+      `tunnel ${
+        peerOf(conn)
+      }: refused (${fromHost} unpaired from its address, ${this.#unpairedTotal} in all; at most ${MAX_PENDING_PER_ADDRESS} and ${MAX_PENDING}); ${this.#refusedSinceLog} refused since the last such line`,
+    );
+    this.#refusedLoggedAt = now;
+    this.#refusedSinceLog = 0;
   }
 
   close(): void {
@@ -203,17 +260,30 @@ export class TunnelListener implements SocketListener {
     this.#posts.clear();
   }
 
-  async #half(conn: Deno.TcpConn, onConn: (sock: ByteSocket) => void): Promise<void> {
-    const { head, rest } = await readHead(conn);
+  /** Reads a connection's head and pairs it; `paired` is called once it no longer counts as unpaired. */
+  async #half(conn: Deno.TcpConn, onConn: (sock: ByteSocket) => void, paired: () => void): Promise<void> {
+    let timedOut = false;
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      conn.write(new TextEncoder().encode("HTTP/1.0 408 Request Timeout\r\nConnection: close\r\n\r\n"))
+        .catch(() => 0)
+        .finally(() => closeQuietly(conn));
+    }, this.#headTimeoutMs);
+    let head: string;
+    let rest: Uint8Array;
+    try {
+      ({ head, rest } = await readHead(conn));
+    } catch (e) {
+      if (timedOut) throw new Error(`no HTTP head within ${this.#headTimeoutMs} ms of connecting`);
+      throw e;
+    } finally {
+      clearTimeout(deadline);
+    }
     const h = parseTunnelHead(head);
     if ("why" in h) {
       await conn.write(new TextEncoder().encode("HTTP/1.0 400 Bad Request\r\nConnection: close\r\n\r\n"))
         .catch(() => 0);
       throw new Error(h.why);
-    }
-    if (this.#gets.size + this.#posts.size >= MAX_PENDING) {
-      await conn.write(new TextEncoder().encode("HTTP/1.0 503 Service Unavailable\r\n\r\n")).catch(() => 0);
-      throw new Error(`${MAX_PENDING} tunnel halves already wait for their pair`);
     }
     if (h.method === "GET") {
       let off = 0;
@@ -229,16 +299,19 @@ export class TunnelListener implements SocketListener {
       const timer = setTimeout(() => {
         if (mine.get(h.cookie)?.conn !== conn) return;
         mine.delete(h.cookie);
+        paired();
         this.#log.info(
           `tunnel ${peerOf(conn)}: no ${h.method === "GET" ? "POST" : "GET"} came for its cookie`,
         );
         closeQuietly(conn);
       }, PAIR_TIMEOUT_MS);
-      mine.set(h.cookie, { conn, rest, timer });
+      mine.set(h.cookie, { conn, rest, timer, paired });
       return;
     }
     theirs.delete(h.cookie);
     clearTimeout(other.timer);
+    other.paired();
+    paired();
     if (h.method === "GET") onConn(new TunnelSocket(conn, other.conn, other.rest));
     else onConn(new TunnelSocket(other.conn, conn, rest));
   }
