@@ -342,9 +342,16 @@ export class WorkerRuntime {
     const max = this.ctx.config.limits.maxConnectionsPerWorker;
     if (max > 0 && this.connections.size >= max) {
       stats.connectionsRefused++;
-      this.ctx.log.warn(
-        `refused ${sock.peer}: ${max} connections open`,
-      );
+      this.#fullRefused++;
+      const now = performance.now();
+      // One line per 10 s: a flood must not flood the log too.
+      if (now - this.#fullLoggedAt > 10_000) {
+        this.ctx.log.warn(
+          `refused ${sock.peer}: ${max} connections open on this worker (limits.maxConnectionsPerWorker); ${this.#fullRefused} refused since the last such line`,
+        );
+        this.#fullLoggedAt = now;
+        this.#fullRefused = 0;
+      }
       sock.close();
       return;
     }
@@ -381,6 +388,10 @@ export class WorkerRuntime {
     if (n <= 0) this.#perAddress.delete(host);
     else this.#perAddress.set(host, n);
   };
+
+  /** When the last limits.maxConnectionsPerWorker refusal was logged, and refusals since. */
+  #fullLoggedAt = -Infinity;
+  #fullRefused = 0;
 
   /** Open connections per peer address on this worker (limits.maxConnectionsPerAddress). */
   readonly #perAddress = new Map<string, number>();

@@ -358,3 +358,28 @@ Deno.test("limits.maxPendingBodyBytesPerAddress: unfinished bodies of one addres
     }
   });
 });
+
+Deno.test("limits.maxConnectionsPerWorker: connections past it are closed at once, logged once per 10 s, not once each", async () => {
+  const server = await ServerProcess.start(["--workers", "1", "--set", "limits.maxConnectionsPerWorker=2"]);
+  const held: RtspTestClient[] = [];
+  try {
+    for (let i = 0; i < 2; i++) held.push(await RtspTestClient.connect(server.port, "x"));
+    for (const c of held) assert.equal((await c.request("OPTIONS")).status, 200);
+    for (let i = 0; i < 20; i++) {
+      const c = await RtspTestClient.connect(server.port, "x");
+      assert.ok(await c.waitClosed(10_000), "refused");
+      c.close();
+    }
+    // A line logged after the refusals: every line they made is in the log before it.
+    assert.equal((await held[0].request("DESCRIBE", held[0].url)).status, 404);
+    await server.waitLog(/DESCRIBE [^\n]*404/);
+    assert.equal(server.log.match(/limits\.maxConnectionsPerWorker/g)?.length, 1, server.log);
+    assert.match(
+      server.log,
+      /2 connections open on this worker \(limits\.maxConnectionsPerWorker\); 1 refused/,
+    );
+  } finally {
+    for (const c of held) c.close();
+    await server.stop();
+  }
+});
