@@ -45,8 +45,11 @@ export const LAYERS: readonly (readonly [prefix: string, rank: number])[] = [
   ["src/config.ts", 3],
   ["src/config_load.ts", 3],
   ["src/stream/", 4],
-  // Low-Latency HLS: a stream's ring read into fMP4 parts and playlists; beside stream/, which it reads.
+  // A stream's ring read back into frames and fMP4 fragments, for its two users beside it:
+  // Low-Latency HLS (hls/) and recording (record/).
+  ["src/mux/", 4],
   ["src/hls/", 4],
+  ["src/record/", 4],
   ["src/session/", 5],
   ["src/cluster/", 6],
   ["src/api/", 7],
@@ -62,6 +65,8 @@ export const FORBIDDEN: readonly (readonly [from: string, to: string])[] = [
   ["src/ring/", "src/rtsp/"],
   ["src/stream/", "src/rtsp/"],
   ["src/hls/", "src/rtsp/"],
+  ["src/mux/", "src/rtsp/"],
+  ["src/record/", "src/rtsp/"],
   ["src/fmp4/", "src/rtsp/"],
   // etcd is the cluster's edge adapter, asked by cluster/ alone.
   ["src/session/", "src/etcd/"],
