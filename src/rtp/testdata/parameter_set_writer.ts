@@ -197,24 +197,109 @@ export interface H265SpsFields {
   maxNumReorderPics: number;
   /** vui_num_units_in_tick / vui_time_scale, when a VUI with timing should be written. */
   timing?: [number, number];
+  /**
+   * Take the branches encoders we can run do not: three sub-layers with sub-layer profile and
+   * level, a conformance window, scaling lists, PCM, short-term RPS (explicit and predicted),
+   * long-term pictures, and a VUI with a default display window, sub-picture HRD and bitstream
+   * restriction.
+   */
+  everyBranch?: boolean;
+}
+
+function writeProfileTierLevel(w: BitWriter, subLayersMinus1: number): void {
+  w.u(2, 0).flag(false).u(5, 1).u(32, 0x60000000).u(24, 0x900000).u(24, 0).u(8, 93);
+  for (let i = 0; i < subLayersMinus1; i++) w.flag(i === 0).flag(true); // profile for sub-layer 0, levels for all
+  if (subLayersMinus1 > 0) { for (let i = subLayersMinus1; i < 8; i++) w.u(2, 0); }
+  for (let i = 0; i < subLayersMinus1; i++) {
+    if (i === 0) w.u(2, 0).flag(false).u(5, 1).u(32, 0x60000000).u(24, 0x900000).u(24, 0);
+    w.u(8, 60 + 3 * i);
+  }
 }
 
 /** An H.265 SPS NAL unit with the fields given. */
 export function writeH265Sps(f: H265SpsFields): Uint8Array {
   const w = new BitWriter();
-  w.u(4, 0).u(3, 0).flag(true); // vps id, max_sub_layers_minus1, temporal_id_nesting
-  w.u(2, 0).flag(false).u(5, 1).u(32, 0x60000000).u(24, 0x900000).u(24, 0).u(8, 93);
-  w.ue(0).ue(1).ue(f.width).ue(f.height).flag(false).ue(0).ue(0).ue(f.log2MaxPocLsbMinus4);
-  w.flag(true).ue(Math.max(4, f.maxNumReorderPics)).ue(f.maxNumReorderPics).ue(0);
+  const every = f.everyBranch ?? false;
+  const subLayersMinus1 = every ? 2 : 0;
+  w.u(4, 0).u(3, subLayersMinus1).flag(true); // vps id, max_sub_layers_minus1, temporal_id_nesting
+  writeProfileTierLevel(w, subLayersMinus1);
+  w.ue(0).ue(1).ue(f.width).ue(f.height).flag(every);
+  if (every) w.ue(1).ue(2).ue(0).ue(3); // conformance window, in chroma samples
+  w.ue(0).ue(0).ue(f.log2MaxPocLsbMinus4);
+  w.flag(true);
+  for (let i = 0; i <= subLayersMinus1; i++) {
+    w.ue(Math.max(4, f.maxNumReorderPics)).ue(f.maxNumReorderPics).ue(0);
+  }
   w.ue(0).ue(3).ue(0).ue(3).ue(0).ue(0); // block sizes, CTB 64, transform depths
-  w.flag(false).flag(false).flag(true).flag(false); // scaling list, amp, sao, pcm
-  w.ue(0).flag(false).flag(true).flag(true); // no st_ref_pic_sets, no long-term, tmvp, strong intra
-  w.flag(f.timing !== undefined);
-  if (f.timing) {
-    w.flag(false).flag(false).flag(false).flag(false); // aspect, overscan, video signal, chroma loc
-    w.flag(false).flag(false).flag(false).flag(false); // neutral chroma, field seq, frame field info, default window
-    w.flag(true).u(32, f.timing[0]).u(32, f.timing[1]).flag(false).flag(false); // timing, no poc proportional, no hrd
-    w.flag(false); // bitstream_restriction
+  w.flag(every); // scaling_list_enabled_flag
+  if (every) {
+    w.flag(true); // sps_scaling_list_data_present_flag
+    for (let sizeId = 0; sizeId < 4; sizeId++) {
+      for (let matrixId = 0; matrixId < 6; matrixId += sizeId === 3 ? 3 : 1) {
+        const explicit = matrixId === 0;
+        w.flag(explicit);
+        if (!explicit) {
+          w.ue(0); // scaling_list_pred_matrix_id_delta: the default list
+          continue;
+        }
+        if (sizeId > 1) w.se(8); // scaling_list_dc_coef_minus8
+        for (let i = 0; i < Math.min(64, 1 << (4 + (sizeId << 1))); i++) w.se(i % 2 === 0 ? 1 : -1);
+      }
+    }
+  }
+  w.flag(false).flag(true).flag(every); // amp, sao, pcm
+  if (every) w.u(4, 7).u(4, 7).ue(0).ue(1).flag(true);
+  if (every) {
+    w.ue(4); // num_short_term_ref_pic_sets
+    w.ue(2).ue(1).ue(0).flag(true).ue(1).flag(true).ue(0).flag(true); // set 0: -1, -3, +1
+    w.flag(true).u(1, 1).ue(0); // set 1 predicted from set 0, deltaRps -1
+    for (let j = 0; j <= 3; j++) {
+      w.flag(j !== 1); // used_by_curr_pic_flag
+      if (j === 1) w.flag(false); // use_delta_flag, only when not used
+    }
+    w.flag(false).ue(0).ue(0); // set 2: empty
+    w.flag(true).u(1, 0).ue(1).flag(true); // set 3 predicted from set 2, deltaRps +2
+    w.flag(true).ue(2); // long_term_ref_pics_present_flag, two
+    w.u(f.log2MaxPocLsbMinus4 + 4, 5).flag(true).u(f.log2MaxPocLsbMinus4 + 4, 9).flag(false);
+  } else {
+    w.ue(0).flag(false); // no st_ref_pic_sets, no long-term
+  }
+  w.flag(true).flag(true); // tmvp, strong intra smoothing
+  w.flag(f.timing !== undefined || every);
+  if (f.timing !== undefined || every) {
+    w.flag(every); // aspect_ratio_info_present_flag
+    if (every) w.u(8, 255).u(16, 16).u(16, 11);
+    w.flag(every); // overscan_info_present_flag
+    if (every) w.flag(false);
+    w.flag(every); // video_signal_type_present_flag
+    if (every) w.u(3, 5).flag(false).flag(true).u(8, 9).u(8, 16).u(8, 9);
+    w.flag(every); // chroma_loc_info_present_flag
+    if (every) w.ue(2).ue(2);
+    w.flag(false).flag(false).flag(every); // neutral chroma, field seq, frame field info
+    w.flag(every); // default_display_window_flag
+    if (every) w.ue(0).ue(0).ue(4).ue(4);
+    const [tick, scale] = f.timing ?? [1001, 30000];
+    w.flag(true).u(32, tick).u(32, scale).flag(every);
+    if (every) w.ue(1); // vui_num_ticks_poc_diff_one_minus1
+    w.flag(every); // vui_hrd_parameters_present_flag
+    if (every) {
+      w.flag(true).flag(true).flag(true); // nal, vcl, sub_pic_hrd_params_present_flag
+      w.u(8, 23).u(5, 10).flag(true).u(5, 10); // sub-picture parameters
+      w.u(4, 1).u(4, 2).u(4, 3).u(5, 23).u(5, 15).u(5, 5);
+      for (let i = 0; i <= subLayersMinus1; i++) {
+        const general = i !== 1;
+        w.flag(general);
+        if (!general) w.flag(false); // fixed_pic_rate_within_cvs_flag
+        if (general) w.ue(0); // elemental_duration_in_tc_minus1
+        else w.flag(false); // low_delay_hrd_flag
+        w.ue(1); // cpb_cnt_minus1
+        for (let k = 0; k < 2; k++) {
+          for (let j = 0; j < 2; j++) w.ue(1000).ue(2000).ue(100).ue(200).flag(j === 0);
+        }
+      }
+    }
+    w.flag(every); // bitstream_restriction_flag
+    if (every) w.flag(false).flag(true).flag(false).ue(4).ue(2).ue(1).ue(15).ue(15);
   }
   w.flag(false); // sps_extension_present_flag
   return nal([0x42, 0x01], w);
