@@ -49,6 +49,8 @@ export const LAYERS: readonly (readonly [prefix: string, rank: number])[] = [
   // Low-Latency HLS (hls/) and recording (record/).
   ["src/mux/", 4],
   ["src/hls/", 4],
+  // The `hls:` config type and its defaults import nothing, so config.ts (3) may import them.
+  ["src/hls/hls_settings.ts", 0],
   ["src/record/", 4],
   ["src/session/", 5],
   ["src/cluster/", 6],
