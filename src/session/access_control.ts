@@ -1,191 +1,51 @@
 /**
- * Who may publish or read a path, asked at ANNOUNCE (publish) and at DESCRIBE and a viewer's first
- * SETUP (read). A session keeps what it was granted: permission changes on reload apply to new
- * sessions, never to running ones. With external auth (auth.http, auth.jwt) the check awaits the
- * auth server or the JWKS; only the asking connection waits.
+ * Who may publish or read a path over RTSP, asked at ANNOUNCE (publish) and at DESCRIBE and a
+ * viewer's first SETUP (read): access/path_access.ts decides, this turns a refusal into the RTSP
+ * answer. A session keeps what it was granted: permission changes on reload apply to new
+ * sessions, never to running ones.
  */
-import type { AuthShared } from "../auth/auth_shared.ts";
-import { type AccessResult, Authenticator, NonceCounter } from "../auth/authenticator.ts";
-import { ExternalAuth } from "../auth/external_auth.ts";
-import { JoseTokenVerifier } from "../auth/jwt_verifier.ts";
-import { externalAuthOn } from "../auth/permission.ts";
-import type { Config } from "../config.ts";
-import type { Logger } from "../log/logger.ts";
+import { type Action, PathAccess, type Requester as PathRequester } from "../access/path_access.ts";
 import { parseRtspUrl } from "../rtsp/url.ts";
-import { type PathMatch, PathRules } from "../paths/path_rules.ts";
 import { RtspError } from "../rtsp/errors.ts";
 import type { RtspRequest } from "../rtsp/request.ts";
-import { STATUS_CODE } from "../rtsp/status.ts";
-import type { WorkerStats } from "../stats/worker_stats.ts";
-import { parseAuthorization } from "../auth/authorization_header.ts";
-import { boundedUser, type HookEventBody } from "../hooks/hook_event.ts";
 
-/** What a request needs on a path. */
-export type Action = "publish" | "read";
+export { type Action, loggableUrl } from "../access/path_access.ts";
 
 /** The requester as access control sees it. */
-export interface Requester {
-  /** Peer address without port. */
-  readonly peerHost: string;
-  /** Digest nonce counts seen on this connection (replay check); made on first use. */
-  nonceCounter: NonceCounter | null;
+export interface Requester extends PathRequester {
   /** Whether it came over RTSPS (TLS): the HTTP auth server is told protocol "rtsps" then. */
   readonly encrypted?: boolean;
 }
 
-/** A request URL for the log: a `jwt=` query parameter's token is a credential and is left out. */
-export function loggableUrl(url: string): string {
-  return url.includes("jwt=") ? url.replace(/([?&]jwt=)[^&#/]*/gi, "$1(token)") : url;
-}
-
-/** How often failures of external auth (503s) may say so in the log, per worker. */
-const UNAVAILABLE_LOG_INTERVAL_MS = 10_000;
-
-export class AccessControl {
-  /** The paths entry that applies to `path` under `config`, or null. */
-  entry(config: Config, path: string): PathMatch | null {
-    if (config !== this.#config) {
-      // A reload hands the worker a new config object; rebuild from it (rare, never per packet).
-      this.#rules = new PathRules(config.paths);
-      this.#auth = new Authenticator(config.auth, this.#shared);
-      this.#config = config;
-      // The external checker (its cache, its POSTs in flight, the JWKS) lives until its settings change.
-      const ext = externalAuthOn(config.auth) ? JSON.stringify([config.auth.http, config.auth.jwt]) : "";
-      if (ext !== this.#externalFor) {
-        const { http, jwt } = config.auth;
-        this.#external = ext === "" ? null : new ExternalAuth({ http, jwt }, {
-          verifier: jwt.jwksUrl === "" ? null : new JoseTokenVerifier(jwt),
-        });
-        this.#externalFor = ext;
-      }
-    }
-    return this.#rules.match(path);
-  }
-
-  #config: Config | null = null;
-  #rules!: PathRules;
-  #auth!: Authenticator;
-  #external: ExternalAuth | null = null;
-  #externalFor = "";
-  /** When a failure of external auth was last logged, and how many came since. */
-  #unavailableLoggedAt = -Infinity;
-  #unavailableSince = 0;
-  readonly #shared: AuthShared;
-  readonly #stats: WorkerStats;
-  readonly #hook: (e: HookEventBody) => void;
-  readonly #worker: number;
-  readonly #log: Logger | null;
-
-  /**
-   * hook: where auth.failure events go (the worker's ctx.hook), from worker `worker`; log: where
-   * failures of external auth are reported (one line per UNAVAILABLE_LOG_INTERVAL_MS).
-   */
-  constructor(
-    shared: AuthShared,
-    stats: WorkerStats,
-    hook: (e: HookEventBody) => void = () => {},
-    worker = -1,
-    log: Logger | null = null,
-  ) {
-    this.#shared = shared;
-    this.#stats = stats;
-    this.#hook = hook;
-    this.#worker = worker;
-    this.#log = log;
-  }
-
+export class AccessControl extends PathAccess {
   /**
    * Checks `action` on `path` for this request; returns the user name (null when the path needs
    * none). Throws RtspError: 404 when no `paths` entry matches, 401 with challenges, 403 when the
    * address is not allowed or has failed too often (or a valid token lacks the permission), 503
    * when external auth cannot answer.
    */
-  async check(
-    config: Config,
+  async checkRtsp(
+    config: Parameters<PathAccess["check"]>[0],
     who: Requester,
     req: RtspRequest,
     path: string,
     action: Action,
   ): Promise<string | null> {
-    const entry = this.entry(config, path);
-    if (entry === null) {
-      throw new RtspError(STATUS_CODE.NotFound, `no 'paths' entry of the config matches '${path}'`);
-    }
-    const asked = {
-      method: req.method,
-      uri: req.url,
-      authorization: req.headers.get("Authorization"),
-      peerIp: who.peerHost,
-      nowMs: Date.now(),
-    };
-    const nc = who.nonceCounter ??= new NonceCounter();
-    const perm = entry.config[action];
-    const r: AccessResult = this.#external === null
-      ? this.#auth.check(asked, perm, nc)
-      : await this.#auth.authorize(
-        {
-          ...asked,
-          action,
-          path,
-          query: parseRtspUrl(req.url).query,
-          protocol: who.encrypted === true ? "rtsps" : "rtsp",
-        },
-        perm,
-        nc,
-        this.#external,
-      );
-    if (r.ok) return r.user;
-    const what = `${action} '${path}' (paths entry '${entry.name}')`;
-    if (r.status === 503) {
-      // The auth server's or the JWKS's failure, not the client's: one warning per interval.
-      this.#unavailable(r.reason);
-      throw new RtspError(STATUS_CODE.ServiceUnavailable, `${what} cannot be checked: ${r.reason}`, [], true);
-    }
-    if (r.status === 403) {
-      this.#stats.authRefused++;
-      throw new RtspError(STATUS_CODE.Forbidden, `${what} refused: ${r.reason}`);
-    }
-    // Every client's first request has no credentials, and a stale nonce is retried at once.
-    const routine = r.reason === "no credentials" || r.stale;
-    // A counted failure is a guess (wrong user or password, a bad answer): what hooks hear of, and
-    // bounded per address by auth.maxFailures, past which the 403 above makes no event.
-    if (r.counted) {
-      this.#stats.authFailures++;
-      this.#failed(who, req, path, action, r.reason);
-    }
-    throw new RtspError(
-      STATUS_CODE.Unauthorized,
-      `${what} needs credentials: ${r.reason}`,
-      r.challenges.map((c): [string, string] => ["WWW-Authenticate", c]),
-      routine,
-    );
-  }
-
-  #unavailable(reason: string): void {
-    this.#unavailableSince++;
-    const now = performance.now();
-    if (now - this.#unavailableLoggedAt < UNAVAILABLE_LOG_INTERVAL_MS) return;
-    this.#unavailableLoggedAt = now;
-    this.#log?.warn(
-      `external auth failed: ${reason}; ${this.#unavailableSince} request(s) answered 503 since the last report`,
-    );
-    this.#unavailableSince = 0;
-  }
-
-  /** auth.failure for hooks: credentials were sent and are wrong (the user they name, if any). */
-  #failed(who: Requester, req: RtspRequest, path: string, action: Action, reason: string): void {
-    const h = req.headers.get("Authorization");
-    const a = h === undefined ? null : parseAuthorization(h);
-    const user = a === null ? undefined : a.scheme === "basic" ? a.user : a.params.get("username");
-    this.#hook({
-      event: "auth.failure",
+    const r = await this.check(
+      config,
+      who,
+      {
+        method: req.method,
+        uri: req.url,
+        authorization: req.headers.get("Authorization"),
+        query: parseRtspUrl(req.url).query,
+        protocol: who.encrypted === true ? "rtsps" : "rtsp",
+      },
       path,
-      worker: this.#worker,
-      peer: who.peerHost,
-      user: boundedUser(user),
       action,
-      method: req.method,
-      reason,
-    });
+    );
+    if (r.ok) return r.user;
+    const headers = r.challenges.map((c): [string, string] => ["WWW-Authenticate", c]);
+    throw new RtspError(r.status, r.message, headers, r.routine);
   }
 }

@@ -64,5 +64,5 @@ export function allow(
 ): Promise<string | null> {
   const ctx = c.ctx;
   ctx.access ??= new AccessControl(ctx.authShared, ctx.stats, ctx.hook, ctx.worker, ctx.log);
-  return ctx.access.check(ctx.config, c, req, path, action);
+  return ctx.access.checkRtsp(ctx.config, c, req, path, action);
 }

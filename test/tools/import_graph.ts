@@ -44,6 +44,8 @@ export const LAYERS: readonly (readonly [prefix: string, rank: number])[] = [
   ["src/paths/", 2],
   ["src/config.ts", 3],
   ["src/config_load.ts", 3],
+  // Who may publish or read a path, for every protocol (RTSP sessions, HLS): above the config.
+  ["src/access/", 3],
   ["src/stream/", 4],
   // A stream's ring read back into frames and fMP4 fragments, for its two users beside it:
   // Low-Latency HLS (hls/) and recording (record/).
