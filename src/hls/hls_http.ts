@@ -138,8 +138,16 @@ function passOnQuery(q: URLSearchParams): string {
   return s === "" ? "" : "?" + s;
 }
 
+/**
+ * Waits only when it must: reading req.signal at all makes Deno.serve warn about its legacy abort
+ * (the signal also fires after a successful response, harmless here: a settled wait has let go).
+ */
+async function ready(req: Request, store: HlsStreamStore, msn: number, part?: number): Promise<void> {
+  if (!store.has(msn, part)) await store.waitFor(msn, part, req.signal);
+}
+
 async function multivariant(req: Request, store: HlsStreamStore, cors: Headers, query: string) {
-  await store.waitFor(0, undefined, req.signal);
+  await ready(req, store, 0);
   const pl = store.multivariantPlaylist(MEDIA_PLAYLIST_NAME + query);
   if (pl === undefined) return plain(req, cors, 503, "Stream not ready");
   return playlist(req, cors, serializeMultivariantPlaylist(pl), REVALIDATE);
@@ -147,7 +155,7 @@ async function multivariant(req: Request, store: HlsStreamStore, cors: Headers, 
 
 async function media(req: Request, store: HlsStreamStore, cors: Headers, d: Directives, query: string) {
   // Without directives, the first answer still waits for a complete segment to list.
-  await store.waitFor(d.msn ?? 0, d.part, req.signal);
+  await ready(req, store, d.msn ?? 0, d.part);
   const text = query === ""
     ? store.mediaPlaylistText()
     : serializeMediaPlaylist(withQuery(store.mediaPlaylist(), query));
@@ -160,7 +168,7 @@ async function media(req: Request, store: HlsStreamStore, cors: Headers, d: Dire
 }
 
 async function init(req: Request, store: HlsStreamStore, cors: Headers) {
-  if (store.init === undefined) await store.waitFor(0, undefined, req.signal);
+  if (store.init === undefined) await ready(req, store, 0);
   const i = store.init;
   if (i === undefined) return plain(req, cors, 503, "Stream not ready");
   return bytes(req, cors, INIT_CONTENT_TYPE, REVALIDATE, [i.bytes], i.bytes.length);
@@ -173,9 +181,7 @@ async function segment(
   r: { streamId: string; msn: number },
 ) {
   if (r.streamId !== store.id) return plain(req, cors, 404, "Not Found");
-  if (store.segment(r.msn) === undefined && store.isOpenSegment(r.msn)) {
-    await store.waitFor(r.msn, undefined, req.signal);
-  }
+  if (store.segment(r.msn) === undefined && store.isOpenSegment(r.msn)) await ready(req, store, r.msn);
   const s = store.segment(r.msn);
   if (s === undefined) return plain(req, cors, 404, "Not Found");
   return bytes(req, cors, SEGMENT_CONTENT_TYPE, IMMUTABLE, s.chunks, s.byteLength);

@@ -348,6 +348,11 @@ export class HlsStreamStore {
     return this.#partsBySeq.get(seq)?.bytes;
   }
 
+  /** Whether waitFor(msn, part) would resolve "ready" now, without waiting. */
+  has(msn: number, part?: number): boolean {
+    return this.#has(msn, part);
+  }
+
   /**
    * Blocking playlist reload (rfc8216bis §6.2.5.2): resolves "ready" once the playlist holds part
    * `part` of segment `msn` (or later), or segment `msn` complete when `part` is omitted; a part

@@ -182,6 +182,7 @@ Deno.test("HlsStreamStore.waitFor() answers blocking playlist reloads (rfc8216bi
   await t.step("resolves at once for what is there, and in order as parts come", async () => {
     const { store, push } = newStore();
     push("IP");
+    assert.ok(store.has(0, 1) && !store.has(0, 2) && !store.has(0));
     assert.equal(await store.waitFor(0, 1), "ready");
     const events: string[] = [];
     const log = (name: string) => (r: HlsWaitResult) => void events.push(`${name} ${r}`);
