@@ -16,6 +16,9 @@ import {
 import {
   type PathConfig,
   pathNameError,
+  RECORD_DEFAULTS,
+  RECORD_KEYS,
+  type RecordConfig,
   RUN_ON_READY_DEFAULTS,
   RUN_ON_READY_KEYS,
   type RunOnReadyConfig,
@@ -26,6 +29,7 @@ import {
 } from "./paths/path_config.ts";
 import { parseRtspUrl } from "./rtsp/url.ts";
 import type { HookSettings } from "./hooks/hook_queue.ts";
+import { DEFAULT_HLS_SETTINGS, type HlsSettings, hlsSettingsProblems } from "./hls/hls_settings.ts";
 
 /** The server's settings; dm-live.yaml documents every key. */
 export interface Config {
@@ -79,6 +83,8 @@ export interface Config {
   auth: AuthSettings;
   /** Where events (publish, read, source state, auth failures) are POSTed; url "": off. */
   hooks: HookSettings;
+  /** Browser playback: Low-Latency HLS over fMP4 on its own HTTP port, and the page that plays it. */
+  hls: HlsSettings;
   /** Path name or `~regex` -> who may publish and read; file order kept (see path_rules.ts). */
   paths: Record<string, PathConfig>;
   /** Several nodes on etcd (docs/cluster.md); null: a single node. */
@@ -176,6 +182,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
   // The auth library owns its defaults (permission.ts lists them beside AuthSettings).
   auth: structuredClone(DEFAULT_AUTH_SETTINGS) as AuthSettings,
   hooks: { url: "", timeoutMs: 5000, maxQueue: 1000, retryMinMs: 500, retryMaxMs: 30_000, maxRetries: 5 },
+  hls: { ...DEFAULT_HLS_SETTINGS },
   paths: { "~^.*$": { publish: { users: [], ips: [] }, read: { users: [], ips: [] } } },
   cluster: null,
 });
@@ -301,8 +308,11 @@ const pathsCheck: Check = (v, key) => {
     const e = entry ?? {};
     if (!isRecord(e)) throw new ConfigError(`'${key}.${name}' must be a mapping with publish and read`, at());
     for (const k of Object.keys(e)) {
-      if (k !== "publish" && k !== "read" && !ENTRY_SOURCE_KEYS.has(k) && !ENTRY_RUN_KEYS.has(k)) {
-        const known = ["publish", "read", ...ENTRY_SOURCE_KEYS, ...ENTRY_RUN_KEYS];
+      if (
+        k !== "publish" && k !== "read" && !ENTRY_SOURCE_KEYS.has(k) && !ENTRY_RUN_KEYS.has(k) &&
+        !ENTRY_RECORD_KEYS.has(k)
+      ) {
+        const known = ["publish", "read", ...ENTRY_SOURCE_KEYS, ...ENTRY_RUN_KEYS, ...ENTRY_RECORD_KEYS];
         throw new ConfigError(
           `unknown key '${key}.${name}.${k}' (${known.join(", ")})`,
           at(k),
@@ -312,6 +322,7 @@ const pathsCheck: Check = (v, key) => {
     }
     const source = sourceCheck(e, `${key}.${name}`, name.startsWith("~"), at);
     const runOnReady = runOnReadyCheck(e, `${key}.${name}`, at);
+    const record = recordCheck(e, `${key}.${name}`, at);
     out[name] = {
       publish: e.publish === undefined || e.publish === null
         ? structuredClone(NO_ONE_NEEDED)
@@ -322,12 +333,78 @@ const pathsCheck: Check = (v, key) => {
     };
     if (source !== undefined) out[name].source = source;
     if (runOnReady !== undefined) out[name].runOnReady = runOnReady;
+    if (record !== undefined) out[name].record = record;
   }
   return out;
 };
 
 const ENTRY_SOURCE_KEYS: ReadonlySet<string> = new Set(Object.values(SOURCE_KEYS));
 const ENTRY_RUN_KEYS: ReadonlySet<string> = new Set(Object.values(RUN_ON_READY_KEYS));
+const ENTRY_RECORD_KEYS: ReadonlySet<string> = new Set(["record", ...Object.values(RECORD_KEYS)]);
+
+/**
+ * The `record*` keys of a paths entry: undefined unless `record: true`. The other keys may be set
+ * without it (a pattern's defaults for entries that turn recording on are not a thing: each entry
+ * says its own), so they are checked either way.
+ */
+function recordCheck(
+  entry: Record<string, unknown>,
+  key: string,
+  at: (...rest: (string | number)[]) => (string | number)[],
+): RecordConfig | undefined {
+  let e = entry;
+  // A validated entry (a reload, overrides) holds the RecordConfig under `record`.
+  const prior = e.record;
+  if (isRecord(prior)) {
+    e = { ...e, record: true };
+    for (const [f, k] of Object.entries(RECORD_KEYS)) e[k] = prior[f];
+  }
+  const field = <T>(f: keyof RecordConfig, check: Check): T => {
+    const k = RECORD_KEYS[f];
+    const v = e[k];
+    if (v === undefined || v === null) return (RECORD_DEFAULTS as Record<string, unknown>)[f] as T;
+    try {
+      return check(v, `${key}.${k}`) as T;
+    } catch (err) {
+      if (err instanceof ConfigError && err.path === undefined) err.path = at(k);
+      throw err;
+    }
+  };
+  let on = false;
+  if (e.record !== undefined && e.record !== null) {
+    try {
+      on = bool(e.record, `${key}.record`) as boolean;
+    } catch (err) {
+      if (err instanceof ConfigError) err.path = at("record");
+      throw err;
+    }
+  }
+  const out: RecordConfig = {
+    path: field("path", recordPathCheck),
+    partDurationMs: field("partDurationMs", int(100, 60_000)),
+    segmentDurationMs: field("segmentDurationMs", int(1000, 86_400_000)),
+    deleteAfterMs: field("deleteAfterMs", int(0, 2 ** 40)),
+  };
+  if (out.segmentDurationMs < out.partDurationMs) {
+    throw new ConfigError(
+      `'${key}.${RECORD_KEYS.segmentDurationMs}' must be at least '${key}.${RECORD_KEYS.partDurationMs}'`,
+      at(RECORD_KEYS.segmentDurationMs),
+    );
+  }
+  return on ? out : undefined;
+}
+
+/** `recordPath`: a file name template with %path (record_path.ts expands it; the extension is added). */
+const recordPathCheck: Check = (v, key) => {
+  if (typeof v !== "string" || v.trim() === "" || v.includes("\0") || !v.includes("%path")) {
+    throw new ConfigError(
+      `'${key}' must be a file name template containing %path (and %Y %m %d %H %M %S %f for the time), got ${
+        JSON.stringify(v)
+      }`,
+    );
+  }
+  return v;
+};
 
 /**
  * The `runOnReady*` keys of a paths entry: undefined without a command (`runOnReady` left out or
@@ -606,6 +683,17 @@ const SCHEMA: Schema = {
     retryMaxMs: int(10, 3_600_000),
     maxRetries: int(0, 1000),
   },
+  hls: {
+    enabled: bool,
+    address: str,
+    port: int(0, 65535),
+    segmentDurationMs: int(100, 60_000),
+    partDurationMs: int(20, 60_000),
+    segmentCount: int(3, 1000),
+    maxBytesPerStream: int(1 << 20, 2 ** 40),
+    idleCloseMs: int(0, 86_400_000),
+    allowOrigin: str,
+  },
   paths: pathsCheck,
   cluster: clusterCheck,
 };
@@ -692,6 +780,11 @@ export function validateConfig(raw: unknown): Config {
   }
   if (c.hooks.retryMaxMs < c.hooks.retryMinMs) {
     throw new ConfigError("'hooks.retryMaxMs' must be at least 'hooks.retryMinMs'", ["hooks", "retryMaxMs"]);
+  }
+  const hls = hlsSettingsProblems(c.hls)[0];
+  if (hls !== undefined) {
+    const k = /'hls\.([A-Za-z]+)'/.exec(hls)?.[1];
+    throw new ConfigError(hls, k === undefined ? ["hls"] : ["hls", k]);
   }
   if (c.viewer.dropLagPercent <= c.viewer.skipLagPercent) {
     throw new ConfigError("'viewer.dropLagPercent' must be greater than 'viewer.skipLagPercent'", [

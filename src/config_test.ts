@@ -5,10 +5,12 @@ import {
   DEFAULT_CONFIG_YAML,
   parseConfig,
   tlsOn,
+  validateConfig,
   withOverrides,
   workerCount,
   workerShare,
 } from "./config.ts";
+import { RECORD_DEFAULTS } from "./paths/path_config.ts";
 
 Deno.test("dm-live.yaml says exactly the built-in defaults", () => {
   assert.deepEqual(parseConfig(DEFAULT_CONFIG_YAML), DEFAULT_CONFIG);
@@ -436,4 +438,53 @@ Deno.test("paths entries with runOnReady: restart by default, none when empty, e
       () => assert.throws(() => parseConfig(yaml), (e) => e instanceof ConfigError && re.test(e.message)),
     );
   }
+});
+
+Deno.test("paths entries with record: defaults, their own keys, off unless record is true, errors by line", async (t) => {
+  const c = parseConfig(
+    "paths:\n  cams/a:\n    record: true\n  cams/b:\n    record: true\n    recordPath: /data/%path/%Y\n" +
+      "    recordSegmentDurationMs: 60000\n    recordDeleteAfterMs: 0\n  cams/c:\n    recordPath: /x/%path\n",
+  );
+  assert.deepEqual(c.paths["cams/a"].record, RECORD_DEFAULTS);
+  assert.deepEqual(c.paths["cams/b"].record, {
+    ...RECORD_DEFAULTS,
+    path: "/data/%path/%Y",
+    segmentDurationMs: 60000,
+    deleteAfterMs: 0,
+  });
+  assert.equal(c.paths["cams/c"].record, undefined, "keys without record: true record nothing");
+  // A reload re-validates the validated form.
+  assert.deepEqual(validateConfig(c).paths["cams/b"].record, c.paths["cams/b"].record);
+  for (
+    const [name, yaml, re] of [
+      ["record not a boolean", "paths:\n  a:\n    record: yes please\n", /^line 3: 'paths\.a\.record'/],
+      [
+        "a template without %path",
+        "paths:\n  a:\n    record: true\n    recordPath: /x/y\n",
+        /^line 4: .*%path/,
+      ],
+      [
+        "files shorter than fragments",
+        "paths:\n  a:\n    recordPartDurationMs: 5000\n    recordSegmentDurationMs: 2000\n",
+        /^line 4: 'paths\.a\.recordSegmentDurationMs' must be at least/,
+      ],
+    ] as const
+  ) {
+    await t.step(
+      name,
+      () => assert.throws(() => parseConfig(yaml), (e) => e instanceof ConfigError && re.test(e.message)),
+    );
+  }
+});
+
+Deno.test("hls: on by default on 8888; parts longer than segments are refused by line", () => {
+  const c = parseConfig("hls:\n  port: 9888\n");
+  assert.deepEqual(c.hls, { ...DEFAULT_CONFIG.hls, port: 9888 });
+  assert.equal(DEFAULT_CONFIG.hls.enabled, true);
+  assert.equal(DEFAULT_CONFIG.hls.port, 8888);
+  assert.throws(
+    () => parseConfig("hls:\n  segmentDurationMs: 1000\n  partDurationMs: 2000\n"),
+    (e) =>
+      e instanceof ConfigError && /^line 3: 'hls\.partDurationMs' \(2000\) must be at most/.test(e.message),
+  );
 });

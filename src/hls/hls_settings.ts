@@ -32,7 +32,7 @@ export interface HlsSettings {
 
 /** The defaults, as MediaMTX's LL-HLS defaults (1 s segments, 200 ms parts, 7 segments). */
 export const DEFAULT_HLS_SETTINGS: Readonly<HlsSettings> = Object.freeze({
-  enabled: false,
+  enabled: true,
   address: "0.0.0.0",
   port: 8888,
   segmentDurationMs: 1000,

@@ -13,7 +13,37 @@ export interface PathConfig {
   source?: SourceConfig;
   /** A command main.ts runs while the path's stream is published (absent: `runOnReady` empty). */
   runOnReady?: RunOnReadyConfig;
+  /** Write each stream of the path to fMP4 files (absent: `record` false). */
+  record?: RecordConfig;
 }
+
+/** The `record*` keys (dm-live.yaml documents each). */
+export interface RecordConfig {
+  /** File name template: %path, %Y %m %d %H %M %S (local time), %f (microseconds); ".mp4" is added. */
+  path: string;
+  /** A fragment (moof + mdat) is written this often: what a file in progress is readable up to. */
+  partDurationMs: number;
+  /** A new file starts at the first keyframe past this. */
+  segmentDurationMs: number;
+  /** Files older than this are deleted (0: never). */
+  deleteAfterMs: number;
+}
+
+/** The `record*` keys' defaults (MediaMTX's, but 1 h files). */
+export const RECORD_DEFAULTS: Readonly<RecordConfig> = Object.freeze({
+  path: "./recordings/%path/%Y-%m-%d_%H-%M-%S-%f",
+  partDurationMs: 1000,
+  segmentDurationMs: 3_600_000,
+  deleteAfterMs: 86_400_000,
+});
+
+/** YAML key of each RecordConfig field (`record: true` turns it on). */
+export const RECORD_KEYS: Readonly<Record<keyof RecordConfig, string>> = {
+  path: "recordPath",
+  partDurationMs: "recordPartDurationMs",
+  segmentDurationMs: "recordSegmentDurationMs",
+  deleteAfterMs: "recordDeleteAfterMs",
+};
 
 /** `runOnReady` and `runOnReadyRestart` (dm-live.yaml documents both). */
 export interface RunOnReadyConfig {
