@@ -27,6 +27,7 @@ import { ThreadBusy } from "../src/stats/thread_busy.ts";
 import { MergeWindow } from "../src/stream/merge_window.ts";
 import { PendingBodies } from "../src/session/pending_bodies.ts";
 import type { AuthShared } from "../src/auth/auth_shared.ts";
+import { addressGroup } from "../src/auth/ip_address.ts";
 import type { HookEventBody } from "../src/hooks/hook_event.ts";
 
 /** This worker's UDP port pair, or null (UDP off, or its ports taken: logged, TCP still serves). */
@@ -355,7 +356,7 @@ export class WorkerRuntime {
       sock.close();
       return;
     }
-    const host = hostOf(sock.peer);
+    const host = addressGroup(hostOf(sock.peer));
     const perAddress = this.ctx.config.limits.maxConnectionsPerAddress;
     const share = workerShare(this.ctx.config, perAddress);
     const open = this.#perAddress.get(host) ?? 0;
@@ -383,7 +384,7 @@ export class WorkerRuntime {
   /** A connection closed: it leaves the worker's set. */
   readonly #closed = (c: RtspConnection): void => {
     this.connections.delete(c);
-    const host = c.peerHost;
+    const host = addressGroup(c.peerHost);
     const n = (this.#perAddress.get(host) ?? 1) - 1;
     if (n <= 0) this.#perAddress.delete(host);
     else this.#perAddress.set(host, n);
@@ -393,7 +394,7 @@ export class WorkerRuntime {
   #fullLoggedAt = -Infinity;
   #fullRefused = 0;
 
-  /** Open connections per peer address on this worker (limits.maxConnectionsPerAddress). */
+  /** Open connections per peer address (IPv6: per /64) on this worker (limits.maxConnectionsPerAddress). */
   readonly #perAddress = new Map<string, number>();
   readonly #refusedLogged = new Map<string, number>();
 

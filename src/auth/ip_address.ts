@@ -158,6 +158,22 @@ export function formatIp(bytes: Uint8Array): string {
   return `${hex(0, bestAt)}::${hex(bestAt + bestLen, 8)}`;
 }
 
+const groupScratch = new Uint8Array(16);
+
+/**
+ * What a per-address limit counts a peer as (limits.maxConnectionsPerAddress,
+ * maxPendingBodyBytesPerAddress; the failure limit keys the same way): an IPv4 address itself, an
+ * IPv6 address's /64 (`2001:db8:1:2::/64`: one host or subscriber holds a whole /64, so counting
+ * each of its addresses would bound nothing), other text unchanged.
+ */
+export function addressGroup(host: string): string {
+  const a = parseIp(host, groupScratch);
+  if (a === null) return host;
+  if (isV4Mapped(a)) return formatIp(a);
+  a.fill(0, 8);
+  return `${formatIp(a)}/64`;
+}
+
 /**
  * Parses an address or CIDR ("10.0.0.0/8", "fd00::/8", "::1"); an address alone is a full-length
  * network. An IPv4 prefix counts from 0 to 32 and is stored as 96 + prefix. Null when invalid.

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  addressGroup,
   formatIp,
   formatNetwork,
   isV4Mapped,
@@ -149,4 +150,15 @@ Deno.test("networkHasHostBits() and networkBase() find and clear bits after the 
   assert.equal(networkHasHostBits(parseNetwork("fd00::1/8")!), true);
   assert.equal(formatNetwork(networkBase(parseNetwork("fd00::1/8")!)), "fd00::/8");
   assert.equal(networkHasHostBits(parseNetwork("::1")!), false);
+});
+
+Deno.test("addressGroup(): IPv4 as itself, IPv6 by its /64, anything else unchanged", () => {
+  assert.equal(addressGroup("192.0.2.7"), "192.0.2.7");
+  assert.equal(addressGroup("::ffff:192.0.2.7"), "192.0.2.7", "IPv4-mapped is IPv4");
+  assert.equal(addressGroup("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+  assert.equal(addressGroup("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::/64", "same /64, one group");
+  assert.notEqual(addressGroup("2001:db8:1:3::1"), addressGroup("2001:db8:1:2::1"), "another /64");
+  assert.equal(addressGroup("fe80::1%eth0"), "fe80::/64");
+  assert.equal(addressGroup("::1"), "::/64");
+  assert.equal(addressGroup("tunnel-peer"), "tunnel-peer");
 });

@@ -10,6 +10,7 @@ import { ReadBuffer } from "../net/read_buffer.ts";
 import { WriteQueue } from "../net/write_queue.ts";
 import { RtspError } from "../rtsp/errors.ts";
 import type { NonceCounter } from "../auth/authenticator.ts";
+import { addressGroup } from "../auth/ip_address.ts";
 import { HeaderMap } from "../rtsp/header_map.ts";
 import {
   isBlankLineGarbage,
@@ -276,7 +277,7 @@ export class RtspConnection implements RequestConnection {
     if (bytes === this.#bodyHold) return true;
     const total = this.ctx.config.limits.maxPendingBodyBytesPerAddress;
     const share = workerShare(this.ctx.config, total);
-    const host = this.peerHost;
+    const host = addressGroup(this.peerHost);
     if (!this.ctx.pendingBodies.move(host, this.#bodyHold, bytes, share)) {
       this.#refuse(
         STATUS_CODE.ServiceUnavailable,
