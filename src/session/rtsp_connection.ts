@@ -48,7 +48,16 @@ export class RtspConnection implements RequestConnection {
   /** Whether it came in on the RTSPS port (TLS). */
   readonly encrypted: boolean;
   readonly writer: WriteQueue;
-  session: RtspSession | null = null;
+  /** The connection's session (at most one); whether it ever had one decides how its close is logged. */
+  get session(): RtspSession | null {
+    return this.#session;
+  }
+  set session(s: RtspSession | null) {
+    if (s !== null) this.#hadSession = true;
+    this.#session = s;
+  }
+  #session: RtspSession | null = null;
+  #hadSession = false;
   /** performance.now() of the last byte received, for the idle timeout. */
   lastSeen: number;
   /** Bytes read from the peer, and when it connected (Date.now()), for the API's session list. */
@@ -207,7 +216,11 @@ export class RtspConnection implements RequestConnection {
     this.session?.end(reason);
     this.session = null;
     this.sock.close();
-    this.log.info(`closed: ${reason}`);
+    // A connection that never had a session (a probe, OPTIONS, a DESCRIBE, a churning client) closes
+    // at debug: one info line per connection would let connection churn fill the log (or run into
+    // journald's rate limit and hide the lines that matter). Refusals log their own line.
+    if (this.#hadSession) this.log.info(`closed: ${reason}`);
+    else this.log.debug(`closed: ${reason}`);
   }
 
   /** Processes every complete message and frame in the read buffer. */

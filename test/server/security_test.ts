@@ -4,6 +4,7 @@ import { withServer } from "../support/server.ts";
 import { ClosedBeforeResponse, RtspTestClient } from "../support/rtsp_client.ts";
 import { ignoreSocketClosed, isSocketClosed } from "../support/expected_errors.ts";
 import { AV_SDP, startPublisher } from "../support/synthetic_publisher.ts";
+import { playTcp } from "../support/viewers.ts";
 import { ServerProcess } from "../support/server_process.ts";
 import { until } from "../support/proc.ts";
 import { startApi } from "../../src/api/http_api.ts";
@@ -380,6 +381,29 @@ Deno.test("limits.maxConnectionsPerWorker: connections past it are closed at onc
     );
   } finally {
     for (const c of held) c.close();
+    await server.stop();
+  }
+});
+
+Deno.test("connection churn does not fill the log: a connection without a session closes at debug, a viewer's at info", async () => {
+  const server = await ServerProcess.start();
+  try {
+    for (let i = 0; i < 30; i++) {
+      const c = await RtspTestClient.connect(server.port, "x");
+      if (i % 2 === 0) assert.equal((await c.request("OPTIONS")).status, 200);
+      c.close();
+    }
+    const pub = await startPublisher(server.port, "live/churn");
+    await pub.sendFrames(5);
+    const v = await playTcp(server.port, "live/churn");
+    const port = (v.conn.localAddr as Deno.NetAddr).port;
+    v.close();
+    // The first close logged is the viewer's: none of the 30 session-less ones before it was.
+    const line = await server.waitLog(/closed: [^\n]*\n/);
+    const at = server.log.lastIndexOf("\n", line.index) + 1;
+    assert.match(server.log.slice(at, line.index), new RegExp(`conn 127\\.0\\.0\\.1:${port}\\]`), server.log);
+    pub.close();
+  } finally {
     await server.stop();
   }
 });
