@@ -12,9 +12,11 @@
  *   stay fetchable for its duration plus the playlist's, counted in media time (no wall clock);
  * - the byte bound drops the oldest segments first, even listed ones.
  *
+ * Past 400 lines on purpose: segmenting, retention and the playlists it writes read one state.
+ *
  * @module
  */
-import { HlsBlockTimeoutError, HlsTooFarAheadError } from "./hls_errors.ts";
+import { HlsTooFarAheadError } from "./hls_errors.ts";
 import {
   INIT_NAME,
   MEDIA_PLAYLIST_NAME,
@@ -31,17 +33,9 @@ import {
   serializeMediaPlaylist,
   type Variant,
 } from "./playlist.ts";
+import { type HlsClock, type HlsWaitResult, REAL_CLOCK, WaitList } from "./wait_list.ts";
 
-/** Timers, injectable so tests run timeouts without waiting. */
-export interface HlsClock {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(id: unknown): void;
-}
-
-const REAL_CLOCK: HlsClock = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (id) => clearTimeout(id as ReturnType<typeof setTimeout>),
-};
+export type { HlsClock, HlsWaitResult };
 
 /** How a store is set up; the durations and bounds are the `hls:` settings' keys. */
 export interface HlsStoreOptions {
@@ -79,9 +73,6 @@ export interface HlsPartInput {
   /** Wall-clock time of the part's first sample (EXT-X-PROGRAM-DATE-TIME of a segment it starts). */
   programDateTime: Date;
 }
-
-/** Whether what a request waits for came ("ready") or the stream ended first. */
-export type HlsWaitResult = "ready" | "ended";
 
 /** What the store counts, for logs and metrics. */
 export interface HlsStoreCounters {
@@ -121,14 +112,6 @@ interface StoredSegment {
   expiresAtUs?: number;
 }
 
-interface Waiter {
-  ready: () => boolean;
-  resolve: (r: HlsWaitResult) => void;
-  reject: (e: unknown) => void;
-  timer: unknown;
-  done: () => void;
-}
-
 const US = 1_000_000;
 
 /** A part's or a segment's microseconds from seconds, as the playlist writes them. */
@@ -145,8 +128,7 @@ export class HlsStreamStore {
   readonly #segmentTargetUs: number;
   readonly #segmentCount: number;
   readonly #maxBytes: number;
-  readonly #blockTimeoutMs: number;
-  readonly #clock: HlsClock;
+  readonly #waits: WaitList;
   #partTargetUs: number;
   #init: { bytes: Uint8Array; info: HlsInitInfo } | undefined;
   /** Held segments, oldest first: those that left the playlist, the listed ones, the open one. */
@@ -160,7 +142,6 @@ export class HlsStreamStore {
   #nowUs = 0;
   #bytes = 0;
   #ended = false;
-  #waiters: Waiter[] = [];
   #playlist: MediaPlaylist | undefined;
   #playlistText: string | undefined;
   readonly #counters: HlsStoreCounters = {
@@ -188,8 +169,10 @@ export class HlsStreamStore {
     this.#partTargetUs = Math.round(partMs * 1000);
     this.#segmentCount = Math.max(1, options.segmentCount ?? DEFAULT_HLS_SETTINGS.segmentCount);
     this.#maxBytes = options.maxBytesPerStream ?? DEFAULT_HLS_SETTINGS.maxBytesPerStream;
-    this.#blockTimeoutMs = options.blockTimeoutMs ?? this.targetDuration * 3000;
-    this.#clock = options.clock ?? REAL_CLOCK;
+    this.#waits = new WaitList(
+      options.clock ?? REAL_CLOCK,
+      options.blockTimeoutMs ?? this.targetDuration * 3000,
+    );
     this.id = options.id ?? newStreamId();
     if (!STREAM_ID.test(this.id)) throw new RangeError(`HLS store id "${this.id}" is not [a-z0-9]{1,16}`);
   }
@@ -373,7 +356,12 @@ export class HlsStreamStore {
       const far = this.#tooFar(msn, part);
       if (far !== undefined) return Promise.reject(new HlsTooFarAheadError(far));
     }
-    return this.#wait(ready, `msn ${msn}${part === undefined ? "" : ` part ${part}`}`, signal);
+    return this.#waits.wait(
+      ready,
+      this.#ended,
+      `msn ${msn}${part === undefined ? "" : ` part ${part}`}`,
+      signal,
+    );
   }
 
   /**
@@ -381,37 +369,7 @@ export class HlsStreamStore {
    * first: a request for the preload-hinted part blocks until the part is complete (§6.2.6).
    */
   waitForPart(seq: number, signal?: AbortSignal): Promise<HlsWaitResult> {
-    return this.#wait(() => seq < this.#nextSeq, `part ${seq}`, signal);
-  }
-
-  #wait(ready: () => boolean, what: string, signal?: AbortSignal): Promise<HlsWaitResult> {
-    if (ready()) return Promise.resolve("ready");
-    if (this.#ended) return Promise.resolve("ended");
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        w.done();
-        reject(signal!.reason);
-      };
-      const w: Waiter = {
-        ready,
-        resolve,
-        reject,
-        timer: undefined,
-        done: () => {
-          this.#clock.clearTimeout(w.timer);
-          signal?.removeEventListener("abort", onAbort);
-          const i = this.#waiters.indexOf(w);
-          if (i >= 0) this.#waiters.splice(i, 1);
-        },
-      };
-      w.timer = this.#clock.setTimeout(() => {
-        w.done();
-        reject(new HlsBlockTimeoutError(`HLS ${what} not available within ${this.#blockTimeoutMs} ms`));
-      }, this.#blockTimeoutMs);
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.#waiters.push(w);
-    });
+    return this.#waits.wait(() => seq < this.#nextSeq, this.#ended, `part ${seq}`, signal);
   }
 
   #open(): StoredSegment | undefined {
@@ -499,13 +457,7 @@ export class HlsStreamStore {
   #changed(): void {
     this.#playlist = undefined;
     this.#playlistText = undefined;
-    // Resolve in the order requests came, so earlier waits settle first.
-    for (const w of [...this.#waiters]) {
-      const ready = w.ready();
-      if (!ready && !this.#ended) continue;
-      w.done();
-      w.resolve(ready ? "ready" : "ended");
-    }
+    this.#waits.settle(this.#ended);
   }
 
   #buildPlaylist(): MediaPlaylist {
