@@ -5,6 +5,12 @@ import { FfiSocket } from "./ffi_socket.ts";
 import { errno, libc, LINUX } from "./libc.ts";
 import { boundPort, peerOf, sockaddr, SOCKADDR_BYTES, sockaddrLength } from "./sockaddr.ts";
 
+/** errno values (the same on every Linux architecture dm-live runs on). */
+const EMFILE = 24;
+const ECONNABORTED = 103;
+/** How soon accept is tried again after it failed for want of descriptors or memory. */
+const RETRY_MS = 100;
+
 /**
  * A nonblocking listening socket with SO_REUSEPORT (the kernel spreads connections over the
  * workers), accepting on the poller's EPOLLIN into FfiSockets.
@@ -19,6 +25,10 @@ export class FfiListener implements SocketListener, PollTarget {
   readonly #one = new Int32Array([1]);
   #onConn: ((sock: ByteSocket) => void) | null = null;
   #closed = false;
+  /** A retry of accept after running out of descriptors or memory (edge-triggered: no new event comes). */
+  #retry: ReturnType<typeof setTimeout> | undefined;
+  #failedLoggedAt = -Infinity;
+  #failedSinceLog = 0;
 
   constructor(hostname: string, port: number, poller: EpollPoller, log: Logger) {
     const lc = libc();
@@ -59,7 +69,10 @@ export class FfiListener implements SocketListener, PollTarget {
       const fd = lc.accept4(this.#fd, this.#peerAddr, lenBytes, LINUX.SOCK_NONBLOCK | LINUX.SOCK_CLOEXEC);
       if (fd < 0) {
         const e = errno();
-        if (e !== LINUX.EAGAIN && e !== LINUX.EINTR) this.#log.error(`accept failed: errno ${e}`);
+        if (e === LINUX.EAGAIN || e === LINUX.EINTR) return;
+        // A connection reset while queued: take the next one.
+        if (e === ECONNABORTED) continue;
+        this.#acceptFailed(e);
         return;
       }
       lc.setsockopt(fd, LINUX.IPPROTO_TCP, LINUX.TCP_NODELAY, new Uint8Array(this.#one.buffer), 4);
@@ -67,9 +80,32 @@ export class FfiListener implements SocketListener, PollTarget {
     }
   }
 
+  /**
+   * accept4 failed, most often EMFILE (the process's open-file limit: ulimit -n, LimitNOFILE): the
+   * connections stay queued in the kernel, and an edge-triggered epoll reports none of them again
+   * until another arrives, so accepting is tried again in RETRY_MS; logged once per 10 s with a count.
+   */
+  #acceptFailed(e: number): void {
+    this.#failedSinceLog++;
+    const now = performance.now();
+    if (now - this.#failedLoggedAt > 10_000) {
+      const why = e === EMFILE ? " (EMFILE: the open-file limit, ulimit -n, is reached)" : "";
+      this.#log.error(
+        `accept failed: errno ${e}${why}; ${this.#failedSinceLog} failures since the last such line, retrying every ${RETRY_MS} ms`,
+      );
+      this.#failedLoggedAt = now;
+      this.#failedSinceLog = 0;
+    }
+    this.#retry ??= setTimeout(() => {
+      this.#retry = undefined;
+      this.onEvents(LINUX.EPOLLIN);
+    }, RETRY_MS);
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#retry);
     this.#poller.remove(this.#fd);
     libc().close(this.#fd);
   }

@@ -407,3 +407,40 @@ Deno.test("connection churn does not fill the log: a connection without a sessio
     await server.stop();
   }
 });
+
+Deno.test("out of file descriptors: accept failures are logged once per 10 s, and connections queued meanwhile are served once descriptors free up", async () => {
+  const args = ["--workers", "1", "--set", "api.enabled=false", "--set", "udp.portBase=0"];
+  const server = await ServerProcess.start(args, { openFiles: 128 });
+  const conns: Deno.TcpConn[] = [];
+  try {
+    // About 30 descriptors are the server's own: past ~100 connections accept4 fails with EMFILE,
+    // and the rest wait in the kernel's queue.
+    for (let i = 0; i < 160; i++) conns.push(await Deno.connect({ port: server.port }));
+    await server.waitLog(/accept failed: errno 24/);
+    // Freeing descriptors brings no new connection (no new epoll event): only a retry takes the queued ones.
+    for (const c of conns.splice(0, 100)) c.close();
+    const enc = new TextEncoder();
+    for (const c of conns) {
+      await c.write(enc.encode(`OPTIONS rtsp://127.0.0.1:${server.port}/x RTSP/1.0\r\nCSeq: 1\r\n\r\n`));
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const never = new Promise<never>((_, reject) => {
+      // A guard, not a measurement: without the retry the queued connections are never accepted.
+      timer = setTimeout(() => reject(new Error("a queued connection was never served")), 10_000);
+    });
+    try {
+      for (const c of conns) {
+        const buf = new Uint8Array(512);
+        const n = await Promise.race([c.read(buf), never]);
+        assert.match(new TextDecoder().decode(buf.subarray(0, n ?? 0)), /^RTSP\/1\.0 200/);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    const lines = server.log.match(/accept failed/g)?.length ?? 0;
+    assert.ok(lines >= 1 && lines <= 2, `${lines} 'accept failed' lines`);
+  } finally {
+    for (const c of conns) c.close();
+    await server.stop();
+  }
+});

@@ -17,6 +17,8 @@ export interface StartOptions {
   tcpPorts?: number;
   /** More CLI args made from those TCP ports. */
   argsWith?: (tcpPorts: readonly number[]) => string[];
+  /** Run it with this open-file limit (util-linux prlimit --nofile). */
+  openFiles?: number;
 }
 
 /** The value a CLI sets for a config key (the last of `--set key=v`, or `--flag v`), if any. */
@@ -70,7 +72,11 @@ export class ServerProcess {
 
   static #spawn(args: string[], opts: StartOptions, ports: PortReservation | null): ServerProcess {
     const backend = Deno.env.get("DM_LIVE_NET_BACKEND") ?? "auto";
-    const proc = new Proc(Deno.execPath(), [
+    const limit = opts.openFiles === undefined
+      ? []
+      : [`--nofile=${opts.openFiles}:${opts.openFiles}`, Deno.execPath()];
+    const proc = new Proc(limit.length > 0 ? "prlimit" : Deno.execPath(), [
+      ...limit,
       "run",
       "-P=server",
       SERVER_V8_FLAGS,
