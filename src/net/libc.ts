@@ -1,7 +1,8 @@
 /**
- * The libc calls of the FFI socket path (Linux): nonblocking TCP sockets and epoll, and the thread
- * CPU clock the merge window reads (stats/thread_busy.ts). Loaded on first use, so the Deno socket
- * path never needs --allow-ffi for sockets.
+ * The libc calls of the FFI socket path (Linux): nonblocking TCP sockets and epoll, the thread
+ * CPU clock the merge window reads (stats/thread_busy.ts), and madvise for ended rings' pages
+ * (ring/ring_memory.ts). Loaded on first use, so the Deno socket path never needs --allow-ffi for
+ * sockets.
  */
 
 import { type LibcLayout, libcLayout, LINUX } from "./libc_layout.ts";
@@ -34,6 +35,9 @@ const SYMBOLS = {
   // Runs on Deno's blocking thread pool: the worker's event loop stays free while it waits.
   epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32", nonblocking: true },
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
+  // An ended ring's pages back to the system (ring/ring_memory.ts).
+  madvise: { parameters: ["u64", "u64", "i32"], result: "i32" },
+  sysconf: { parameters: ["i32"], result: "i64" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
 

@@ -97,6 +97,10 @@ export const LINUX = {
   UDP_MAX_SEGMENTS: 64,
   EINVAL: 22,
   EIO: 5,
+  /** madvise: the pages read as zeros from now on and are given back (asm-generic/mman-common.h). */
+  MADV_DONTNEED: 4,
+  /** sysconf: the page size (bits/confname.h). */
+  _SC_PAGESIZE: 30,
 } as const;
 
 /**

@@ -33,6 +33,14 @@ export const HDR = {
   DATA_BYTES: 8,
   /** How often the newest GOP start was evicted before the next one arrived (GOP larger than the ring). */
   GOPS_EVICTED: 9,
+  /** This use of the buffer: a number main.ts gives each ring it hands out (a pooled buffer gets a new one). */
+  RING_ID: 10,
+  /**
+   * 0 while the writer writes here; else the RING_ID of the ring the stream moved to (ring_writer.ts,
+   * moveTo). Stored before the ring's last HEAD: a reader that finds it set and is at HEAD goes on
+   * in that ring at the same sequence.
+   */
+  MOVED_TO: 11,
   /** Per track t: last published RTP sequence at TRACKS + 2t, last RTP timestamp at TRACKS + 2t + 1. */
   TRACKS: 16,
   /** Per track t: CLOCK_WORDS words at CLOCKS + CLOCK_WORDS·t, laid out as CLOCK. */
@@ -93,6 +101,11 @@ export const STATE_ENDED = 1;
 
 /** Bytes of the interleaved header stored in front of every packet. */
 export const FRAME_HEADER_BYTES = 4;
+
+/** Words of the header and slot index: what a ring handed out again is cleared of (ring_pool.ts). */
+export function ringIndexWords(slotCount: number): number {
+  return RING_HEADER_WORDS + slotCount * SLOT_WORDS;
+}
 
 /** Size of the SharedArrayBuffer for a ring with these dimensions. */
 export function ringByteLength(slotCount: number, dataBytes: number): number {

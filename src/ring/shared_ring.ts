@@ -5,6 +5,7 @@ import {
   MAX_TRACKS,
   RING_HEADER_WORDS,
   ringByteLength,
+  ringIndexWords,
   SLOT,
   SLOT_FLAG_GOP_START,
   SLOT_FLAG_TRACK_MASK,
@@ -23,23 +24,44 @@ export class SharedRing {
   readonly slotCount: number;
   readonly slotMask: number;
   readonly trackCount: number;
+  /** HDR.RING_ID when wrapped: which use of the buffer this is (0 for rings made outside main.ts's pool). */
+  readonly id: number;
 
-  /** Allocates a new ring; the publisher's worker does this and posts `sab` to the others. */
-  static create(slotCount: number, dataBytes: number, trackCount: number): SharedRing {
-    if (!isPowerOfTwo(slotCount, 16)) {
-      throw new RangeError(`slot count ${slotCount} is not a power of two >= 16`);
+  /** Allocates a new ring (main.ts's ring directory does, and posts `sab` to the workers). */
+  static create(slotCount: number, dataBytes: number, trackCount: number, id = 0): SharedRing {
+    checkDimensions(slotCount, dataBytes);
+    return SharedRing.init(new SharedArrayBuffer(ringByteLength(slotCount, dataBytes)), {
+      slotCount,
+      dataBytes,
+      trackCount,
+      id,
+    });
+  }
+
+  /**
+   * Makes `sab` (new, or an ended ring's buffer taken from the pool) an empty ring: the header and
+   * the slot index are cleared, so nothing of an earlier use is reachable (readers find packets only
+   * through slots from TAIL to HEAD). The data area is left as it is: no slot points into it.
+   */
+  static init(
+    sab: SharedArrayBuffer,
+    d: { slotCount: number; dataBytes: number; trackCount: number; id: number },
+  ): SharedRing {
+    checkDimensions(d.slotCount, d.dataBytes);
+    if (d.trackCount < 1 || d.trackCount > MAX_TRACKS) {
+      throw new RangeError(`track count ${d.trackCount} not in 1..8`);
     }
-    if (!isPowerOfTwo(dataBytes, 1 << 17)) {
-      throw new RangeError(`ring data bytes ${dataBytes} is not a power of two >= 128 KiB`);
+    if (sab.byteLength !== ringByteLength(d.slotCount, d.dataBytes)) {
+      throw new RangeError(
+        `a buffer of ${sab.byteLength} bytes is no ring of ${d.slotCount} slots, ${d.dataBytes} bytes`,
+      );
     }
-    if (trackCount < 1 || trackCount > MAX_TRACKS) {
-      throw new RangeError(`track count ${trackCount} not in 1..8`);
-    }
-    const sab = new SharedArrayBuffer(ringByteLength(slotCount, dataBytes));
-    const header = new Int32Array(sab, 0, RING_HEADER_WORDS);
-    header[HDR.SLOT_COUNT] = slotCount;
-    header[HDR.DATA_BYTES] = dataBytes;
-    header[HDR.TRACK_COUNT] = trackCount;
+    const index = new Int32Array(sab, 0, ringIndexWords(d.slotCount));
+    index.fill(0);
+    index[HDR.SLOT_COUNT] = d.slotCount;
+    index[HDR.DATA_BYTES] = d.dataBytes;
+    index[HDR.TRACK_COUNT] = d.trackCount;
+    index[HDR.RING_ID] = d.id;
     return new SharedRing(sab);
   }
 
@@ -47,6 +69,7 @@ export class SharedRing {
   constructor(sab: SharedArrayBuffer) {
     this.sab = sab;
     this.header = new Int32Array(sab, 0, RING_HEADER_WORDS);
+    this.id = Atomics.load(this.header, HDR.RING_ID);
     this.slotCount = this.header[HDR.SLOT_COUNT];
     this.dataBytes = this.header[HDR.DATA_BYTES];
     this.trackCount = this.header[HDR.TRACK_COUNT];
@@ -67,6 +90,10 @@ export class SharedRing {
   }
   ended(): boolean {
     return Atomics.load(this.header, HDR.STATE) === STATE_ENDED;
+  }
+  /** The RING_ID of the ring the stream moved to, or 0 while it is written here (HDR.MOVED_TO). */
+  movedTo(): number {
+    return Atomics.load(this.header, HDR.MOVED_TO);
   }
 
   /** Sequence of the newest GOP start still intact in the ring, or undefined. */
@@ -139,5 +166,14 @@ export class SharedRing {
       seq = (seq + 1) | 0;
     }
     return seq;
+  }
+}
+
+function checkDimensions(slotCount: number, dataBytes: number): void {
+  if (!isPowerOfTwo(slotCount, 16)) {
+    throw new RangeError(`slot count ${slotCount} is not a power of two >= 16`);
+  }
+  if (!isPowerOfTwo(dataBytes, 1 << 17)) {
+    throw new RangeError(`ring data bytes ${dataBytes} is not a power of two >= 128 KiB`);
   }
 }
