@@ -54,7 +54,7 @@ export interface Config {
   net: { backend: "auto" | "deno" | "ffi" };
   workers: number;
   sessionTimeoutMs: number;
-  ring: { bytes: number; slots: number };
+  ring: { bytes: number; slots: number; minBytes: number; poolBytes: number };
   ingest: { maxFrameHoldMs: number; maxAudioHoldMs: number; reconnectGraceMs: number };
   viewer: {
     maxWriteBytes: number;
@@ -156,7 +156,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
   net: { backend: "auto" },
   workers: 0,
   sessionTimeoutMs: 60_000,
-  ring: { bytes: 8 * 1024 * 1024, slots: 32768 },
+  ring: { bytes: 8 * 1024 * 1024, slots: 32768, minBytes: 256 * 1024, poolBytes: 64 * 1024 * 1024 },
   ingest: { maxFrameHoldMs: 20, maxAudioHoldMs: 40, reconnectGraceMs: 10_000 },
   viewer: {
     maxWriteBytes: 256 * 1024,
@@ -626,7 +626,12 @@ const SCHEMA: Schema = {
   net: { backend: oneOf(["auto", "deno", "ffi"]) },
   workers: int(0, 256),
   sessionTimeoutMs: int(1_000, 3_600_000),
-  ring: { bytes: pow2(1 << 17, 1 << 30), slots: pow2(16, 1 << 22) },
+  ring: {
+    bytes: pow2(1 << 17, 1 << 30),
+    slots: pow2(16, 1 << 22),
+    minBytes: pow2(1 << 17, 1 << 30),
+    poolBytes: int(0, 2 ** 40),
+  },
   ingest: { maxFrameHoldMs: int(0, 1000), maxAudioHoldMs: int(0, 1000), reconnectGraceMs: int(0, 600_000) },
   viewer: {
     maxWriteBytes: int(1500, 16 * 1024 * 1024),

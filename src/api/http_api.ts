@@ -10,7 +10,7 @@ import { addReport, noReports, type ViewerReportSummary, type WorkerReport } fro
 import { SharedRing } from "../ring/shared_ring.ts";
 import { clockSource } from "../ring/track_clock.ts";
 import { CLOCK_SOURCE_SENDER_REPORT, CLOCK_SOURCE_SERVER } from "../ring/ring_layout.ts";
-import type { GopSize } from "../stats/reports.ts";
+import type { GopSize, RingStreamReport } from "../stats/reports.ts";
 import type { Logger } from "../log/logger.ts";
 import { parseSdp } from "../sdp/session_description.ts";
 import { streamInfoFromSdp } from "../stream/stream_info.ts";
@@ -44,13 +44,15 @@ export interface StreamStatus {
   bytesIn: number | null;
   packetsLost: number | null;
   gop: GopSize | null;
+  /** The stream's current ring (its size class follows the stream: docs/ring.md). */
+  ring: RingStreamReport | null;
 }
 
 /** The streams and their viewers, from the directory and the workers' reports. */
 export function streamStatus(server: ServerHandle, reports: WorkerReport[]): StreamStatus[] {
   return server.directory.streams().map((a) => {
     let info: StreamStatus["tracks"] = [];
-    const ring = new SharedRing(a.sab);
+    const ring = new SharedRing(server.directory.rings.current(a.streamId) ?? a.sab);
     try {
       info = streamInfoFromSdp(parseSdp(a.sdp)).tracks.map((t, i) => ({
         media: t.media,
@@ -93,6 +95,7 @@ export function streamStatus(server: ServerHandle, reports: WorkerReport[]): Str
       bytesIn: p?.bytes ?? null,
       packetsLost: p?.lost ?? null,
       gop: p?.gop ?? null,
+      ring: server.directory.rings.streamReport(a.streamId),
     };
   });
 }
@@ -138,6 +141,7 @@ async function route(req: Request, server: ServerHandle, opts: ApiOptions, log: 
       cluster,
       hooks: server.hooks.counters,
       runOnReady: server.readyCommands.counters,
+      rings: server.directory.rings.report(),
     };
     return new Response(renderMetrics(await server.stats(), main), {
       headers: { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" },
@@ -183,6 +187,10 @@ async function route(req: Request, server: ServerHandle, opts: ApiOptions, log: 
   }
   if (path === "/v1/streams") {
     return only("GET") ?? json({ streams: streamStatus(server, await server.stats()) });
+  }
+  if (path === "/v1/rings") {
+    return only("GET") ??
+      json({ ...server.directory.rings.report(), poolMaxBytes: server.config.ring.poolBytes });
   }
   if (path === "/v1/sources") {
     if (only("GET")) return only("GET")!;

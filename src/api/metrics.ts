@@ -3,7 +3,7 @@
  * and of main.ts's own (no worker label). A worker's counters start at 0 again when it is restarted
  * (dm_live_worker_restarts_total says when), which Prometheus' rate() reads as a counter reset.
  */
-import type { WorkerReport } from "../stats/reports.ts";
+import type { RingDirectoryReport, WorkerReport } from "../stats/reports.ts";
 import type { HookCounters } from "../hooks/hook_queue.ts";
 import type { ReadyCounters } from "../cluster/ready_commands.ts";
 
@@ -152,6 +152,8 @@ export interface MainCounters {
   hooks?: HookCounters;
   /** The runOnReady children. */
   runOnReady?: ReadyCounters;
+  /** Every stream ring's memory (main.ts's ring directory). */
+  rings?: RingDirectoryReport;
 }
 
 export interface ClusterMetrics {
@@ -196,6 +198,38 @@ export function renderMetrics(reports: readonly WorkerReport[], main: MainCounte
       h.dropped,
     );
     one("dm_live_hooks_queue_length", "gauge", "Hook events not delivered yet.", h.queued);
+  }
+  const g = main.rings;
+  if (g !== undefined) {
+    one(
+      "dm_live_rings_live_bytes",
+      "gauge",
+      "Memory of the rings streams write or may move to, over all workers (whole buffers).",
+      g.liveBytes,
+    );
+    one("dm_live_rings_live", "gauge", "Rings streams write or may move to.", g.liveRings);
+    one(
+      "dm_live_rings_retired_bytes",
+      "gauge",
+      "Memory of rings streams left that readers are still on.",
+      g.retiredBytes,
+    );
+    one(
+      "dm_live_ring_pool_bytes",
+      "gauge",
+      "Memory of ended rings kept for new streams (ring.poolBytes).",
+      g.poolBytes,
+    );
+    one("dm_live_ring_pool_rings", "gauge", "Ended rings kept for new streams.", g.poolRings);
+    one("dm_live_rings_allocated_total", "counter", "Rings made anew (not from the pool).", g.allocated);
+    one("dm_live_rings_reused_total", "counter", "Rings handed out from the pool.", g.reused);
+    one(
+      "dm_live_rings_dropped_total",
+      "counter",
+      "Ended rings let go to the garbage collector (the pool full, or pushed out by newer ones).",
+      g.dropped,
+    );
+    one("dm_live_ring_moves_total", "counter", "Streams moved to a ring of another size.", g.moves);
   }
   const r = main.runOnReady;
   if (r !== undefined) {

@@ -13,6 +13,7 @@ import { HookQueue } from "../hooks/hook_queue.ts";
 import { hookEvent, type HookEventBody } from "../hooks/hook_event.ts";
 import { ReadyCommands, readyEnv } from "./ready_commands.ts";
 import { PathRules } from "../paths/path_rules.ts";
+import { releasePages } from "../ring/ring_memory.ts";
 
 /** The worker entry module; `deno compile --include` must name the same file. */
 export const WORKER_MODULE = new URL("../../workers/rtsp_worker.ts", import.meta.url);
@@ -117,6 +118,8 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
         readyCommands.ended(s.path, s.streamId);
       },
     },
+    // The ring section needs a restart: the directory keeps the one it started with.
+    { settings: config.ring, onIdle: (sab) => void releasePages(sab) },
   );
   // Hook events from main.ts and the workers, in one queue; `node` once the cluster name is known.
   const hooks = new HookQueue(() => current.hooks, log.child("main"));

@@ -1,6 +1,6 @@
 /**
- * Messages between main.ts (owner of the stream directory) and the RTSP workers.
- * Only stream rings are shared memory; everything else goes through these.
+ * Messages between main.ts (owner of the stream directory and of every stream ring's memory) and the
+ * RTSP workers. Only stream rings are shared memory; everything else goes through these.
  */
 import type { Config } from "../config.ts";
 import type { AuthShared } from "../auth/auth_shared.ts";
@@ -22,11 +22,19 @@ export type MainToWorker =
     ok: boolean;
     streamId: number;
     reason?: string;
+    /** A new stream's first ring (main.ts allocates every ring: cluster/ring_directory.ts). */
+    ring?: SharedArrayBuffer;
     /** The path's previous stream, which this publisher continues (same codecs, within the grace period). */
     continued?: { sab: SharedArrayBuffer; leftAtMs: number };
   }
   | { type: "streamAdded"; stream: StreamAnnouncement }
   | { type: "streamRemoved"; streamId: number; path: string }
+  /** A ring the stream may move to (its writer asked for another size); every worker acknowledges it. */
+  | { type: "ringAdded"; streamId: number; sab: SharedArrayBuffer }
+  /** The answer to a ringRequest, once every worker has the ring (ok false: the stream ended). */
+  | { type: "ringGrant"; id: number; ok: boolean; sab?: SharedArrayBuffer }
+  /** The stream moved off ring `ringId` (or will not use it): release it once no reader is on it. */
+  | { type: "ringRetired"; streamId: number; ringId: number }
   /**
    * Pull `path` from `source` (its URL with the pattern's groups substituted) until sourceStop;
    * `edge`: this node's name, when the pull relays another cluster node's stream.
@@ -55,9 +63,19 @@ export type WorkerToMain =
   /** `edge`: an edge pull's claim (it relays another node's stream: no cluster ownership). */
   | { type: "claim"; id: number; path: string; sessionId: string; peer?: string; edge?: boolean }
   | { type: "release"; path: string; sessionId: string }
-  | { type: "publish"; id: number; path: string; sessionId: string; sdp: string; sab: SharedArrayBuffer }
+  /** `tracks`: the stream's media sections (its first ring is made for them). */
+  | { type: "publish"; id: number; path: string; sessionId: string; sdp: string; tracks: number }
   | { type: "unpublish"; streamId: number }
   | { type: "streamAck"; streamId: number }
+  /** The stream's writer wants a ring of `dataBytes` (a ring class) to move to. */
+  | { type: "ringRequest"; id: number; streamId: number; dataBytes: number }
+  | { type: "ringAck"; ringId: number }
+  /** The stream's writer moved to ring `ringId`. */
+  | { type: "ringMoved"; streamId: number; ringId: number }
+  /** A ring granted that the writer will not use. */
+  | { type: "ringDiscard"; ringId: number }
+  /** This worker has no reader on ring `ringId` and will not use it again. */
+  | { type: "ringReleased"; ringId: number }
   /**
    * A viewer asks for a path without a stream here (DESCRIBE): its source's pull starts, or in a
    * cluster an edge pull from its owner; `edge`: the asker is another node's edge pull, which must
@@ -80,6 +98,9 @@ const MAIN_TYPES: ReadonlySet<string> = new Set<MainToWorker["type"]>([
   "publishResult",
   "streamAdded",
   "streamRemoved",
+  "ringAdded",
+  "ringGrant",
+  "ringRetired",
   "sourceStart",
   "sourceStop",
   "demandResult",
@@ -99,6 +120,11 @@ const WORKER_TYPES: ReadonlySet<string> = new Set<WorkerToMain["type"]>([
   "publish",
   "unpublish",
   "streamAck",
+  "ringRequest",
+  "ringAck",
+  "ringMoved",
+  "ringDiscard",
+  "ringReleased",
   "sourceDemand",
   "readers",
   "hook",

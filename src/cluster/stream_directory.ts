@@ -1,7 +1,8 @@
 import type { Logger } from "../log/logger.ts";
 import type { MainToWorker, StreamAnnouncement, WorkerToMain } from "./messages.ts";
-import { HDR, RING_HEADER_WORDS, STATE_ENDED } from "../ring/ring_layout.ts";
 import { parseSdp } from "../sdp/session_description.ts";
+import { RingDirectory, type RingSettings } from "./ring_directory.ts";
+import { DEFAULT_CONFIG } from "../config.ts";
 import { streamInfoFromSdp } from "../stream/stream_info.ts";
 import type { PublishKind } from "../hooks/hook_event.ts";
 
@@ -109,19 +110,35 @@ export class StreamDirectory {
    */
   readonly #ownership: PathOwnership | null;
   readonly #observer: StreamObserver | null;
+  /** Every stream ring's memory: first rings, moves, the pool (ring_directory.ts). */
+  readonly rings: RingDirectory;
 
+  /**
+   * rings: the ring section of the config, and what to do with each ring pooled or dropped
+   * (give its pages back: ring/ring_memory.ts).
+   */
   constructor(
     log: Logger,
     graceMs: (path: string) => number = () => 0,
     limits: () => StreamLimits = () => ({ maxStreams: 0, maxStreamsPerAddress: 0 }),
     ownership: PathOwnership | null = null,
     observer: StreamObserver | null = null,
+    rings: { settings: RingSettings; onIdle?: (sab: SharedArrayBuffer) => void } = {
+      settings: DEFAULT_CONFIG.ring,
+    },
   ) {
     this.#log = log;
     this.#graceMs = graceMs;
     this.#limits = limits;
     this.#ownership = ownership;
     this.#observer = observer;
+    this.rings = new RingDirectory(
+      rings.settings,
+      (w, m) => this.#post(w, m),
+      () => this.#workers.keys(),
+      log,
+      rings.onIdle,
+    );
   }
 
   /** Streams currently published. */
@@ -131,10 +148,17 @@ export class StreamDirectory {
     return out;
   }
 
-  /** Adds a worker and tells it of every stream published so far. */
+  /** Adds a worker and tells it of every stream published so far, and of the rings they may move to. */
   addWorker(port: WorkerPort): void {
     this.#workers.set(port.index, port);
-    for (const s of this.streams()) port.post({ type: "streamAdded", stream: s });
+    this.rings.addWorker(port.index);
+    for (const s of this.streams()) {
+      s.sab = this.rings.current(s.streamId) ?? s.sab;
+      port.post({ type: "streamAdded", stream: s });
+      for (const sab of this.rings.pendingFor(s.streamId)) {
+        port.post({ type: "ringAdded", streamId: s.streamId, sab });
+      }
+    }
   }
 
   /** Forgets a worker (it exited); what it published waits for a new publisher like any other. */
@@ -147,6 +171,7 @@ export class StreamDirectory {
     for (const [path, c] of this.#claims) {
       if (c.worker === index) this.#publisherLeft(path, c, `worker ${index} ended`);
     }
+    this.rings.removeWorker(index);
   }
 
   /** Stops every grace period (server shutdown). */
@@ -167,6 +192,16 @@ export class StreamDirectory {
         return this.#unpublish(msg.streamId);
       case "streamAck":
         return this.#ack(from, msg.streamId);
+      case "ringRequest":
+        return this.rings.request(from, msg.id, msg.streamId, msg.dataBytes);
+      case "ringAck":
+        return this.rings.ack(from, msg.ringId);
+      case "ringMoved":
+        return this.rings.moved(msg.streamId, msg.ringId);
+      case "ringDiscard":
+        return this.rings.discard(msg.ringId);
+      case "ringReleased":
+        return this.rings.released(from, msg.ringId);
       default:
         return;
     }
@@ -368,6 +403,7 @@ export class StreamDirectory {
       if (sameCodecs(old.sdp, msg.sdp)) {
         old.worker = from;
         old.sessionId = msg.sessionId;
+        old.sab = this.rings.current(old.streamId) ?? old.sab;
         this.#log.info(
           `[path ${msg.path}] stream ${old.streamId} continues with a new publisher on worker ${from}, ` +
             `${Date.now() - leftAtMs} ms after the last one left`,
@@ -385,11 +421,12 @@ export class StreamDirectory {
       c.stream = undefined;
       this.#broadcastRemoved(old, "a new publisher's codecs differ");
     }
+    const streamId = this.#nextStreamId++;
     const stream: StreamAnnouncement = {
-      streamId: this.#nextStreamId++,
+      streamId,
       path: msg.path,
       sdp: msg.sdp,
-      sab: msg.sab,
+      sab: this.rings.first(streamId, msg.tracks),
       worker: from,
       sessionId: msg.sessionId,
     };
@@ -416,7 +453,13 @@ export class StreamDirectory {
   #maybeFinish(p: PendingPublish): void {
     if (p.awaiting.size > 0) return;
     this.#pending.delete(p.stream.streamId);
-    this.#post(p.worker, { type: "publishResult", id: p.id, ok: true, streamId: p.stream.streamId });
+    this.#post(p.worker, {
+      type: "publishResult",
+      id: p.id,
+      ok: true,
+      streamId: p.stream.streamId,
+      ring: p.stream.sab,
+    });
     this.#observer?.ready(p.stream);
   }
 
@@ -440,10 +483,8 @@ export class StreamDirectory {
   }
 
   #broadcastRemoved(s: StreamAnnouncement, why: string): void {
-    // Readers that look at the ring itself (not the message) see the end too.
-    const header = new Int32Array(s.sab, 0, RING_HEADER_WORDS);
-    Atomics.store(header, HDR.STATE, STATE_ENDED);
-    Atomics.notify(header, HDR.HEAD);
+    // Readers that look at the rings themselves (not the message) see the end too.
+    this.rings.streamEnded(s.streamId);
     this.#pending.delete(s.streamId);
     this.#log.info(`[path ${s.path}] stream ${s.streamId} removed`);
     for (const w of this.#workers.values()) {

@@ -3,20 +3,18 @@ import { Logger } from "../log/logger.ts";
 import { AV_SDP } from "../sdp/testdata/av_sdp.ts";
 import type { MainToWorker } from "./messages.ts";
 import { sameCodecs, StreamDirectory } from "./stream_directory.ts";
-import { SharedRing } from "../ring/shared_ring.ts";
 
 /** A directory with two workers whose messages are kept. */
 function setup(graceMs: number) {
   const dir = new StreamDirectory(new Logger("error"), () => graceMs);
   const got: [number, MainToWorker][] = [];
   for (const index of [0, 1]) dir.addWorker({ index, post: (m) => got.push([index, m]) });
-  const sab = () => SharedRing.create(16, 1 << 17, 2).sab;
   /** Claims and publishes `path` from worker w as session s; returns the publishResult. */
   const publish = (w: number, s: string, sdp = AV_SDP) => {
     dir.handle(w, { type: "claim", id: 1, path: "cam", sessionId: s });
     const claim = got.findLast(([to, m]) => to === w && m.type === "claimResult");
     assert.ok(claim && claim[1].type === "claimResult" && claim[1].ok, `claim by ${s}`);
-    dir.handle(w, { type: "publish", id: 2, path: "cam", sessionId: s, sdp, sab: sab() });
+    dir.handle(w, { type: "publish", id: 2, path: "cam", sessionId: s, sdp, tracks: 2 });
     for (const i of [0, 1]) dir.handle(i, { type: "streamAck", streamId: dir.streams()[0]?.streamId ?? 0 });
     const r = got.findLast(([to, m]) => to === w && m.type === "publishResult");
     return r![1] as Extract<MainToWorker, { type: "publishResult" }>;
@@ -158,7 +156,7 @@ Deno.test("StreamDirectory in a cluster: a claim waits for ownership; refused on
     path: "c",
     sessionId: "edge1",
     sdp: AV_SDP,
-    sab: SharedRing.create(16, 1 << 17, 2).sab,
+    tracks: 2,
   });
   dir.handle(0, { type: "streamAck", streamId: dir.streams()[0].streamId });
   dir.handle(0, { type: "release", path: "c", sessionId: "edge1" });
@@ -182,9 +180,8 @@ Deno.test("StreamDirectory: its observer hears of a stream before the workers, o
     removed: (s, why) => heard.push(`removed ${s.streamId}: ${why}`),
   });
   for (const index of [0, 1]) dir.addWorker({ index, post: (m) => got.push(`${index} ${m.type}`) });
-  const sab = () => SharedRing.create(16, 1 << 17, 2).sab;
   dir.handle(0, { type: "claim", id: 1, path: "cam", sessionId: "a", peer: "10.0.0.9" });
-  dir.handle(0, { type: "publish", id: 2, path: "cam", sessionId: "a", sdp: AV_SDP, sab: sab() });
+  dir.handle(0, { type: "publish", id: 2, path: "cam", sessionId: "a", sdp: AV_SDP, tracks: 2 });
   dir.handle(0, { type: "streamAck", streamId: 1 });
   assert.deepEqual(heard, ["published cam 1 publisher 10.0.0.9 (1 posted)"], "before any streamAdded");
   dir.handle(1, { type: "streamAck", streamId: 1 });
@@ -194,7 +191,7 @@ Deno.test("StreamDirectory: its observer hears of a stream before the workers, o
 
   // A source's stream (no peer) that ends before every worker knew it: published and removed, never ready.
   dir.handle(1, { type: "claim", id: 3, path: "src", sessionId: "b" });
-  dir.handle(1, { type: "publish", id: 4, path: "src", sessionId: "b", sdp: AV_SDP, sab: sab() });
+  dir.handle(1, { type: "publish", id: 4, path: "src", sessionId: "b", sdp: AV_SDP, tracks: 2 });
   dir.removeWorker(1);
   assert.deepEqual(heard.slice(3), ["published src 2 source null (7 posted)", "removed 2: worker 1 ended"]);
   dir.close();
@@ -220,7 +217,7 @@ Deno.test("StreamDirectory in a cluster: a claim that comes while the holder's o
     path: "p",
     sessionId: "edge1",
     sdp: AV_SDP,
-    sab: SharedRing.create(16, 1 << 17, 2).sab,
+    tracks: 2,
   });
   dir.handle(0, { type: "streamAck", streamId: dir.streams()[0].streamId });
   dir.handle(0, { type: "release", path: "p", sessionId: "edge1" });

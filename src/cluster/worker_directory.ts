@@ -3,6 +3,8 @@ import { LocalStream } from "../stream/local_stream.ts";
 import type { MergeWindow } from "../stream/merge_window.ts";
 import type { MainToWorker, WorkerToMain } from "./messages.ts";
 import type { DemandRefusal, DirectoryAnswer, StreamRegistry } from "../session/stream_registry.ts";
+import type { RingClass } from "../ring/ring_classes.ts";
+import { SharedRing } from "../ring/shared_ring.ts";
 
 /**
  * A worker's replica of the stream directory (updated by main.ts's broadcasts, so DESCRIBE and
@@ -13,6 +15,8 @@ export class WorkerDirectory implements StreamRegistry {
   readonly #byPath = new Map<string, LocalStream>();
   readonly #byId = new Map<number, LocalStream>();
   readonly #pending = new Map<number, (a: DirectoryAnswer) => void>();
+  /** ringRequests not answered yet. */
+  readonly #ringRequests = new Map<number, (sab: SharedArrayBuffer | null) => void>();
   readonly #log: Logger;
   /** The worker's merge window, shared by its streams' passes. */
   readonly #mergeWindow: Pick<MergeWindow, "ms" | "maxMs">;
@@ -89,9 +93,33 @@ export class WorkerDirectory implements StreamRegistry {
     this.#post({ type: "release", path, sessionId });
   }
 
-  /** Announces a ring to every worker; resolves once all of them know it. */
-  publish(path: string, sessionId: string, sdp: string, sab: SharedArrayBuffer): Promise<DirectoryAnswer> {
-    return this.#request((id) => ({ type: "publish", id, path, sessionId, sdp, sab }));
+  /** Publishes a stream; main.ts makes its first ring and resolves once every worker knows it. */
+  publish(path: string, sessionId: string, sdp: string, tracks: number): Promise<DirectoryAnswer> {
+    return this.#request((id) => ({ type: "publish", id, path, sessionId, sdp, tracks }));
+  }
+
+  /** RingSupply: a ring of class c for the stream, once every worker has it (null: refused). */
+  request(streamId: number, c: RingClass): Promise<SharedArrayBuffer | null> {
+    const id = this.#nextId++;
+    return new Promise((resolve) => {
+      this.#ringRequests.set(id, resolve);
+      this.#post({ type: "ringRequest", id, streamId, dataBytes: c.dataBytes });
+    });
+  }
+
+  /** RingSupply: the stream's writer (on this worker) moved to ring `ringId`. */
+  moved(streamId: number, ringId: number): void {
+    this.#post({ type: "ringMoved", streamId, ringId });
+  }
+
+  /** RingSupply: a ring granted that the writer will not use. */
+  discard(ringId: number): void {
+    this.#post({ type: "ringDiscard", ringId });
+  }
+
+  /** A ring of a stream is retired here and no reader of this worker is on it. */
+  #ringFree(ringId: number): void {
+    this.#post({ type: "ringReleased", ringId });
   }
 
   /** Handles a message from main.ts. */
@@ -107,8 +135,26 @@ export class WorkerDirectory implements StreamRegistry {
           limit: msg.type === "claimResult" ? msg.limit : undefined,
           unavailable: msg.type === "claimResult" ? msg.unavailable : undefined,
           streamId: msg.type === "publishResult" ? msg.streamId : undefined,
+          ring: msg.type === "publishResult" ? msg.ring : undefined,
           continued: msg.type === "publishResult" ? msg.continued : undefined,
         });
+        return;
+      }
+      case "ringAdded": {
+        const s = this.#byId.get(msg.streamId);
+        const id = s !== undefined ? s.addRing(msg.sab) : new SharedRing(msg.sab).id;
+        this.#post({ type: "ringAck", ringId: id });
+        if (s === undefined) this.#ringFree(id);
+        return;
+      }
+      case "ringGrant": {
+        const resolve = this.#ringRequests.get(msg.id);
+        this.#ringRequests.delete(msg.id);
+        resolve?.(msg.ok && msg.sab !== undefined ? msg.sab : null);
+        return;
+      }
+      case "ringRetired": {
+        this.#byId.get(msg.streamId)?.retireRing(msg.ringId);
         return;
       }
       case "streamAdded": {
@@ -118,6 +164,7 @@ export class WorkerDirectory implements StreamRegistry {
             this.#mergeWindow,
             this.#afterSlice,
             (n) => this.#readers(s, n),
+            (ringId) => this.#ringFree(ringId),
           );
           this.#byPath.get(s.path)?.end();
           this.#byPath.set(s.path, s);
@@ -125,6 +172,7 @@ export class WorkerDirectory implements StreamRegistry {
           for (const w of [...this.#waiting.get(s.path) ?? []]) w(s);
         } catch (e) {
           this.#log.error(`[path ${msg.stream.path}] cannot open stream ${msg.stream.streamId}: ${e}`);
+          this.#ringFree(new SharedRing(msg.stream.sab).id);
         }
         this.#post({ type: "streamAck", streamId: msg.stream.streamId });
         return;

@@ -5,7 +5,7 @@ import { RingWriter } from "./ring_writer.ts";
 import { SharedRing } from "./shared_ring.ts";
 
 const DATA = 1 << 17;
-const POLICY = { skipLagBytes: DATA / 2, dropLagBytes: (DATA * 3) / 4 };
+const POLICY = { skipLagPercent: 50, dropLagPercent: 75 };
 
 function packet(i: number, n = 200): Uint8Array {
   const p = new Uint8Array(n).fill(i & 0xff);
@@ -80,7 +80,8 @@ Deno.test("RingReader with a writer in another Worker: every packet taken is int
   const worker = new Worker(new URL("./testdata/ring_writer_worker.ts", import.meta.url), { type: "module" });
   const done = new Promise<void>((resolve) => worker.onmessage = () => resolve());
   const counters = { skips: 0, skippedPackets: 0, drops: 0 };
-  const policy = { skipLagBytes: (1 << 18) / 2, dropLagBytes: ((1 << 18) * 3) / 4 };
+  const policy = { skipLagPercent: 50, dropLagPercent: 75 };
+  const skipLagBytes = (1 << 18) / 2;
   let r: RingReader | null = null;
   let prev = -1;
   let skipsSeen = 0;
@@ -135,7 +136,7 @@ Deno.test("RingReader with a writer in another Worker: every packet taken is int
       // lag and lapping rules run whatever the machine's speed.
       if (++runs % 40 === 0) {
         const at = ring.slotPos(r.pos);
-        while (!ring.ended() && ((ring.writePos() - at) | 0) <= policy.skipLagBytes) {
+        while (!ring.ended() && ((ring.writePos() - at) | 0) <= skipLagBytes) {
           Atomics.wait(ring.header, HDR.HEAD, Atomics.load(ring.header, HDR.HEAD), 5);
         }
       }

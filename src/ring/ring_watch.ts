@@ -9,7 +9,7 @@ const IDLE_WAKE_MS = 1000;
  * One watch per stream per worker, however many viewers; armed only while someone listens.
  */
 export class RingWatch {
-  readonly #ring: SharedRing;
+  #ring: SharedRing;
   readonly #onWake: () => void;
   #seen: number;
   #armed = false;
@@ -24,6 +24,16 @@ export class RingWatch {
   start(): void {
     this.#active = true;
     this.#arm();
+  }
+
+  /**
+   * Watches `ring` from now on (the stream moved to it). A wait pending on the old ring resolves at
+   * the move's notify (the writer stores MOVED_TO before the old ring's last HEAD and notifies), and
+   * the next one waits on this ring.
+   */
+  retarget(ring: SharedRing): void {
+    this.#ring = ring;
+    this.#seen = ring.head();
   }
 
   /** Stops calling back; a wait already pending resolves harmlessly at the next publish or timeout. */

@@ -1,6 +1,8 @@
 import {
+  CLOCK_WORDS,
   FRAME_HEADER_BYTES,
   HDR,
+  MAX_TRACKS,
   SLOT,
   SLOT_FLAG_GOP_START,
   SLOT_FLAG_OVERHEAD_SHIFT,
@@ -14,6 +16,8 @@ import { rtpOverhead, rtpSequence, rtpTimestamp } from "../rtp/rtp_header.ts";
 export interface AppendObserver {
   /** A packet of `track` with RTP timestamp `timestamp` (uint32) was appended from src[start..]. */
   appended(track: number, timestamp: number, src: Uint8Array, start: number): void;
+  /** The writer moved to `ring` (moveTo): what the observer keeps in the ring's header goes there now. */
+  moved?(ring: SharedRing): void;
 }
 
 /**
@@ -22,19 +26,40 @@ export interface AppendObserver {
  * Order of effects, which readers in other workers rely on: the oldest surviving sequence (TAIL) is
  * stored before any byte of an evicted packet is overwritten; a packet's bytes and slot are written
  * before HEAD moves past it; GOP_START is stored after HEAD.
+ *
+ * Moving (docs/ring.md, "Sizes and moves"): a ring offered with offer() takes over at the next
+ * publish() that has new packets and whose copy fits in half of it. The copy is every packet from
+ * the newest GOP start (or the last published head, or the pinned sequence, whichever is oldest) to
+ * the head, with the same sequences, flags and arrival times; then the new ring is published, and
+ * the old one gets MOVED_TO and its last HEAD, in that order. Byte positions go on from where they
+ * were (the copy starts at the old position of its first packet), so they only grow across a move.
  */
 export class RingWriter {
-  readonly ring: SharedRing;
+  #ring: SharedRing;
   /** Told of every packet appended (the stream's clock mapping: stream/publisher_clock.ts). */
   clock: AppendObserver | null = null;
+  /** Told after each move, old ring then new (the feed tells main.ts). */
+  onMove: ((from: SharedRing, to: SharedRing) => void) | null = null;
   #head = 0;
   #tail = 0;
   #pos = 0;
   #gopStart = 0;
   #hasGop = false;
   #gopDirty = false;
+  /** HEAD as last stored. */
+  #published = 0;
+  /** Logical position of the newest GOP start, kept after its eviction (the span goes on growing). */
+  #gopPos = 0;
+  /** A GOP start was ever marked: before it, the span is 0 (nothing is kept yet). */
+  #gopSeen = false;
+  #pinned = 0;
+  #hasPin = false;
+  /** The ring offered to move to, or null. */
+  #next: SharedRing | null = null;
   #packets = 0;
   #bytes = 0;
+  /** Moves made so far. */
+  moves = 0;
 
   /**
    * A writer that takes over a ring another writer left (a publisher reconnecting within
@@ -49,19 +74,65 @@ export class RingWriter {
     w.#pos = Atomics.load(h, HDR.WRITE_POS);
     w.#hasGop = Atomics.load(h, HDR.HAS_GOP) === 1;
     w.#gopStart = Atomics.load(h, HDR.GOP_START);
+    w.#published = w.#head;
+    w.#gopSeen = w.#hasGop;
+    w.#gopPos = w.#hasGop ? ring.slotPos(w.#gopStart) : w.#pos;
     return w;
   }
 
   /** `start` places the counters elsewhere than 0 (tests run them across the 2^31 wrap); null: see resume(). */
   constructor(ring: SharedRing, start: { seq: number; pos: number } | null = { seq: 0, pos: 0 }) {
-    this.ring = ring;
+    this.#ring = ring;
     if (start === null) return;
-    this.#head = this.#tail = start.seq | 0;
+    this.#head = this.#tail = this.#published = start.seq | 0;
     this.#pos = start.pos | 0;
     Atomics.store(ring.header, HDR.HEAD, this.#head);
     Atomics.store(ring.header, HDR.TAIL, this.#tail);
     Atomics.store(ring.header, HDR.WRITE_POS, this.#pos);
     for (let t = 0; t < ring.trackCount; t++) ring.header[HDR.TRACKS + 2 * t] = -1;
+  }
+
+  /** The ring written now (another after each move). */
+  get ring(): SharedRing {
+    return this.#ring;
+  }
+
+  /**
+   * What the ring keeps for new viewers: logical bytes and packets from the newest GOP start to the
+   * head (0 before the first GOP start). A ring smaller than twice this is too small (ring_sizer.ts).
+   */
+  get spanBytes(): number {
+    return this.#gopSeen ? (this.#pos - this.#gopPos) | 0 : 0;
+  }
+  get spanPackets(): number {
+    return this.#gopSeen ? (this.#head - this.#gopStart) | 0 : 0;
+  }
+
+  /** The ring offered to move to and not taken yet, or null. */
+  get offered(): SharedRing | null {
+    return this.#next;
+  }
+
+  /** The writer moves to `ring` (empty: SharedRing.init) at the first publish() where its copy fits. */
+  offer(ring: SharedRing): void {
+    if (ring.trackCount !== this.#ring.trackCount) throw new RangeError("a ring for another track count");
+    this.#next = ring;
+  }
+
+  /** Takes back the ring offered, if it was not moved to (the feed's sender left). */
+  withdraw(): SharedRing | null {
+    const r = this.#next;
+    this.#next = null;
+    return r;
+  }
+
+  /**
+   * A sequence the caller may still mark as a GOP start (parameter sets waiting for their keyframe):
+   * a move copies from it on, so the mark finds it in the new ring. null: none.
+   */
+  pin(seq: number | null): void {
+    this.#hasPin = seq !== null;
+    this.#pinned = seq ?? 0;
   }
 
   /** Packets and payload bytes appended so far. */
@@ -82,7 +153,7 @@ export class RingWriter {
    */
   // hot path: one subarray view for the copy, nothing else
   append(src: Uint8Array, start: number, end: number, track: number, timeMs: number, flags = 0): number {
-    const ring = this.ring;
+    const ring = this.#ring;
     const n = end - start;
     const len = n + FRAME_HEADER_BYTES;
     let pos = this.#pos;
@@ -122,36 +193,134 @@ export class RingWriter {
 
   /** Marks an appended packet (not older than the tail) as the start of a new GOP; new viewers start there. */
   markGopStart(seq: number): void {
-    const s = (seq & this.ring.slotMask) * SLOT_WORDS + SLOT.FLAGS;
-    this.ring.slots[s] |= SLOT_FLAG_GOP_START;
+    const ring = this.#ring;
+    // Older than the tail: not in this ring (evicted, or before the copy of a move).
+    if (((seq - this.#tail) | 0) < 0 || ((this.#head - seq) | 0) <= 0) return;
+    const s = (seq & ring.slotMask) * SLOT_WORDS;
+    ring.slots[s + SLOT.FLAGS] |= SLOT_FLAG_GOP_START;
     this.#gopStart = seq;
+    this.#gopPos = ring.slots[s + SLOT.POS];
+    this.#gopSeen = true;
     this.#hasGop = true;
     this.#gopDirty = true;
   }
 
-  /** Makes everything appended so far visible and wakes the readers. */
+  /** Makes everything appended so far visible and wakes the readers (in an offered ring, if it fits now). */
   publish(): void {
-    const h = this.ring.header;
-    Atomics.store(h, HDR.WRITE_POS, this.#pos);
-    Atomics.store(h, HDR.HEAD, this.#head);
-    if (this.#gopDirty) {
-      Atomics.store(h, HDR.GOP_START, this.#gopStart);
-      Atomics.store(h, HDR.HAS_GOP, this.#hasGop ? 1 : 0);
-      this.#gopDirty = false;
+    const next = this.#next;
+    if (next !== null && this.#head !== this.#published && this.#fits(next, this.#copyFrom())) {
+      this.#moveTo(next);
+      return;
     }
-    Atomics.notify(h, HDR.HEAD);
+    this.#store(this.#ring.header);
+    Atomics.notify(this.#ring.header, HDR.HEAD);
   }
 
   /** Marks the stream ended (the publisher left) and wakes every reader one last time. */
   end(): void {
     this.publish();
-    Atomics.store(this.ring.header, HDR.STATE, STATE_ENDED);
-    Atomics.notify(this.ring.header, HDR.HEAD);
+    Atomics.store(this.#ring.header, HDR.STATE, STATE_ENDED);
+    Atomics.notify(this.#ring.header, HDR.HEAD);
+  }
+
+  /** Publishes into header h: WRITE_POS, HEAD, then the GOP start. */
+  #store(h: Int32Array): void {
+    Atomics.store(h, HDR.WRITE_POS, this.#pos);
+    Atomics.store(h, HDR.HEAD, this.#head);
+    this.#published = this.#head;
+    if (this.#gopDirty) {
+      Atomics.store(h, HDR.GOP_START, this.#gopStart);
+      Atomics.store(h, HDR.HAS_GOP, this.#hasGop ? 1 : 0);
+      this.#gopDirty = false;
+    }
+  }
+
+  /**
+   * First packet a move copies: the newest GOP start, the last published head (readers at the head
+   * go on from there) or the pinned sequence, whichever is oldest and still in the ring.
+   */
+  #copyFrom(): number {
+    let from = this.#published;
+    if (this.#hasGop && ((this.#gopStart - from) | 0) < 0) from = this.#gopStart;
+    const pin = this.#pinned;
+    if (this.#hasPin && ((pin - from) | 0) < 0 && ((pin - this.#tail) | 0) >= 0) from = pin;
+    return from;
+  }
+
+  /** Whether the packets from `from` to the head take at most half of `next` (bytes and slots). */
+  #fits(next: SharedRing, from: number): boolean {
+    const packets = (this.#head - from) | 0;
+    const bytes = packets === 0 ? 0 : (this.#pos - this.#ring.slotPos(from)) | 0;
+    return 2 * bytes <= next.dataBytes && 2 * packets <= next.slotCount;
+  }
+
+  /** The move (see the class comment); not a hot path: once per size change of a stream. */
+  #moveTo(next: SharedRing): void {
+    const old = this.#ring;
+    const from = this.#copyFrom();
+    const head = this.#head;
+    let pos = from === head ? this.#pos : old.slotPos(from);
+    let gopPos = 0;
+    let gopCopied = false;
+    for (let seq = from; seq !== head; seq = (seq + 1) | 0) {
+      const s = (seq & old.slotMask) * SLOT_WORDS;
+      const len = old.slots[s + SLOT.LEN];
+      const off = old.slots[s + SLOT.POS] & old.dataMask;
+      let o = pos & next.dataMask;
+      if (o + len > next.dataBytes) {
+        pos = (pos + (next.dataBytes - o)) | 0;
+        o = 0;
+      }
+      next.data.set(old.data.subarray(off, off + len), o);
+      const d = (seq & next.slotMask) * SLOT_WORDS;
+      next.slots[d + SLOT.POS] = pos;
+      next.slots[d + SLOT.LEN] = len;
+      next.slots[d + SLOT.FLAGS] = old.slots[s + SLOT.FLAGS];
+      next.slots[d + SLOT.TIME] = old.slots[s + SLOT.TIME];
+      if (seq === this.#gopStart) {
+        gopPos = pos;
+        gopCopied = true;
+      }
+      pos = (pos + len) | 0;
+    }
+    // What the stream keeps in the header: per-track RTP state, clock mappings, the eviction count.
+    const oh = old.header;
+    const nh = next.header;
+    for (let i = HDR.TRACKS; i < HDR.TRACKS + 2 * MAX_TRACKS; i++) nh[i] = oh[i];
+    for (let i = HDR.CLOCKS; i < HDR.CLOCKS + CLOCK_WORDS * MAX_TRACKS; i++) {
+      Atomics.store(nh, i, Atomics.load(oh, i));
+    }
+    Atomics.store(nh, HDR.GOPS_EVICTED, Atomics.load(oh, HDR.GOPS_EVICTED));
+    // The old ring's last state: everything appended is there too, for readers still in it.
+    const oldPos = this.#pos;
+    Atomics.store(oh, HDR.WRITE_POS, oldPos);
+    if (this.#gopDirty) {
+      Atomics.store(oh, HDR.GOP_START, this.#gopStart);
+      Atomics.store(oh, HDR.HAS_GOP, this.#hasGop ? 1 : 0);
+    }
+    // The new ring, complete before any reader can find it.
+    this.#ring = next;
+    this.#tail = from;
+    this.#pos = pos;
+    if (gopCopied) this.#gopPos = gopPos;
+    else this.#hasGop = false; // none, or older than the copy: new viewers wait for the next one
+    this.#gopDirty = true;
+    Atomics.store(nh, HDR.TAIL, from);
+    this.#store(nh);
+    // Then the old one: MOVED_TO before its last HEAD, so a wake on HEAD finds it set.
+    Atomics.store(oh, HDR.MOVED_TO, next.id);
+    Atomics.store(oh, HDR.HEAD, head);
+    Atomics.notify(oh, HDR.HEAD);
+    Atomics.notify(nh, HDR.HEAD);
+    this.#next = null;
+    this.moves++;
+    this.clock?.moved?.(next);
+    this.onMove?.(old, next);
   }
 
   /** Drops packets whose bytes lie before logical position `limit`, and frees a slot for the next one. */
   #evictBefore(limit: number): void {
-    const ring = this.ring;
+    const ring = this.#ring;
     let tail = this.#tail;
     const head = this.#head;
     while (tail !== head) {

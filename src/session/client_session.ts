@@ -23,7 +23,7 @@ import { parseSessionHeader } from "../rtsp/session_header.ts";
 import { parseTransportHeader, serializeTransport } from "../rtsp/transport_header.ts";
 import { parseRtspUrl, type RtspUrl, serializeRtspUrl } from "../rtsp/url.ts";
 import { parseSdp, SdpError } from "../sdp/session_description.ts";
-import { StreamFeed } from "../stream/stream_feed.ts";
+import { feedSizing, StreamFeed } from "../stream/stream_feed.ts";
 import { type StreamInfo, StreamInfoError, streamInfoFromSdp } from "../stream/stream_info.ts";
 import { ClientAuth } from "./client_auth.ts";
 import { ClientConnection, type ClientConnectionOwner, ClientError } from "./client_connection.ts";
@@ -414,18 +414,18 @@ export class ClientSession implements ClientConnectionOwner, UdpRouteTarget {
     }
   }
 
-  /** Announces a ring to every worker (or continues the stream a last attempt left). */
+  /** Publishes the stream (main.ts makes its ring), or continues the stream a last attempt left. */
   async #publish(sdp: string, info: StreamInfo): Promise<void> {
     const dir = this.#ctx.directory;
     const path = this.#o.path;
     const cfg = this.#ctx.config;
-    const fresh = SharedRing.create(cfg.ring.slots, cfg.ring.bytes, info.tracks.length);
-    const answer = await dir.publish(path, this.id, sdp, fresh.sab);
+    const answer = await dir.publish(path, this.id, sdp, info.tracks.length);
     if (!answer.ok) throw new ClientError(`the stream could not be published: ${answer.reason ?? "refused"}`);
     if (this.#stopped) return;
     const cont = answer.continued;
     const ctx = this.#ctx;
-    this.#feed = new StreamFeed(cont ? new SharedRing(cont.sab) : fresh, {
+    const streamId = answer.streamId ?? 0;
+    this.#feed = new StreamFeed(new SharedRing(cont ? cont.sab : answer.ring!), {
       info,
       holds: () => ctx.config.ingest,
       audioStartWindowMs: cfg.viewer.audioStartWindowMs,
@@ -436,8 +436,9 @@ export class ClientSession implements ClientConnectionOwner, UdpRouteTarget {
       continued: cont === undefined
         ? undefined
         : { served: dir.get(path)?.info ?? info, leftAtMs: cont.leftAtMs },
+      sizing: feedSizing(cfg.ring, streamId, dir),
     });
-    this.streamId = answer.streamId ?? 0;
+    this.streamId = streamId;
     this.#punchUdp();
   }
 

@@ -110,7 +110,7 @@ export function setupPublisher(s: PublisherSession, req: RtspRequest, u: RtspUrl
   return { headers: [["Transport", tcpTransportReply([rtp, rtcp], "record")]] };
 }
 
-/** RECORD: every announced track set up; the ring is announced to every worker, then packets flow. */
+/** RECORD: every announced track set up; the stream (main.ts makes its ring) is announced to every worker, then packets flow. */
 export async function record(c: RequestConnection, s: PublisherSession, req: RtspRequest): Promise<Reply> {
   if (!namesPath(s.path, parseRtspUrl(req.url))) {
     return fail(STATUS_CODE.BadRequest, `RECORD of another path than '${s.path}'`);
@@ -123,15 +123,14 @@ export async function record(c: RequestConnection, s: PublisherSession, req: Rts
       `RECORD with ${setUp} of ${a.info.tracks.length} announced tracks set up`,
     );
   }
-  const ring = s.newRing();
-  const answer = await c.ctx.directory.publish(s.path, s.id, a.sdp, ring.sab);
+  const answer = await c.ctx.directory.publish(s.path, s.id, a.sdp, a.info.tracks.length);
   if (!answer.ok) {
     return fail(STATUS_CODE.ServiceUnavailable, answer.reason ?? "stream could not be published");
   }
   if (c.closed || c.session !== s) return {}; // gone meanwhile; its release frees the path
   const cont = answer.continued;
-  s.startRecording(cont ? new SharedRing(cont.sab) : ring, cont);
   s.streamId = answer.streamId ?? 0;
+  s.startRecording(new SharedRing(cont ? cont.sab : answer.ring!), cont);
   s.log.info(
     `RECORD: ${cont ? "continuing" : "publishing"} stream ${s.streamId} over ${
       s.transport === "udp" ? "UDP" : "TCP"

@@ -1,7 +1,7 @@
 import { MEDIA_READ_BYTES } from "../net/read_buffer.ts";
 import { udpKey } from "../net/udp_endpoint.ts";
-import { SharedRing } from "../ring/shared_ring.ts";
-import { StreamFeed } from "../stream/stream_feed.ts";
+import type { SharedRing } from "../ring/shared_ring.ts";
+import { feedSizing, StreamFeed } from "../stream/stream_feed.ts";
 import type { StreamInfo } from "../stream/stream_info.ts";
 import { RtspSession } from "./rtsp_session.ts";
 import type { SessionHost } from "./session_host.ts";
@@ -72,15 +72,10 @@ export class PublisherSession extends RtspSession {
     this.feed?.flush();
   }
 
-  /** RECORD, before the directory answers: a ring for the stream (dropped if it continues another). */
-  newRing(): SharedRing {
-    const cfg = this.conn.ctx.config;
-    return SharedRing.create(cfg.ring.slots, cfg.ring.bytes, this.announced.info.tracks.length);
-  }
-
   /**
-   * RECORD accepted: packets go into `ring`, this session's new one, or the ring of the stream it
-   * continues (`continued`: its previous publisher left at leftAtMs, see stream/continuity.ts).
+   * RECORD accepted (streamId set): packets go into `ring`, the new stream's first, or the ring of
+   * the stream it continues (`continued`: its previous publisher left at leftAtMs, see
+   * stream/continuity.ts); the ring is sized to the stream from then on (ring/ring_sizer.ts).
    */
   startRecording(ring: SharedRing, continued?: { leftAtMs: number }): void {
     const ctx = this.conn.ctx;
@@ -96,6 +91,7 @@ export class PublisherSession extends RtspSession {
       continued: continued === undefined
         ? undefined
         : { served: ctx.directory.get(this.path)?.info ?? info, leftAtMs: continued.leftAtMs },
+      sizing: feedSizing(ctx.config.ring, this.streamId, ctx.directory),
     });
     this.enter("record");
     if (this.transport !== "udp") {

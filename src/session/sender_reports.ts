@@ -73,7 +73,8 @@ let datagram: Uint8Array | null = null;
 const tcpScratch = new Uint8Array((4 + COMPOUND_BYTES) * MAX_TRACKS);
 
 export class SenderReports {
-  readonly #ring: SharedRing;
+  /** The ring to read clock mappings and SSRCs from: the viewer's reader's (it follows the stream's moves). */
+  readonly #src: { readonly ring: SharedRing };
   readonly #info: readonly ReportedTrack[];
   /** Bit t: track t is set up (a number, not an array: this object exists per viewer). */
   readonly #trackMask: number;
@@ -97,7 +98,7 @@ export class SenderReports {
    * totals.senderReports adds up the reports of every viewer of the worker.
    */
   constructor(
-    ring: SharedRing,
+    ring: { readonly ring: SharedRing },
     info: readonly ReportedTrack[],
     tracks: Iterable<number>,
     counts: SentCounts,
@@ -105,7 +106,7 @@ export class SenderReports {
     totals: { senderReports: number } = { senderReports: 0 },
   ) {
     this.#totals = totals;
-    this.#ring = ring;
+    this.#src = ring;
     this.#info = info;
     let mask = 0;
     for (const t of tracks) mask |= 1 << t;
@@ -142,7 +143,7 @@ export class SenderReports {
     const p = this.#pendingFirst;
     if (p === 0) return false;
     for (let t = 0; t < this.#info.length; t++) {
-      if ((p & (1 << t)) !== 0 && this.#ring.trackLastSeq(t) !== undefined) return true;
+      if ((p & (1 << t)) !== 0 && this.#src.ring.trackLastSeq(t) !== undefined) return true;
     }
     return false;
   }
@@ -199,7 +200,7 @@ export class SenderReports {
 
   /** SR + SDES of track t at buf[off..]; its length, or 0 when the track has no mapping or packet yet. */
   #writeCompound(t: number, wallMs: number, buf: Uint8Array, off: number): number {
-    const ring = this.#ring;
+    const ring = this.#src.ring;
     const rate = this.#info[t]?.clockRate;
     if (!(rate > 0) || ring.trackLastSeq(t) === undefined) return 0;
     // Tried once the track has packets: should the mapping be unreadable, the next interval retries.

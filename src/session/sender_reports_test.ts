@@ -28,7 +28,7 @@ Deno.test("SenderReports: SSRC from the packets, RTP time from the mapping at th
   assert.deepEqual(v.sentPackets, [2, 1]);
   assert.deepEqual(v.sentOctets, [150, 100], "payload only: CSRCs left out");
   const totals = { senderReports: 0 };
-  const r = new SenderReports(ring, TRACKS, channels.keys(), v, 7, totals);
+  const r = new SenderReports({ ring }, TRACKS, channels.keys(), v, 7, totals);
   const n = r.writeInterleaved(performance.now(), channels);
   const frames = rtcpFrames(r.buffer, n);
   assert.deepEqual(frames.map((f) => f.channel), [1, 3], "each track's RTCP channel");
@@ -58,7 +58,7 @@ Deno.test("SenderReports are due at once, then every interval; a track's first r
   w.publish();
   const channels = new Map([[0, 0], [1, 2]]);
   const v = tcpSink(ring, channels, POLICY, { skips: 0, skippedPackets: 0, drops: 0 });
-  const r = new SenderReports(ring, TRACKS, channels.keys(), v, 1);
+  const r = new SenderReports({ ring }, TRACKS, channels.keys(), v, 1);
   const t0 = performance.now();
   assert.ok(r.due(t0));
   const n = r.writeInterleaved(t0, channels);
@@ -92,10 +92,10 @@ Deno.test("SenderReports: a track without a clock rate gets none; the copy path 
   v.chunkWritten();
   v.syncCounts(); // counts are kept in batches; a report syncs them first
   assert.deepEqual(v.sentPackets, [0, 1]);
-  const r = new SenderReports(ring, [{ clockRate: 90000 }, { clockRate: 0 }], channels.keys(), v, 1);
+  const r = new SenderReports({ ring }, [{ clockRate: 90000 }, { clockRate: 0 }], channels.keys(), v, 1);
   assert.equal(r.owesFirst(1), false);
   assert.equal(r.writeInterleaved(performance.now(), channels), 0);
-  const r2 = new SenderReports(ring, TRACKS, channels.keys(), v, 1);
+  const r2 = new SenderReports({ ring }, TRACKS, channels.keys(), v, 1);
   const n = r2.writeInterleaved(performance.now(), channels);
   assert.deepEqual(rtcpFrames(r2.buffer, n).map((f) => f.channel), [7]);
 });
@@ -111,7 +111,7 @@ Deno.test("SenderReports.sendDatagrams() sends each track's compound packet to i
   const ep = new DenoUdpEndpoint("127.0.0.1", 0, () => {});
   try {
     const port = (sock.addr as Deno.NetAddr).port;
-    const r = new SenderReports(ring, TRACKS, channels.keys(), v, 3);
+    const r = new SenderReports({ ring }, TRACKS, channels.keys(), v, 3);
     const bytes = r.sendDatagrams(performance.now(), ep, [null, DenoUdpEndpoint.address("127.0.0.1", port)]);
     const [d] = await sock.receive();
     assert.equal(bytes, d.length);

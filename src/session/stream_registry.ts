@@ -1,4 +1,5 @@
 import type { LocalStream } from "../stream/local_stream.ts";
+import type { RingSupply } from "../stream/stream_feed.ts";
 
 /** The directory's answer to a claim or a publish. */
 export interface DirectoryAnswer {
@@ -9,6 +10,8 @@ export interface DirectoryAnswer {
   /** Claim only, in a cluster: who owns the path could not be asked (etcd unreachable). */
   unavailable?: boolean;
   streamId?: number;
+  /** Publish only, a new stream: its first ring (main.ts makes every ring). */
+  ring?: SharedArrayBuffer;
   /** Publish only: the stream continued (its ring, and when its last publisher left). */
   continued?: { sab: SharedArrayBuffer; leftAtMs: number };
 }
@@ -22,9 +25,10 @@ export interface DemandRefusal {
 /**
  * The streams as sessions see them: a lookup of the streams published on any worker, and the
  * requests a publisher makes of the directory's owner (main.ts). The worker's replica of the
- * directory implements it (cluster/worker_directory.ts).
+ * directory implements it (cluster/worker_directory.ts). It is also where a feed gets rings of
+ * other sizes for its stream (RingSupply).
  */
-export interface StreamRegistry {
+export interface StreamRegistry extends RingSupply {
   /** The stream published on a path, if any. */
   get(path: string): LocalStream | undefined;
   /** Reserves a path for a publisher (at ANNOUNCE). */
@@ -46,6 +50,9 @@ export interface StreamRegistry {
     timeoutMs: number,
     fromEdge?: boolean,
   ): Promise<LocalStream | DemandRefusal | undefined>;
-  /** Announces a ring to every worker; resolves once all of them know it. */
-  publish(path: string, sessionId: string, sdp: string, sab: SharedArrayBuffer): Promise<DirectoryAnswer>;
+  /**
+   * Publishes a stream of `tracks` media sections: main.ts makes its first ring and announces it to
+   * every worker; resolves once all of them know it (answer.ring), or with the continued stream.
+   */
+  publish(path: string, sessionId: string, sdp: string, tracks: number): Promise<DirectoryAnswer>;
 }

@@ -76,6 +76,8 @@ export class TcpSink implements ChunkSource, SentCounts, ViewerSink {
     }
     this.#fast = fast;
     this.#writtenTo = this.#countedTo = reader.pos;
+    // What was written from a ring is counted there, before the reader moves to the stream's next.
+    reader.onLeave = () => this.#countSent();
   }
 
   /** Whether chunks are served straight from the ring. */

@@ -15,7 +15,7 @@ function chunkOf(v: TcpSink): Uint8Array {
 }
 
 const DATA = 1 << 17;
-const POLICY: ViewerPolicy = { maxWriteBytes: 1 << 20, skipLagBytes: DATA / 2, dropLagBytes: (DATA * 3) / 4 };
+const POLICY: ViewerPolicy = { maxWriteBytes: 1 << 20, skipLagPercent: 50, dropLagPercent: 75 };
 
 function publisher() {
   const ring = SharedRing.create(4096, DATA, 2);

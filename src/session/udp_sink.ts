@@ -77,14 +77,15 @@ export class UdpSink implements SentCounts, ViewerSink {
   // hot path: no allocation (sendto from the ring by address)
   #send(): void {
     const r = this.reader;
-    const ring = r.ring;
-    const data = ring.data;
     const reports = this.#reports;
     if (reports === null) return;
     if (reports.due(passClock.now)) this.#sendReports();
     const ep = this.#out.rtp;
     const dest = this.#out.rtpTo;
     while (r.ready()) {
+      // ready() may have moved the reader to the stream's next ring.
+      const ring = r.ring;
+      const data = ring.data;
       const from = r.pos;
       const to = r.head;
       this.packetsSent += (to - from) | 0;

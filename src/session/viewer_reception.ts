@@ -18,7 +18,8 @@ const MAX_JITTER_MS = 10_000;
 const MAX_DUPLICATES = 65_536;
 
 export class ViewerReception {
-  readonly #ring: SharedRing;
+  /** The ring to read clock mappings and SSRCs from: the viewer's reader's (it follows the stream's moves). */
+  readonly #src: { readonly ring: SharedRing };
   readonly #info: readonly { readonly clockRate: number }[];
   readonly #tracks: readonly number[];
   /** Per track: whether it was reported on, and the latest figures. */
@@ -33,11 +34,15 @@ export class ViewerReception {
   implausible = 0;
 
   /** tracks: the ones the viewer set up; info: every track of the stream (jitter is in its clock's units). */
-  constructor(ring: SharedRing, info: readonly { readonly clockRate: number }[], tracks: Iterable<number>) {
-    this.#ring = ring;
+  constructor(
+    ring: { readonly ring: SharedRing },
+    info: readonly { readonly clockRate: number }[],
+    tracks: Iterable<number>,
+  ) {
+    this.#src = ring;
     this.#info = info;
     this.#tracks = [...tracks];
-    const n = ring.trackCount;
+    const n = ring.ring.trackCount;
     this.#has = new Array<boolean>(n).fill(false);
     this.#fractionLost = new Array<number>(n).fill(0);
     this.#cumulativeLost = new Array<number>(n).fill(0);
@@ -105,7 +110,9 @@ export class ViewerReception {
 
   #trackOf(ssrc: number, fallback: number): number {
     for (const t of this.#tracks) {
-      if (this.#ring.trackLastSeq(t) !== undefined && clockSsrc(this.#ring.header, t) === ssrc) return t;
+      if (this.#src.ring.trackLastSeq(t) !== undefined && clockSsrc(this.#src.ring.header, t) === ssrc) {
+        return t;
+      }
     }
     return this.#tracks.includes(fallback) ? fallback : -1;
   }

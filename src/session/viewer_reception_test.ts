@@ -38,7 +38,7 @@ Deno.test("ViewerReception: latest loss, jitter in ms at the track's clock rate,
   send(0, 0);
   send(1, 0);
   w.publish();
-  const r = new ViewerReception(ring, TRACKS, [0, 1]);
+  const r = new ViewerReception({ ring }, TRACKS, [0, 1]);
   assert.equal(r.summary(performance.now()), null, "nothing before a report");
   const wall = Date.UTC(2026, 0, 1);
   const lsr = ntpMiddle32(ntpSeconds(wall - 250), ntpFraction(wall - 250));
@@ -78,7 +78,7 @@ Deno.test("ViewerReception ignores blocks about tracks the viewer did not set up
   const { ring, w, send } = stream();
   send(0, 0);
   w.publish();
-  const r = new ViewerReception(ring, TRACKS, [1]);
+  const r = new ViewerReception({ ring }, TRACKS, [1]);
   r.receive(
     0,
     [rr([{ ssrc: 0x999, fractionLost: 200 }]), { type: "bye", bye: { ssrcs: [1], reason: "" } }],
@@ -93,7 +93,7 @@ Deno.test("ViewerReception leaves out implausible blocks: loss beyond the sequen
   const { ring, w, send } = stream();
   send(0, 0);
   w.publish();
-  const r = new ViewerReception(ring, TRACKS, [0]);
+  const r = new ViewerReception({ ring }, TRACKS, [0]);
   r.receive(0, [rr([{ cumulativeLost: 8_388_607, highestSeq: 5000 }])], 0, 0);
   r.receive(0, [rr([{ jitter: 90000 * 97_391, highestSeq: 5000 }])], 0, 0);
   assert.equal(r.summary(0), null, "nothing taken");

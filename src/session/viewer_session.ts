@@ -1,5 +1,6 @@
 import { udpKey } from "../net/udp_endpoint.ts";
-import { RingReader } from "../ring/ring_reader.ts";
+import type { RingReader } from "../ring/ring_reader.ts";
+import type { SharedRing } from "../ring/shared_ring.ts";
 import { rtpSequence, rtpTimestamp } from "../rtp/rtp_header.ts";
 import type { RtpInfoEntry } from "../rtsp/rtp_info_header.ts";
 import type { LocalStream, StreamSubscriber } from "../stream/local_stream.ts";
@@ -62,6 +63,8 @@ export class ViewerSession extends RtspSession implements StreamSubscriber {
   reception: ViewerReception | null = null;
   /** Its first PLAY was a read.start for hooks: its end is a read.stop. */
   #reading = false;
+  /** The reader PLAY made, until it starts playing (closed if the session ends first). */
+  #prepared: RingReader | null = null;
 
   constructor(conn: SessionHost, stream: LocalStream, user: string | null) {
     super(conn, stream.path, user);
@@ -72,11 +75,11 @@ export class ViewerSession extends RtspSession implements StreamSubscriber {
   /** PLAY: a reader at the newest GOP (what RTP-Info describes), not sending yet. */
   prepare(): RingReader {
     const cfg = this.conn.ctx.config.viewer;
-    const ring = this.stream.ring;
-    return new RingReader(ring, {
-      skipLagBytes: Math.floor(ring.dataBytes * cfg.skipLagPercent / 100),
-      dropLagBytes: Math.floor(ring.dataBytes * cfg.dropLagPercent / 100),
-    }, this.conn.ctx.stats);
+    this.#prepared?.close();
+    return this.#prepared = this.stream.newReader(
+      { skipLagPercent: cfg.skipLagPercent, dropLagPercent: cfg.dropLagPercent },
+      this.conn.ctx.stats,
+    );
   }
 
   /** Whether a reader on this session serves straight from the ring (TCP on channels 2i/2i+1). */
@@ -91,10 +94,13 @@ export class ViewerSession extends RtspSession implements StreamSubscriber {
   startPlaying(reader: RingReader): void {
     const stream = this.stream;
     const ctx = this.conn.ctx;
+    if (this.#prepared === reader) this.#prepared = null;
     this.enter("play");
+    // Clock mappings and SSRCs come from the ring the reader is on (it holds it; a ring the
+    // stream left keeps the mappings it had).
     const reports = (counts: SentCounts) =>
       new SenderReports(
-        stream.ring,
+        reader,
         stream.info.tracks,
         this.channels.keys(),
         counts,
@@ -148,9 +154,17 @@ export class ViewerSession extends RtspSession implements StreamSubscriber {
   /** PAUSE: stops sending; PLAY resumes at the newest GOP. */
   pause(): void {
     this.stream.unsubscribe(this);
-    this.sink?.stop();
-    this.sink = null;
+    this.#stopSink();
     this.enter("prePlay");
+  }
+
+  /** Stops the sink and closes its reader: the rings it held may go back to main.ts's pool. */
+  #stopSink(): void {
+    const sink = this.sink;
+    this.sink = null;
+    if (sink === null) return;
+    sink.stop();
+    sink.reader.close();
   }
 
   /** StreamSubscriber: the ring moved. */
@@ -196,14 +210,21 @@ export class ViewerSession extends RtspSession implements StreamSubscriber {
     const packets = this.parseRtcp(buf, start, end);
     if (packets === null || this.sink === null) return;
     const s = this.stream;
-    this.reception ??= new ViewerReception(s.ring, s.info.tracks, this.channels.keys());
+    // Reports are taken only while playing: SSRCs come from the ring the sink's reader holds.
+    this.reception ??= new ViewerReception(this, s.info.tracks, this.channels.keys());
     this.reception.receive(track, packets, wallClockMs(), performance.now());
+  }
+
+  /** The ring the playing sink's reader is on, else the stream's (ViewerReception reads SSRCs there). */
+  get ring(): SharedRing {
+    return this.sink?.reader.ring ?? this.stream.ring;
   }
 
   protected released(reason: string): void {
     this.stream.unsubscribe(this);
-    this.sink?.stop();
-    this.sink = null;
+    this.#stopSink();
+    this.#prepared?.close();
+    this.#prepared = null;
     if (!this.#reading) return;
     const ctx = this.conn.ctx;
     ctx.hook({

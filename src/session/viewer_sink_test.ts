@@ -27,7 +27,7 @@ interface SinkUnderTest {
 const ALL = new Map([[0, 0], [1, 2]]);
 
 function reportsFor(ring: ReturnType<typeof stream>["ring"]) {
-  return (counts: SentCounts) => new SenderReports(ring, TRACKS, ALL.keys(), counts, 1);
+  return (counts: SentCounts) => new SenderReports({ ring }, TRACKS, ALL.keys(), counts, 1);
 }
 
 function tcpSink(reader: RingReader): SinkUnderTest {

@@ -61,6 +61,42 @@ export interface PublishedReport {
   ringBytes: number;
 }
 
+/**
+ * Every stream ring's memory as main.ts holds it (cluster/ring_directory.ts): /metrics and
+ * GET /v1/rings. Bytes are whole SharedArrayBuffers (header, slot index, data).
+ */
+export interface RingDirectoryReport {
+  /** Rings streams write or may move to. */
+  liveRings: number;
+  liveBytes: number;
+  /** Rings streams left that readers are still on (given back once the last one moves on or closes). */
+  retiredRings: number;
+  retiredBytes: number;
+  /** Ended rings kept for new streams (ring.poolBytes at most). */
+  poolRings: number;
+  poolBytes: number;
+  /** Since start: rings made anew, handed out from the pool, put in it, let go (the pool full), moves. */
+  allocated: number;
+  reused: number;
+  pooled: number;
+  dropped: number;
+  moves: number;
+  /** The classes' data bytes, smallest first. */
+  classes: number[];
+  /** The pool per class. */
+  pool: { dataBytes: number; rings: number; bytes: number }[];
+}
+
+/** A stream's current ring, as /v1/streams lists it. */
+export interface RingStreamReport {
+  /** The whole SharedArrayBuffer. */
+  bytes: number;
+  dataBytes: number;
+  slots: number;
+  /** Moves to another size so far. */
+  moves: number;
+}
+
 /** Viewers' RTCP receiver reports on one stream: the latest of each viewer that sent one. */
 export interface ViewerReportSummary {
   /** Viewers whose reports are counted. */

@@ -140,11 +140,13 @@ export class StreamIngest {
           if (this.#paramStart !== -1) w.markGopStart(this.#paramStart);
           this.#newGop(this.#paramStart !== -1);
         }
-        this.#paramStart = -1;
+        this.#unpin();
       } else if ((flags & VIDEO_FLAG.SLICE) !== 0) {
-        this.#paramStart = -1;
+        this.#unpin();
       } else if ((flags & VIDEO_FLAG.PARAMETER_SETS) !== 0 && this.#paramStart === -1) {
         this.#paramStart = seq;
+        // A move of the ring before the keyframe keeps them, so the GOP can start there.
+        w.pin(seq);
         this.#paramPackets = this.#gopPackets;
         this.#paramBytes = this.#gopBytes;
         this.#paramFrames = this.#gopFrames;
@@ -183,6 +185,7 @@ export class StreamIngest {
     setRtpTimestamp(p, 0, ts);
     setRtpSsrc(p, 0, rtpSsrc(buf, start));
     this.#paramStart = this.writer.append(p, 0, p.length, track, nowMs);
+    this.writer.pin(this.#paramStart);
     this.#paramPackets = this.#gopPackets;
     this.#paramBytes = this.#gopBytes;
     this.#paramFrames = this.#gopFrames;
@@ -191,6 +194,12 @@ export class StreamIngest {
     this.injected++;
     this.#videoSeqShift++;
     setRtpSequence(buf, start, seq + 1);
+  }
+
+  #unpin(): void {
+    if (this.#paramStart === -1) return;
+    this.#paramStart = -1;
+    this.writer.pin(null);
   }
 
   /** Publishes the packets appended since the last flush and wakes every viewer's worker. */

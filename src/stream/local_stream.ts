@@ -1,6 +1,13 @@
 import { RingWatch } from "../ring/ring_watch.ts";
 import type { StreamAnnouncement } from "./stream_announcement.ts";
 import { SharedRing } from "../ring/shared_ring.ts";
+import {
+  type HeldRings,
+  type ReaderCounters,
+  type ReaderPolicy,
+  type RingChain,
+  RingReader,
+} from "../ring/ring_reader.ts";
 import { parseSdp } from "../sdp/session_description.ts";
 import { type StreamInfo, streamInfoFromSdp } from "./stream_info.ts";
 import { buildViewerSdp } from "./viewer_sdp.ts";
@@ -28,15 +35,33 @@ export interface StreamSubscriber {
   readonly perPacket?: boolean;
 }
 
+/** One ring of the stream as this worker knows it. */
+interface RingEntry {
+  readonly ring: SharedRing;
+  /** Readers of this worker on it (RingReader holds). */
+  holds: number;
+  /** The stream left it (moved on, or ended) or main.ts said it will never be used. */
+  retired: boolean;
+}
+
 /**
  * A published stream as one worker sees it: the shared ring, the SDP served to viewers, and this
  * worker's viewers of it. The fan-out runs here: one wake per publish (or per merge window) and one
  * pass over the local viewers.
+ *
+ * It also keeps the stream's rings as this worker knows them (a RingChain for its readers): the
+ * current one, those main.ts announced for a move (ringAdded) and those left that readers are
+ * still on. A ring is given back (onRingFree, to main.ts) once it is retired and no reader of this
+ * worker holds it; main.ts pools it when every worker has.
  */
-export class LocalStream {
+export class LocalStream implements RingChain {
   readonly streamId: number;
   readonly path: string;
-  readonly ring: SharedRing;
+  #ring: SharedRing;
+  readonly #rings = new Map<number, RingEntry>();
+  readonly #onRingFree: (ringId: number) => void;
+  /** Collects readers never closed (a bug elsewhere), so their rings still come back. */
+  readonly #lost = new FinalizationRegistry<HeldRings>((h) => this.#releaseHeld(h));
   readonly info: StreamInfo;
   readonly viewerSdp: string;
   readonly publisherWorker: number;
@@ -65,25 +90,114 @@ export class LocalStream {
 
   /**
    * afterSlice runs after every slice of a pass; onReaders hears when this worker's viewers of the
-   * stream go from none to some (their count) or back to none (0).
+   * stream go from none to some (their count) or back to none (0); onRingFree when a ring of the
+   * stream is retired and no reader of this worker is on it.
    */
   constructor(
     a: StreamAnnouncement,
     mergeWindow: Pick<MergeWindow, "ms" | "maxMs">,
     afterSlice: () => void = () => {},
     onReaders: (count: number) => void = () => {},
+    onRingFree: (ringId: number) => void = () => {},
   ) {
     this.#afterSlice = afterSlice;
     this.#onReaders = onReaders;
+    this.#onRingFree = onRingFree;
     this.streamId = a.streamId;
     this.path = a.path;
-    this.ring = new SharedRing(a.sab);
+    this.#ring = new SharedRing(a.sab);
+    this.#rings.set(this.#ring.id, { ring: this.#ring, holds: 0, retired: false });
     const sd = parseSdp(a.sdp);
     this.info = streamInfoFromSdp(sd);
     this.viewerSdp = buildViewerSdp(sd, a.streamId);
     this.publisherWorker = a.worker;
     this.#mergeWindow = mergeWindow;
-    this.#watch = new RingWatch(this.ring, this.#onWake);
+    this.#watch = new RingWatch(this.#ring, this.#onWake);
+  }
+
+  /** The stream's current ring: the one its writer writes (as far as this worker has seen). */
+  get ring(): SharedRing {
+    return this.#ring;
+  }
+
+  /** A reader at the newest GOP start of the current ring, held until close(). Not after end(). */
+  newReader(policy: ReaderPolicy, counters: ReaderCounters): RingReader {
+    if (this.#ended) throw new Error(`stream ${this.streamId} ended: no new readers`);
+    this.#follow();
+    const r = new RingReader(this.#ring, policy, counters, this);
+    this.#lost.register(r, r.held);
+    return r;
+  }
+
+  /** main.ts's ringAdded: a ring the stream may move to (the writer asked for another size). */
+  addRing(sab: SharedArrayBuffer): number {
+    const ring = new SharedRing(sab);
+    if (this.#ended) {
+      this.#onRingFree(ring.id);
+      return ring.id;
+    }
+    this.#rings.set(ring.id, { ring, holds: 0, retired: false });
+    // Not before main.ts has every worker's ack; should a reader wait at the move, it goes on now.
+    if (this.#ring.movedTo() === ring.id) this.#onWake();
+    return ring.id;
+  }
+
+  /** main.ts's ringRetired: the stream moved off the ring, or the ring will not be used. */
+  retireRing(ringId: number): void {
+    this.#follow();
+    const e = this.#rings.get(ringId);
+    if (e === undefined || e.ring === this.#ring) return;
+    e.retired = true;
+    this.#free(e);
+  }
+
+  /** The rings this worker holds of the stream (the API, tests). */
+  ringIds(): number[] {
+    return [...this.#rings.keys()];
+  }
+
+  /** RingChain: the ring `ring` moved to, if this worker has it. */
+  successor(ring: SharedRing): SharedRing | undefined {
+    const id = ring.movedTo();
+    return id === 0 ? undefined : this.#rings.get(id)?.ring;
+  }
+
+  hold(ring: SharedRing): void {
+    const e = this.#rings.get(ring.id);
+    if (e !== undefined) e.holds++;
+  }
+
+  release(ring: SharedRing): void {
+    const e = this.#rings.get(ring.id);
+    if (e === undefined) return;
+    e.holds--;
+    this.#free(e);
+  }
+
+  /** Moves the current ring along the stream's moves (MOVED_TO), as far as this worker has the rings. */
+  #follow(): void {
+    if (this.#ended) return;
+    for (;;) {
+      const next = this.successor(this.#ring);
+      if (next === undefined) return;
+      const old = this.#rings.get(this.#ring.id)!;
+      this.#ring = next;
+      this.#watch.retarget(next);
+      old.retired = true;
+      this.#free(old);
+    }
+  }
+
+  #free(e: RingEntry): void {
+    if (!e.retired || e.holds > 0 || this.#rings.get(e.ring.id) !== e) return;
+    this.#rings.delete(e.ring.id);
+    this.#onRingFree(e.ring.id);
+  }
+
+  #releaseHeld(h: HeldRings): void {
+    if (h.ring !== null) this.release(h.ring);
+    if (h.borrowed !== null) this.release(h.borrowed);
+    h.ring = h.borrowed = null;
   }
 
   get viewerCount(): number {
@@ -132,6 +246,11 @@ export class LocalStream {
     this.#perPacket = 0;
     for (const s of subs) s.streamSlot = -1;
     for (const s of subs) s.streamEnded();
+    // Every ring is retired; each goes back once its last reader here closes.
+    for (const e of [...this.#rings.values()]) {
+      e.retired = true;
+      this.#free(e);
+    }
   }
 
   #stopWatching(): void {
@@ -143,6 +262,7 @@ export class LocalStream {
   }
 
   readonly #onWake = (): void => {
+    this.#follow();
     if (this.#cursor !== -1) {
       // Viewers already passed have not seen this publish: another pass follows this one.
       this.#wokenDuringPass = true;
@@ -176,6 +296,7 @@ export class LocalStream {
 
   #flush(): void {
     if (this.#cursor !== -1) return;
+    this.#follow();
     this.#cursor = 0;
     this.#passBusy = 0;
     this.#slice();

@@ -88,3 +88,63 @@ Deno.test("LocalStream: after a long pass the next waits as long; with UDP viewe
     local.end();
   }
 });
+
+Deno.test("LocalStream follows its stream's moves and gives a ring back once it is retired and no reader is on it", () => {
+  const a = SharedRing.create(64, 1 << 17, 2, 1);
+  const b = SharedRing.create(64, 1 << 17, 2, 2);
+  const writer = new RingWriter(a);
+  const freed: number[] = [];
+  const local = new LocalStream(
+    { streamId: 1, path: "p", sdp: AV_SDP, sab: a.sab, worker: 0, sessionId: "s" },
+    { ms: 0, maxMs: 33 },
+    () => {},
+    () => {},
+    (id) => freed.push(id),
+  );
+  const key = new Uint8Array(12);
+  key[0] = 0x80;
+  writer.markGopStart(writer.append(key, 0, key.length, 0, 0));
+  writer.publish();
+  const reader = local.newReader({ skipLagPercent: 50, dropLagPercent: 75 }, {
+    skips: 0,
+    skippedPackets: 0,
+    drops: 0,
+  });
+  assert.equal(local.addRing(b.sab), 2);
+  writer.offer(b);
+  publish(writer);
+  // main.ts's ringRetired (or a wake) makes the stream follow the move; a reader is still on ring 1.
+  local.retireRing(1);
+  assert.equal(local.ring.id, 2);
+  assert.deepEqual(freed, []);
+  while (reader.ready()) reader.advance(reader.head);
+  assert.equal(reader.ring.id, 2, "the reader went on in ring 2");
+  assert.deepEqual(freed, [1], "ring 1 is given back once its last reader left it");
+  local.end();
+  assert.deepEqual(freed, [1], "ring 2 is held by the reader");
+  reader.close();
+  assert.deepEqual(freed, [1, 2]);
+  assert.throws(() =>
+    local.newReader({ skipLagPercent: 50, dropLagPercent: 75 }, { skips: 0, skippedPackets: 0, drops: 0 })
+  );
+});
+
+Deno.test("LocalStream: a ring added for a move that never happens is given back when the stream ends", () => {
+  const a = SharedRing.create(64, 1 << 17, 2, 1);
+  const freed: number[] = [];
+  const local = new LocalStream(
+    { streamId: 1, path: "p", sdp: AV_SDP, sab: a.sab, worker: 0, sessionId: "s" },
+    { ms: 0, maxMs: 33 },
+    () => {},
+    () => {},
+    (id) => freed.push(id),
+  );
+  local.addRing(SharedRing.create(64, 1 << 17, 2, 5).sab);
+  local.retireRing(5);
+  assert.deepEqual(freed, [5], "retired unused: back at once");
+  local.addRing(SharedRing.create(64, 1 << 17, 2, 6).sab);
+  local.end();
+  assert.deepEqual(freed.sort(), [1, 5, 6]);
+  assert.equal(local.addRing(SharedRing.create(64, 1 << 17, 2, 7).sab), 7);
+  assert.deepEqual(freed.sort(), [1, 5, 6, 7], "after the end: back at once");
+});

@@ -60,8 +60,8 @@ export function wallClockMs(): number {
 }
 
 export class PublisherClock implements AppendObserver {
-  readonly #ring: SharedRing;
-  readonly #header: Int32Array;
+  #ring: SharedRing;
+  #header: Int32Array;
   readonly #rates: readonly number[];
   readonly #now: () => number;
   readonly #timestampOffset: ((track: number) => number) | null;
@@ -134,6 +134,12 @@ export class PublisherClock implements AppendObserver {
         ? { ms: unixMsFromNtp(m.ntpSeconds, m.ntpFraction), rtp: m.rtpTimestamp }
         : null;
     });
+  }
+
+  /** AppendObserver: the writer moved to `ring` (it copied the mappings there): write them there now. */
+  moved(ring: SharedRing): void {
+    this.#ring = ring;
+    this.#header = ring.header;
   }
 
   /** AppendObserver: a packet went into the ring (before it is published). */

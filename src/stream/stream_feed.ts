@@ -1,5 +1,7 @@
 import { RingWriter } from "../ring/ring_writer.ts";
-import type { SharedRing } from "../ring/shared_ring.ts";
+import { SharedRing } from "../ring/shared_ring.ts";
+import { type RingClass, RingClasses } from "../ring/ring_classes.ts";
+import { RingSizer } from "../ring/ring_sizer.ts";
 import type { RtcpPacket } from "../rtcp/compound.ts";
 import { Continuity, trackEnds } from "./continuity.ts";
 import { StreamIngest } from "./ingest.ts";
@@ -10,6 +12,41 @@ import type { StreamInfo } from "./stream_info.ts";
 export interface FeedHolds {
   readonly maxFrameHoldMs: number;
   readonly maxAudioHoldMs: number;
+}
+
+/** How long a feed whose request for another ring was refused waits before it asks again. */
+const REFUSED_RETRY_MS = 1000;
+
+/**
+ * Where a feed gets a ring of another size for its stream (main.ts's ring directory, asked through
+ * the worker's directory: cluster/worker_directory.ts), and what it tells of the rings it got.
+ */
+export interface RingSupply {
+  /**
+   * An empty ring of class c for the stream, known to every worker once this resolves; null when
+   * refused (the stream ended, or a worker did not answer).
+   */
+  request(streamId: number, c: RingClass): Promise<SharedArrayBuffer | null>;
+  /** The stream's writer moved to ring `ringId` (the ring it left is retired). */
+  moved(streamId: number, ringId: number): void;
+  /** A ring granted that the feed will not use (its sender left first). */
+  discard(ringId: number): void;
+}
+
+/** The sizing of a feed's ring: the classes it may take and who hands them out. */
+export interface FeedSizing {
+  readonly streamId: number;
+  readonly classes: RingClasses;
+  readonly supply: RingSupply;
+}
+
+/** The sizing of stream `streamId`'s ring under the `ring` config section, asked of `supply`. */
+export function feedSizing(
+  ring: { readonly minBytes: number; readonly bytes: number; readonly slots: number },
+  streamId: number,
+  supply: RingSupply,
+): FeedSizing {
+  return { streamId, classes: new RingClasses(ring.minBytes, ring.bytes, ring.slots), supply };
 }
 
 /** What a feed needs besides its ring. */
@@ -26,6 +63,8 @@ export interface FeedOptions {
    * ingest.reconnectGraceMs): `served` is that stream's SDP, `leftAtMs` when it was left.
    */
   readonly continued?: { readonly served: StreamInfo; readonly leftAtMs: number };
+  /** Rings sized to the stream (ring_sizer.ts); without it the feed keeps the ring it got. */
+  readonly sizing?: FeedSizing;
 }
 
 /**
@@ -44,10 +83,18 @@ export class StreamFeed {
   #batchTime = 0;
   #holdTimer: ReturnType<typeof setTimeout> | undefined;
   #detached = false;
+  readonly #sizing: FeedSizing | null;
+  readonly #sizer: RingSizer | null;
+  /** A ring asked of the supply and not answered yet. */
+  #asking = false;
+  /** No new request before this (performance.now()), after a refusal. */
+  #askAfter = 0;
 
   constructor(ring: SharedRing, o: FeedOptions) {
     this.#holds = o.holds;
     this.#onInvalid = o.onInvalid;
+    this.#sizing = o.sizing ?? null;
+    this.#sizer = o.sizing === undefined ? null : new RingSizer(o.sizing.classes, performance.now());
     const rates = o.info.tracks.map((t) => t.clockRate);
     if (o.continued === undefined) {
       this.ingest = new StreamIngest(new RingWriter(ring), o.info, o.audioStartWindowMs);
@@ -60,6 +107,13 @@ export class StreamFeed {
     const cont = this.ingest.continuity;
     this.clock = new PublisherClock(ring, rates, cont === null ? null : (t) => cont.timestampOffset(t));
     this.ingest.writer.clock = this.clock;
+    const sizing = this.#sizing;
+    if (sizing !== null) {
+      this.ingest.writer.onMove = (_from, to) => {
+        this.#sizer!.reset(performance.now());
+        sizing.supply.moved(sizing.streamId, to.id);
+      };
+    }
   }
 
   /** One RTP packet buf[start..end) of a track; visible to viewers at the next flush(). */
@@ -98,6 +152,8 @@ export class StreamFeed {
     if (this.#holdTimer !== undefined) clearTimeout(this.#holdTimer);
     this.#holdTimer = undefined;
     this.ingest.detach();
+    const unused = this.ingest.writer.withdraw();
+    if (unused !== null) this.#sizing!.supply.discard(unused.id);
   }
 
   readonly #flushHeld = (): void => {
@@ -118,5 +174,40 @@ export class StreamFeed {
       ingest.invalidPackets = 0;
       this.#onInvalid(bad);
     }
+    if (this.#sizer !== null) this.#size();
+  }
+
+  /** After a publish: asks for a ring of another class when the sizer wants one (ring_sizer.ts). */
+  // once per publish: a few comparisons; a request a few times in a stream's life
+  #size(): void {
+    const w = this.ingest.writer;
+    const ring = w.ring;
+    const want = this.#sizer!.observe(
+      w.spanBytes,
+      w.spanPackets,
+      ring.dataBytes,
+      ring.slotCount,
+      performance.now(),
+    );
+    if (want === null || this.#asking || performance.now() < this.#askAfter) return;
+    const offered = w.offered;
+    if (offered !== null) {
+      if (offered.dataBytes === want.dataBytes) return;
+      // An offer of another size (a shrink waiting for its copy to fit): this one is needed now.
+      w.withdraw();
+      this.#sizing!.supply.discard(offered.id);
+    }
+    const sizing = this.#sizing!;
+    this.#asking = true;
+    sizing.supply.request(sizing.streamId, want).then((sab) => {
+      this.#asking = false;
+      if (sab === null) {
+        this.#askAfter = performance.now() + REFUSED_RETRY_MS;
+        return;
+      }
+      const next = new SharedRing(sab);
+      if (this.#detached) sizing.supply.discard(next.id);
+      else w.offer(next);
+    });
   }
 }

@@ -10,8 +10,8 @@ import type { ViewerPolicy } from "./tcp_sink.ts";
 export const DATA = 1 << 17;
 export const POLICY: ViewerPolicy = {
   maxWriteBytes: 1 << 20,
-  skipLagBytes: DATA / 2,
-  dropLagBytes: (DATA * 3) / 4,
+  skipLagPercent: 50,
+  dropLagPercent: 75,
 };
 export const TRACKS = [{ clockRate: 90000 }, { clockRate: 44100 }];
 
