@@ -29,7 +29,7 @@ import {
 } from "./paths/path_config.ts";
 import { parseRtspUrl } from "./rtsp/url.ts";
 import type { HookSettings } from "./hooks/hook_queue.ts";
-import { DEFAULT_HLS_SETTINGS, type HlsSettings, hlsSettingsProblems } from "./hls/hls_settings.ts";
+import { DEFAULT_HLS_SETTINGS, type HlsSettings, hlsSettingsProblems } from "./hls_settings.ts";
 
 /** The server's settings; dm-live.yaml documents every key. */
 export interface Config {

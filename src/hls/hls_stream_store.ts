@@ -25,7 +25,7 @@ import {
   segmentName,
   STREAM_ID,
 } from "./hls_names.ts";
-import { DEFAULT_HLS_SETTINGS } from "./hls_settings.ts";
+import { DEFAULT_HLS_SETTINGS } from "../hls_settings.ts";
 import {
   type MediaPlaylist,
   type MultivariantPlaylist,

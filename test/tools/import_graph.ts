@@ -25,6 +25,9 @@ export type ImportGraph = Map<string, Set<string>>;
 export const LAYERS: readonly (readonly [prefix: string, rank: number])[] = [
   ["src/version.ts", 0],
   ["src/v8_flags.ts", 0],
+  // The `hls:` config type and its defaults import nothing, so config.ts (3) may import them;
+  // outside hls/, which imports the config's users.
+  ["src/hls_settings.ts", 0],
   ["src/log/", 0],
   ["src/rtsp/", 0],
   ["src/sdp/", 0],
@@ -51,8 +54,6 @@ export const LAYERS: readonly (readonly [prefix: string, rank: number])[] = [
   // Low-Latency HLS (hls/) and recording (record/).
   ["src/mux/", 4],
   ["src/hls/", 4],
-  // The `hls:` config type and its defaults import nothing, so config.ts (3) may import them.
-  ["src/hls/hls_settings.ts", 0],
   ["src/record/", 4],
   ["src/session/", 5],
   ["src/cluster/", 6],
