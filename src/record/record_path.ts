@@ -17,10 +17,10 @@ function safePath(path: string): string {
   ).join("/") || "_";
 }
 
-/** The file for a stream of `path` whose first frame is at `unixMs` (+ `micros` within the ms). */
-export function recordFileName(template: string, path: string, unixMs: number, micros = 0): string {
-  const t = new Date(unixMs);
-  const f = pad((unixMs % 1000) * 1000 + micros, 6);
+/** The file for a stream of `path` whose first frame is at `unixMs` (fractions give the µs). */
+export function recordFileName(template: string, path: string, unixMs: number): string {
+  const t = new Date(Math.floor(unixMs));
+  const f = pad(Math.floor(((unixMs % 1000) + 1000) % 1000 * 1000), 6);
   const name = template.replace(/%(path|[YmdHMSf%])/g, (_, k: string) => {
     switch (k) {
       case "path":

@@ -5,7 +5,7 @@ Deno.test("recordFileName(): path, local time and microseconds; the path never c
   const ms = new Date(2026, 11, 3, 9, 5, 7, 42).getTime();
   const tpl = "./recordings/%path/%Y-%m-%d_%H-%M-%S-%f";
   assert.equal(
-    recordFileName(tpl, "cams/front", ms, 17),
+    recordFileName(tpl, "cams/front", ms + 0.017),
     "./recordings/cams/front/2026-12-03_09-05-07-042017.mp4",
   );
   assert.equal(recordFileName("/r/%path_%%", "a", ms), "/r/a_%.mp4");

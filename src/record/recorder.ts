@@ -3,7 +3,8 @@
  * file named by `recordPath` (record_path.ts). A new file starts at the first independent fragment
  * once the file is `recordSegmentDurationMs` long, and when the tracks change (a new init). Each
  * fragment is one whole moof + mdat appended by one write, so a file in progress plays up to its
- * last fragment; a file is finished (closed) at a rotation, when the stream ends and on shutdown.
+ * last fragment; each file's times start at 0 (its fragments' decode times moved back by the
+ * file's start); a file is finished (closed) at a rotation, when the stream ends and on shutdown.
  *
  * Writing never holds up the caller (the media worker's muxing): writes are queued in order, and
  * past `maxQueuedBytes` fragments are dropped until the next independent one (counted). A failing
@@ -15,6 +16,8 @@
 import type { Logger } from "../log/logger.ts";
 import type { RecordConfig } from "../paths/path_config.ts";
 import { recordFileName } from "./record_path.ts";
+import { parseInitSegment } from "../fmp4/init_segment.ts";
+import { shiftDecodeTimes } from "../fmp4/decode_time_shift.ts";
 
 /** The file operations a recorder uses (Deno's, or a test's). */
 export interface RecordFs {
@@ -81,6 +84,10 @@ export class Recorder {
   readonly counters: RecorderCounters = { files: 0, fragments: 0, bytes: 0, fragmentsDropped: 0, errors: 0 };
   readonly #o: Required<RecorderOptions>;
   #init: Uint8Array | null = null;
+  /** Track timescales of the init, by track_ID. */
+  #timescales = new Map<number, number>();
+  /** What each track's decode times lose in the current file (its start, in the track's ticks). */
+  #shift = new Map<number, number>();
   /** The current file (opening is queued like the writes), or null between files. */
   #file: FileSlot | null = null;
   #fileName = "";
@@ -112,12 +119,17 @@ export class Recorder {
   /** A new init segment (the first, or the tracks changed): the next fragment starts a new file. */
   setInit(init: Uint8Array): void {
     this.#init = init;
+    try {
+      this.#timescales = new Map(parseInitSegment(init).tracks.map((t) => [t.id, t.timescale]));
+    } catch {
+      this.#timescales = new Map(); // not an init the muxer made (tests): times kept as they are
+    }
     this.#finishFile();
   }
 
   /**
-   * One fragment: `start`/`duration` on the stream's timeline (s), `unixMs` the wall-clock time of
-   * its start (for the file name).
+   * One fragment (moof + mdat, changed in place: its decode times move to the file's): `start` on
+   * the stream's timeline (s), `unixMs` the wall-clock time of its start (for the file name).
    */
   fragment(bytes: Uint8Array, start: number, independent: boolean, unixMs: number): void {
     if (this.#closed || this.#init === null) return;
@@ -149,6 +161,7 @@ export class Recorder {
       );
       return;
     }
+    if (this.#shift.size > 0) shiftDecodeTimes(bytes, this.#shift);
     this.#write(bytes, true);
   }
 
@@ -165,6 +178,7 @@ export class Recorder {
     const name = recordFileName(this.#o.config.path, this.#o.path, unixMs);
     this.#fileName = name;
     this.#fileStart = start;
+    this.#shift = new Map([...this.#timescales].map(([id, ts]) => [id, Math.round(start * ts)]));
     const fs = this.#o.fs;
     const dir = name.includes("/") ? name.slice(0, name.lastIndexOf("/")) : ".";
     const slot: FileSlot = { file: null, broken: false };
