@@ -20,6 +20,7 @@ import type { MainToWorker, WorkerToMain } from "../src/cluster/messages.ts";
 import type { WorkerReport } from "../src/stats/reports.ts";
 import { findConnection, sessionReports, workerReport } from "./worker_reports.ts";
 import { WorkerDirectory } from "../src/cluster/worker_directory.ts";
+import { WorkerMedia } from "./worker_media.ts";
 import { SourceRunner } from "../src/session/source_runner.ts";
 import { WorkerUdp } from "../src/session/udp_ports.ts";
 import { newWorkerStats, type WorkerStats } from "../src/stats/worker_stats.ts";
@@ -96,6 +97,8 @@ export class WorkerRuntime {
   readonly #busy = new ThreadBusy();
   #polling: Promise<void> = Promise.resolve();
   #stopped = false;
+  /** Worker 0's HLS port and recordings (worker_media.ts); null on the others. */
+  #media: WorkerMedia | null = null;
 
   constructor(
     worker: number,
@@ -198,6 +201,10 @@ export class WorkerRuntime {
         );
       }
     }
+    if (this.ctx.worker === 0) {
+      this.#media = new WorkerMedia(this.ctx, this.#directory);
+      this.#media.start().catch((e) => this.ctx.log.error(`HLS and recording: ${(e as Error)?.stack ?? e}`));
+    }
     this.#post({ type: "ready", worker: this.ctx.worker, port: this.#listener.port });
   }
 
@@ -252,22 +259,28 @@ export class WorkerRuntime {
         return;
       case "shutdown": {
         const { connections, sessions } = this.stop("server shutting down");
-        this.#post({ type: "closed", worker: this.ctx.worker, connections, sessions });
+        // Recordings finish their files first (main.ts waits SHUTDOWN_GRACE_MS at most).
+        const media = this.#media?.close() ?? Promise.resolve();
+        media.finally(() => this.#post({ type: "closed", worker: this.ctx.worker, connections, sessions }));
         return;
       }
       default:
         this.#directory.handle(msg);
+        if (msg.type === "streamAdded") this.#media?.streamAdded(msg.stream.path);
+        else if (msg.type === "streamRemoved") this.#media?.streamRemoved(msg.streamId);
     }
   }
 
   /** Counters and current load of this worker. */
   report(): WorkerReport {
-    return workerReport(
+    const r = workerReport(
       this.ctx,
       this.connections,
       [...this.sources.values()].map((r) => r.status()),
       this.mergeWindow,
     );
+    if (this.#media !== null) r.media = this.#media.report();
+    return r;
   }
 
   /**

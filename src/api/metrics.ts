@@ -10,6 +10,30 @@ import type { ReadyCounters } from "../cluster/ready_commands.ts";
 type Metric = [name: string, type: "counter" | "gauge", help: string, value: (r: WorkerReport) => number];
 
 const METRICS: readonly Metric[] = [
+  ["dm_live_hls_muxers", "gauge", "Streams muxed for HLS now (worker 0).", (r) => r.media?.hlsMuxers ?? 0],
+  [
+    "dm_live_hls_muxers_started_total",
+    "counter",
+    "HLS muxings started (a first request for a stream).",
+    (r) => r.media?.hlsMuxersStarted ?? 0,
+  ],
+  ["dm_live_hls_parts_total", "counter", "LL-HLS parts made.", (r) => r.media?.hlsParts ?? 0],
+  ["dm_live_hls_bytes", "gauge", "Bytes the HLS windows hold.", (r) => r.media?.hlsBytes ?? 0],
+  ["dm_live_recordings", "gauge", "Streams being recorded now.", (r) => r.media?.recordings ?? 0],
+  ["dm_live_record_files_total", "counter", "Recording files opened.", (r) => r.media?.recordFiles ?? 0],
+  ["dm_live_record_bytes_total", "counter", "Bytes written to recordings.", (r) => r.media?.recordBytes ?? 0],
+  [
+    "dm_live_record_fragments_dropped_total",
+    "counter",
+    "Recording fragments not written: the disk was behind, or no file could be opened.",
+    (r) => r.media?.recordFragmentsDropped ?? 0,
+  ],
+  [
+    "dm_live_record_errors_total",
+    "counter",
+    "Recording directories, files or writes that failed.",
+    (r) => r.media?.recordErrors ?? 0,
+  ],
   ["dm_live_connections_open", "gauge", "Open RTSP connections.", (r) => r.connectionsOpen],
   ["dm_live_connections_total", "counter", "RTSP connections accepted.", (r) => r.connectionsTotal],
   [

@@ -112,8 +112,28 @@ export interface ViewerReportSummary {
 }
 
 /** A worker's counters plus what it is serving now. */
+/** Worker 0's HLS muxing and recordings (workers/worker_media.ts). */
+export interface MediaReport {
+  /** Streams muxed for HLS now, and muxings started since the worker started. */
+  hlsMuxers: number;
+  hlsMuxersStarted: number;
+  hlsParts: number;
+  /** Bytes the HLS windows hold. */
+  hlsBytes: number;
+  /** Streams being recorded now. */
+  recordings: number;
+  recordFiles: number;
+  recordBytes: number;
+  /** Fragments not written (a disk behind, or no file could be opened). */
+  recordFragmentsDropped: number;
+  /** Directories, files or writes that failed. */
+  recordErrors: number;
+}
+
 export interface WorkerReport extends WorkerStats {
   worker: number;
+  /** Worker 0 only: HLS and recording. */
+  media?: MediaReport;
   viewersPlaying: number;
   publishers: number;
   /** Playing viewers per stream on this worker, by transport, and what their receiver reports say. */

@@ -8,6 +8,7 @@ export const CLIENTS = {
   ffmpeg: "ffmpeg",
   ffprobe: "ffmpeg",
   "gst-launch-1.0": "gstreamer1.0-tools",
+  chromium: "chromium",
 } as const;
 export type ClientName = keyof typeof CLIENTS;
 

@@ -51,6 +51,9 @@ export async function withServer(
         workers: 2,
         "log.level": level,
         "net.backend": Deno.env.get("DM_LIVE_NET_BACKEND") ?? "auto",
+        // HLS on a port of its own for each server (tests that use it read the port from the log).
+        "hls.port": 0,
+        "hls.address": "127.0.0.1",
         ...(ownUdp ? { "udp.portBase": ports.udpBase } : {}),
         ...overrides,
         ...opts.configure?.(ports.tcp),

@@ -87,6 +87,8 @@ export class ServerProcess {
       ...(ports !== null ? ["--set", `udp.portBase=${ports.udpBase}`] : []),
       "--set",
       "api.port=0",
+      "--set",
+      "hls.port=0",
       ...args,
     ]);
     return new ServerProcess(

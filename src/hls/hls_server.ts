@@ -1,0 +1,138 @@
+/**
+ * The HLS port (`hls.port`, 8888): the page (`/` lists the streams, `/<path>/` plays one), the
+ * player script (hls.js, served from the executable: no CDN), `/streams.json` for the page, and
+ * every path's LL-HLS playlists, init section, parts and segments (hls_http.ts), after the path's
+ * read permission (Basic or Digest with the paths' users, `?jwt=` with auth.jwt; the failure
+ * limiter counts these failures with RTSP's).
+ *
+ * @module
+ */
+import pageHtml from "./page/index.html" with { type: "text" };
+import pageJs from "./page/page.js" with { type: "text" };
+import hlsJs from "hls.js/dist/hls.min.js" with { type: "text" };
+import type { Config } from "../config.ts";
+import type { Logger } from "../log/logger.ts";
+import type { PathAccess, Requester } from "../access/path_access.ts";
+import { handleHlsRequest } from "./hls_http.ts";
+import type { HlsMuxers } from "./hls_muxers.ts";
+
+/** One stream as the page lists it. */
+export interface StreamListing {
+  path: string;
+  codecs: string[];
+  width?: number;
+  height?: number;
+  /** RTSP viewers over all workers, and HLS players of this worker. */
+  viewers: number;
+}
+
+export interface HlsServerOptions {
+  config: () => Config;
+  muxers: HlsMuxers;
+  access: PathAccess;
+  /** The streams for /streams.json (those the asker may read are listed). */
+  listing: () => Promise<StreamListing[]>;
+  log: Logger;
+}
+
+export interface HlsServerHandle {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+const STATIC: Record<string, [string, string]> = {
+  "/": [pageHtml, "text/html; charset=utf-8"],
+  "/page.js": [pageJs, "text/javascript; charset=utf-8"],
+  "/hls.min.js": [hlsJs, "text/javascript; charset=utf-8"],
+};
+
+/** Starts listening; rejects when the port cannot be had. */
+export function startHlsServer(o: HlsServerOptions): Promise<HlsServerHandle> {
+  const s = o.config().hls;
+  const ac = new AbortController();
+  const { promise, resolve, reject } = Promise.withResolvers<HlsServerHandle>();
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      hostname: s.address,
+      port: s.port,
+      signal: ac.signal,
+      onListen: (addr) => {
+        o.log.info(`HLS: http://${s.address}:${addr.port}/ (LL-HLS, the page)`);
+        resolve({
+          port: addr.port,
+          close: async () => {
+            ac.abort();
+            await server.finished;
+          },
+        });
+      },
+      onError: (e) => {
+        o.log.error(`HLS: internal error: ${(e as Error)?.stack ?? e}`);
+        return new Response("internal error\n", { status: 500 });
+      },
+    }, (req, info) => handle(o, req, info.remoteAddr.hostname));
+  } catch (e) {
+    reject(e);
+    return promise;
+  }
+  return promise;
+}
+
+async function handle(o: HlsServerOptions, req: Request, peerIp: string): Promise<Response> {
+  const url = new URL(req.url);
+  const config = o.config();
+  const allowOrigin = config.hls.allowOrigin;
+  const fixed = STATIC[url.pathname];
+  if (fixed !== undefined && (req.method === "GET" || req.method === "HEAD")) {
+    return new Response(req.method === "HEAD" ? null : fixed[0], {
+      headers: { "Content-Type": fixed[1], "Cache-Control": "no-cache" },
+    });
+  }
+  // Browsers ask for it on every page; there is none.
+  if (url.pathname === "/favicon.ico") return new Response(null, { status: 204 });
+  if (url.pathname === "/streams.json" && req.method === "GET") {
+    const who: Requester = { peerHost: peerIp, nonceCounter: null };
+    const visible: StreamListing[] = [];
+    for (const s of await o.listing()) {
+      // Only paths the asker may read (without credentials: open paths; with them, theirs).
+      const r = await o.access.check(config, who, request(req, url), s.path, "read");
+      if (r.ok) visible.push(s);
+    }
+    return Response.json({ streams: visible }, {
+      headers: { "Cache-Control": "no-cache", "Access-Control-Allow-Origin": allowOrigin },
+    });
+  }
+  // "/<path>/": the page, which plays the path.
+  if (url.pathname.endsWith("/") && (req.method === "GET" || req.method === "HEAD")) {
+    return new Response(req.method === "HEAD" ? null : pageHtml, {
+      headers: { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache" },
+    });
+  }
+  const who: Requester = { peerHost: peerIp, nonceCounter: null };
+  return await handleHlsRequest(req, {
+    allowOrigin,
+    getStore: async (path) => {
+      const r = await o.access.check(config, who, request(req, url), path, "read");
+      if (!r.ok) {
+        if (!r.routine) {
+          o.log.warn(`HLS: ${req.method} ${url.pathname} from ${peerIp}: ${r.status} ${r.message}`);
+        }
+        const headers = new Headers({ "Content-Type": "text/plain; charset=utf-8" });
+        for (const c of r.challenges) headers.append("WWW-Authenticate", c);
+        return new Response(`${r.status === 404 ? "not found" : r.message}\n`, { status: r.status, headers });
+      }
+      return await o.muxers.store(path);
+    },
+  });
+}
+
+function request(req: Request, url: URL) {
+  return {
+    method: req.method,
+    uri: url.pathname + url.search,
+    authorization: req.headers.get("Authorization") ?? undefined,
+    query: url.search.replace(/^\?/, ""),
+    protocol: "hls",
+  };
+}

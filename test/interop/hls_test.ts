@@ -1,0 +1,211 @@
+/**
+ * Browser playback over Low-Latency HLS, in a dm-live process started as `deno task start` does:
+ * ffmpeg publishes over RTSP; ffprobe and ffmpeg play `<path>/index.m3u8`, a blocking playlist
+ * reload is answered when its part exists, the page lists the stream, protected paths ask for
+ * credentials, and hls.js (served by dm-live) plays in headless Chromium.
+ */
+import assert from "node:assert/strict";
+import { ServerProcess } from "../support/server_process.ts";
+import { ffmpegPublisher, interopTest, Proc, until } from "./clients.ts";
+import { parseMediaPlaylist } from "../../src/hls/playlist.ts";
+
+async function hlsBase(server: ServerProcess): Promise<string> {
+  return (await server.waitLog(/HLS: (http:\/\/[^ ]+:\d+)\//))[1].replace("0.0.0.0", "127.0.0.1");
+}
+
+/** The media playlist once it lists a segment (the first request starts the muxing). */
+async function livePlaylist(base: string, path: string, init: RequestInit = {}) {
+  let text = "";
+  await until(
+    async () => {
+      const r = await fetch(`${base}/${path}/stream.m3u8`, init);
+      text = await r.text();
+      return r.status === 200 && /#EXTINF/.test(text);
+    },
+    20_000,
+    `a segment in ${path}'s playlist`,
+  );
+  return parseMediaPlaylist(text);
+}
+
+interopTest(
+  "HLS: ffprobe and ffmpeg play an RTSP publisher's stream from index.m3u8; blocking reloads and the page's list",
+  ["ffmpeg", "ffprobe"],
+  async () => {
+    const server = await ServerProcess.start([]);
+    const pub = ffmpegPublisher(server.url("live/cam"));
+    try {
+      await server.waitLog(/\[path live\/cam\] RECORD: publishing stream/, 20_000);
+      const base = await hlsBase(server);
+      const multi = await (await fetch(`${base}/live/cam/index.m3u8`)).text();
+      assert.match(multi, /CODECS="avc1\.4d40[0-9a-f]{2},mp4a\.40\.2",RESOLUTION=640x360/);
+      const pl = await livePlaylist(base, "live/cam");
+      assert.equal(pl.partTarget, 0.2);
+      assert.ok(pl.serverControl?.canBlockReload);
+      assert.ok(pl.segments[0].parts[0].independent, "a segment starts at a keyframe");
+
+      // Blocking reload: ask for the next segment's first part; the answer lists it.
+      const next = pl.mediaSequence + pl.segments.length + 1;
+      const blocked = await fetch(`${base}/live/cam/stream.m3u8?_HLS_msn=${next}&_HLS_part=0`);
+      assert.equal(blocked.status, 200);
+      const after = parseMediaPlaylist(await blocked.text());
+      const last = after.mediaSequence + after.segments.length;
+      assert.ok(
+        last >= next || (last === next && (after.openSegment?.parts.length ?? 0) > 0),
+        "the asked part is listed",
+      );
+      const far = await fetch(`${base}/live/cam/stream.m3u8?_HLS_msn=${next + 10}`);
+      assert.equal(far.status, 400, "more than two segments ahead");
+      await far.body?.cancel();
+
+      const probe = new Proc("ffprobe", [
+        "-v",
+        "error",
+        "-show_entries",
+        "stream=codec_name,width,height",
+        "-of",
+        "json",
+        `${base}/live/cam/index.m3u8`,
+      ]);
+      assert.equal((await probe.wait(20_000)).code, 0, probe.stderr);
+      const streams =
+        (JSON.parse(probe.stdout) as { streams: { codec_name: string; width?: number }[] }).streams;
+      assert.deepEqual(streams.map((s) => s.codec_name).sort(), ["aac", "h264"]);
+      assert.equal(streams.find((s) => s.codec_name === "h264")?.width, 640);
+
+      const decode = new Proc("ffmpeg", [
+        "-hide_banner",
+        "-v",
+        "error",
+        "-i",
+        `${base}/live/cam/index.m3u8`,
+        "-t",
+        "4",
+        "-f",
+        "null",
+        "-",
+      ]);
+      const st = await decode.wait(30_000);
+      assert.equal(st.code, 0, decode.stderr);
+      assert.equal(decode.stderr.trim(), "", "ffmpeg decodes the HLS stream with no error line");
+
+      const list = await (await fetch(`${base}/streams.json`)).json();
+      assert.deepEqual(list.streams.map((s: { path: string }) => s.path), ["live/cam"]);
+      const page = await fetch(`${base}/live/cam/`);
+      assert.match(await page.text(), /<script src="\/hls\.min\.js"><\/script>/);
+      const js = await fetch(`${base}/hls.min.js`);
+      assert.ok((await js.arrayBuffer()).byteLength > 100_000, "hls.js is served by dm-live itself");
+      const none = await fetch(`${base}/live/nothing/index.m3u8`);
+      assert.equal(none.status, 404);
+      await none.body?.cancel();
+    } finally {
+      pub.kill();
+      await pub.wait(5000);
+      const st = await server.stop();
+      assert.equal(st.code, 0, server.log);
+    }
+  },
+);
+
+interopTest(
+  "HLS: a protected path asks for credentials (Basic and Digest), plays with them, and counts wrong ones",
+  ["ffmpeg"],
+  async () => {
+    const file = await Deno.makeTempFile({ suffix: ".yaml" });
+    await Deno.writeTextFile(
+      file,
+      "auth:\n  methods: [basic, digest]\npaths:\n  secure/cam:\n    read:\n      users: [{user: viewer, pass: watch}]\n" +
+        '  "~^.*$": {}\n',
+    );
+    const server = await ServerProcess.start(["--config", file]);
+    const pub = ffmpegPublisher(server.url("secure/cam"));
+    try {
+      await server.waitLog(/\[path secure\/cam\] RECORD: publishing stream/, 20_000);
+      const base = await hlsBase(server);
+      const anon = await fetch(`${base}/secure/cam/index.m3u8`);
+      assert.equal(anon.status, 401);
+      const challenges = anon.headers.get("WWW-Authenticate") ?? "";
+      assert.match(challenges, /Basic realm="dm-live"/);
+      assert.match(challenges, /Digest realm="dm-live"/);
+      await anon.body?.cancel();
+      const wrong = await fetch(`${base}/secure/cam/index.m3u8`, {
+        headers: { Authorization: `Basic ${btoa("viewer:nope")}` },
+      });
+      assert.equal(wrong.status, 401);
+      await wrong.body?.cancel();
+      await server.waitLog(/HLS: GET \/secure\/cam\/index\.m3u8 from 127\.0\.0\.1: 401 .*wrong/i);
+      const auth = { headers: { Authorization: `Basic ${btoa("viewer:watch")}` } };
+      const pl = await livePlaylist(base, "secure/cam", auth);
+      assert.ok(pl.segments.length > 0);
+      // ffmpeg with credentials in the URL sends Basic.
+      const url = base.replace("http://", "http://viewer:watch@");
+      const decode = new Proc("ffmpeg", [
+        "-hide_banner",
+        "-v",
+        "error",
+        "-i",
+        `${url}/secure/cam/index.m3u8`,
+        "-t",
+        "2",
+        "-f",
+        "null",
+        "-",
+      ]);
+      const st = await decode.wait(30_000);
+      assert.equal(st.code, 0, decode.stderr);
+      assert.equal(decode.stderr.trim(), "");
+      const list = await (await fetch(`${base}/streams.json`)).json();
+      assert.deepEqual(list.streams, [], "a protected path is not listed to anyone without its credentials");
+    } finally {
+      pub.kill();
+      await pub.wait(5000);
+      const st = await server.stop();
+      await Deno.remove(file);
+      assert.equal(st.code, 0, server.log);
+    }
+  },
+);
+
+interopTest(
+  "HLS: hls.js, served by dm-live, plays the page's stream in headless Chromium",
+  ["ffmpeg", "chromium"],
+  async () => {
+    const { default: puppeteer } = await import("puppeteer-core");
+    const server = await ServerProcess.start([]);
+    const pub = ffmpegPublisher(server.url("live/cam"));
+    const browser = await puppeteer.launch({
+      executablePath: "/usr/bin/chromium",
+      headless: true,
+      args: ["--no-sandbox", "--autoplay-policy=no-user-gesture-required", "--mute-audio"],
+    });
+    try {
+      await server.waitLog(/\[path live\/cam\] RECORD: publishing stream/, 20_000);
+      const base = await hlsBase(server);
+      const page = await browser.newPage();
+      await page.goto(`${base}/`);
+      // The list, then a click on the stream's row opens its player.
+      await page.waitForSelector("tr.stream", { timeout: 20_000 });
+      await Promise.all([page.waitForNavigation(), page.click("tr.stream")]);
+      assert.equal(new URL(page.url()).pathname, "/live/cam/");
+      // Page code as text: this file is type-checked without the DOM library.
+      await page.waitForFunction('document.querySelector("video").currentTime > 3', { timeout: 30_000 });
+      const st = await page.evaluate(`(() => {
+        const v = document.querySelector("video");
+        return { width: v.videoWidth, height: v.videoHeight, errors: dmLive.errors, latency: dmLive.hls?.latency };
+      })()`) as { width: number; height: number; errors: string[]; latency?: number };
+      assert.deepEqual([st.width, st.height], [640, 360]);
+      assert.deepEqual(st.errors.filter((e) => e.includes("fatal")), [], JSON.stringify(st.errors));
+      console.log(
+        `hls.js in Chromium: playing, latency ${st.latency?.toFixed(2)} s, errors ${
+          JSON.stringify(st.errors)
+        }`,
+      );
+    } finally {
+      await browser.close();
+      pub.kill();
+      await pub.wait(5000);
+      const st = await server.stop();
+      assert.equal(st.code, 0, server.log);
+    }
+  },
+);
