@@ -24,6 +24,7 @@ import { parseH264Sps } from "../src/rtp/h264_sps.ts";
 import { parseSpropParameterSets } from "../src/rtp/h264.ts";
 import { fmtpFor, parseFmtpParameters } from "../src/sdp/media_description.ts";
 import type { MediaReport } from "../src/stats/reports.ts";
+import type { WorkerToMain } from "../src/cluster/messages.ts";
 
 interface Recording {
   readonly streamId: number;
@@ -32,6 +33,10 @@ interface Recording {
 }
 
 const CLEAN_INTERVAL_MS = 60_000;
+/** How the page names the codecs the relay knows; others by their rtpmap name. */
+const CODEC_NAMES: Record<string, string> = { h264: "H.264", h265: "H.265", aac: "AAC" };
+/** How long the page's list waits for main.ts's viewer counts. */
+const VIEWERS_TIMEOUT_MS = 2000;
 
 export class WorkerMedia {
   readonly #ctx: WorkerContext;
@@ -44,9 +49,16 @@ export class WorkerMedia {
   readonly #cleanTimer: ReturnType<typeof setInterval>;
   #rules: { config: Config; rules: PathRules } | null = null;
 
-  constructor(ctx: WorkerContext, directory: WorkerDirectory) {
+  readonly #post: (m: WorkerToMain) => void;
+  /** viewersRequest answers awaited, by request id. */
+  readonly #viewerAsks = new Map<number, (v: Record<number, number> | null) => void>();
+  #nextAsk = 1;
+
+  /** post: to main.ts (the page's viewer counts are main's sums over the workers). */
+  constructor(ctx: WorkerContext, directory: WorkerDirectory, post: (m: WorkerToMain) => void) {
     this.#ctx = ctx;
     this.#directory = directory;
+    this.#post = post;
     if (ctx.config.hls.enabled) {
       this.#muxers = new HlsMuxers(
         {
@@ -76,7 +88,7 @@ export class WorkerMedia {
         config: () => ctx.config,
         muxers: this.#muxers,
         access: new PathAccess(ctx.authShared, ctx.stats, ctx.hook, ctx.worker, ctx.log),
-        listing: () => Promise.resolve(this.#listing()),
+        listing: () => this.#listing(),
         log: ctx.log,
       });
     } catch (e) {
@@ -182,14 +194,35 @@ export class WorkerMedia {
     }
   }
 
-  #listing(): StreamListing[] {
+  /** main.ts's answer to a viewersRequest. */
+  viewersResult(id: number, viewers: Record<number, number>): void {
+    this.#viewerAsks.get(id)?.(viewers);
+  }
+
+  /** RTSP viewers per stream over all workers; null when main.ts does not answer in time. */
+  #viewers(): Promise<Record<number, number> | null> {
+    const id = this.#nextAsk++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(null), VIEWERS_TIMEOUT_MS);
+      const done = (v: Record<number, number> | null) => {
+        clearTimeout(timer);
+        this.#viewerAsks.delete(id);
+        resolve(v);
+      };
+      this.#viewerAsks.set(id, done);
+      this.#post({ type: "viewersRequest", id });
+    });
+  }
+
+  async #listing(): Promise<StreamListing[]> {
+    const rtsp = await this.#viewers();
     const out: StreamListing[] = [];
     for (const s of this.#directory.streams()) {
       if (s.ended) continue;
       const item: StreamListing = {
         path: s.path,
-        codecs: s.info.tracks.map((t) => t.encoding),
-        viewers: s.viewerCount,
+        codecs: s.info.tracks.map((t) => CODEC_NAMES[t.codec] ?? t.encoding),
+        viewers: (rtsp?.[s.streamId] ?? 0) + (this.#muxers?.players(s.path) ?? 0),
       };
       const v = s.info.tracks.find((t) => t.codec === "h264");
       if (v !== undefined) {

@@ -202,7 +202,7 @@ export class WorkerRuntime {
       }
     }
     if (this.ctx.worker === 0) {
-      this.#media = new WorkerMedia(this.ctx, this.#directory);
+      this.#media = new WorkerMedia(this.ctx, this.#directory, (m) => this.#post(m));
       this.#media.start().catch((e) => this.ctx.log.error(`HLS and recording: ${(e as Error)?.stack ?? e}`));
     }
     this.#post({ type: "ready", worker: this.ctx.worker, port: this.#listener.port });
@@ -256,6 +256,9 @@ export class WorkerRuntime {
         setTimeout(() => {
           throw new Error("crash requested through the API (api.debug)");
         }, 0);
+        return;
+      case "viewersResult":
+        this.#media?.viewersResult(msg.id, msg.viewers);
         return;
       case "shutdown": {
         const { connections, sessions } = this.stop("server shutting down");

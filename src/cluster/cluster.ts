@@ -262,6 +262,15 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
             return sources.readers(slot.index, msg.path, msg.count);
           case "hook":
             return hook(msg.event, msg.timeMs);
+          case "viewersRequest":
+            handle.stats().then((reports) => {
+              const viewers: Record<number, number> = {};
+              for (const r of reports) {
+                for (const s of r.streams) viewers[s.streamId] = (viewers[s.streamId] ?? 0) + s.tcp + s.udp;
+              }
+              worker.postMessage({ type: "viewersResult", id: msg.id, viewers } satisfies MainToWorker);
+            });
+            return;
           default:
             directory.handle(slot.index, msg as WorkerToMain);
         }

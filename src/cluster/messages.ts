@@ -28,6 +28,8 @@ export type MainToWorker =
     continued?: { sab: SharedArrayBuffer; leftAtMs: number };
   }
   | { type: "streamAdded"; stream: StreamAnnouncement }
+  /** Playing RTSP viewers per stream over all workers (an answer to viewersRequest). */
+  | { type: "viewersResult"; id: number; viewers: Record<number, number> }
   | { type: "streamRemoved"; streamId: number; path: string }
   /** A ring the stream may move to (its writer asked for another size); every worker acknowledges it. */
   | { type: "ringAdded"; streamId: number; sab: SharedArrayBuffer }
@@ -84,6 +86,8 @@ export type WorkerToMain =
   | { type: "sourceDemand"; path: string; edge?: boolean }
   /** This worker's viewers of a stream went from none to some (count > 0) or back to none. */
   | { type: "readers"; streamId: number; path: string; count: number }
+  /** Worker 0's page lists the streams with their viewers: main.ts sums every worker's. */
+  | { type: "viewersRequest"; id: number }
   /** An event for hooks.url (posted only while it is set), stamped when it happened; main.ts queues it. */
   | { type: "hook"; timeMs: number; event: HookEventBody }
   | { type: "statsResult"; id: number; report: WorkerReport }
@@ -97,6 +101,7 @@ const MAIN_TYPES: ReadonlySet<string> = new Set<MainToWorker["type"]>([
   "claimResult",
   "publishResult",
   "streamAdded",
+  "viewersResult",
   "streamRemoved",
   "ringAdded",
   "ringGrant",
@@ -128,6 +133,7 @@ const WORKER_TYPES: ReadonlySet<string> = new Set<WorkerToMain["type"]>([
   "sourceDemand",
   "readers",
   "hook",
+  "viewersRequest",
   "statsResult",
   "sessionsResult",
   "kickResult",

@@ -44,6 +44,8 @@ interface Entry {
   store: HlsStreamStore;
   tap: RingTap | null;
   lastRequestMs: number;
+  /** Addresses that asked for it, and when last: its players, for the page. */
+  readonly clients: Map<string, number>;
   /** Set once the stream ended: the store stays until then, for players to finish. */
   dropAtMs: number | null;
 }
@@ -73,8 +75,27 @@ export class HlsMuxers {
     this.#timer = setInterval(() => this.#sweep(Date.now()), 1000);
   }
 
+  /** Addresses that fetched `path` within the last PLAYER_WINDOW_MS: HLS's players of it. */
+  players(path: string): number {
+    const e = this.#entries.get(path);
+    if (e === undefined) return 0;
+    const since = Date.now() - PLAYER_WINDOW_MS;
+    let n = 0;
+    for (const t of e.clients.values()) if (t >= since) n++;
+    return n;
+  }
+
   /** The store for `path`, started if needed; or what to answer instead (404, 503, 415). */
-  async store(path: string): Promise<HlsStreamStore | Response> {
+  async store(path: string, peer = ""): Promise<HlsStreamStore | Response> {
+    const got = await this.#store(path);
+    const e = this.#entries.get(path);
+    if (e !== undefined && e.store === got && e.clients.size < MAX_CLIENTS_TRACKED) {
+      e.clients.set(peer, Date.now());
+    }
+    return got;
+  }
+
+  async #store(path: string): Promise<HlsStreamStore | Response> {
     let stream = this.#streams.get(path);
     const e = this.#entries.get(path);
     if (e !== undefined && (stream === undefined || stream.streamId === e.streamId)) {
@@ -129,6 +150,7 @@ export class HlsMuxers {
       store: new HlsStreamStore(s),
       tap: null,
       lastRequestMs: Date.now(),
+      clients: new Map(),
       dropAtMs: null,
     };
     let inits = 0;
@@ -200,10 +222,16 @@ export class HlsMuxers {
         continue;
       }
       bytes += e.store.byteLength;
+      for (const [peer, t] of e.clients) if (now - t > PLAYER_WINDOW_MS) e.clients.delete(peer);
     }
     this.counters.bytes = bytes;
   }
 }
+
+/** A player refreshes its playlist at least every target duration: 10 s without a request, it left. */
+const PLAYER_WINDOW_MS = 10_000;
+/** Addresses counted per stream at most (the count is for the page, not a bound on players). */
+const MAX_CLIENTS_TRACKED = 10_000;
 
 function text(status: number, body: string): Response {
   return new Response(`${body}\n`, { status, headers: { "Content-Type": "text/plain; charset=utf-8" } });

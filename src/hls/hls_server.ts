@@ -22,7 +22,7 @@ export interface StreamListing {
   codecs: string[];
   width?: number;
   height?: number;
-  /** RTSP viewers over all workers, and HLS players of this worker. */
+  /** RTSP viewers over all workers, and HLS players (addresses that fetched it in the last 10 s). */
   viewers: number;
 }
 
@@ -122,7 +122,7 @@ async function handle(o: HlsServerOptions, req: Request, peerIp: string): Promis
         for (const c of r.challenges) headers.append("WWW-Authenticate", c);
         return new Response(`${r.status === 404 ? "not found" : r.message}\n`, { status: r.status, headers });
       }
-      return await o.muxers.store(path);
+      return await o.muxers.store(path, peerIp);
     },
   });
 }

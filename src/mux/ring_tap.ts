@@ -1,7 +1,8 @@
 /**
  * A stream's ring read back as RTP packets for a StreamMuxer, in the worker that muxes: a
- * subscriber of the stream's LocalStream like a viewer (woken by its fan-out pass), with its own
- * RingReader. Each packet is copied out of the ring and checked intact before the muxer sees it,
+ * subscriber of the stream's LocalStream like a viewer, with its own RingReader. The fan-out pass
+ * only schedules it: the reading and muxing run in a task of their own, after the pass, so RTSP
+ * viewers of the worker never wait for a muxer. Each packet is copied out of the ring and checked intact before the muxer sees it,
  * so a writer lapping a slow tap never feeds torn bytes: the tap skips (the reader's rules) and
  * the muxer starts again at the next keyframe.
  *
@@ -34,6 +35,7 @@ export class RingTap implements StreamSubscriber {
   readonly #scratch = new Uint8Array(MAX_PACKET);
   #skips = 0;
   #closed = false;
+  #scheduled = false;
   /** Packets handed to the target, and skips (the tap fell behind the writer). */
   packets = 0;
 
@@ -43,7 +45,7 @@ export class RingTap implements StreamSubscriber {
     this.#reader = stream.newReader(policy, counters);
     stream.subscribe(this);
     // What the ring holds already (from the newest keyframe) goes now, not at the next publish.
-    queueMicrotask(() => this.wake());
+    this.wake();
   }
 
   /** The ring's clock mapping as the muxer's TrackClock (the publisher's Sender Reports, or the server's clock). */
@@ -58,6 +60,13 @@ export class RingTap implements StreamSubscriber {
   }
 
   wake(): void {
+    if (this.#scheduled || this.#closed) return;
+    this.#scheduled = true;
+    setTimeout(this.#drain, 0);
+  }
+
+  readonly #drain = (): void => {
+    this.#scheduled = false;
     if (this.#closed) return;
     const r = this.#reader;
     const scratch = this.#scratch;
@@ -90,9 +99,11 @@ export class RingTap implements StreamSubscriber {
       this.#skips = r.skips;
       this.#target.reset();
     }
-  }
+  };
 
   streamEnded(): void {
+    // What the ring still holds goes first: a recording keeps the stream's last frames.
+    this.#drain();
     this.close();
     this.#target.end();
   }

@@ -6,8 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { ServerProcess } from "../support/server_process.ts";
-import { ffmpegPublisher, interopTest, Proc, until } from "./clients.ts";
+import { ffmpegH265Publisher, ffmpegPublisher, interopTest, Proc, until } from "./clients.ts";
 import { parseMediaPlaylist } from "../../src/hls/playlist.ts";
+import { mediaPlaylistProblems } from "../../src/hls/playlist_rules.ts";
+import { playTcp } from "../support/viewers.ts";
 
 async function hlsBase(server: ServerProcess): Promise<string> {
   return (await server.waitLog(/HLS: (http:\/\/[^ ]+:\d+)\//))[1].replace("0.0.0.0", "127.0.0.1");
@@ -28,84 +30,112 @@ async function livePlaylist(base: string, path: string, init: RequestInit = {}) 
   return parseMediaPlaylist(text);
 }
 
-interopTest(
-  "HLS: ffprobe and ffmpeg play an RTSP publisher's stream from index.m3u8; blocking reloads and the page's list",
-  ["ffmpeg", "ffprobe"],
-  async () => {
-    const server = await ServerProcess.start([]);
-    const pub = ffmpegPublisher(server.url("live/cam"));
-    try {
-      await server.waitLog(/\[path live\/cam\] RECORD: publishing stream/, 20_000);
-      const base = await hlsBase(server);
-      const multi = await (await fetch(`${base}/live/cam/index.m3u8`)).text();
-      assert.match(multi, /CODECS="avc1\.4d40[0-9a-f]{2},mp4a\.40\.2",RESOLUTION=640x360/);
-      const pl = await livePlaylist(base, "live/cam");
-      assert.equal(pl.partTarget, 0.2);
-      assert.ok(pl.serverControl?.canBlockReload);
-      assert.ok(pl.segments[0].parts[0].independent, "a segment starts at a keyframe");
+for (
+  const [codec, publisher, codecs] of [
+    ["H.264", ffmpegPublisher, /CODECS="avc1\.4d40[0-9a-f]{2},mp4a\.40\.2",RESOLUTION=640x360/],
+    ["H.265", ffmpegH265Publisher, /CODECS="hvc1\.[0-9A-Za-z.]+,mp4a\.40\.2",RESOLUTION=640x360/],
+  ] as const
+) {
+  interopTest(
+    `HLS: ffmpeg plays an RTSP publisher's ${codec} + AAC from index.m3u8 for 10 s; served playlists keep the LL-HLS rules`,
+    ["ffmpeg", "ffprobe"],
+    async () => {
+      const server = await ServerProcess.start([]);
+      const pub = publisher(server.url("live/cam"));
+      try {
+        await server.waitLog(/\[path live\/cam\] RECORD: publishing stream/, 20_000);
+        const base = await hlsBase(server);
+        const multi = await (await fetch(`${base}/live/cam/index.m3u8`)).text();
+        assert.match(multi, codecs);
+        let pl = await livePlaylist(base, "live/cam");
+        assert.equal(pl.partTarget, 0.2);
+        assert.ok(pl.serverControl?.canBlockReload);
+        assert.ok(pl.segments[0].parts[0].independent, "a segment starts at a keyframe");
 
-      // Blocking reload: ask for the next segment's first part; the answer lists it.
-      const next = pl.mediaSequence + pl.segments.length + 1;
-      const blocked = await fetch(`${base}/live/cam/stream.m3u8?_HLS_msn=${next}&_HLS_part=0`);
-      assert.equal(blocked.status, 200);
-      const after = parseMediaPlaylist(await blocked.text());
-      const last = after.mediaSequence + after.segments.length;
-      assert.ok(
-        last >= next || (last === next && (after.openSegment?.parts.length ?? 0) > 0),
-        "the asked part is listed",
-      );
-      const far = await fetch(`${base}/live/cam/stream.m3u8?_HLS_msn=${next + 10}`);
-      assert.equal(far.status, 400, "more than two segments ahead");
-      await far.body?.cancel();
+        // Blocking reloads, part after part: each answer lists the part asked for, and every
+        // playlist served passes the project's rule checker (rfc8216bis).
+        for (let i = 0; i < 12; i++) {
+          assert.deepEqual(mediaPlaylistProblems(pl), [], `playlist ${i}`);
+          const msn = pl.mediaSequence + pl.segments.length;
+          const part = pl.openSegment?.parts.length ?? 0;
+          const r = await fetch(`${base}/live/cam/stream.m3u8?_HLS_msn=${msn}&_HLS_part=${part}`);
+          assert.equal(r.status, 200);
+          const next = parseMediaPlaylist(await r.text());
+          const nextMsn = next.mediaSequence + next.segments.length;
+          assert.ok(
+            nextMsn > msn || (next.openSegment?.parts.length ?? 0) > part,
+            `the part asked for (${msn}.${part}) is listed`,
+          );
+          pl = next;
+        }
+        const far = await fetch(
+          `${base}/live/cam/stream.m3u8?_HLS_msn=${pl.mediaSequence + pl.segments.length + 10}`,
+        );
+        assert.equal(far.status, 400, "more than two segments ahead");
+        await far.body?.cancel();
 
-      const probe = new Proc("ffprobe", [
-        "-v",
-        "error",
-        "-show_entries",
-        "stream=codec_name,width,height",
-        "-of",
-        "json",
-        `${base}/live/cam/index.m3u8`,
-      ]);
-      assert.equal((await probe.wait(20_000)).code, 0, probe.stderr);
-      const streams =
-        (JSON.parse(probe.stdout) as { streams: { codec_name: string; width?: number }[] }).streams;
-      assert.deepEqual(streams.map((s) => s.codec_name).sort(), ["aac", "h264"]);
-      assert.equal(streams.find((s) => s.codec_name === "h264")?.width, 640);
+        const probe = new Proc("ffprobe", [
+          "-v",
+          "error",
+          "-show_entries",
+          "stream=codec_name,width,height",
+          "-of",
+          "json",
+          `${base}/live/cam/index.m3u8`,
+        ]);
+        assert.equal((await probe.wait(20_000)).code, 0, probe.stderr);
+        const streams =
+          (JSON.parse(probe.stdout) as { streams: { codec_name: string; width?: number }[] }).streams;
+        assert.deepEqual(streams.map((s) => s.codec_name).sort(), [
+          "aac",
+          codec === "H.264" ? "h264" : "hevc",
+        ]);
+        assert.equal(streams.find((s) => s.width !== undefined)?.width, 640);
 
-      const decode = new Proc("ffmpeg", [
-        "-hide_banner",
-        "-v",
-        "error",
-        "-i",
-        `${base}/live/cam/index.m3u8`,
-        "-t",
-        "4",
-        "-f",
-        "null",
-        "-",
-      ]);
-      const st = await decode.wait(30_000);
-      assert.equal(st.code, 0, decode.stderr);
-      assert.equal(decode.stderr.trim(), "", "ffmpeg decodes the HLS stream with no error line");
+        const decode = new Proc("ffmpeg", [
+          "-hide_banner",
+          "-v",
+          "error",
+          "-i",
+          `${base}/live/cam/index.m3u8`,
+          "-t",
+          "10",
+          "-f",
+          "null",
+          "-",
+        ]);
+        const st = await decode.wait(40_000);
+        assert.equal(st.code, 0, decode.stderr);
+        assert.equal(decode.stderr.trim(), "", "ffmpeg decodes 10 s of the HLS stream with no error line");
 
-      const list = await (await fetch(`${base}/streams.json`)).json();
-      assert.deepEqual(list.streams.map((s: { path: string }) => s.path), ["live/cam"]);
-      const page = await fetch(`${base}/live/cam/`);
-      assert.match(await page.text(), /<script src="\/hls\.min\.js"><\/script>/);
-      const js = await fetch(`${base}/hls.min.js`);
-      assert.ok((await js.arrayBuffer()).byteLength > 100_000, "hls.js is served by dm-live itself");
-      const none = await fetch(`${base}/live/nothing/index.m3u8`);
-      assert.equal(none.status, 404);
-      await none.body?.cancel();
-    } finally {
-      pub.kill();
-      await pub.wait(5000);
-      const st = await server.stop();
-      assert.equal(st.code, 0, server.log);
-    }
-  },
-);
+        // The page's list: the stream, its viewers over RTSP and HLS.
+        const viewer = await playTcp(server.port, "live/cam");
+        try {
+          const list = await (await fetch(`${base}/streams.json`)).json();
+          assert.deepEqual(list.streams.map((s: { path: string }) => s.path), ["live/cam"]);
+          assert.ok(
+            list.streams[0].viewers >= 2,
+            `one RTSP viewer and this HLS client: ${JSON.stringify(list)}`,
+          );
+        } finally {
+          viewer.close();
+        }
+        const page = await fetch(`${base}/live/cam/`);
+        assert.match(await page.text(), /<script src="\/hls\.min\.js"><\/script>/);
+        const js = await fetch(`${base}/hls.min.js`);
+        assert.ok((await js.arrayBuffer()).byteLength > 100_000, "hls.js is served by dm-live itself");
+        const none = await fetch(`${base}/live/nothing/index.m3u8`);
+        assert.equal(none.status, 404);
+        await none.body?.cancel();
+      } finally {
+        pub.kill();
+        await pub.wait(5000);
+        const st = await server.stop();
+        assert.equal(st.code, 0, server.log);
+      }
+    },
+  );
+}
 
 interopTest(
   "HLS: a protected path asks for credentials (Basic and Digest), plays with them, and counts wrong ones",
@@ -188,18 +218,37 @@ interopTest(
       await Promise.all([page.waitForNavigation(), page.click("tr.stream")]);
       assert.equal(new URL(page.url()).pathname, "/live/cam/");
       // Page code as text: this file is type-checked without the DOM library.
-      await page.waitForFunction('document.querySelector("video").currentTime > 3', { timeout: 30_000 });
+      await page.waitForFunction('document.querySelector("video").currentTime > 0.5', { timeout: 30_000 });
+      const t0 = await page.evaluate('document.querySelector("video").currentTime') as number;
+      // It goes on playing: 5 s more of media time.
+      await page.waitForFunction(`document.querySelector("video").currentTime > ${t0 + 5}`, {
+        timeout: 30_000,
+      });
       const st = await page.evaluate(`(() => {
         const v = document.querySelector("video");
-        return { width: v.videoWidth, height: v.videoHeight, errors: dmLive.errors, latency: dmLive.hls?.latency };
+        // hls.js's playingDate: the EXT-X-PROGRAM-DATE-TIME of what is on screen now.
+        const shown = dmLive.hls?.playingDate?.getTime();
+        return {
+          width: v.videoWidth,
+          height: v.videoHeight,
+          errors: dmLive.errors,
+          latency: shown === undefined ? undefined : (Date.now() - shown) / 1000,
+        };
       })()`) as { width: number; height: number; errors: string[]; latency?: number };
       assert.deepEqual([st.width, st.height], [640, 360]);
       assert.deepEqual(st.errors.filter((e) => e.includes("fatal")), [], JSON.stringify(st.errors));
+      // The figure is the bench's to judge (a target, not a test bound); the test shows it.
       console.log(
-        `hls.js in Chromium: playing, latency ${st.latency?.toFixed(2)} s, errors ${
+        `hls.js in Chromium: playing, ${st.latency?.toFixed(2)} s behind EXT-X-PROGRAM-DATE-TIME, errors ${
           JSON.stringify(st.errors)
         }`,
       );
+      const dir = `${new URL("../../", import.meta.url).pathname}test/artifacts`;
+      await Deno.mkdir(dir, { recursive: true });
+      await page.screenshot({ path: `${dir}/hls_player.png` });
+      await page.goto(`${base}/`);
+      await page.waitForSelector("tr.stream", { timeout: 20_000 });
+      await page.screenshot({ path: `${dir}/hls_list.png` });
     } finally {
       await browser.close();
       pub.kill();
