@@ -17,8 +17,12 @@ import { INTERLEAVED_HEADER_BYTES, writeInterleavedHeader } from "../src/rtsp/in
 import { MessageSplitter, SPLIT_MESSAGE } from "../src/rtsp/message_splitter.ts";
 import { parseResponse } from "../src/rtsp/response.ts";
 
-/** "dmTS": marks a stamped packet. */
-export const STAMP_MAGIC = 0x646d5453;
+/**
+ * Marks a stamped packet: "dmTS" with the first byte's top bit set (0xe4), so the NAL unit's data
+ * starts like a slice header with first_mb_in_slice 0 (ue(v) "1") and depacketizers that find frames
+ * by their first slice (the HLS and recording muxers) take each frame, keyframes included.
+ */
+export const STAMP_MAGIC = 0xe46d5453;
 /** Magic (4 bytes) and float64 epoch ms (8). */
 export const STAMP_BYTES = 12;
 
@@ -76,6 +80,19 @@ const SDP = (audioKbit: number) =>
   ].join("\r\n");
 
 const enc = new TextEncoder();
+
+/** The SDP's sprop-parameter-sets (SPS: Baseline 240x160, POC type 2; PPS) as one STAP-A payload. */
+const KEY_STAP_A = (() => {
+  const sps = Uint8Array.from(atob("Z0LAHtkDxWhAAAADAEAAAAwDxYuS"), (c) => c.charCodeAt(0));
+  const pps = Uint8Array.from(atob("aMuMsg=="), (c) => c.charCodeAt(0));
+  const out = new Uint8Array(1 + 2 + sps.length + 2 + pps.length);
+  out[0] = 0x18;
+  out[2] = sps.length;
+  out.set(sps, 3);
+  out[3 + sps.length + 1] = pps.length;
+  out.set(pps, 3 + sps.length + 2);
+  return out;
+})();
 
 /** One published stream: its connection, sequence numbers and the frame sizes of its bitrate. */
 export class Publication {
@@ -163,17 +180,8 @@ export class Publication {
     const ts = (n * (90000 / FPS)) >>> 0;
     const packets: { channel: number; rtp: Uint8Array }[] = [];
     if (key) {
-      // SPS and PPS of the SDP, as one STAP-A.
-      packets.push(
-        this.#rtp(
-          0,
-          96,
-          this.videoSeq++,
-          ts,
-          false,
-          new Uint8Array([0x18, 0, 2, 0x67, 0x42, 0, 2, 0x68, 0xce]),
-        ),
-      );
+      // SPS and PPS of the SDP, as one STAP-A: whole, so a muxer (HLS, recording) can use them.
+      packets.push(this.#rtp(0, 96, this.videoSeq++, ts, false, KEY_STAP_A));
     }
     const nal = key ? 0x65 : 0x41;
     const stamp = epochMs();
