@@ -60,6 +60,7 @@ interopTest(
     const pub = ffmpegPublisher(server.url("cams/a"));
     try {
       await server.waitLog(/\[path cams\/a\] recording to .*\.mp4/, 20_000);
+      const recordingFrom = performance.now();
       // A file in progress: what is written so far plays.
       await until(
         async () => (await files(dir)).length >= 1 && (await Deno.stat((await files(dir))[0])).size > 50_000,
@@ -72,7 +73,9 @@ interopTest(
       // RTSP viewers are unaffected meanwhile.
       const rtsp = await ffmpegDecode(server.url("cams/a"), 2);
       assert.equal(rtsp.code, 0, rtsp.stderr);
+      // Killed mid-segment (files are 2 s): the last file still plays to its last fragment.
       pub.kill();
+      const published = (performance.now() - recordingFrom) / 1000;
       await pub.wait(5000);
       await server.waitLog(/\[path cams\/a\] stream \d+ removed/, 10_000);
       const all = await files(dir);
@@ -87,6 +90,10 @@ interopTest(
       const durations = [];
       for (const f of all) durations.push(Number((await probe(f)).format.duration));
       for (const d of durations.slice(0, -1)) assert.ok(d >= 1.9 && d <= 3.1, `durations ${durations}`);
+      // All of it is there: the files add up to the time published, within a GOP (1 s) and the
+      // slack of noticing the log line.
+      const total = durations.reduce((a, b) => a + b, 0);
+      assert.ok(Math.abs(total - published) <= 1.5, `${total} s recorded of ${published} s published`);
     } finally {
       pub.kill();
       await pub.wait(5000);
