@@ -698,6 +698,7 @@ const SCHEMA: Schema = {
     maxBytesPerStream: int(1 << 20, 2 ** 40),
     idleCloseMs: int(0, 86_400_000),
     allowOrigin: str,
+    maxPendingRequests: int(1, 1_000_000),
   },
   paths: pathsCheck,
   cluster: clusterCheck,

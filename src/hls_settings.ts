@@ -28,6 +28,8 @@ export interface HlsSettings {
   idleCloseMs: number;
   /** Access-Control-Allow-Origin of every answer. */
   allowOrigin: string;
+  /** HLS requests being answered at once (blocking reloads wait up to 3 target durations); past it, 503. */
+  maxPendingRequests: number;
 }
 
 /** The defaults, as MediaMTX's LL-HLS defaults (1 s segments, 200 ms parts, 7 segments). */
@@ -41,6 +43,7 @@ export const DEFAULT_HLS_SETTINGS: Readonly<HlsSettings> = Object.freeze({
   maxBytesPerStream: 64 * 1024 * 1024,
   idleCloseMs: 10_000,
   allowOrigin: "*",
+  maxPendingRequests: 1000,
 });
 
 /** Smallest part: below it a part holds too few frames to be worth an HTTP request per part. */

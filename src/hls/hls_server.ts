@@ -79,7 +79,32 @@ export function startHlsServer(o: HlsServerOptions): Promise<HlsServerHandle> {
   return promise;
 }
 
+/** Requests being answered now, over hls.maxPendingRequests answered 503. */
+let pending = 0;
+/** When a refusal at the bound was last logged (one line per 10 s). */
+let refusedLoggedAt = -Infinity;
+let refusedSince = 0;
+
 async function handle(o: HlsServerOptions, req: Request, peerIp: string): Promise<Response> {
+  const max = o.config().hls.maxPendingRequests;
+  if (pending >= max) {
+    refusedSince++;
+    if (performance.now() - refusedLoggedAt > 10_000) {
+      refusedLoggedAt = performance.now();
+      o.log.warn(`HLS: ${max} requests pending (hls.maxPendingRequests): ${refusedSince} refused with 503`);
+      refusedSince = 0;
+    }
+    return new Response("too many requests pending\n", { status: 503, headers: { "Retry-After": "1" } });
+  }
+  pending++;
+  try {
+    return await answer(o, req, peerIp);
+  } finally {
+    pending--;
+  }
+}
+
+async function answer(o: HlsServerOptions, req: Request, peerIp: string): Promise<Response> {
   const url = new URL(req.url);
   const config = o.config();
   const allowOrigin = config.hls.allowOrigin;

@@ -258,3 +258,34 @@ interopTest(
     }
   },
 );
+
+interopTest(
+  "HLS: hls.maxPendingRequests: requests past the bound get 503 at once, the waiting ones are answered",
+  ["ffmpeg"],
+  async () => {
+    const server = await ServerProcess.start(["--set", "hls.maxPendingRequests=2"]);
+    const pub = ffmpegPublisher(server.url("live/cam"));
+    try {
+      await server.waitLog(/\[path live\/cam\] RECORD: publishing stream/, 20_000);
+      const base = await hlsBase(server);
+      const pl = await livePlaylist(base, "live/cam");
+      // The second part of the segment after the open one: both wait 0.4-1.4 s for it.
+      const msn = pl.mediaSequence + pl.segments.length + 1;
+      const waiting = [0, 1].map(() => fetch(`${base}/live/cam/stream.m3u8?_HLS_msn=${msn}&_HLS_part=1`));
+      await new Promise((r) => setTimeout(r, 50));
+      const third = await fetch(`${base}/live/cam/stream.m3u8`);
+      assert.equal(third.status, 503);
+      await third.body?.cancel();
+      await server.waitLog(/HLS: 2 requests pending \(hls\.maxPendingRequests\): 1 refused with 503/);
+      for (const r of await Promise.all(waiting)) {
+        assert.equal(r.status, 200);
+        await r.body?.cancel();
+      }
+    } finally {
+      pub.kill();
+      await pub.wait(5000);
+      const st = await server.stop();
+      assert.equal(st.code, 0, server.log);
+    }
+  },
+);
