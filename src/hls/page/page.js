@@ -50,7 +50,8 @@ function play() {
   const status = (t) => $("status").textContent = t;
   globalThis.dmLive = { errors: [], video };
   if (globalThis.Hls && Hls.isSupported()) {
-    const hls = new Hls({ lowLatencyMode: true, backBufferLength: 30 });
+    // Playing up to 1.5x catches up with the live edge after a stall, as low latency wants.
+    const hls = new Hls({ lowLatencyMode: true, backBufferLength: 30, maxLiveSyncPlaybackRate: 1.5 });
     globalThis.dmLive.hls = hls;
     hls.on(Hls.Events.ERROR, (_e, d) => {
       globalThis.dmLive.errors.push(`${d.type}: ${d.details}${d.fatal ? " (fatal)" : ""}`);
