@@ -27,6 +27,7 @@ import {
   DEFAULT_MAX_VIDEO_UNITS,
   type DepacketizerCounters,
   type DepacketizerLimits,
+  growFrameBuffer,
   limitOption,
   newDepacketizerCounters,
   SEQUENCE,
@@ -82,6 +83,8 @@ export class NalAssembler {
   #open = false;
   /** The open NAL unit is being left out (NAL_KIND.DROP). */
   #skipNal = false;
+  /** Type of the open fragmented NAL unit: every fragment names it. */
+  #fuType = -1;
   #waitRandom = true;
   /** No frame ended since construction or reset: a stream joined mid-frame starts with orphans. */
   #joining = true;
@@ -146,9 +149,30 @@ export class NalAssembler {
     this.invalid();
   }
 
-  /** Whether a fragmented NAL unit is open, for the codec's check of a continuation fragment. */
-  get fragmentOpen(): boolean {
-    return this.#open;
+  /**
+   * The first fragment of a NAL unit of `type` (FU-A, RFC 6184 §5.8; FU, RFC 7798 §4.4.3): opens it
+   * with the NAL unit header the codec rebuilt, the low `headerBytes` (1 or 2) bytes of `header`.
+   */
+  beginFragment(type: number, kind: number, header: number, headerBytes: number): void {
+    // hot path: no allocation
+    this.beginNal(kind);
+    if (headerBytes === 2) this.writeByte(header >> 8);
+    this.writeByte(header & 0xff);
+    this.#fuType = type;
+  }
+
+  /** A later fragment of a NAL unit of `type`: false, and counted, unless that unit is the one open. */
+  continueFragment(type: number): boolean {
+    // hot path: no allocation
+    if (!this.#open) {
+      this.orphanFragment(); // its start was lost, or came before we joined
+      return false;
+    }
+    if (type !== this.#fuType) {
+      this.invalid();
+      return false;
+    }
+    return true;
   }
 
   /** One whole NAL unit buf[start..end), end > start. */
@@ -276,13 +300,7 @@ export class NalAssembler {
       this.#setDrop(DROP_TOO_LARGE);
       return false;
     }
-    if (need > this.#buf.length) {
-      let size = this.#buf.length * 2;
-      while (size < need) size *= 2;
-      const grown = new Uint8Array(Math.min(size, this.maxFrameBytes));
-      grown.set(this.#buf.subarray(0, this.#len));
-      this.#buf = grown;
-    }
+    if (need > this.#buf.length) this.#buf = growFrameBuffer(this.#buf, this.#len, need, this.maxFrameBytes);
     return true;
   }
 

@@ -36,6 +36,7 @@ import {
   DEFAULT_MAX_AUDIO_FRAME_BYTES,
   type Depacketizer,
   type DepacketizerCounters,
+  growFrameBuffer,
   limitOption,
   newDepacketizerCounters,
   SEQUENCE,
@@ -297,13 +298,7 @@ export class AacDepacketizer implements Depacketizer {
       this.#dropFragment(true);
       return false;
     }
-    if (need > this.#buf.length) {
-      let size = this.#buf.length * 2;
-      while (size < need) size *= 2;
-      const grown = new Uint8Array(Math.min(size, this.maxFrameBytes));
-      grown.set(this.#buf.subarray(0, this.#len));
-      this.#buf = grown;
-    }
+    if (need > this.#buf.length) this.#buf = growFrameBuffer(this.#buf, this.#len, need, this.maxFrameBytes);
     this.#buf.set(buf.subarray(start, end), this.#len);
     this.#len = need;
     return true;

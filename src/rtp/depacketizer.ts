@@ -107,6 +107,18 @@ export function limitOption(name: string, value: number | undefined, fallback: n
   return value;
 }
 
+/**
+ * A frame buffer grown to hold `need` bytes (need <= max): doubled until they fit, at most `max`,
+ * its first `len` bytes kept. Frames are copied into one reused buffer, so this happens rarely.
+ */
+export function growFrameBuffer(buf: Uint8Array, len: number, need: number, max: number): Uint8Array {
+  let size = buf.length * 2;
+  while (size < need) size *= 2;
+  const grown = new Uint8Array(Math.min(size, max));
+  grown.set(buf.subarray(0, len));
+  return grown;
+}
+
 /** What {@link SequenceCheck.step} found. */
 export const SEQUENCE = { IN_ORDER: 0, GAP: 1, BEHIND: 2 } as const;
 export type SequenceStep = (typeof SEQUENCE)[keyof typeof SEQUENCE];

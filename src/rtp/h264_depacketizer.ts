@@ -14,20 +14,16 @@
  * refused, counted in `packetsUnsupported`, and their frame is dropped. Types 0 (unless Annex B
  * start codes follow, a camera quirk), 30 and 31 are invalid.
  *
- * Frame boundaries, loss, the wait for an IDR and the limits are `_nal_assembler.ts`'s, shared with
- * H.265. AUD NAL units are left out: fMP4 has no place for them (ISO/IEC 14496-15 §5.3.2).
+ * The RTP header is read by `_nal_depacketizer.ts`; frame boundaries, loss, the wait for an IDR and
+ * the limits are `_nal_assembler.ts`'s: both shared with H.265. AUD NAL units are left out: fMP4 has
+ * no place for them (ISO/IEC 14496-15 §5.3.2).
  *
  * @module
  */
-import type {
-  AccessUnitCallback,
-  Depacketizer,
-  DepacketizerCounters,
-  DepacketizerLimits,
-} from "./depacketizer.ts";
+import type { AccessUnitCallback, DepacketizerLimits } from "./depacketizer.ts";
 import { H264_NAL } from "./h264.ts";
-import { NAL_KIND, NalAssembler } from "./_nal_assembler.ts";
-import { rtpMarker, rtpPayloadEnd, rtpPayloadStart, rtpSequence, rtpTimestamp } from "./rtp_header.ts";
+import { NAL_KIND } from "./_nal_assembler.ts";
+import { NalDepacketizer } from "./_nal_depacketizer.ts";
 
 const TYPE_MASK = 0x1f;
 const FU_START = 0x80;
@@ -61,47 +57,14 @@ export interface H264DepacketizerOptions extends DepacketizerLimits {
 }
 
 /** RTP packets of one H.264 track (RFC 6184, packetization-mode 0 or 1) to access units. */
-export class H264Depacketizer implements Depacketizer {
-  readonly #frame: NalAssembler;
-  /** Type of the open FU-A's NAL unit: every fragment names it. */
-  #fuType = -1;
-
+export class H264Depacketizer extends NalDepacketizer {
   constructor(options: H264DepacketizerOptions) {
-    this.#frame = new NalAssembler(classify, options.onUnit, options);
+    super(classify, options.onUnit, options, 1);
   }
 
-  /** See {@link DepacketizerCounters}. */
-  get counters(): Readonly<DepacketizerCounters> {
-    return this.#frame.counters;
-  }
-
-  /** Bytes held for frame assembly; never above maxFrameBytes. */
-  get bufferBytes(): number {
-    return this.#frame.bufferBytes;
-  }
-
-  /** One whole RTP packet in packet[start..end); never throws on wire input. */
-  push(packet: Uint8Array, start = 0, end: number = packet.length): void {
-    // hot path: no allocation but the copy of the payload into the frame buffer
-    const frame = this.#frame;
-    frame.counters.packets++;
-    const at = rtpPayloadStart(packet, start, end);
-    const payloadEnd = rtpPayloadEnd(packet, start, end);
-    if (at < 0 || payloadEnd < 0) return frame.notRtp();
-    frame.beginPacket(rtpSequence(packet, start), rtpTimestamp(packet, start));
-    if (payloadEnd <= at) frame.invalid();
-    else this.#payload(packet, at, payloadEnd);
-    frame.endPacket(rtpMarker(packet, start));
-  }
-
-  /** Forgets the frame in progress and the sequence; the next frame delivered holds an IDR. */
-  reset(): void {
-    this.#frame.reset();
-  }
-
-  #payload(buf: Uint8Array, at: number, end: number): void {
+  protected override payload(buf: Uint8Array, at: number, end: number): void {
     // hot path: no allocation
-    const frame = this.#frame;
+    const frame = this.frame;
     const type = buf[at] & TYPE_MASK;
     if (type >= 1 && type <= LAST_SINGLE_TYPE) return frame.nal(buf, at, end);
     switch (type) {
@@ -130,7 +93,7 @@ export class H264Depacketizer implements Depacketizer {
 
   #fragment(buf: Uint8Array, at: number, end: number): void {
     // hot path: no allocation
-    const frame = this.#frame;
+    const frame = this.frame;
     // A fragment carries at least one byte (§5.8); S and E together are forbidden.
     if (end - at <= FU_HEADER_BYTES) return frame.invalid();
     const indicator = buf[at];
@@ -140,15 +103,8 @@ export class H264Depacketizer implements Depacketizer {
     const last = (header & FU_END) !== 0;
     if (type === 0 || type > LAST_SINGLE_TYPE || (first && last)) return frame.invalid();
     const data = at + FU_HEADER_BYTES;
-    if (first) {
-      frame.beginNal(h264NalKind(type, buf[data]));
-      frame.writeByte((indicator & 0xe0) | type);
-      this.#fuType = type;
-    } else if (!frame.fragmentOpen) {
-      return frame.orphanFragment(); // its start was lost, or came before we joined
-    } else if (type !== this.#fuType) {
-      return frame.invalid();
-    }
+    if (first) frame.beginFragment(type, h264NalKind(type, buf[data]), (indicator & 0xe0) | type, 1);
+    else if (!frame.continueFragment(type)) return;
     frame.write(buf, data, end);
     if (last) frame.endNal();
   }

@@ -16,22 +16,18 @@
  * cameras we relay never send; such a track is refused at construction (`spropMaxDonDiff`). PACI
  * (type 50, §4.4.4) is refused and counted in `packetsUnsupported`; types 51-63 are invalid.
  *
- * Frame boundaries, loss, the wait for an IRAP (NAL types 16-23: BLA, IDR, CRA and the two reserved
- * IRAP types) and the limits are `_nal_assembler.ts`'s, shared with H.264. AUD NAL units (35) are
- * left out, as fMP4 wants (ISO/IEC 14496-15 §8.4). After a CRA the RASL pictures that refer to
- * frames before it are delivered: decoders drop those themselves when they start at that CRA.
+ * The RTP header is read by `_nal_depacketizer.ts`; frame boundaries, loss, the wait for an IRAP (NAL
+ * types 16-23: BLA, IDR, CRA and the two reserved IRAP types) and the limits are `_nal_assembler.ts`'s:
+ * both shared with H.264. AUD NAL units (35) are left out, as fMP4 wants (ISO/IEC 14496-15 §8.4).
+ * After a CRA the RASL pictures that refer to frames before it are delivered: decoders drop those
+ * themselves when they start at that CRA.
  *
  * @module
  */
-import type {
-  AccessUnitCallback,
-  Depacketizer,
-  DepacketizerCounters,
-  DepacketizerLimits,
-} from "./depacketizer.ts";
+import type { AccessUnitCallback, DepacketizerLimits } from "./depacketizer.ts";
 import { H265_NAL } from "./h265.ts";
-import { NAL_KIND, NalAssembler } from "./_nal_assembler.ts";
-import { rtpMarker, rtpPayloadEnd, rtpPayloadStart, rtpSequence, rtpTimestamp } from "./rtp_header.ts";
+import { NAL_KIND } from "./_nal_assembler.ts";
+import { NalDepacketizer } from "./_nal_depacketizer.ts";
 
 const HEADER_BYTES = 2;
 const FU_HEADER_BYTES = 1;
@@ -74,11 +70,7 @@ export interface H265DepacketizerOptions extends DepacketizerLimits {
 }
 
 /** RTP packets of one H.265 track (RFC 7798, without DONL) to access units. */
-export class H265Depacketizer implements Depacketizer {
-  readonly #frame: NalAssembler;
-  /** Type of the open FU's NAL unit: every fragment names it. */
-  #fuType = -1;
-
+export class H265Depacketizer extends NalDepacketizer {
   constructor(options: H265DepacketizerOptions) {
     const donDiff = options.spropMaxDonDiff ?? 0;
     if (donDiff !== 0) {
@@ -87,42 +79,13 @@ export class H265Depacketizer implements Depacketizer {
           "depacketizer does not read; only sprop-max-don-diff=0 is supported",
       );
     }
-    this.#frame = new NalAssembler(classify, options.onUnit, options);
-  }
-
-  /** See {@link DepacketizerCounters}. */
-  get counters(): Readonly<DepacketizerCounters> {
-    return this.#frame.counters;
-  }
-
-  /** Bytes held for frame assembly; never above maxFrameBytes. */
-  get bufferBytes(): number {
-    return this.#frame.bufferBytes;
-  }
-
-  /** One whole RTP packet in packet[start..end); never throws on wire input. */
-  push(packet: Uint8Array, start = 0, end: number = packet.length): void {
-    // hot path: no allocation but the copy of the payload into the frame buffer
-    const frame = this.#frame;
-    frame.counters.packets++;
-    const at = rtpPayloadStart(packet, start, end);
-    const payloadEnd = rtpPayloadEnd(packet, start, end);
-    if (at < 0 || payloadEnd < 0) return frame.notRtp();
-    frame.beginPacket(rtpSequence(packet, start), rtpTimestamp(packet, start));
     // A NAL unit may be its header alone (end of sequence, end of bitstream).
-    if (payloadEnd - at < HEADER_BYTES) frame.invalid();
-    else this.#payload(packet, at, payloadEnd);
-    frame.endPacket(rtpMarker(packet, start));
+    super(classify, options.onUnit, options, HEADER_BYTES);
   }
 
-  /** Forgets the frame in progress and the sequence; the next frame delivered holds an IRAP. */
-  reset(): void {
-    this.#frame.reset();
-  }
-
-  #payload(buf: Uint8Array, at: number, end: number): void {
+  protected override payload(buf: Uint8Array, at: number, end: number): void {
     // hot path: no allocation
-    const frame = this.#frame;
+    const frame = this.frame;
     // nuh_temporal_id_plus1 is never 0 (H.265 §7.4.2.2): 00 00 opens an Annex B start code, which
     // some cameras send as a "single NAL" (docs/protocol.md §21).
     if (buf[at] === 0 && buf[at + 1] === 0) return frame.annexB(buf, at, end, HEADER_BYTES);
@@ -136,7 +99,7 @@ export class H265Depacketizer implements Depacketizer {
 
   #fragment(buf: Uint8Array, at: number, end: number): void {
     // hot path: no allocation
-    const frame = this.#frame;
+    const frame = this.frame;
     // A fragment carries at least one byte; S and E together are forbidden (§4.4.3).
     if (end - at <= HEADER_BYTES + FU_HEADER_BYTES) return frame.invalid();
     const header = buf[at + HEADER_BYTES];
@@ -147,14 +110,11 @@ export class H265Depacketizer implements Depacketizer {
     if (type > LAST_NAL_TYPE || (first && last)) return frame.invalid();
     const data = at + HEADER_BYTES + FU_HEADER_BYTES;
     if (first) {
-      frame.beginNal(h265NalKind(type, buf[data]));
-      frame.writeByte((buf[at] & 0x81) | (type << 1));
-      frame.writeByte(buf[at + 1]);
-      this.#fuType = type;
-    } else if (!frame.fragmentOpen) {
-      return frame.orphanFragment(); // its start was lost, or came before we joined
-    } else if (type !== this.#fuType) {
-      return frame.invalid();
+      // The payload header with its Type replaced by FuType.
+      const nalHeader = (((buf[at] & 0x81) | (type << 1)) << 8) | buf[at + 1];
+      frame.beginFragment(type, h265NalKind(type, buf[data]), nalHeader, HEADER_BYTES);
+    } else if (!frame.continueFragment(type)) {
+      return;
     }
     frame.write(buf, data, end);
     if (last) frame.endNal();
