@@ -45,7 +45,11 @@ const HELP = `deno task bench [options]
   --json FILE          where to write the JSON result (default bench/out/fanout-<time>.json)
   --cluster N          instead: the cluster bench (bench/cluster.ts), N >= 2 nodes on one etcd, the
                        streams published to one node, the viewers spread over all; its own defaults and
-                       options (deno task bench --cluster N --help)`;
+                       options (deno task bench --cluster N --help)
+  --hls N              instead: N LL-HLS players of one stream against N RTSP viewers of it, alternating
+                       (bench/hls.ts; deno task bench --hls N --help)
+  --record M           instead: M streams recorded against not recorded, and with HLS players too,
+                       alternating: server CPU, disk writes, RTSP figures (bench/hls.ts)`;
 
 async function run(cmd: string, args: string[]): Promise<void> {
   const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output();
@@ -202,6 +206,23 @@ export interface FanoutOptions {
   url?: string;
   /** Name of this run in the report. */
   label?: string;
+  /** More dm-live config, given as a --config file (not with `sources`, which writes its own). */
+  serverConfig?: Record<string, unknown>;
+  /** Started with the load processes and awaited before the server stops (bench/hls.ts's players). */
+  alongside?: (run: AlongsideRun) => Promise<void>;
+}
+
+/** What `FanoutOptions.alongside` is told: the server and the scenario's times (epoch ms). */
+export interface AlongsideRun {
+  serverPid: number;
+  /** dm-live's API port (/metrics); 0 with --url. */
+  apiPort: number;
+  /** The streams' RTSP URLs (bench/s0, bench/s1, ...). */
+  urls: string[];
+  rampStartAt: number;
+  rampEndAt: number;
+  steadyStartAt: number;
+  steadyEndAt: number;
 }
 
 /** Join latency percentiles, ms (NaN, or -Infinity for max, when no viewer joined). */
@@ -382,6 +403,12 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
         "--set",
         "limits.maxStreams=0",
       ];
+      if (opts.serverConfig !== undefined) {
+        if (opts.sources) throw new Error("serverConfig is not for --sources runs");
+        const file = `${OUT}/config-${port}.json`;
+        await Deno.writeTextFile(file, JSON.stringify(opts.serverConfig));
+        extraArgs.push("--config", file);
+      }
       args.push(...extraArgs);
       const tlsPort = port + 4000;
       if (opts.tls) {
@@ -463,6 +490,16 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
       return child;
     });
     const p0 = plan(0);
+    const alongside = opts.alongside?.({
+      serverPid,
+      apiPort,
+      urls,
+      rampStartAt: p0.rampStartAt,
+      rampEndAt: p0.rampEndAt,
+      steadyStartAt: p0.steadyStartAt,
+      steadyEndAt: p0.steadyEndAt,
+    });
+    alongside?.catch(() => {}); // rethrown where it is awaited, not unhandled meanwhile
     await new Promise((r) => setTimeout(r, p0.steadyStartAt - Date.now()));
     const s0 = serverPid ? sampleProc(serverPid) : undefined;
     const l0 = loads.map((l) => sampleProc(l.pid));
@@ -477,6 +514,7 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
       const out = await l.output();
       reports.push(JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!));
     }
+    await alongside;
 
     const steadyS = (p0.steadyEndAt - p0.steadyStartAt) / 1000;
     const bytes = reports.reduce((x, r) => x + r.steadyBytes, 0);
@@ -636,6 +674,11 @@ async function main(): Promise<void> {
   if (Deno.args.some((a) => a === "--cluster" || a.startsWith("--cluster="))) {
     const { clusterMain } = await import("./cluster.ts");
     return await clusterMain(Deno.args);
+  }
+  if (Deno.args.some((a) => /^--(hls|record)(=|$)/.test(a))) {
+    // hls.ts runs its scenarios with these: importing this module from there would wait for main().
+    const { hlsMain } = await import("./hls.ts");
+    return await hlsMain(Deno.args, { runScenario, printResult });
   }
   const { values: a } = parseArgs({
     args: Deno.args,
