@@ -22,7 +22,6 @@
  */
 import {
   h264MaxPicOrderCntLsb,
-  type H264Pps,
   type H264Sps,
   parseH264Pps,
   parseH264SliceHeader,
@@ -31,7 +30,6 @@ import {
 import {
   h265IsIrap,
   h265MaxPicOrderCntLsb,
-  type H265Pps,
   type H265Sps,
   parseH265Pps,
   parseH265SliceHeader,
@@ -223,6 +221,73 @@ function sameBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
   return true;
 }
 
+/** One kind of parameter set (SPS or PPS) by id, each parsed once per distinct bytes. */
+class ParameterSetTable<T> {
+  /** The parsed sets, as the slice header readers look them up. */
+  readonly byId = new Map<number, T>();
+  readonly #bytes = new Map<number, Uint8Array>();
+  readonly #parse: (nal: Uint8Array) => T;
+  readonly #id: (set: T) => number;
+
+  constructor(parse: (nal: Uint8Array) => T, id: (set: T) => number) {
+    this.#parse = parse;
+    this.#id = id;
+  }
+
+  /** Parses `nal` and keeps it under its id, unless that id holds the same bytes already. */
+  add(nal: Uint8Array): void {
+    try {
+      const set = this.#parse(nal);
+      const id = this.#id(set);
+      if (sameBytes(this.#bytes.get(id), nal)) return;
+      this.#bytes.set(id, nal.slice());
+      this.byId.set(id, set);
+    } catch {
+      // A damaged parameter set: keep the last good one; slices that need it count as unparsed.
+    }
+  }
+
+  /** add(), unless some id holds these bytes: cameras repeat SPS and PPS before every IDR. */
+  addIfNew(nal: Uint8Array): void {
+    for (const bytes of this.#bytes.values()) if (sameBytes(bytes, nal)) return;
+    this.add(nal);
+  }
+}
+
+/** What both extractors share: the reorder clock, and the dts of a frame from its first slice's POC. */
+abstract class PocDtsExtractor {
+  protected readonly clock: ReorderClock;
+
+  /** `usualStep`: how far apart the codec's encoders number consecutive frames' POCs. */
+  protected constructor(usualStep: number, options: DtsExtractorOptions) {
+    this.clock = new ReorderClock(usualStep, options.clockRate ?? 90000);
+  }
+
+  get reorderFrames(): number {
+    return this.clock.reorderFrames;
+  }
+
+  get stats(): Readonly<DtsExtractorStats> {
+    return this.clock.stats;
+  }
+
+  /** The next dts, from the POC of `slice` (the frame's first slice; undefined when it has none). */
+  protected dts(slice: Uint8Array | undefined, pts: number): number {
+    let poc: number | undefined;
+    if (slice !== undefined) {
+      try {
+        poc = this.pictureOrderCount(slice);
+      } catch {
+        poc = undefined;
+      }
+    }
+    return this.clock.next(pts, poc);
+  }
+
+  /** The slice's picture order count; throws when its header or parameter sets cannot be read. */
+  protected abstract pictureOrderCount(slice: Uint8Array): number;
+}
+
 const H264_NON_IDR = 1;
 const H264_IDR = 5;
 const H264_END_OF_SEQUENCE = 10;
@@ -230,12 +295,9 @@ const H264_SPS = 7;
 const H264_PPS = 8;
 
 /** H.264 dts from POC (§8.2.1): all three pic_order_cnt_types; one per track. */
-export class H264DtsExtractor implements DtsExtractor {
-  readonly #clock: ReorderClock;
-  readonly #spsBytes = new Map<number, Uint8Array>();
-  readonly #ppsBytes = new Map<number, Uint8Array>();
-  readonly #sps = new Map<number, H264Sps>();
-  readonly #pps = new Map<number, H264Pps>();
+export class H264DtsExtractor extends PocDtsExtractor implements DtsExtractor {
+  readonly #sps = new ParameterSetTable(parseH264Sps, (sps) => sps.seqParameterSetId);
+  readonly #pps = new ParameterSetTable(parseH264Pps, (pps) => pps.picParameterSetId);
   #active: H264Sps | undefined;
   // §8.2.1.1 and §8.2.1.2 state: the previous reference picture's POC parts, the previous picture's frame_num.
   #prevRefMsb = 0;
@@ -245,37 +307,14 @@ export class H264DtsExtractor implements DtsExtractor {
 
   constructor(options: DtsExtractorOptions = {}) {
     // POC counts fields, so frames step it by 2 (x264, ffmpeg, cameras); an odd step shows in the gcd.
-    this.#clock = new ReorderClock(2, options.clockRate ?? 90000);
-  }
-
-  get reorderFrames(): number {
-    return this.#clock.reorderFrames;
-  }
-
-  get stats(): Readonly<DtsExtractorStats> {
-    return this.#clock.stats;
+    super(2, options);
   }
 
   addParameterSets(units: readonly Uint8Array[]): void {
-    for (const nal of units) this.#parameterSet(nal);
-  }
-
-  #parameterSet(nal: Uint8Array): void {
-    const type = nal.length > 0 ? nal[0] & 0x1f : 0;
-    try {
-      if (type === H264_SPS) {
-        const sps = parseH264Sps(nal);
-        if (sameBytes(this.#spsBytes.get(sps.seqParameterSetId), nal)) return;
-        this.#spsBytes.set(sps.seqParameterSetId, nal.slice());
-        this.#sps.set(sps.seqParameterSetId, sps);
-      } else if (type === H264_PPS) {
-        const pps = parseH264Pps(nal);
-        if (sameBytes(this.#ppsBytes.get(pps.picParameterSetId), nal)) return;
-        this.#ppsBytes.set(pps.picParameterSetId, nal.slice());
-        this.#pps.set(pps.picParameterSetId, pps);
-      }
-    } catch {
-      // A damaged parameter set: keep the last good one; slices that need it count as unparsed.
+    for (const nal of units) {
+      const type = nal.length > 0 ? nal[0] & 0x1f : 0;
+      if (type === H264_SPS) this.#sps.add(nal);
+      else if (type === H264_PPS) this.#pps.add(nal);
     }
   }
 
@@ -283,46 +322,36 @@ export class H264DtsExtractor implements DtsExtractor {
     let slice: Uint8Array | undefined;
     for (const nal of units) {
       const type = nal.length > 0 ? nal[0] & 0x1f : 0;
-      if (type === H264_SPS || type === H264_PPS) {
-        // Parsing only on change: a camera repeats SPS and PPS before every IDR.
-        const known = type === H264_SPS ? this.#spsBytes : this.#ppsBytes;
-        let repeated = false;
-        for (const bytes of known.values()) if (sameBytes(bytes, nal)) repeated = true;
-        if (!repeated) this.#parameterSet(nal);
+      if (type === H264_SPS) {
+        this.#sps.addIfNew(nal);
+      } else if (type === H264_PPS) {
+        this.#pps.addIfNew(nal);
       } else if (type === H264_END_OF_SEQUENCE) {
-        this.#clock.newEpoch();
+        this.clock.newEpoch();
       } else if ((type === H264_NON_IDR || type === H264_IDR) && slice === undefined) {
         slice = nal;
       }
     }
-    let poc: number | undefined;
-    if (slice !== undefined) {
-      try {
-        poc = this.#pictureOrderCount(slice);
-      } catch {
-        poc = undefined;
-      }
-    }
-    return this.#clock.next(pts, poc);
+    return this.dts(slice, pts);
   }
 
-  #pictureOrderCount(nal: Uint8Array): number {
-    const h = parseH264SliceHeader(nal, this.#pps, this.#sps);
-    const sps = this.#sps.get(this.#pps.get(h.picParameterSetId)!.seqParameterSetId)!;
+  protected override pictureOrderCount(nal: Uint8Array): number {
+    const h = parseH264SliceHeader(nal, this.#pps.byId, this.#sps.byId);
+    const sps = this.#sps.byId.get(this.#pps.byId.get(h.picParameterSetId)!.seqParameterSetId)!;
     if (sps !== this.#active) {
       this.#active = sps;
       const restriction = sps.vui?.bitstreamRestriction;
       const timing = sps.vui?.timing;
       // pic_order_cnt_type 2 forbids reordering (§8.2.1.3): output order is decoding order.
       const declared = sps.picOrderCntType === 2 ? 0 : restriction?.maxNumReorderFrames;
-      this.#clock.configure(
+      this.clock.configure(
         declared,
         timing && timing.timeScale > 0 ? (2 * timing.numUnitsInTick) / timing.timeScale : 0,
       );
     }
     const idr = h.nalUnitType === H264_IDR;
     if (idr) {
-      this.#clock.newEpoch();
+      this.clock.newEpoch();
       this.#prevRefMsb = 0;
       this.#prevRefLsb = 0;
       this.#prevFrameNumOffset = 0;
@@ -395,12 +424,9 @@ const H265_CRA = 21;
 const H265_LAST_VCL = 31;
 
 /** H.265 dts from POC (§8.3.1); one per track. */
-export class H265DtsExtractor implements DtsExtractor {
-  readonly #clock: ReorderClock;
-  readonly #spsBytes = new Map<number, Uint8Array>();
-  readonly #ppsBytes = new Map<number, Uint8Array>();
-  readonly #sps = new Map<number, H265Sps>();
-  readonly #pps = new Map<number, H265Pps>();
+export class H265DtsExtractor extends PocDtsExtractor implements DtsExtractor {
+  readonly #sps = new ParameterSetTable(parseH265Sps, (sps) => sps.spsSeqParameterSetId);
+  readonly #pps = new ParameterSetTable(parseH265Pps, (pps) => pps.ppsPicParameterSetId);
   #active: H265Sps | undefined;
   /** The previous TemporalId-0 picture that is not RASL, RADL or a sub-layer non-reference (prevTid0Pic). */
   #prevTid0Poc = 0;
@@ -409,37 +435,14 @@ export class H265DtsExtractor implements DtsExtractor {
 
   constructor(options: DtsExtractorOptions = {}) {
     // H.265 encoders number frames 1 apart; sps_max_num_reorder_pics is always declared anyway.
-    this.#clock = new ReorderClock(1, options.clockRate ?? 90000);
-  }
-
-  get reorderFrames(): number {
-    return this.#clock.reorderFrames;
-  }
-
-  get stats(): Readonly<DtsExtractorStats> {
-    return this.#clock.stats;
+    super(1, options);
   }
 
   addParameterSets(units: readonly Uint8Array[]): void {
-    for (const nal of units) this.#parameterSet(nal);
-  }
-
-  #parameterSet(nal: Uint8Array): void {
-    const type = nal.length > 1 ? (nal[0] >> 1) & 0x3f : -1;
-    try {
-      if (type === H265_SPS) {
-        const sps = parseH265Sps(nal);
-        if (sameBytes(this.#spsBytes.get(sps.spsSeqParameterSetId), nal)) return;
-        this.#spsBytes.set(sps.spsSeqParameterSetId, nal.slice());
-        this.#sps.set(sps.spsSeqParameterSetId, sps);
-      } else if (type === H265_PPS) {
-        const pps = parseH265Pps(nal);
-        if (sameBytes(this.#ppsBytes.get(pps.ppsPicParameterSetId), nal)) return;
-        this.#ppsBytes.set(pps.ppsPicParameterSetId, nal.slice());
-        this.#pps.set(pps.ppsPicParameterSetId, pps);
-      }
-    } catch {
-      // A damaged parameter set: keep the last good one; slices that need it count as unparsed.
+    for (const nal of units) {
+      const type = nal.length > 1 ? (nal[0] >> 1) & 0x3f : -1;
+      if (type === H265_SPS) this.#sps.add(nal);
+      else if (type === H265_PPS) this.#pps.add(nal);
     }
   }
 
@@ -447,11 +450,10 @@ export class H265DtsExtractor implements DtsExtractor {
     let slice: Uint8Array | undefined;
     for (const nal of units) {
       const type = nal.length > 1 ? (nal[0] >> 1) & 0x3f : -1;
-      if (type === H265_SPS || type === H265_PPS) {
-        const known = type === H265_SPS ? this.#spsBytes : this.#ppsBytes;
-        let repeated = false;
-        for (const bytes of known.values()) if (sameBytes(bytes, nal)) repeated = true;
-        if (!repeated) this.#parameterSet(nal);
+      if (type === H265_SPS) {
+        this.#sps.addIfNew(nal);
+      } else if (type === H265_PPS) {
+        this.#pps.addIfNew(nal);
       } else if (type === H265_EOS || type === H265_EOB) {
         this.#firstInSequence = true;
       } else if (type >= 0 && type <= H265_LAST_VCL && slice === undefined) {
@@ -459,25 +461,17 @@ export class H265DtsExtractor implements DtsExtractor {
         if (nal.length > 2 && (nal[2] & 0x80) !== 0) slice = nal;
       }
     }
-    let poc: number | undefined;
-    if (slice !== undefined) {
-      try {
-        poc = this.#pictureOrderCount(slice);
-      } catch {
-        poc = undefined;
-      }
-    }
-    return this.#clock.next(pts, poc);
+    return this.dts(slice, pts);
   }
 
-  #pictureOrderCount(nal: Uint8Array): number {
-    const h = parseH265SliceHeader(nal, this.#pps, this.#sps);
-    const sps = this.#sps.get(this.#pps.get(h.slicePicParameterSetId)!.ppsSeqParameterSetId)!;
+  protected override pictureOrderCount(nal: Uint8Array): number {
+    const h = parseH265SliceHeader(nal, this.#pps.byId, this.#sps.byId);
+    const sps = this.#sps.byId.get(this.#pps.byId.get(h.slicePicParameterSetId)!.ppsSeqParameterSetId)!;
     if (sps !== this.#active) {
       this.#active = sps;
       const top = sps.spsMaxSubLayersMinus1;
       const timing = sps.vui?.timing;
-      this.#clock.configure(
+      this.clock.configure(
         sps.spsMaxNumReorderPics[top],
         timing && timing.vuiTimeScale > 0 ? timing.vuiNumUnitsInTick / timing.vuiTimeScale : 0,
       );
@@ -490,7 +484,7 @@ export class H265DtsExtractor implements DtsExtractor {
     const irap = h265IsIrap(type);
     if (irap && (type !== H265_CRA || this.#firstInSequence)) {
       poc = type === H265_IDR_W_RADL || type === H265_IDR_N_LP ? 0 : lsb;
-      this.#clock.newEpoch();
+      this.clock.newEpoch();
     } else {
       const prevLsb = ((this.#prevTid0Poc % max) + max) % max;
       let msb = this.#prevTid0Poc - prevLsb;
