@@ -10,6 +10,7 @@
 import type { AccessUnit } from "./access_unit.ts";
 import { H264_NAL } from "./h264.ts";
 import { type PacketizerOptions, RtpPacketSequence } from "./packetizer.ts";
+import { aggregationPacket, fragmentationUnits, nalPayloads } from "./_nal_packetizer.ts";
 
 /** Options of {@link H264Packetizer}. */
 export interface H264PacketizerOptions extends PacketizerOptions {
@@ -24,7 +25,6 @@ const NRI_MASK = 0x60;
 const F_BIT = 0x80;
 const FU_HEADER_BYTES = 2;
 const STAP_HEADER_BYTES = 1;
-const SIZE_BYTES = 2;
 
 /** Access units of one H.264 track to RTP packets; allocates, for tests and tools. */
 export class H264Packetizer {
@@ -58,68 +58,33 @@ export class H264Packetizer {
       }
     }
     const max = this.#rtp.maxPayloadBytes;
-    const payloads: Uint8Array[] = [];
-    for (let i = 0; i < nals.length;) {
-      const nal = nals[i];
-      if (nal.length > max) {
-        if (this.#mode === 0) {
+    if (this.#mode === 0) {
+      for (const nal of nals) {
+        if (nal.length > max) {
           throw new RangeError(
             `H.264 NAL unit of ${nal.length} bytes exceeds ${max} and packetization-mode 0 cannot fragment`,
           );
         }
-        for (const p of fragments(nal, max)) payloads.push(p);
-        i++;
-        continue;
       }
-      let j = i + 1;
-      if (this.#aggregate) {
-        let size = STAP_HEADER_BYTES + SIZE_BYTES + nal.length;
-        while (j < nals.length && size + SIZE_BYTES + nals[j].length <= max) {
-          size += SIZE_BYTES + nals[j++].length;
-        }
-      }
-      payloads.push(j - i >= 2 ? stapA(nals.slice(i, j)) : nal);
-      i = j;
     }
+    const aggregate = this.#aggregate ? { headerBytes: STAP_HEADER_BYTES, packet: stapA } : undefined;
+    const payloads = nalPayloads(nals, max, fuAs, aggregate);
     return payloads.map((p, i) => this.#rtp.packet(p, au.pts, i === payloads.length - 1));
   }
 }
 
 /** STAP-A (§5.7.1): F is the OR of the units' F bits, NRI their highest. */
 function stapA(nals: readonly Uint8Array[]): Uint8Array {
-  let size = STAP_HEADER_BYTES;
   let f = 0;
   let nri = 0;
   for (const n of nals) {
-    size += SIZE_BYTES + n.length;
     f |= n[0] & F_BIT;
     nri = Math.max(nri, n[0] & NRI_MASK);
   }
-  const out = new Uint8Array(size);
-  out[0] = f | nri | H264_NAL.STAP_A;
-  let at = STAP_HEADER_BYTES;
-  for (const n of nals) {
-    out[at] = n.length >> 8;
-    out[at + 1] = n.length;
-    out.set(n, at + SIZE_BYTES);
-    at += SIZE_BYTES + n.length;
-  }
-  return out;
+  return aggregationPacket([f | nri | H264_NAL.STAP_A], nals);
 }
 
 /** FU-As (§5.8) of a NAL unit: its header's F and NRI in the indicator, its type in each FU header. */
-function fragments(nal: Uint8Array, max: number): Uint8Array[] {
-  const indicator = (nal[0] & (F_BIT | NRI_MASK)) | H264_NAL.FU_A;
-  const type = nal[0] & TYPE_MASK;
-  const chunk = max - FU_HEADER_BYTES;
-  const out: Uint8Array[] = [];
-  for (let at = 1; at < nal.length; at += chunk) {
-    const end = Math.min(at + chunk, nal.length);
-    const p = new Uint8Array(FU_HEADER_BYTES + end - at);
-    p[0] = indicator;
-    p[1] = (at === 1 ? 0x80 : 0) | (end === nal.length ? 0x40 : 0) | type;
-    p.set(nal.subarray(at, end), FU_HEADER_BYTES);
-    out.push(p);
-  }
-  return out;
+function fuAs(nal: Uint8Array, max: number): Uint8Array[] {
+  return fragmentationUnits(nal, 1, [(nal[0] & (F_BIT | NRI_MASK)) | H264_NAL.FU_A, nal[0] & TYPE_MASK], max);
 }
