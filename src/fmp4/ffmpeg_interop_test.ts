@@ -17,19 +17,10 @@ import {
   writeNalUnits,
 } from "./fragment.ts";
 import { type AudioTrack, isVideoTrack, type Track, type VideoTrack } from "./track.ts";
-import {
-  accessUnits,
-  audioSpecificConfig,
-  avcC,
-  concat,
-  decodeErrors,
-  oggPackets,
-  opusHead,
-  parseFrameCrc,
-  probe,
-  run,
-  splitAdts,
-} from "./testdata/media.ts";
+import { avcC, concat, decodeErrors, oggPackets, opusHead, parseFrameCrc, probe } from "./testdata/media.ts";
+import { annexBAccessUnits } from "../rtp/testdata/annex_b.ts";
+import { audioSpecificConfig, splitAdts } from "../rtp/testdata/adts.ts";
+import { runTool } from "../rtp/testdata/run_tool.ts";
 
 const FFMPEG_QUIET = ["-hide_banner", "-v", "error", "-y"];
 const VIDEO_SOURCE = ["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-t", "2"];
@@ -64,7 +55,7 @@ async function encodeVideo(
   const encoder = codec === "h264"
     ? ["-c:v", "libx264", "-preset", "veryfast", "-bf", String(bFrames)]
     : ["-c:v", "libx265", "-preset", "veryfast", "-x265-params", `log-level=error:bframes=${bFrames}`];
-  await run("ffmpeg", [
+  await runTool("ffmpeg", [
     ...FFMPEG_QUIET,
     ...VIDEO_SOURCE,
     "-map",
@@ -79,7 +70,7 @@ async function encodeVideo(
     `[f=${codec === "h264" ? "h264" : "hevc"}]${es}|[f=framecrc]${dir}/video.crc`,
   ]);
   const bytes = await Deno.readFile(es);
-  const units = accessUnits(bytes, codec);
+  const units = annexBAccessUnits(codec, bytes);
   const crc = parseFrameCrc(await Deno.readTextFile(`${dir}/video.crc`));
   assert.equal(units.length, crc.packets.length, "access units found in the stream vs packets ffmpeg wrote");
   units.forEach((u, i) =>
@@ -96,7 +87,7 @@ async function encodeVideo(
     decoderConfig = avcC(sps, pps);
   } else {
     // The hvcC of ffmpeg's own MP4 of the same stream, read with the muxer's box reader.
-    await run("ffmpeg", [
+    await runTool("ffmpeg", [
       ...FFMPEG_QUIET,
       "-i",
       es,
@@ -129,7 +120,7 @@ async function encodeVideo(
 
 /** A 440 Hz tone, stereo 48 kHz, as AAC in ADTS; the AudioSpecificConfig from the ADTS header. */
 async function encodeAac(dir: string, id = 1): Promise<TrackMedia> {
-  await run("ffmpeg", [
+  await runTool("ffmpeg", [
     ...FFMPEG_QUIET,
     "-f",
     "lavfi",
@@ -150,7 +141,7 @@ async function encodeAac(dir: string, id = 1): Promise<TrackMedia> {
   const frames = splitAdts(await Deno.readFile(`${dir}/audio.aac`));
   const config = audioSpecificConfig(frames[0]);
   // ffmpeg's own MP4 of the stream carries the same config (its esds pads lengths to 4 bytes).
-  await run("ffmpeg", [
+  await runTool("ffmpeg", [
     ...FFMPEG_QUIET,
     "-i",
     `${dir}/audio.aac`,
@@ -171,7 +162,7 @@ async function encodeAac(dir: string, id = 1): Promise<TrackMedia> {
 
 /** The tone as Opus (20 ms frames) in Ogg; the dOps fields from OpusHead. */
 async function encodeOpus(dir: string): Promise<TrackMedia> {
-  await run("ffmpeg", [
+  await runTool("ffmpeg", [
     ...FFMPEG_QUIET,
     "-f",
     "lavfi",
@@ -203,7 +194,7 @@ async function encodeOpus(dir: string): Promise<TrackMedia> {
     outputGain: h.gain,
   };
   // ffmpeg's MP4 of the same stream has a dOps with the same fields.
-  await run("ffmpeg", [
+  await runTool("ffmpeg", [
     ...FFMPEG_QUIET,
     "-i",
     `${dir}/audio.ogg`,
@@ -220,7 +211,7 @@ async function encodeOpus(dir: string): Promise<TrackMedia> {
 /** The tone as raw G.711 at 8 kHz, cut into 20 ms frames as RTP carries it. */
 async function encodeG711(dir: string, codec: "pcmu" | "pcma"): Promise<TrackMedia> {
   const format = codec === "pcmu" ? "mulaw" : "alaw";
-  await run("ffmpeg", [
+  await runTool("ffmpeg", [
     ...FFMPEG_QUIET,
     "-f",
     "lavfi",

@@ -7,15 +7,8 @@ import {
   serializeAvcDecoderConfig,
 } from "./avc_decoder_config.ts";
 import { parseH264Sps } from "./h264_sps.ts";
-import {
-  accessUnits,
-  decodeFrames,
-  encodeClip,
-  findBoxes,
-  nalType,
-  probePackets,
-  splitAnnexB,
-} from "./testdata/encoded_video.ts";
+import { accessUnits, nalType, splitAnnexB } from "./testdata/annex_b.ts";
+import { decodeFrames, encodeClip, findBoxes, probePackets } from "./testdata/encoded_video.ts";
 import { writeMp4 } from "./testdata/mp4_writer.ts";
 import { assertRoundTrip, fuzzSteps, parseOrRefuse, REFUSED } from "../testing/fuzz.ts";
 import { type GoldenCase, goldenParseSteps, goldenSeeds, goldenSerializeSteps } from "../testing/golden.ts";

@@ -13,15 +13,8 @@ import {
   writeH265Slice,
   writeH265Sps,
 } from "./testdata/parameter_set_writer.ts";
-import {
-  accessUnits,
-  decodeFrames,
-  encodeClip,
-  nalType,
-  probePackets,
-  probeStream,
-  splitAnnexB,
-} from "./testdata/encoded_video.ts";
+import { accessUnits, nalType, splitAnnexB } from "./testdata/annex_b.ts";
+import { decodeFrames, encodeClip, probePackets, probeStream } from "./testdata/encoded_video.ts";
 import { writeMp4 } from "./testdata/mp4_writer.ts";
 import { fuzzSteps } from "../testing/fuzz.ts";
 import { Prng } from "../testing/prng.ts";

@@ -18,7 +18,8 @@ import {
   rtp,
   SSRC,
 } from "./testdata/depacketizer_harness.ts";
-import { annexBAccessUnits, ffmpegElementaryStream } from "./testdata/ffmpeg_elementary.ts";
+import { accessUnits, splitAnnexB } from "./testdata/annex_b.ts";
+import { ffmpegElementaryStream } from "./testdata/ffmpeg_elementary.ts";
 
 // libx264's parameter sets (ffmpeg 5.1); slices shortened after their first bytes. first_mb_in_slice
 // is 0 when the byte after the header has its top bit set (ue(v) "1").
@@ -481,7 +482,7 @@ Deno.test("H264Depacketizer fuzz: corpus and mutated packet lists never throw an
 
 Deno.test("H264Depacketizer: ffmpeg's libx264 stream, packetized, comes back frame by frame", async () => {
   const stream = await ffmpegElementaryStream("h264", 30);
-  const frames = annexBAccessUnits(stream, "h264");
+  const frames = accessUnits("h264", splitAnnexB(stream));
   assert.ok(frames.length === 30, `${frames.length} frames`);
   const isAud = (n: Uint8Array) => (n[0] & 0x1f) === 9;
   assert.ok(frames.every((f) => isAud(f[0])), "ffmpeg was asked for AUDs (aud=1)");

@@ -10,14 +10,8 @@ import {
 } from "./h264_sps.ts";
 import { RbspError } from "./rbsp.ts";
 import { baseH264Sps, writeH264Pps, writeH264Slice, writeH264Sps } from "./testdata/parameter_set_writer.ts";
-import {
-  compareWithTrace,
-  encodeClip,
-  nalType,
-  probeStream,
-  splitAnnexB,
-  traceHeaders,
-} from "./testdata/encoded_video.ts";
+import { nalType, splitAnnexB } from "./testdata/annex_b.ts";
+import { compareWithTrace, encodeClip, probeStream, traceHeaders } from "./testdata/encoded_video.ts";
 import { fuzzSteps, parseOrRefuse, REFUSED } from "../testing/fuzz.ts";
 import { type GoldenCase, goldenParseSteps, goldenSeeds, goldenSerializeSteps } from "../testing/golden.ts";
 

@@ -18,7 +18,8 @@ import {
   rtp,
   SSRC,
 } from "./testdata/depacketizer_harness.ts";
-import { annexBAccessUnits, ffmpegElementaryStream } from "./testdata/ffmpeg_elementary.ts";
+import { accessUnits, splitAnnexB } from "./testdata/annex_b.ts";
+import { ffmpegElementaryStream } from "./testdata/ffmpeg_elementary.ts";
 
 // libx265's parameter sets (ffmpeg 5.1), shortened; slices cut after their first bytes. The byte
 // after the 2-byte header opens with first_slice_segment_in_pic_flag.
@@ -366,7 +367,7 @@ Deno.test("H265Depacketizer fuzz: corpus and mutated packet lists never throw an
 
 Deno.test("H265Depacketizer: ffmpeg's libx265 stream, packetized, comes back frame by frame", async () => {
   const stream = await ffmpegElementaryStream("h265", 30);
-  const frames = annexBAccessUnits(stream, "h265");
+  const frames = accessUnits("h265", splitAnnexB(stream));
   assert.ok(frames.length === 30, `${frames.length} frames`);
   const type = (n: Uint8Array) => (n[0] >> 1) & 0x3f;
   assert.ok(frames.every((f) => type(f[0]) === 35), "ffmpeg was asked for AUDs (aud=1)");

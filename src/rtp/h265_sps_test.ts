@@ -12,12 +12,11 @@ import {
 } from "./h265_sps.ts";
 import { RbspError } from "./rbsp.ts";
 import { writeH265Pps, writeH265Slice, writeH265Sps } from "./testdata/parameter_set_writer.ts";
+import { nalType, splitAnnexB } from "./testdata/annex_b.ts";
 import {
   compareWithTrace,
   encodeClip,
-  nalType,
   probeStream,
-  splitAnnexB,
   type TracedHeader,
   traceHeaders,
 } from "./testdata/encoded_video.ts";

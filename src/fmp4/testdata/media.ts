@@ -1,35 +1,12 @@
 /**
  * Real encoded media for the muxer's interop tests: ffmpeg encodes elementary streams (Annex B
- * H.264/H.265, ADTS AAC, Ogg Opus, raw G.711), these helpers split them into frames, and ffprobe
- * reads back what the muxer wrote. Test-only; allocating.
- *
- * ffmpeg must be installed (CI installs it): a missing ffmpeg fails the test with what to
- * install, it never skips.
+ * H.264/H.265, ADTS AAC, Ogg Opus, raw G.711), these helpers (and `src/rtp/testdata/annex_b.ts`,
+ * `adts.ts`) split them into frames, and ffprobe reads back what the muxer wrote. Test-only;
+ * allocating. ffmpeg is run by `src/rtp/testdata/run_tool.ts`: missing, the test fails saying so.
  *
  * @module
  */
-
-const decoder = new TextDecoder();
-
-/** Runs ffmpeg or ffprobe; returns stdout and stderr; throws with stderr when it fails. */
-export async function run(
-  bin: "ffmpeg" | "ffprobe",
-  args: string[],
-): Promise<{ stdout: string; stderr: string }> {
-  let out: Deno.CommandOutput;
-  try {
-    out = await new Deno.Command(bin, { args, stdin: "null", stdout: "piped", stderr: "piped" }).output();
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new Error(`${bin} is not installed: the fMP4 interop tests need it (apt-get install ffmpeg)`);
-    }
-    throw e;
-  }
-  const stdout = decoder.decode(out.stdout);
-  const stderr = decoder.decode(out.stderr);
-  if (!out.success) throw new Error(`${bin} ${args.join(" ")} failed (${out.code}):\n${stderr}`);
-  return { stdout, stderr };
-}
+import { runTool } from "../../rtp/testdata/run_tool.ts";
 
 /** One packet as ffmpeg's framecrc muxer lists it: in the encoder's time base, decode order. */
 export interface CrcPacket {
@@ -62,60 +39,6 @@ export function parseFrameCrc(text: string): { timeBase: [number, number]; packe
   return { timeBase: [Number(tb[1]), Number(tb[2])], packets };
 }
 
-/** One NAL unit of an Annex B stream (a view) and where its start code begins. */
-interface AnnexBNal {
-  nal: Uint8Array;
-  startCode: number;
-}
-
-/** NAL units of an Annex B byte stream, start codes (3 or 4 bytes) removed. */
-export function splitAnnexB(bytes: Uint8Array): AnnexBNal[] {
-  const out: AnnexBNal[] = [];
-  for (let i = 0; i + 2 < bytes.length; i++) {
-    if (bytes[i] === 0 && bytes[i + 1] === 0 && bytes[i + 2] === 1) {
-      out.push({ nal: bytes.subarray(i + 3), startCode: i > 0 && bytes[i - 1] === 0 ? i - 1 : i });
-      i += 2;
-    }
-  }
-  for (let k = 0; k + 1 < out.length; k++) {
-    const n = out[k];
-    n.nal = n.nal.subarray(0, out[k + 1].startCode - (n.startCode + (bytes[n.startCode + 2] === 1 ? 3 : 4)));
-  }
-  return out;
-}
-
-/** One access unit of an Annex B stream: its NAL units and the bytes it spans in the stream. */
-export interface AccessUnitNals {
-  nals: Uint8Array[];
-  annexBSize: number;
-}
-
-/**
- * Groups the NAL units of an Annex B stream into access units: a new one starts at the first
- * slice of a picture (first_mb_in_slice 0 / first_slice_segment_in_pic_flag, the first bit after
- * the NAL header) or at a parameter set, SEI or AUD after the previous picture's slices.
- * annexBSize (start codes included) is the size of the encoder's packet for the frame.
- */
-export function accessUnits(bytes: Uint8Array, codec: "h264" | "h265"): AccessUnitNals[] {
-  const out: { nals: Uint8Array[]; start: number }[] = [];
-  let current: { nals: Uint8Array[]; start: number } | undefined;
-  let seenVcl = false;
-  for (const { nal, startCode } of splitAnnexB(bytes)) {
-    const type = codec === "h264" ? nal[0] & 0x1f : (nal[0] >> 1) & 0x3f;
-    const vcl = codec === "h264" ? type >= 1 && type <= 5 : type <= 31;
-    const header = codec === "h264" ? 1 : 2;
-    const starts = current === undefined || (seenVcl && (!vcl || (nal[header] & 0x80) !== 0));
-    if (starts) {
-      current = { nals: [], start: startCode };
-      out.push(current);
-      seenVcl = false;
-    }
-    if (vcl) seenVcl = true;
-    current!.nals.push(nal);
-  }
-  return out.map((au, k) => ({ nals: au.nals, annexBSize: (out[k + 1]?.start ?? bytes.length) - au.start }));
-}
-
 /** The avcC record built from one SPS and one PPS (ISO/IEC 14496-15 §5.3.3.1), 4-byte lengths. */
 export function avcC(sps: Uint8Array, pps: Uint8Array): Uint8Array {
   return Uint8Array.of(
@@ -132,40 +55,6 @@ export function avcC(sps: Uint8Array, pps: Uint8Array): Uint8Array {
     pps.length >> 8,
     pps.length & 0xff,
     ...pps,
-  );
-}
-
-/** One ADTS frame: the raw AAC frame and the fields the AudioSpecificConfig needs. */
-export interface AdtsFrame {
-  data: Uint8Array;
-  objectType: number;
-  frequencyIndex: number;
-  channelConfig: number;
-}
-
-/** Splits an ADTS stream (ISO/IEC 14496-3 §1.A.2) into raw frames, headers (7 or 9 bytes) removed. */
-export function splitAdts(bytes: Uint8Array): AdtsFrame[] {
-  const out: AdtsFrame[] = [];
-  let at = 0;
-  while (at + 7 <= bytes.length) {
-    if (bytes[at] !== 0xff || (bytes[at + 1] & 0xf0) !== 0xf0) throw new Error(`No ADTS sync word at ${at}`);
-    const protectionAbsent = bytes[at + 1] & 1;
-    const objectType = (bytes[at + 2] >> 6) + 1;
-    const frequencyIndex = (bytes[at + 2] >> 2) & 0x0f;
-    const channelConfig = ((bytes[at + 2] & 1) << 2) | (bytes[at + 3] >> 6);
-    const length = ((bytes[at + 3] & 3) << 11) | (bytes[at + 4] << 3) | (bytes[at + 5] >> 5);
-    const header = protectionAbsent ? 7 : 9;
-    out.push({ data: bytes.subarray(at + header, at + length), objectType, frequencyIndex, channelConfig });
-    at += length;
-  }
-  return out;
-}
-
-/** The 2-byte AudioSpecificConfig of an ADTS frame's fields (ISO/IEC 14496-3 §1.6.2.1). */
-export function audioSpecificConfig(f: AdtsFrame): Uint8Array {
-  return Uint8Array.of(
-    (f.objectType << 3) | (f.frequencyIndex >> 1),
-    ((f.frequencyIndex & 1) << 7) | (f.channelConfig << 3),
   );
 }
 
@@ -233,7 +122,7 @@ export interface Probe {
 
 /** `ffprobe -show_streams -show_packets` of a file. */
 export async function probe(file: string): Promise<Probe> {
-  const { stdout } = await run("ffprobe", [
+  const { stdout } = await runTool("ffprobe", [
     "-v",
     "error",
     "-show_streams",
@@ -242,14 +131,14 @@ export async function probe(file: string): Promise<Probe> {
     "json",
     file,
   ]);
-  const p = JSON.parse(stdout) as Probe;
+  const p = JSON.parse(new TextDecoder().decode(stdout)) as Probe;
   p.packets ??= [];
   return p;
 }
 
 /** What `ffmpeg -v error -i FILE -f null -` prints: empty when every packet decodes cleanly. */
 export async function decodeErrors(input: string, inputArgs: string[] = []): Promise<string> {
-  const { stderr } = await run("ffmpeg", ["-v", "error", ...inputArgs, "-i", input, "-f", "null", "-"]);
+  const { stderr } = await runTool("ffmpeg", ["-v", "error", ...inputArgs, "-i", input, "-f", "null", "-"]);
   return stderr;
 }
 

@@ -2,27 +2,10 @@
  * Real encoder output for the codec-parameter and DTS tests (test-only): a clip encoded by ffmpeg
  * (libx264 / libx265) to an Annex B file and, stream-copied, to an MP4; what ffprobe and ffmpeg's
  * trace_headers bitstream filter say about them; the boxes ffmpeg wrote. ffmpeg is always installed
- * in CI: when it is missing these helpers throw saying so, they never skip.
+ * in CI: when it is missing these helpers throw saying so, they never skip. `annex_b.ts` splits the
+ * raw stream.
  */
-
-/** Runs ffmpeg or ffprobe; throws with the tool's stderr when it fails, or the package when it is missing. */
-export async function runTool(
-  bin: "ffmpeg" | "ffprobe",
-  args: string[],
-): Promise<{ stdout: Uint8Array; stderr: string }> {
-  let out: Deno.CommandOutput;
-  try {
-    out = await new Deno.Command(bin, { args, stdin: "null", stdout: "piped", stderr: "piped" }).output();
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new Error(`${bin} is needed by this test and is not installed (apt-get install ffmpeg)`);
-    }
-    throw e;
-  }
-  const stderr = new TextDecoder().decode(out.stderr);
-  if (!out.success) throw new Error(`${bin} ${args.join(" ")} failed: ${stderr.slice(-2000)}`);
-  return { stdout: out.stdout, stderr };
-}
+import { runTool } from "./run_tool.ts";
 
 /** One encoded clip on disk; `remove()` deletes its directory. */
 export interface Clip {
@@ -83,58 +66,6 @@ export async function encodeClip(
     await remove();
     throw e;
   }
-}
-
-/** NAL units of an Annex B byte stream, start codes and trailing zero bytes removed. */
-export function splitAnnexB(stream: Uint8Array): Uint8Array[] {
-  const nals: Uint8Array[] = [];
-  let start = -1;
-  const push = (end: number) => {
-    while (end > start && stream[end - 1] === 0) end--;
-    if (end > start) nals.push(stream.slice(start, end));
-  };
-  for (let i = 0; i + 2 < stream.length; i++) {
-    if (stream[i] === 0 && stream[i + 1] === 0 && stream[i + 2] === 1) {
-      if (start >= 0) push(i);
-      start = i + 3;
-      i += 2;
-    }
-  }
-  if (start >= 0) push(stream.length);
-  return nals;
-}
-
-/** NAL type of an H.264 or H.265 NAL unit. */
-export function nalType(codec: "h264" | "h265", nal: Uint8Array): number {
-  return codec === "h264" ? nal[0] & 0x1f : (nal[0] >> 1) & 0x3f;
-}
-
-/**
- * Access units in decoding order (H.264 §7.4.1.2.3, H.265 §7.4.2.4.4): a new one starts at a
- * parameter set, SEI or AUD after a picture's slices, or at a slice that starts a new picture.
- */
-export function accessUnits(codec: "h264" | "h265", nals: readonly Uint8Array[]): Uint8Array[][] {
-  const aus: Uint8Array[][] = [];
-  let current: Uint8Array[] = [];
-  let sawSlice = false;
-  for (const nal of nals) {
-    const type = nalType(codec, nal);
-    const vcl = codec === "h264" ? type >= 1 && type <= 5 : type <= 31;
-    // first_mb_in_slice == 0 (ue "1") / first_slice_segment_in_pic_flag: the first bit after the header.
-    const firstSlice = vcl && (nal[codec === "h264" ? 1 : 2] & 0x80) !== 0;
-    const prefix = codec === "h264"
-      ? type === 6 || type === 7 || type === 8 || type === 9
-      : type >= 32 && type <= 39;
-    if (sawSlice && (prefix || firstSlice)) {
-      aus.push(current);
-      current = [];
-      sawSlice = false;
-    }
-    current.push(nal);
-    if (vcl) sawSlice = true;
-  }
-  if (current.length > 0) aus.push(current);
-  return aus;
 }
 
 /** The first video stream as ffprobe -show_streams reports it. */
