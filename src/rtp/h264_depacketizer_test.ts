@@ -1,25 +1,11 @@
 import assert from "node:assert/strict";
 import type { AccessUnit } from "./access_unit.ts";
-import type { DepacketizerLimits } from "./depacketizer.ts";
 import { H264Depacketizer, h264NalKind } from "./h264_depacketizer.ts";
 import { H264Packetizer, type H264PacketizerOptions } from "./h264_packetizer.ts";
 import { NAL_KIND } from "./_nal_assembler.ts";
-import { fuzzSteps } from "../testing/fuzz.ts";
-import { type GoldenCase, goldenParseSteps, goldenSeeds } from "../testing/golden.ts";
-import { Prng } from "../testing/prng.ts";
-import {
-  bytes,
-  checkDepacketizer,
-  concat,
-  depacketize,
-  type Depacketized,
-  joinPackets,
-  PT,
-  rtp,
-  SSRC,
-} from "./testdata/depacketizer_harness.ts";
-import { accessUnits, splitAnnexB } from "./testdata/annex_b.ts";
-import { ffmpegElementaryStream } from "./testdata/ffmpeg_elementary.ts";
+import type { Prng } from "../testing/prng.ts";
+import { bytes, concat, type PacketCase, parts, PT, rtp, SSRC } from "./testdata/depacketizer_harness.ts";
+import { nalCodecTests, type NalPackets } from "./testdata/nal_codec_tests.ts";
 
 // libx264's parameter sets (ffmpeg 5.1); slices shortened after their first bytes. first_mb_in_slice
 // is 0 when the byte after the header has its top bit set (ue(v) "1").
@@ -44,24 +30,13 @@ function fuA(nal: Uint8Array, start: boolean, end: boolean, data: Uint8Array): U
 
 /** FU-As of `nal` in `n` nearly equal fragments. */
 function fuAs(nal: Uint8Array, n: number): Uint8Array[] {
-  const body = nal.subarray(1);
-  const step = Math.ceil(body.length / n);
-  const out: Uint8Array[] = [];
-  for (let i = 0; i < n; i++) {
-    out.push(fuA(nal, i === 0, i === n - 1, body.subarray(i * step, (i + 1) * step)));
-  }
-  return out;
+  return parts(nal.subarray(1), n).map((data, i) => fuA(nal, i === 0, i === n - 1, data));
 }
 
 const au = (pts: number, units: Uint8Array[], random = false): AccessUnit => ({ pts, units, random });
 
-interface Input {
-  packets: Uint8Array[];
-  limits?: DepacketizerLimits;
-}
-
 /** `canonical`: the packetizer options with which it writes exactly the input packets for the units. */
-type Case = GoldenCase<Input, Depacketized, Omit<H264PacketizerOptions, "payloadType" | "ssrc">>;
+type Case = PacketCase<NalPackets, Omit<H264PacketizerOptions, "payloadType" | "ssrc">>;
 
 const [bigA, bigB, bigC] = fuAs(big, 3);
 
@@ -359,23 +334,18 @@ const cases: Case[] = [
   },
 ];
 
-const make = (limits: DepacketizerLimits = {}) => (onUnit: (au: AccessUnit) => void) =>
-  new H264Depacketizer({ onUnit, ...limits });
-const parse = (input: Input) => depacketize(make(input.limits), input.packets);
-
-Deno.test("H264Depacketizer: golden packets to access units", async (t) => {
-  await goldenParseSteps(t, cases, parse);
-});
-
-Deno.test("H264Packetizer: writes the golden packets for their units", async (t) => {
-  for (const c of cases) {
-    if (c.canonical === undefined) continue;
-    const options = c.canonical;
-    await t.step(c.name, () => {
-      const packetizer = new H264Packetizer({ payloadType: PT, ssrc: SSRC, ...options });
-      assert.deepStrictEqual(c.parsed.units.flatMap((u) => packetizer.packetize(u)), c.input.packets);
-    });
-  }
+nalCodecTests({
+  name: "H264",
+  codec: "h264",
+  cases,
+  depacketizer: (onUnit, limits) => new H264Depacketizer({ onUnit, ...limits }),
+  packetizer: (options) => new H264Packetizer({ payloadType: PT, ssrc: SSRC, ...options }),
+  minPayloadBytes: 3,
+  randomFrames,
+  isSlice: (n) => (n[0] & 0x1f) >= 1 && (n[0] & 0x1f) <= 5,
+  isAud: (n) => (n[0] & 0x1f) === 9,
+  isRandomSlice: (n) => (n[0] & 0x1f) === 5,
+  seed: 6184,
 });
 
 Deno.test("h264NalKind() classifies slices, IDRs, first slices and AUDs", () => {
@@ -445,57 +415,3 @@ function randomFrames(rng: Prng, count: number): AccessUnit[] {
   }
   return frames;
 }
-
-Deno.test("H264Packetizer then H264Depacketizer: random frames come back as they were", () => {
-  const rng = new Prng(6184);
-  for (let run = 0; run < 40; run++) {
-    const frames = randomFrames(rng, 1 + rng.int(12));
-    const packetizer = new H264Packetizer({
-      payloadType: PT,
-      ssrc: SSRC,
-      sequence: rng.int(65536),
-      maxPayloadBytes: 3 + rng.int(1500),
-      aggregate: rng.chance(0.5),
-    });
-    const packets = frames.flatMap((f) => packetizer.packetize(f));
-    assert.deepStrictEqual(depacketize(make(), packets), { units: frames, drops: {} }, `run ${run}`);
-  }
-});
-
-Deno.test("H264Depacketizer fuzz: corpus and mutated packet lists never throw and stay in bounds", async (t) => {
-  const limits = { maxFrameBytes: 4096, maxUnits: 8 };
-  const video = {
-    isSlice: (n: Uint8Array) => (n[0] & 0x1f) >= 1 && (n[0] & 0x1f) <= 5,
-    isAud: (n: Uint8Array) => (n[0] & 0x1f) === 9,
-  };
-  await fuzzSteps(t, {
-    corpus: "h264_depacketizer",
-    label: "H264Depacketizer.push()",
-    seeds: goldenSeeds(cases, (c) => [joinPackets(c.input.packets)]),
-    check: (input) => checkDepacketizer(input, make(limits), { ...limits, video }),
-    count: 3000,
-    seed: 6184,
-    kind: "binary",
-    maxBytes: 8192,
-  });
-});
-
-Deno.test("H264Depacketizer: ffmpeg's libx264 stream, packetized, comes back frame by frame", async () => {
-  const stream = await ffmpegElementaryStream("h264", 30);
-  const frames = accessUnits("h264", splitAnnexB(stream));
-  assert.ok(frames.length === 30, `${frames.length} frames`);
-  const isAud = (n: Uint8Array) => (n[0] & 0x1f) === 9;
-  assert.ok(frames.every((f) => isAud(f[0])), "ffmpeg was asked for AUDs (aud=1)");
-  assert.ok(frames.some((f) => f.filter((n) => (n[0] & 0x1f) === 5).length > 1), "multi-slice IDRs");
-  assert.ok(frames.some((f) => f.some((n) => n.length > 1200)), "NAL units large enough for FU-A");
-  const expected = frames.map((nals, i) => ({
-    pts: 1_000_000 + i * 3600,
-    units: nals.filter((n) => !isAud(n)),
-    random: nals.some((n) => (n[0] & 0x1f) === 5),
-  }));
-  for (const aggregate of [true, false]) {
-    const packetizer = new H264Packetizer({ payloadType: PT, ssrc: SSRC, maxPayloadBytes: 1200, aggregate });
-    const packets = expected.flatMap((f) => packetizer.packetize(f));
-    assert.deepStrictEqual(depacketize(make(), packets), { units: expected, drops: {} });
-  }
-});

@@ -1,25 +1,11 @@
 import assert from "node:assert/strict";
 import type { AccessUnit } from "./access_unit.ts";
-import type { DepacketizerLimits } from "./depacketizer.ts";
 import { H265Depacketizer, h265NalKind } from "./h265_depacketizer.ts";
 import { H265Packetizer, type H265PacketizerOptions } from "./h265_packetizer.ts";
 import { NAL_KIND } from "./_nal_assembler.ts";
-import { fuzzSteps } from "../testing/fuzz.ts";
-import { type GoldenCase, goldenParseSteps, goldenSeeds } from "../testing/golden.ts";
-import { Prng } from "../testing/prng.ts";
-import {
-  bytes,
-  checkDepacketizer,
-  concat,
-  depacketize,
-  type Depacketized,
-  joinPackets,
-  PT,
-  rtp,
-  SSRC,
-} from "./testdata/depacketizer_harness.ts";
-import { accessUnits, splitAnnexB } from "./testdata/annex_b.ts";
-import { ffmpegElementaryStream } from "./testdata/ffmpeg_elementary.ts";
+import type { Prng } from "../testing/prng.ts";
+import { bytes, concat, type PacketCase, parts, PT, rtp, SSRC } from "./testdata/depacketizer_harness.ts";
+import { nalCodecTests, type NalPackets } from "./testdata/nal_codec_tests.ts";
 
 // libx265's parameter sets (ffmpeg 5.1), shortened; slices cut after their first bytes. The byte
 // after the 2-byte header opens with first_slice_segment_in_pic_flag.
@@ -53,24 +39,13 @@ function fu(nal: Uint8Array, start: boolean, end: boolean, data: Uint8Array): Ui
 
 /** FUs of `nal` in `n` nearly equal fragments. */
 function fus(nal: Uint8Array, n: number): Uint8Array[] {
-  const body = nal.subarray(2);
-  const step = Math.ceil(body.length / n);
-  const out: Uint8Array[] = [];
-  for (let i = 0; i < n; i++) {
-    out.push(fu(nal, i === 0, i === n - 1, body.subarray(i * step, (i + 1) * step)));
-  }
-  return out;
+  return parts(nal.subarray(2), n).map((data, i) => fu(nal, i === 0, i === n - 1, data));
 }
 
 const au = (pts: number, units: Uint8Array[], random = false): AccessUnit => ({ pts, units, random });
 
-interface Input {
-  packets: Uint8Array[];
-  limits?: DepacketizerLimits;
-}
-
 /** `canonical`: the packetizer options with which it writes exactly the input packets for the units. */
-type Case = GoldenCase<Input, Depacketized, Omit<H265PacketizerOptions, "payloadType" | "ssrc">>;
+type Case = PacketCase<NalPackets, Omit<H265PacketizerOptions, "payloadType" | "ssrc">>;
 
 const [bigA, bigB, bigC] = fus(big, 3);
 
@@ -251,23 +226,20 @@ const cases: Case[] = [
   },
 ];
 
-const make = (limits: DepacketizerLimits = {}) => (onUnit: (au: AccessUnit) => void) =>
-  new H265Depacketizer({ onUnit, ...limits });
-const parse = (input: Input) => depacketize(make(input.limits), input.packets);
+const type = (n: Uint8Array) => (n[0] >> 1) & 0x3f;
 
-Deno.test("H265Depacketizer: golden packets to access units", async (t) => {
-  await goldenParseSteps(t, cases, parse);
-});
-
-Deno.test("H265Packetizer: writes the golden packets for their units", async (t) => {
-  for (const c of cases) {
-    if (c.canonical === undefined) continue;
-    const options = c.canonical;
-    await t.step(c.name, () => {
-      const packetizer = new H265Packetizer({ payloadType: PT, ssrc: SSRC, ...options });
-      assert.deepStrictEqual(c.parsed.units.flatMap((u) => packetizer.packetize(u)), c.input.packets);
-    });
-  }
+nalCodecTests({
+  name: "H265",
+  codec: "h265",
+  cases,
+  depacketizer: (onUnit, limits) => new H265Depacketizer({ onUnit, ...limits }),
+  packetizer: (options) => new H265Packetizer({ payloadType: PT, ssrc: SSRC, ...options }),
+  minPayloadBytes: 4,
+  randomFrames,
+  isSlice: (n) => type(n) <= 31,
+  isAud: (n) => type(n) === 35,
+  isRandomSlice: (n) => type(n) >= 16 && type(n) <= 23,
+  seed: 7798,
 });
 
 Deno.test("H265Packetizer: an AP's header takes the lowest LayerId and TID, and any F bit", () => {
@@ -330,60 +302,3 @@ function randomFrames(rng: Prng, count: number): AccessUnit[] {
   }
   return frames;
 }
-
-Deno.test("H265Packetizer then H265Depacketizer: random frames come back as they were", () => {
-  const rng = new Prng(7798);
-  for (let run = 0; run < 40; run++) {
-    const frames = randomFrames(rng, 1 + rng.int(12));
-    const packetizer = new H265Packetizer({
-      payloadType: PT,
-      ssrc: SSRC,
-      sequence: rng.int(65536),
-      maxPayloadBytes: 4 + rng.int(1500),
-      aggregate: rng.chance(0.5),
-    });
-    const packets = frames.flatMap((f) => packetizer.packetize(f));
-    assert.deepStrictEqual(depacketize(make(), packets), { units: frames, drops: {} }, `run ${run}`);
-  }
-});
-
-Deno.test("H265Depacketizer fuzz: corpus and mutated packet lists never throw and stay in bounds", async (t) => {
-  const limits = { maxFrameBytes: 4096, maxUnits: 8 };
-  const video = {
-    isSlice: (n: Uint8Array) => ((n[0] >> 1) & 0x3f) <= 31,
-    isAud: (n: Uint8Array) => ((n[0] >> 1) & 0x3f) === 35,
-  };
-  await fuzzSteps(t, {
-    corpus: "h265_depacketizer",
-    label: "H265Depacketizer.push()",
-    seeds: goldenSeeds(cases, (c) => [joinPackets(c.input.packets)]),
-    check: (input) => checkDepacketizer(input, make(limits), { ...limits, video }),
-    count: 3000,
-    seed: 7798,
-    kind: "binary",
-    maxBytes: 8192,
-  });
-});
-
-Deno.test("H265Depacketizer: ffmpeg's libx265 stream, packetized, comes back frame by frame", async () => {
-  const stream = await ffmpegElementaryStream("h265", 30);
-  const frames = accessUnits("h265", splitAnnexB(stream));
-  assert.ok(frames.length === 30, `${frames.length} frames`);
-  const type = (n: Uint8Array) => (n[0] >> 1) & 0x3f;
-  assert.ok(frames.every((f) => type(f[0]) === 35), "ffmpeg was asked for AUDs (aud=1)");
-  assert.ok(
-    frames.some((f) => f.filter((n) => type(n) >= 16 && type(n) <= 23).length > 1),
-    "multi-slice IRAPs",
-  );
-  assert.ok(frames.some((f) => f.some((n) => n.length > 1200)), "NAL units large enough for FUs");
-  const expected = frames.map((nals, i) => ({
-    pts: 1_000_000 + i * 3600,
-    units: nals.filter((n) => type(n) !== 35),
-    random: nals.some((n) => type(n) >= 16 && type(n) <= 23),
-  }));
-  for (const aggregate of [true, false]) {
-    const packetizer = new H265Packetizer({ payloadType: PT, ssrc: SSRC, maxPayloadBytes: 1200, aggregate });
-    const packets = expected.flatMap((f) => packetizer.packetize(f));
-    assert.deepStrictEqual(depacketize(make(), packets), { units: expected, drops: {} });
-  }
-});

@@ -2,15 +2,14 @@ import assert from "node:assert/strict";
 import type { AccessUnit } from "./access_unit.ts";
 import { SimpleAudioDepacketizer } from "./simple_audio_depacketizer.ts";
 import { SimpleAudioPacketizer } from "./simple_audio_packetizer.ts";
-import { fuzzSteps } from "../testing/fuzz.ts";
-import { type GoldenCase, goldenParseSteps, goldenSeeds } from "../testing/golden.ts";
+import { goldenParseSteps } from "../testing/golden.ts";
 import { Prng } from "../testing/prng.ts";
 import {
   bytes,
-  checkDepacketizer,
   depacketize,
-  type Depacketized,
-  joinPackets,
+  depacketizerFuzzSteps,
+  goldenPacketizeSteps,
+  type PacketCase,
   PT,
   rtp,
   SSRC,
@@ -28,7 +27,7 @@ interface Input {
 }
 
 /** `canonical`: the first sequence number with which the packetizer writes the input. */
-type Case = GoldenCase<Input, Depacketized, { sequence: number }>;
+type Case = PacketCase<Input, { sequence: number }>;
 
 const cases: Case[] = [
   {
@@ -79,14 +78,10 @@ Deno.test("SimpleAudioDepacketizer: golden packets to access units", async (t) =
 });
 
 Deno.test("SimpleAudioPacketizer: writes the golden packets for their units", async (t) => {
-  for (const c of cases) {
-    if (c.canonical === undefined) continue;
-    const { sequence } = c.canonical;
-    await t.step(c.name, () => {
-      const packetizer = new SimpleAudioPacketizer({ payloadType: PT, ssrc: SSRC, sequence });
-      assert.deepStrictEqual(c.parsed.units.flatMap((u) => packetizer.packetize(u)), c.input.packets);
-    });
-  }
+  await goldenPacketizeSteps(t, cases, (c, { sequence }) => {
+    const packetizer = new SimpleAudioPacketizer({ payloadType: PT, ssrc: SSRC, sequence });
+    return c.parsed.units.flatMap((u) => packetizer.packetize(u));
+  });
 });
 
 Deno.test("SimpleAudioPacketizer refuses frames it cannot carry", () => {
@@ -113,14 +108,14 @@ Deno.test("SimpleAudioPacketizer then SimpleAudioDepacketizer: random frames com
 
 Deno.test("SimpleAudioDepacketizer fuzz: corpus and mutated packet lists never throw and stay in bounds", async (t) => {
   const maxFrameBytes = 1024;
-  await fuzzSteps(t, {
+  await depacketizerFuzzSteps(t, {
+    name: "SimpleAudioDepacketizer",
     corpus: "simple_audio_depacketizer",
-    label: "SimpleAudioDepacketizer.push()",
-    seeds: goldenSeeds(cases, (c) => [joinPackets(c.input.packets)]),
-    check: (input) => checkDepacketizer(input, make(maxFrameBytes), { maxFrameBytes, audio: true }),
+    cases,
+    make: make(maxFrameBytes),
+    bounds: { maxFrameBytes, audio: true },
     count: 1000,
     seed: 7587,
-    kind: "binary",
     maxBytes: 4096,
   });
 });

@@ -1,12 +1,14 @@
 /**
  * What the depacketizer tests share (test-only): packet builders, a run that collects units and
- * counters, the fuzz input format (packets behind 16-bit lengths) and the fuzz check every
- * depacketizer is held to.
+ * counters, the golden packets written back by the paired packetizer, the fuzz input format
+ * (packets behind 16-bit lengths) and the fuzz check every depacketizer is held to.
  */
 import assert from "node:assert/strict";
 import type { AccessUnit } from "../access_unit.ts";
 import type { AccessUnitCallback, Depacketizer, DepacketizerCounters } from "../depacketizer.ts";
 import { buildRtpPacket } from "../rtp_header.ts";
+import { fuzzSteps } from "../../testing/fuzz.ts";
+import { type GoldenCase, goldenSeeds } from "../../testing/golden.ts";
 
 export const SSRC = 0x1234abcd;
 export const PT = 96;
@@ -76,6 +78,31 @@ export function depacketize(
   assert.equal(d.counters.packets, packets.length);
   assert.equal(d.counters.units, units.length);
   return { units: plain(units), drops: dropCounts(d.counters) };
+}
+
+/** `data` in `n` nearly equal parts, the last one shorter (an FU's fragments). */
+export function parts(data: Uint8Array, n: number): Uint8Array[] {
+  const step = Math.ceil(data.length / n);
+  return Array.from({ length: n }, (_, i) => data.subarray(i * step, (i + 1) * step));
+}
+
+/** A golden depacketizer case: packets in, units and drops out; `canonical`, the packetizer options. */
+export type PacketCase<I extends { packets: Uint8Array[] }, O> = GoldenCase<I, Depacketized, O>;
+
+/**
+ * One step per case with packetizer options: `packetize(case, options)` writes exactly the case's
+ * packets for its units, so each table checks the depacketizer and the packetizer paired with it.
+ */
+export async function goldenPacketizeSteps<I extends { packets: Uint8Array[] }, O>(
+  t: Deno.TestContext,
+  cases: readonly PacketCase<I, O>[],
+  packetize: (c: PacketCase<I, O>, options: O) => Uint8Array[],
+): Promise<void> {
+  for (const c of cases) {
+    if (c.canonical === undefined) continue;
+    const options = c.canonical;
+    await t.step(c.name, () => assert.deepStrictEqual(packetize(c, options), c.input.packets));
+  }
 }
 
 /** Fuzz input: each packet behind its 16-bit length. */
@@ -192,4 +219,29 @@ export function checkDepacketizer(
   assert.deepStrictEqual(b.counters, a.counters);
   big.fill(0xaa);
   assert.deepStrictEqual(plain(inPlace), expected, "a unit is a view into the input, not a copy");
+}
+
+/** The fuzz step of a depacketizer whose input is a packet list alone: the golden lists as seeds. */
+export async function depacketizerFuzzSteps(t: Deno.TestContext, target: {
+  /** The class, as the label says: `H264Depacketizer`. */
+  name: string;
+  /** test/fixtures/fuzz/<corpus>/. */
+  corpus: string;
+  cases: readonly PacketCase<{ packets: Uint8Array[] }, unknown>[];
+  make: (onUnit: AccessUnitCallback) => TestDepacketizer;
+  bounds: FuzzBounds;
+  count: number;
+  seed: number;
+  maxBytes: number;
+}): Promise<void> {
+  await fuzzSteps(t, {
+    corpus: target.corpus,
+    label: `${target.name}.push()`,
+    seeds: goldenSeeds(target.cases, (c) => [joinPackets(c.input.packets)]),
+    check: (input) => checkDepacketizer(input, target.make, target.bounds),
+    count: target.count,
+    seed: target.seed,
+    kind: "binary",
+    maxBytes: target.maxBytes,
+  });
 }
