@@ -699,6 +699,7 @@ const SCHEMA: Schema = {
     idleCloseMs: int(0, 86_400_000),
     allowOrigin: str,
     maxPendingRequests: int(1, 1_000_000),
+    maxConnections: int(0, 1_000_000),
   },
   paths: pathsCheck,
   cluster: clusterCheck,

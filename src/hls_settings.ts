@@ -28,6 +28,8 @@ export interface HlsSettings {
   idleCloseMs: number;
   /** Access-Control-Allow-Origin of every answer. */
   allowOrigin: string;
+  /** Connections to the HLS port at once (limits.maxConnectionsPerAddress bounds each address's share); past it, 503. */
+  maxConnections: number;
   /** HLS requests being answered at once (blocking reloads wait up to 3 target durations); past it, 503. */
   maxPendingRequests: number;
 }
@@ -44,6 +46,7 @@ export const DEFAULT_HLS_SETTINGS: Readonly<HlsSettings> = Object.freeze({
   idleCloseMs: 10_000,
   allowOrigin: "*",
   maxPendingRequests: 1000,
+  maxConnections: 4096,
 });
 
 /** Smallest part: below it a part holds too few frames to be worth an HTTP request per part. */

@@ -84,7 +84,7 @@ export class WorkerMedia {
     if (this.#muxers === null) return;
     const ctx = this.#ctx;
     try {
-      this.#server = await startHlsServer({
+      this.#server = startHlsServer({
         config: () => ctx.config,
         muxers: this.#muxers,
         access: new PathAccess(ctx.authShared, ctx.stats, ctx.hook, ctx.worker, ctx.log),

@@ -14,6 +14,8 @@ import type { Config } from "../config.ts";
 import type { Logger } from "../log/logger.ts";
 import type { PathAccess, Requester } from "../access/path_access.ts";
 import { handleHlsRequest } from "./hls_http.ts";
+import { HttpListener } from "../net/http_listener.ts";
+import { addressGroup } from "../auth/ip_address.ts";
 import type { HlsMuxers } from "./hls_muxers.ts";
 
 /** One stream as the page lists it. */
@@ -37,6 +39,8 @@ export interface HlsServerOptions {
 
 export interface HlsServerHandle {
   readonly port: number;
+  /** Its connections and what it refused, for /metrics. */
+  readonly listener: HttpListener;
   close(): Promise<void>;
 }
 
@@ -46,37 +50,42 @@ const STATIC: Record<string, [string, string]> = {
   "/hls.min.js": [hlsJs, "text/javascript; charset=utf-8"],
 };
 
-/** Starts listening; rejects when the port cannot be had. */
-export function startHlsServer(o: HlsServerOptions): Promise<HlsServerHandle> {
+/**
+ * Starts listening; throws when the port cannot be had. The connections are bounded as RTSP's
+ * are: limits.handshakeTimeoutMs for a connection's first request head, limits.requestTimeoutMs
+ * for the next ones, sessionTimeoutMs idle between them, limits.maxHeaderBlockBytes per head,
+ * limits.maxConnectionsPerAddress per address and hls.maxConnections in all.
+ */
+export function startHlsServer(o: HlsServerOptions): HlsServerHandle {
   const s = o.config().hls;
-  const ac = new AbortController();
-  const { promise, resolve, reject } = Promise.withResolvers<HlsServerHandle>();
-  let server: Deno.HttpServer<Deno.NetAddr>;
-  try {
-    server = Deno.serve({
-      hostname: s.address,
-      port: s.port,
-      signal: ac.signal,
-      onListen: (addr) => {
-        o.log.info(`HLS: http://${s.address}:${addr.port}/ (LL-HLS, the page)`);
-        resolve({
-          port: addr.port,
-          close: async () => {
-            ac.abort();
-            await server.finished;
-          },
-        });
-      },
-      onError: (e) => {
-        o.log.error(`HLS: internal error: ${(e as Error)?.stack ?? e}`);
-        return new Response("internal error\n", { status: 500 });
-      },
-    }, (req, info) => handle(o, req, info.remoteAddr.hostname));
-  } catch (e) {
-    reject(e);
-    return promise;
-  }
-  return promise;
+  const listener = new HttpListener(
+    s.address,
+    s.port,
+    () => {
+      const c = o.config();
+      const l = c.limits;
+      return {
+        maxConnections: c.hls.maxConnections,
+        maxConnectionsPerAddress: l.maxConnectionsPerAddress,
+        firstHeadTimeoutMs: l.handshakeTimeoutMs,
+        headTimeoutMs: l.requestTimeoutMs,
+        idleTimeoutMs: c.sessionTimeoutMs,
+        maxHeadBytes: l.maxHeaderBlockBytes,
+      };
+    },
+    addressGroup,
+    o.log,
+  );
+  listener.serve((req, peerIp) => handle(o, req, peerIp));
+  o.log.info(`HLS: http://${s.address}:${listener.port}/ (LL-HLS, the page)`);
+  return {
+    port: listener.port,
+    listener,
+    close: () => {
+      listener.close();
+      return Promise.resolve();
+    },
+  };
 }
 
 /** Requests being answered now, over hls.maxPendingRequests answered 503. */
