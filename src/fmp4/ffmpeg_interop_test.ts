@@ -24,12 +24,30 @@ import { runTool } from "../rtp/testdata/run_tool.ts";
 
 const FFMPEG_QUIET = ["-hide_banner", "-v", "error", "-y"];
 const VIDEO_SOURCE = ["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-t", "2"];
+/** 2 s of a 440 Hz tone. */
+const tone = (rate: number) => ["-f", "lavfi", "-i", `sine=frequency=440:sample_rate=${rate}`, "-t", "2"];
 const VIDEO_TIMESCALE = 90000;
 
 /** One track's samples in decode order with their decode times, before they are cut into fragments. */
 interface TrackMedia {
   track: Track;
   samples: (FragmentSample & { dts: number })[];
+}
+
+/** The init segment of ffmpeg's own MP4 of `input`, stream-copied: the reference to compare with. */
+async function referenceInit(dir: string, input: string, args: string[] = []): Promise<InitSegment> {
+  await runTool("ffmpeg", [
+    ...FFMPEG_QUIET,
+    "-i",
+    input,
+    "-c",
+    "copy",
+    ...args,
+    "-f",
+    "mp4",
+    `${dir}/ref.mp4`,
+  ]);
+  return parseInitSegment(await Deno.readFile(`${dir}/ref.mp4`));
 }
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -87,20 +105,7 @@ async function encodeVideo(
     decoderConfig = avcC(sps, pps);
   } else {
     // The hvcC of ffmpeg's own MP4 of the same stream, read with the muxer's box reader.
-    await runTool("ffmpeg", [
-      ...FFMPEG_QUIET,
-      "-i",
-      es,
-      "-c",
-      "copy",
-      "-tag:v",
-      "hvc1",
-      "-f",
-      "mp4",
-      `${dir}/ref.mp4`,
-    ]);
-    const ref = parseInitSegment(await Deno.readFile(`${dir}/ref.mp4`));
-    const t = ref.tracks[0] as VideoTrack;
+    const t = (await referenceInit(dir, es, ["-tag:v", "hvc1"])).tracks[0] as VideoTrack;
     assert.deepEqual([t.codec, t.width, t.height], ["h265", 640, 360]);
     decoderConfig = t.decoderConfig;
   }
@@ -122,12 +127,7 @@ async function encodeVideo(
 async function encodeAac(dir: string, id = 1): Promise<TrackMedia> {
   await runTool("ffmpeg", [
     ...FFMPEG_QUIET,
-    "-f",
-    "lavfi",
-    "-i",
-    "sine=frequency=440:sample_rate=48000",
-    "-t",
-    "2",
+    ...tone(48000),
     "-ac",
     "2",
     "-c:a",
@@ -141,17 +141,7 @@ async function encodeAac(dir: string, id = 1): Promise<TrackMedia> {
   const frames = splitAdts(await Deno.readFile(`${dir}/audio.aac`));
   const config = audioSpecificConfig(frames[0]);
   // ffmpeg's own MP4 of the stream carries the same config (its esds pads lengths to 4 bytes).
-  await runTool("ffmpeg", [
-    ...FFMPEG_QUIET,
-    "-i",
-    `${dir}/audio.aac`,
-    "-c",
-    "copy",
-    "-f",
-    "mp4",
-    `${dir}/ref.mp4`,
-  ]);
-  const ref = parseInitSegment(await Deno.readFile(`${dir}/ref.mp4`)).tracks[0] as AudioTrack;
+  const ref = (await referenceInit(dir, `${dir}/audio.aac`)).tracks[0] as AudioTrack;
   assert.deepEqual([ref.codec, ref.channels, ref.sampleRate, ref.config], ["aac", 2, 48000, config]);
   const track: AudioTrack = { id, codec: "aac", timescale: 48000, channels: 2, sampleRate: 48000, config };
   return {
@@ -164,12 +154,7 @@ async function encodeAac(dir: string, id = 1): Promise<TrackMedia> {
 async function encodeOpus(dir: string): Promise<TrackMedia> {
   await runTool("ffmpeg", [
     ...FFMPEG_QUIET,
-    "-f",
-    "lavfi",
-    "-i",
-    "sine=frequency=440:sample_rate=48000",
-    "-t",
-    "2",
+    ...tone(48000),
     "-ac",
     "2",
     "-c:a",
@@ -194,17 +179,7 @@ async function encodeOpus(dir: string): Promise<TrackMedia> {
     outputGain: h.gain,
   };
   // ffmpeg's MP4 of the same stream has a dOps with the same fields.
-  await runTool("ffmpeg", [
-    ...FFMPEG_QUIET,
-    "-i",
-    `${dir}/audio.ogg`,
-    "-c",
-    "copy",
-    "-f",
-    "mp4",
-    `${dir}/ref.mp4`,
-  ]);
-  assert.deepEqual(parseInitSegment(await Deno.readFile(`${dir}/ref.mp4`)).tracks[0], track);
+  assert.deepEqual((await referenceInit(dir, `${dir}/audio.ogg`)).tracks[0], track);
   return { track, samples: packets.map((p, i) => ({ dts: i * 960, duration: 960, sync: true, data: p })) };
 }
 
@@ -213,12 +188,7 @@ async function encodeG711(dir: string, codec: "pcmu" | "pcma"): Promise<TrackMed
   const format = codec === "pcmu" ? "mulaw" : "alaw";
   await runTool("ffmpeg", [
     ...FFMPEG_QUIET,
-    "-f",
-    "lavfi",
-    "-i",
-    "sine=frequency=440:sample_rate=8000",
-    "-t",
-    "2",
+    ...tone(8000),
     "-c:a",
     `pcm_${format}`,
     "-f",

@@ -14,7 +14,7 @@ import {
   writeFragmentHeader,
   writeNalUnits,
 } from "./fragment.ts";
-import { type Box, Fmp4ParseError, readBoxes } from "./box_reader.ts";
+import { Fmp4ParseError, readBoxes } from "./box_reader.ts";
 import {
   assertRoundTrip,
   assertWrittenRoundTrip,
@@ -23,7 +23,7 @@ import {
   readsOnlyItsBytes,
   REFUSED,
 } from "../testing/fuzz.ts";
-import { hex, toHex } from "./testdata/boxes.ts";
+import { checkBoxTree, hex, isFmp4ParseError, toHex } from "./testdata/boxes.ts";
 
 const DATA = { a: hex("0102030405"), b: hex("060708") };
 
@@ -393,38 +393,22 @@ Deno.test("parseFragment() throws Fmp4ParseError for fragments that do not hold 
   });
 });
 
-/** Every box lies inside its parent, children in order: readBoxes()'s promise. */
-function checkTree(boxes: readonly Box[], start: number, end: number): void {
-  let at = start;
-  for (const b of boxes) {
-    assert.ok(
-      b.start >= at && b.bodyStart > b.start && b.end >= b.bodyStart && b.end <= end,
-      `box ${b.type} in bounds`,
-    );
-    at = b.end;
-    if (b.children !== undefined) checkTree(b.children, b.bodyStart, b.end);
-  }
-}
-
-const refused = (e: unknown) => e instanceof Fmp4ParseError;
-
 /**
  * The fragment reader's convention: Fmp4ParseError, or fragments that write and read back the
  * same, read from their own bytes only; each sample's NAL units split or are refused the same way.
  */
 function checkFragments(input: Uint8Array): void {
-  const boxes = parseOrRefuse(() => readBoxes(input), refused);
-  if (boxes !== REFUSED) checkTree(boxes, 0, input.length);
+  checkBoxTree(input);
   const fragments = readsOnlyItsBytes(
     input,
-    (buf, s, e) => parseOrRefuse(() => parseFragments(buf, s, e), refused),
+    (buf, s, e) => parseOrRefuse(() => parseFragments(buf, s, e), isFmp4ParseError),
   );
   if (fragments === REFUSED) return;
   for (const f of fragments) {
     assertRoundTrip(f, serializeFragment, (b) => parseFragment(b));
     for (const t of f.tracks) {
       for (const s of t.samples) {
-        const units = parseOrRefuse(() => splitNalUnits(s.data), refused);
+        const units = parseOrRefuse(() => splitNalUnits(s.data), isFmp4ParseError);
         if (units !== REFUSED) assert.equal(nalUnitsSize(units), s.size);
       }
     }

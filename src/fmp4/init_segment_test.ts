@@ -7,7 +7,7 @@ import {
   serializeInitSegment,
   writeInitSegment,
 } from "./init_segment.ts";
-import { type Box, Fmp4ParseError, readBoxes } from "./box_reader.ts";
+import { Fmp4ParseError, readBoxes } from "./box_reader.ts";
 import type { AudioTrack, Track, VideoTrack } from "./track.ts";
 import {
   assertRoundTrip,
@@ -17,7 +17,7 @@ import {
   readsOnlyItsBytes,
   REFUSED,
 } from "../testing/fuzz.ts";
-import { boxBytes, boxPaths, hex, toHex } from "./testdata/boxes.ts";
+import { boxBytes, boxPaths, checkBoxTree, hex, isFmp4ParseError, toHex } from "./testdata/boxes.ts";
 
 const AVCC = hex("01 64001f ff e1 0004 6764001f 01 0004 68ee3c80");
 const HVCC = hex("01 01 60000000 900000000000 5d f000 fc fd f8 f8 0000 0f 00");
@@ -373,28 +373,12 @@ Deno.test("parseInitSegment() throws Fmp4ParseError for what it cannot mux again
   });
 });
 
-/** Every box lies inside its parent, children in order without gaps: what readBoxes() promises. */
-function checkTree(boxes: readonly Box[], start: number, end: number): void {
-  let at = start;
-  for (const b of boxes) {
-    assert.ok(
-      b.start >= at && b.bodyStart > b.start && b.end >= b.bodyStart && b.end <= end,
-      `box ${b.type} in bounds`,
-    );
-    at = b.end;
-    if (b.children !== undefined) checkTree(b.children, b.bodyStart, b.end);
-  }
-}
-
-const refused = (e: unknown) => e instanceof Fmp4ParseError;
-
 /** The reader's convention: Fmp4ParseError, or tracks that write and read back the same, reading only its bytes. */
 function checkInit(input: Uint8Array): void {
-  const boxes = parseOrRefuse(() => readBoxes(input), refused);
-  if (boxes !== REFUSED) checkTree(boxes, 0, input.length);
+  checkBoxTree(input);
   const init = readsOnlyItsBytes(
     input,
-    (buf, start, end) => parseOrRefuse(() => parseInitSegment(buf, start, end), refused),
+    (buf, start, end) => parseOrRefuse(() => parseInitSegment(buf, start, end), isFmp4ParseError),
   );
   if (init !== REFUSED) assertRoundTrip(init, serializeInitSegment, (b) => parseInitSegment(b));
 }

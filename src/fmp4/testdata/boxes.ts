@@ -1,5 +1,7 @@
-/** Byte helpers for the fMP4 unit tests: hex tables and boxes picked out of a tree. Test-only. */
-import { type Box, readBoxes } from "../box_reader.ts";
+/** Byte helpers for the fMP4 unit tests: hex tables, boxes picked out of a tree, its fuzz check. Test-only. */
+import assert from "node:assert/strict";
+import { type Box, Fmp4ParseError, readBoxes } from "../box_reader.ts";
+import { parseOrRefuse, REFUSED } from "../../testing/fuzz.ts";
 
 /** Bytes from hex; spaces and `|` (field separators in the tables) are ignored. */
 export function hex(text: string): Uint8Array {
@@ -34,4 +36,25 @@ export function boxBytes(bytes: Uint8Array, path: string): Uint8Array {
 /** Every box's path in tree order ("moov", "moov/mvhd", ...): the layout at a glance. */
 export function boxPaths(boxes: readonly Box[], prefix = ""): string[] {
   return boxes.flatMap((b) => [`${prefix}${b.type}`, ...boxPaths(b.children ?? [], `${prefix}${b.type}/`)]);
+}
+
+/** What the fMP4 readers refuse input with. */
+export const isFmp4ParseError = (e: unknown): boolean => e instanceof Fmp4ParseError;
+
+/** readBoxes()'s promise on any input: Fmp4ParseError, or every box inside its parent, children in order. */
+export function checkBoxTree(input: Uint8Array): void {
+  const boxes = parseOrRefuse(() => readBoxes(input), isFmp4ParseError);
+  if (boxes !== REFUSED) checkTree(boxes, 0, input.length);
+}
+
+function checkTree(boxes: readonly Box[], start: number, end: number): void {
+  let at = start;
+  for (const b of boxes) {
+    assert.ok(
+      b.start >= at && b.bodyStart > b.start && b.end >= b.bodyStart && b.end <= end,
+      `box ${b.type} in bounds`,
+    );
+    at = b.end;
+    if (b.children !== undefined) checkTree(b.children, b.bodyStart, b.end);
+  }
 }
