@@ -306,6 +306,8 @@ export class LocalStream implements RingChain {
   // hot path: no allocation per viewer
   #slice(): void {
     const start = passClock.now = performance.now();
+    // The newest ring's position: viewers' borrowed ranges are checked against where the writer is.
+    this.#follow();
     const wp = this.ring.writePos();
     const subs = this.#subscribers;
     let i = this.#cursor;
