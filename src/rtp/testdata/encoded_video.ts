@@ -5,6 +5,9 @@
  * in CI: when it is missing these helpers throw saying so, they never skip. `annex_b.ts` splits the
  * raw stream.
  */
+import assert from "node:assert/strict";
+import { accessUnits, splitAnnexB } from "./annex_b.ts";
+import { type Mp4Sample, writeMp4 } from "./mp4_writer.ts";
 import { runTool } from "./run_tool.ts";
 
 /** One encoded clip on disk; `remove()` deletes its directory. */
@@ -106,6 +109,35 @@ export async function probePackets(path: string): Promise<{ pts: number; dts: nu
     dts: ticks(p.dts),
     key: p.flags.startsWith("K"),
   }));
+}
+
+/** The clip's access units with the times and key flags of ffmpeg's MP4 packets. */
+export async function clipSamples(clip: Clip): Promise<Mp4Sample[]> {
+  const packets = await probePackets(clip.mp4);
+  return accessUnits(clip.codec, splitAnnexB(clip.bytes)).map((units, i) => ({
+    units,
+    dts: packets[i].dts,
+    pts: packets[i].pts,
+    sync: packets[i].key,
+  }));
+}
+
+/**
+ * Writes `samples` into an MP4 of the clip's directory behind our own codec record (`config` in
+ * sample entry `entry`), and asserts ffmpeg decodes it without an error to the frames of the clip.
+ */
+export async function assertDecodesLikeClip(
+  clip: Clip,
+  entry: "avc1" | "hvc1",
+  config: Uint8Array,
+  size: { width: number; height: number },
+  samples: readonly Mp4Sample[],
+): Promise<void> {
+  const file = `${clip.dir}/ours.mp4`;
+  await Deno.writeFile(file, writeMp4(entry, config, size.width, size.height, samples));
+  const [ours, reference] = [await decodeFrames(file), await decodeFrames(clip.raw)];
+  assert.equal(ours.errors, "");
+  assert.deepEqual(ours.md5s, reference.md5s);
 }
 
 /** One header trace_headers printed: its title and the syntax elements in order, `name = value`. */
