@@ -2,10 +2,13 @@ import type { Logger } from "../log/logger.ts";
 import type { ByteSocket, SocketListener } from "./byte_socket.ts";
 import { DenoSocket } from "./deno_socket.ts";
 
+/** How often a failing accept may say so: out of descriptors, it fails every retry. */
+const ACCEPT_FAILURE_LOG_INTERVAL_MS = 10_000;
+
 /**
  * Calls onConn for each connection `listener` accepts (TCP_NODELAY set where the connection has it:
  * a TlsConn has no setNoDelay) until closed() says so; a failing accept (EMFILE and friends) is
- * logged and tried again shortly, the connections we have kept.
+ * tried again every 100 ms, the connections we have kept, and logged once per 10 s with a count.
  */
 export async function acceptEach<C extends Deno.TcpConn | Deno.TlsConn>(
   listener: Deno.Listener<C, Deno.NetAddr>,
@@ -13,13 +16,24 @@ export async function acceptEach<C extends Deno.TcpConn | Deno.TlsConn>(
   log: Logger,
   onConn: (conn: C) => void,
 ): Promise<void> {
+  let loggedAt = -Infinity;
+  let failures = 0;
   while (!closed()) {
     let conn: C;
     try {
       conn = await listener.accept();
     } catch (e) {
       if (closed() || e instanceof Deno.errors.BadResource) return;
-      log.error(`accept failed: ${(e as Error).message}`);
+      failures++;
+      if (performance.now() - loggedAt >= ACCEPT_FAILURE_LOG_INTERVAL_MS) {
+        loggedAt = performance.now();
+        log.error(
+          `accept failed: ${
+            (e as Error).message
+          } (${failures} time(s) since the last such line; retried every 100 ms)`,
+        );
+        failures = 0;
+      }
       await new Promise((r) => setTimeout(r, 100));
       continue;
     }
