@@ -286,3 +286,26 @@ export function compareWithTrace(
   }
   return { compared, mismatches };
 }
+
+/** Asserts a parsed header agrees with what trace_headers printed for it, in at least `least` fields. */
+export function assertMatchesTrace(parsed: unknown, trace: TracedHeader | undefined, least: number): void {
+  assert.ok(trace !== undefined, "ffmpeg printed no such header");
+  const { compared, mismatches } = compareWithTrace(parsed, trace);
+  assert.deepEqual(mismatches, []);
+  assert.ok(compared.length >= least, `only ${compared.length} fields compared: ${compared.join(" ")}`);
+}
+
+/** What trace_headers reads from NAL units (no start codes) written as an Annex B file. */
+export async function traceNalUnits(
+  codec: "h264" | "h265",
+  units: readonly Uint8Array[],
+): Promise<TracedHeader[]> {
+  const dir = await Deno.makeTempDir({ prefix: "dm-live-trace-" });
+  try {
+    const file = `${dir}/units.${codec}`;
+    await Deno.writeFile(file, Uint8Array.from(units.flatMap((u) => [0, 0, 0, 1, ...u])));
+    return await traceHeaders(file);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
