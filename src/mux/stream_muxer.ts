@@ -27,6 +27,7 @@ import {
 import { parseH264Sps } from "../rtp/h264_sps.ts";
 import { parseH265Sps } from "../rtp/h265_sps.ts";
 import { parseAudioSpecificConfig } from "../rtp/aac.ts";
+import { sameParameterSet } from "../rtp/parameter_sets.ts";
 import { serializeInitSegment } from "../fmp4/init_segment.ts";
 import type { Track } from "../fmp4/track.ts";
 import { Fragmenter, type FragmentOut } from "./fragmenter.ts";
@@ -71,10 +72,24 @@ function nalType(codec: string, nal: Uint8Array): number {
   return codec === "h264" ? nal[0] & 0x1f : (nal[0] >> 1) & 0x3f;
 }
 
-function sameBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
-  if (a === undefined || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/** A video track's fMP4 codec record, its CODECS string and size; undefined while a parameter set is missing. */
+function videoRecord(
+  codec: "h264" | "h265",
+  params: ReadonlyMap<number, Uint8Array>,
+): { decoderConfig: Uint8Array; codecString: string; width: number; height: number } | undefined {
+  const of = (type: number) => [...params].filter(([k]) => k === type).map(([, v]) => v);
+  if (codec === "h264") {
+    const sps = of(H264_SPS), pps = of(H264_PPS);
+    if (sps.length === 0 || pps.length === 0) return undefined;
+    const cfg = avcDecoderConfigFromParameterSets(sps, pps);
+    const { width, height } = parseH264Sps(sps[0]);
+    return { decoderConfig: serializeAvcDecoderConfig(cfg), codecString: avcCodecString(cfg), width, height };
+  }
+  const vps = of(H265_VPS), sps = of(H265_SPS), pps = of(H265_PPS);
+  if (vps.length === 0 || sps.length === 0 || pps.length === 0) return undefined;
+  const cfg = hevcDecoderConfigFromParameterSets(vps, sps, pps);
+  const { width, height } = parseH265Sps(sps[0]);
+  return { decoderConfig: serializeHevcDecoderConfig(cfg), codecString: hevcCodecString(cfg), width, height };
 }
 
 export class StreamMuxer {
@@ -143,7 +158,7 @@ export class StreamMuxer {
         const isSet = t.plan.codec === "h264"
           ? type === H264_SPS || type === H264_PPS
           : type === H265_VPS || type === H265_SPS || type === H265_PPS;
-        if (isSet && !sameBytes(t.params.get(type), u)) {
+        if (isSet && !sameParameterSet(t.params.get(type), u)) {
           t.params.set(type, u.slice());
           changed = true;
         }
@@ -193,38 +208,19 @@ export class StreamMuxer {
       const id = i + 1;
       const p = t.plan;
       try {
-        if (p.codec === "h264") {
-          const sps = [...t.params].filter(([k]) => k === H264_SPS).map(([, v]) => v);
-          const pps = [...t.params].filter(([k]) => k === H264_PPS).map(([, v]) => v);
-          if (sps.length === 0 || pps.length === 0) return false;
-          const cfg = avcDecoderConfigFromParameterSets(sps, pps);
-          const s = parseH264Sps(sps[0]);
-          ({ width, height } = s);
+        if (p.codec === "h264" || p.codec === "h265") {
+          const v = videoRecord(p.codec, t.params);
+          if (v === undefined) return false;
+          ({ width, height } = v);
           fmp4.push({
             id,
-            codec: "h264",
+            codec: p.codec,
             timescale: p.clockRate,
             width,
             height,
-            decoderConfig: serializeAvcDecoderConfig(cfg),
+            decoderConfig: v.decoderConfig,
           });
-          codecs.push(avcCodecString(cfg));
-        } else if (p.codec === "h265") {
-          const of = (type: number) => [...t.params].filter(([k]) => k === type).map(([, v]) => v);
-          const vps = of(H265_VPS), sps = of(H265_SPS), pps = of(H265_PPS);
-          if (vps.length === 0 || sps.length === 0 || pps.length === 0) return false;
-          const cfg = hevcDecoderConfigFromParameterSets(vps, sps, pps);
-          const s = parseH265Sps(sps[0]);
-          ({ width, height } = s);
-          fmp4.push({
-            id,
-            codec: "h265",
-            timescale: p.clockRate,
-            width,
-            height,
-            decoderConfig: serializeHevcDecoderConfig(cfg),
-          });
-          codecs.push(hevcCodecString(cfg));
+          codecs.push(v.codecString);
         } else if (p.codec === "aac") {
           const asc = parseAudioSpecificConfig(p.aac!.config);
           fmp4.push({

@@ -2,7 +2,8 @@
  * The codec-neutral half of the H.264 (RFC 6184) and H.265 (RFC 7798) packetizers: which NAL units
  * of an access unit go alone, which together in an aggregation packet (STAP-A, AP) and which are cut
  * into fragmentation units (FU-A, FU), and the byte layout those share. The codec files compute
- * their headers. Allocates: packetizers serve tests and tools, not the relay.
+ * their headers. Allocates: packetizers serve tests and tools; the relay builds only its in-band
+ * parameter sets with aggregationPacket(), once per stream (`parameter_sets.ts`).
  *
  * @module
  */

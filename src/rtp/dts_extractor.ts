@@ -35,6 +35,7 @@ import {
   parseH265SliceHeader,
   parseH265Sps,
 } from "./h265_sps.ts";
+import { sameParameterSet } from "./parameter_sets.ts";
 
 /** What an extractor counted since it was made. */
 export interface DtsExtractorStats {
@@ -214,13 +215,6 @@ class ReorderClock {
   }
 }
 
-/** Whether two NAL units hold the same bytes (a repeated SPS/PPS is not parsed again). */
-function sameBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
-  if (a === undefined || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /** One kind of parameter set (SPS or PPS) by id, each parsed once per distinct bytes. */
 class ParameterSetTable<T> {
   /** The parsed sets, as the slice header readers look them up. */
@@ -239,7 +233,7 @@ class ParameterSetTable<T> {
     try {
       const set = this.#parse(nal);
       const id = this.#id(set);
-      if (sameBytes(this.#bytes.get(id), nal)) return;
+      if (sameParameterSet(this.#bytes.get(id), nal)) return;
       this.#bytes.set(id, nal.slice());
       this.byId.set(id, set);
     } catch {
@@ -249,7 +243,7 @@ class ParameterSetTable<T> {
 
   /** add(), unless some id holds these bytes: cameras repeat SPS and PPS before every IDR. */
   addIfNew(nal: Uint8Array): void {
-    for (const bytes of this.#bytes.values()) if (sameBytes(bytes, nal)) return;
+    for (const bytes of this.#bytes.values()) if (sameParameterSet(bytes, nal)) return;
     this.add(nal);
   }
 }

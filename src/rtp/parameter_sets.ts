@@ -3,28 +3,15 @@
  * 7798 §7.1) as one RTP payload to send in-band before a keyframe that came without them: an H.264
  * STAP-A (RFC 6184 §5.7.1) or an H.265 aggregation packet (RFC 7798 §4.4.2). Many decoders need them
  * in-band (docs/protocol.md §19); cameras often put them only in the SDP. Allocates; built once per
- * stream.
+ * stream. And whether a parameter set repeats one already held: cameras resend them before every
+ * keyframe, and only a changed one is parsed again.
  */
+import { aggregationPacket } from "./_nal_packetizer.ts";
 
 /** NAL type of an H.264 STAP-A (RFC 6184 §5.7.1), with forbidden_zero 0 and NRI 3. */
 const STAP_A = 0x78;
 /** H.265 aggregation packet header: type 48, layer 0, TID 1 (RFC 7798 §4.4.2). */
 const H265_AP = [0x60, 0x01] as const;
-
-function aggregate(header: readonly number[], nals: readonly Uint8Array[]): Uint8Array {
-  let n = header.length;
-  for (const nal of nals) n += 2 + nal.length;
-  const out = new Uint8Array(n);
-  out.set(header, 0);
-  let at = header.length;
-  for (const nal of nals) {
-    out[at] = nal.length >> 8;
-    out[at + 1] = nal.length & 0xff;
-    out.set(nal, at + 2);
-    at += 2 + nal.length;
-  }
-  return out;
-}
 
 /** A STAP-A of the SPS and PPS among `nals`; null unless both are there (and each fits a packet). */
 export function h264ParameterSetPayload(nals: readonly Uint8Array[]): Uint8Array | null {
@@ -33,7 +20,7 @@ export function h264ParameterSetPayload(nals: readonly Uint8Array[]): Uint8Array
   if (sps.length === 0 || pps.length === 0) return null;
   const all = [...sps, ...pps];
   if (all.some((n) => n.length > 0xffff) || all.reduce((s, n) => s + n.length + 2, 1) > 1400) return null;
-  return aggregate([STAP_A], all);
+  return aggregationPacket([STAP_A], all);
 }
 
 /** An aggregation packet of VPS, SPS and PPS; null unless all three are there. */
@@ -45,5 +32,12 @@ export function h265ParameterSetPayload(
   if (vps.length === 0 || sps.length === 0 || pps.length === 0) return null;
   const all = [...vps, ...sps, ...pps];
   if (all.reduce((s, n) => s + n.length + 2, 2) > 1400) return null;
-  return aggregate(H265_AP, all);
+  return aggregationPacket(H265_AP, all);
+}
+
+/** Whether parameter set `b` holds the bytes of `a`, the one held (undefined: none). */
+export function sameParameterSet(a: Uint8Array | undefined, b: Uint8Array): boolean {
+  if (a === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
