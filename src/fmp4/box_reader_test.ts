@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type Box, FieldReader, Fmp4ParseError, MAX_BOX_DEPTH, readBoxes } from "./box_reader.ts";
-import { hex } from "./testdata/boxes.ts";
+import { hex } from "../rtp/testdata/hex.ts";
 
 /** A box tree by type and offsets, children nested: what readBoxes() returns, written compactly. */
 type Tree = [type: string, start: number, bodyStart: number, end: number, children?: Tree[]];

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { BoxWriter } from "./box_writer.ts";
-import { hex } from "./testdata/boxes.ts";
+import { hex } from "../rtp/testdata/hex.ts";
 
 /** A full box inside a box, with every field width: the writer's whole vocabulary once. */
 function writeSample(w: BoxWriter): void {

@@ -13,7 +13,7 @@ import {
 import { Fmp4ParseError } from "./box_reader.ts";
 import { fuzzSteps, parseOrRefuse, readsOnlyItsBytes, REFUSED } from "../testing/fuzz.ts";
 import { goldenSeeds } from "../testing/golden.ts";
-import { hex, toHex } from "./testdata/boxes.ts";
+import { hex, toHex } from "../rtp/testdata/hex.ts";
 
 /** sizeOfInstance (14496-1 §8.3.3): 7 bits a byte, high bit on all but the last, fewest bytes. */
 const lengthCases: { name: string; length: number; bytes: string }[] = [

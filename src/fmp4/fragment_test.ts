@@ -23,7 +23,8 @@ import {
   readsOnlyItsBytes,
   REFUSED,
 } from "../testing/fuzz.ts";
-import { checkBoxTree, hex, isFmp4ParseError, toHex } from "./testdata/boxes.ts";
+import { checkBoxTree, isFmp4ParseError } from "./testdata/boxes.ts";
+import { hex, toHex } from "../rtp/testdata/hex.ts";
 
 const DATA = { a: hex("0102030405"), b: hex("060708") };
 

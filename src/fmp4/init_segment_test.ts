@@ -17,7 +17,8 @@ import {
   readsOnlyItsBytes,
   REFUSED,
 } from "../testing/fuzz.ts";
-import { boxBytes, boxPaths, checkBoxTree, hex, isFmp4ParseError, toHex } from "./testdata/boxes.ts";
+import { boxBytes, boxPaths, checkBoxTree, isFmp4ParseError } from "./testdata/boxes.ts";
+import { hex, toHex } from "../rtp/testdata/hex.ts";
 
 const AVCC = hex("01 64001f ff e1 0004 6764001f 01 0004 68ee3c80");
 const HVCC = hex("01 01 60000000 900000000000 5d f000 fc fd f8 f8 0000 0f 00");

@@ -7,7 +7,6 @@ import { fuzzSteps } from "../testing/fuzz.ts";
 import { goldenParseSteps, goldenSeeds } from "../testing/golden.ts";
 import { Prng } from "../testing/prng.ts";
 import {
-  bytes,
   checkDepacketizer,
   concat,
   depacketize,
@@ -19,8 +18,7 @@ import {
   SSRC,
 } from "./testdata/depacketizer_harness.ts";
 import { ffmpegAacFrames } from "./testdata/ffmpeg_elementary.ts";
-
-const hex = (text: string) => Uint8Array.from(text.match(/../g) ?? [], (h) => parseInt(h, 16));
+import { hex } from "./testdata/hex.ts";
 
 /** The configs parseMpeg4GenericFmtp() gives for ffmpeg's AAC-hbr, an AAC-lbr camera, and none. */
 const hbr: Mpeg4GenericConfig = {
@@ -269,8 +267,8 @@ const cases: Case[] = [
         rtp(0, 0, true, payload(hbr, [[200, 0], [210, 0]], a, b.subarray(1))), // sizes past the data
         rtp(1, 1, true, payload(hbr, [[200, 0]], a, b)), // data past the sizes
         rtp(2, 2, true, payload(hbr, [[0, 0], [200, 0]], a)), // an empty AU
-        rtp(3, 3, true, bytes("00 00 01 02")), // AU-headers-length 0
-        rtp(4, 4, true, bytes("00")),
+        rtp(3, 3, true, hex("00 00 01 02")), // AU-headers-length 0
+        rtp(4, 4, true, hex("00")),
         rtp(5, 5, true, new Uint8Array()),
         rtp(6, 6, true, payload(hbr, [[190, 0]], c)),
       ],

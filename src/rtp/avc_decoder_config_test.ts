@@ -11,10 +11,7 @@ import { nalType, splitAnnexB } from "./testdata/annex_b.ts";
 import { assertDecodesLikeClip, clipSamples, encodeClip, findBoxes } from "./testdata/encoded_video.ts";
 import { assertRoundTrip, fuzzSteps, parseOrRefuse, REFUSED } from "../testing/fuzz.ts";
 import { type GoldenCase, goldenParseSteps, goldenSeeds, goldenSerializeSteps } from "../testing/golden.ts";
-
-function hex(text: string): Uint8Array {
-  return Uint8Array.from(text.match(/[0-9a-f]{2}/gi) ?? [], (h) => parseInt(h, 16));
-}
+import { hex } from "./testdata/hex.ts";
 
 const highSps = hex("67 64 00 1f ac d9 40 50 05 bb 01 10 00 00 03 00 10 00 00 03 03 20 f1 83 19 60");
 const highPps = hex("68 eb e3 cb 22 c0");

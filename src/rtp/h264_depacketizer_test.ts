@@ -4,20 +4,21 @@ import { H264Depacketizer, h264NalKind } from "./h264_depacketizer.ts";
 import { H264Packetizer, type H264PacketizerOptions } from "./h264_packetizer.ts";
 import { NAL_KIND } from "./_nal_assembler.ts";
 import type { Prng } from "../testing/prng.ts";
-import { bytes, concat, type PacketCase, parts, PT, rtp, SSRC } from "./testdata/depacketizer_harness.ts";
+import { concat, type PacketCase, parts, PT, rtp, SSRC } from "./testdata/depacketizer_harness.ts";
 import { nalCodecTests, type NalPackets } from "./testdata/nal_codec_tests.ts";
+import { hex } from "./testdata/hex.ts";
 
 // libx264's parameter sets (ffmpeg 5.1); slices shortened after their first bytes. first_mb_in_slice
 // is 0 when the byte after the header has its top bit set (ue(v) "1").
-const sps = bytes("67 64 00 1f ac d9 40 50 05 ba 10 00 00 03 00 10 00 00 03 03 c8 f1 83 19 60");
-const pps = bytes("68 eb e3 cb 22 c0");
-const idr = bytes("65 88 84 00 33 ff fe f6 f0");
-const idrSlice2 = bytes("65 00 d8 84 00 33 ff");
-const p = bytes("41 9a 24 6c 42 ff");
-const pSlice2 = bytes("41 00 6a 24 6c 42");
-const p2 = bytes("41 9a 46 11 22");
-const sei = bytes("06 05 11 dc 45 e9 80");
-const aud = bytes("09 f0");
+const sps = hex("67 64 00 1f ac d9 40 50 05 ba 10 00 00 03 00 10 00 00 03 03 c8 f1 83 19 60");
+const pps = hex("68 eb e3 cb 22 c0");
+const idr = hex("65 88 84 00 33 ff fe f6 f0");
+const idrSlice2 = hex("65 00 d8 84 00 33 ff");
+const p = hex("41 9a 24 6c 42 ff");
+const pSlice2 = hex("41 00 6a 24 6c 42");
+const p2 = hex("41 9a 46 11 22");
+const sei = hex("06 05 11 dc 45 e9 80");
+const aud = hex("09 f0");
 const big = Uint8Array.from({ length: 3000 }, (_, i) => (i === 0 ? 0x65 : i === 1 ? 0x88 : (i * 7) & 0xff));
 
 function stapA(...nals: Uint8Array[]): Uint8Array {
@@ -171,9 +172,9 @@ const cases: Case[] = [
     input: {
       packets: [
         rtp(0, 0, true, idr),
-        rtp(1, 3000, false, fuA(p, true, false, bytes("9a 01 02"))),
+        rtp(1, 3000, false, fuA(p, true, false, hex("9a 01 02"))),
         // 2 lost
-        rtp(3, 3000, true, fuA(p, false, true, bytes("05 06"))),
+        rtp(3, 3000, true, fuA(p, false, true, hex("05 06"))),
         rtp(4, 6000, true, p2),
         rtp(5, 9000, true, stapA(sps, pps, idr)),
         rtp(6, 12000, true, p),
@@ -209,8 +210,8 @@ const cases: Case[] = [
     name: "joined in the middle of an FU-A: not invalid, just before the first IDR",
     input: {
       packets: [
-        rtp(5, 0, false, fuA(idr, false, false, bytes("01"))),
-        rtp(6, 0, true, fuA(idr, false, true, bytes("02"))),
+        rtp(5, 0, false, fuA(idr, false, false, hex("01"))),
+        rtp(6, 0, true, fuA(idr, false, true, hex("02"))),
         rtp(7, 3000, true, idr),
       ],
     },
@@ -227,9 +228,9 @@ const cases: Case[] = [
       packets: [
         rtp(0, 0, true, idr),
         rtp(1, 3000, true, concat([0x79, 0x00, 0x01], stapA(p).subarray(1))),
-        rtp(2, 6000, true, bytes("7a 00 01 00 05 00 00 00 41 9a")),
-        rtp(3, 9000, true, bytes("7b 00 01 00 05 00 00 00 00 41 9a")),
-        rtp(4, 12000, true, bytes("7d c5 00 01 88 84")),
+        rtp(2, 6000, true, hex("7a 00 01 00 05 00 00 00 41 9a")),
+        rtp(3, 9000, true, hex("7b 00 01 00 05 00 00 00 00 41 9a")),
+        rtp(4, 12000, true, hex("7d c5 00 01 88 84")),
         rtp(5, 15000, true, idr),
       ],
     },
@@ -244,11 +245,11 @@ const cases: Case[] = [
       packets: [
         rtp(0, 0, true, idr),
         rtp(1, 1, true, stapA(sps, pps).subarray(0, 8)), // size past the payload
-        rtp(2, 2, true, bytes("78")), // STAP-A without units
-        rtp(3, 3, true, fuA(idr, true, true, bytes("88"))), // S and E together
-        rtp(4, 4, true, bytes("7c 85")), // FU-A without data
-        rtp(5, 5, true, bytes("7e 01 02")), // type 30, reserved
-        rtp(6, 6, true, bytes("00 01 02 03")), // type 0 without a start code
+        rtp(2, 2, true, hex("78")), // STAP-A without units
+        rtp(3, 3, true, fuA(idr, true, true, hex("88"))), // S and E together
+        rtp(4, 4, true, hex("7c 85")), // FU-A without data
+        rtp(5, 5, true, hex("7e 01 02")), // type 30, reserved
+        rtp(6, 6, true, hex("00 01 02 03")), // type 0 without a start code
         rtp(7, 7, true, new Uint8Array()), // empty payload
         rtp(8, 8, true, idr),
       ],
@@ -262,8 +263,8 @@ const cases: Case[] = [
     name: "an FU-A continuation of another NAL type is invalid",
     input: {
       packets: [
-        rtp(0, 0, false, fuA(idr, true, false, bytes("88 84"))),
-        rtp(1, 0, true, fuA(p, false, true, bytes("01"))),
+        rtp(0, 0, false, fuA(idr, true, false, hex("88 84"))),
+        rtp(1, 0, true, fuA(p, false, true, hex("01"))),
         rtp(2, 3000, true, idr),
       ],
     },
@@ -276,9 +277,9 @@ const cases: Case[] = [
     name: "a NAL unit between two fragments of another ends the frame damaged",
     input: {
       packets: [
-        rtp(0, 0, false, fuA(idr, true, false, bytes("88 84"))),
+        rtp(0, 0, false, fuA(idr, true, false, hex("88 84"))),
         rtp(1, 0, false, sei),
-        rtp(2, 0, true, fuA(idr, false, true, bytes("01"))),
+        rtp(2, 0, true, fuA(idr, false, true, hex("01"))),
         rtp(3, 3000, true, idr),
       ],
     },
@@ -295,7 +296,7 @@ const cases: Case[] = [
   {
     name: "not RTP: ignored, counted, the sequence untouched",
     input: {
-      packets: [rtp(0, 0, true, idr), bytes("40 60 00 01 00 00 00 00 00 00 00 00 41"), rtp(1, 3000, true, p)],
+      packets: [rtp(0, 0, true, idr), hex("40 60 00 01 00 00 00 00 00 00 00 00 41"), rtp(1, 3000, true, p)],
     },
     parsed: { units: [au(0, [idr], true), au(3000, [p])], drops: { packetsInvalid: 1 } },
   },
@@ -363,7 +364,7 @@ Deno.test("H264Depacketizer.reset() drops the frame in progress and waits for an
   const units: AccessUnit[] = [];
   const d = new H264Depacketizer({ onUnit: (u) => units.push(u) });
   d.push(rtp(0, 0, true, idr));
-  d.push(rtp(1, 3000, false, fuA(p, true, false, bytes("9a 01"))));
+  d.push(rtp(1, 3000, false, fuA(p, true, false, hex("9a 01"))));
   d.reset();
   d.push(rtp(900, 6000, true, p)); // no gap counted after a reset, but no reference either
   d.push(rtp(901, 9000, true, idr));
@@ -385,7 +386,7 @@ Deno.test("H264Packetizer refuses what it cannot carry", () => {
   const pk = new H264Packetizer({ payloadType: PT, ssrc: SSRC, maxPayloadBytes: 100, packetizationMode: 0 });
   assert.throws(() => pk.packetize(au(0, [big])), /packetization-mode 0 cannot fragment/);
   assert.throws(() => pk.packetize(au(0, [])), /no NAL units/);
-  assert.throws(() => pk.packetize(au(0, [bytes("7c 85 01")])), /type 28/);
+  assert.throws(() => pk.packetize(au(0, [hex("7c 85 01")])), /type 28/);
   assert.throws(() => pk.packetize(au(0, [new Uint8Array()])), /type 0/);
   assert.throws(
     () => new H264Packetizer({ payloadType: PT, ssrc: SSRC, maxPayloadBytes: 2 }),

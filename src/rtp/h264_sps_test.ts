@@ -20,10 +20,7 @@ import {
 } from "./testdata/encoded_video.ts";
 import { fuzzSteps, parseOrRefuse, REFUSED } from "../testing/fuzz.ts";
 import { type GoldenCase, goldenParseSteps, goldenSeeds, goldenSerializeSteps } from "../testing/golden.ts";
-
-function hex(text: string): Uint8Array {
-  return Uint8Array.from(text.match(/[0-9a-f]{2}/gi) ?? [], (h) => parseInt(h, 16));
-}
+import { hex } from "./testdata/hex.ts";
 
 /** The VUI libx264 writes: square pixels, 25 fps timing, bitstream_restriction with its reorder depth. */
 function x264Vui(

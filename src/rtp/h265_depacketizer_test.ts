@@ -4,25 +4,26 @@ import { H265Depacketizer, h265NalKind } from "./h265_depacketizer.ts";
 import { H265Packetizer, type H265PacketizerOptions } from "./h265_packetizer.ts";
 import { NAL_KIND } from "./_nal_assembler.ts";
 import type { Prng } from "../testing/prng.ts";
-import { bytes, concat, type PacketCase, parts, PT, rtp, SSRC } from "./testdata/depacketizer_harness.ts";
+import { concat, type PacketCase, parts, PT, rtp, SSRC } from "./testdata/depacketizer_harness.ts";
 import { nalCodecTests, type NalPackets } from "./testdata/nal_codec_tests.ts";
+import { hex } from "./testdata/hex.ts";
 
 // libx265's parameter sets (ffmpeg 5.1), shortened; slices cut after their first bytes. The byte
 // after the 2-byte header opens with first_slice_segment_in_pic_flag.
-const vps = bytes("40 01 0c 01 ff ff 01 60 00 00 03 00 90 00 00 03");
-const sps = bytes("42 01 01 01 60 00 00 03 00 90 00 00 03 00 00 03 00 3c a0");
-const pps = bytes("44 01 c1 72 b4 62 40");
-const idr = bytes("26 01 af 06 b8 63 ef 3a");
-const idrSlice2 = bytes("26 01 2f 06 b8 63");
-const cra = bytes("2a 01 ac 84 31 9a");
-const bla = bytes("20 01 ac 21 44");
-const irap22 = bytes("2c 01 aa bb");
-const trail = bytes("02 01 d0 28 8e 7f");
-const trail2 = bytes("02 01 d4 11 22");
-const rasl = bytes("12 01 c4 31 22");
-const prefixSei = bytes("4e 01 05 ff ff");
-const aud = bytes("46 01 50");
-const eos = bytes("48 01");
+const vps = hex("40 01 0c 01 ff ff 01 60 00 00 03 00 90 00 00 03");
+const sps = hex("42 01 01 01 60 00 00 03 00 90 00 00 03 00 00 03 00 3c a0");
+const pps = hex("44 01 c1 72 b4 62 40");
+const idr = hex("26 01 af 06 b8 63 ef 3a");
+const idrSlice2 = hex("26 01 2f 06 b8 63");
+const cra = hex("2a 01 ac 84 31 9a");
+const bla = hex("20 01 ac 21 44");
+const irap22 = hex("2c 01 aa bb");
+const trail = hex("02 01 d0 28 8e 7f");
+const trail2 = hex("02 01 d4 11 22");
+const rasl = hex("12 01 c4 31 22");
+const prefixSei = hex("4e 01 05 ff ff");
+const aud = hex("46 01 50");
+const eos = hex("48 01");
 const big = Uint8Array.from(
   { length: 3000 },
   (_, i) => (i === 0 ? 0x26 : i === 1 ? 0x01 : i === 2 ? 0xaf : (i * 7) & 0xff),
@@ -153,9 +154,9 @@ const cases: Case[] = [
     input: {
       packets: [
         rtp(0, 0, true, idr),
-        rtp(1, 3000, false, fu(trail, true, false, bytes("d0 01"))),
+        rtp(1, 3000, false, fu(trail, true, false, hex("d0 01"))),
         // 2 lost
-        rtp(3, 3000, true, fu(trail, false, true, bytes("02"))),
+        rtp(3, 3000, true, fu(trail, false, true, hex("02"))),
         rtp(4, 6000, true, trail2),
         rtp(5, 9000, true, cra),
       ],
@@ -172,7 +173,7 @@ const cases: Case[] = [
   },
   {
     name: "joined in the middle of an FU: not invalid, just before the first IRAP",
-    input: { packets: [rtp(0, 0, true, fu(idr, false, true, bytes("01"))), rtp(1, 3000, true, idr)] },
+    input: { packets: [rtp(0, 0, true, fu(idr, false, true, hex("01"))), rtp(1, 3000, true, idr)] },
     parsed: { units: [au(3000, [idr], true)], drops: { framesDropped: 1, framesBeforeRandom: 1 } },
   },
   {
@@ -180,15 +181,15 @@ const cases: Case[] = [
     input: {
       packets: [
         rtp(0, 0, true, idr),
-        rtp(1, 1, true, bytes("64 01 00 00 26 01 af")), // PACI
-        rtp(2, 2, true, bytes("66 01 01 02")), // type 51
+        rtp(1, 1, true, hex("64 01 00 00 26 01 af")), // PACI
+        rtp(2, 2, true, hex("66 01 01 02")), // type 51
         rtp(3, 3, true, ap(vps).subarray(0, 6)), // size past the payload
-        rtp(4, 4, true, bytes("60 01 00 01 40")), // AP unit shorter than a NAL unit header
-        rtp(5, 5, true, bytes("60 01")), // AP without units
-        rtp(6, 6, true, fu(idr, true, true, bytes("af"))), // S and E together
-        rtp(7, 7, true, bytes("62 01 b0 01")), // FuType 48
-        rtp(8, 8, true, bytes("62 01 93")), // FU without data
-        rtp(9, 9, true, bytes("26")), // shorter than a NAL unit header
+        rtp(4, 4, true, hex("60 01 00 01 40")), // AP unit shorter than a NAL unit header
+        rtp(5, 5, true, hex("60 01")), // AP without units
+        rtp(6, 6, true, fu(idr, true, true, hex("af"))), // S and E together
+        rtp(7, 7, true, hex("62 01 b0 01")), // FuType 48
+        rtp(8, 8, true, hex("62 01 93")), // FU without data
+        rtp(9, 9, true, hex("26")), // shorter than a NAL unit header
         rtp(10, 10, true, idr),
       ],
     },
@@ -243,12 +244,12 @@ nalCodecTests({
 });
 
 Deno.test("H265Packetizer: an AP's header takes the lowest LayerId and TID, and any F bit", () => {
-  const layered = bytes("02 0a d0 01"); // TRAIL_R, LayerId 1, TID 2
-  const forbidden = bytes("80 01 05"); // F set, type 0, TID 1
+  const layered = hex("02 0a d0 01"); // TRAIL_R, LayerId 1, TID 2
+  const forbidden = hex("80 01 05"); // F set, type 0, TID 1
   const [packet] = new H265Packetizer({ payloadType: PT, ssrc: SSRC }).packetize(au(0, [layered, forbidden]));
-  assert.deepStrictEqual(packet.subarray(12, 14), bytes("e0 01"));
+  assert.deepStrictEqual(packet.subarray(12, 14), hex("e0 01"));
   const [only] = new H265Packetizer({ payloadType: PT, ssrc: SSRC }).packetize(au(0, [layered, layered]));
-  assert.deepStrictEqual(only.subarray(12, 14), bytes("60 0a"));
+  assert.deepStrictEqual(only.subarray(12, 14), hex("60 0a"));
 });
 
 Deno.test("h265NalKind() classifies slices, IRAPs, first slices and AUDs", () => {
@@ -270,9 +271,9 @@ Deno.test("H265Depacketizer: sprop-max-don-diff above 0 (DONL) is refused at con
 Deno.test("H265Packetizer refuses what it cannot carry", () => {
   const pk = new H265Packetizer({ payloadType: PT, ssrc: SSRC });
   assert.throws(() => pk.packetize(au(0, [])), /no NAL units/);
-  assert.throws(() => pk.packetize(au(0, [bytes("26")])), /1 bytes/);
-  assert.throws(() => pk.packetize(au(0, [bytes("60 01 00")])), /cannot|not one/); // type 48
-  assert.throws(() => pk.packetize(au(0, [bytes("26 00 af")])), /not one/); // TID 0
+  assert.throws(() => pk.packetize(au(0, [hex("26")])), /1 bytes/);
+  assert.throws(() => pk.packetize(au(0, [hex("60 01 00")])), /cannot|not one/); // type 48
+  assert.throws(() => pk.packetize(au(0, [hex("26 00 af")])), /not one/); // TID 0
   assert.throws(
     () => new H265Packetizer({ payloadType: PT, ssrc: SSRC, maxPayloadBytes: 3 }),
     /maxPayloadBytes/,

@@ -22,10 +22,7 @@ import {
 } from "./testdata/encoded_video.ts";
 import { fuzzSteps, parseOrRefuse, REFUSED } from "../testing/fuzz.ts";
 import { type GoldenCase, goldenParseSteps, goldenSeeds } from "../testing/golden.ts";
-
-function hex(text: string): Uint8Array {
-  return Uint8Array.from(text.match(/[0-9a-f]{2}/gi) ?? [], (h) => parseInt(h, 16));
-}
+import { hex } from "./testdata/hex.ts";
 
 /** progressive_source_flag and frame_only_constraint_flag set: what x265 writes. */
 const PROGRESSIVE_FRAME_ONLY = 0x900000 * 2 ** 24;

@@ -12,10 +12,7 @@ import { nalType, splitAnnexB } from "./testdata/annex_b.ts";
 import { assertDecodesLikeClip, clipSamples, encodeClip, findBoxes } from "./testdata/encoded_video.ts";
 import { assertRoundTrip, fuzzSteps, parseOrRefuse, REFUSED } from "../testing/fuzz.ts";
 import { type GoldenCase, goldenParseSteps, goldenSeeds, goldenSerializeSteps } from "../testing/golden.ts";
-
-function hex(text: string): Uint8Array {
-  return Uint8Array.from(text.match(/[0-9a-f]{2}/gi) ?? [], (h) => parseInt(h, 16));
-}
+import { hex } from "./testdata/hex.ts";
 
 const vps = hex("40 01 0c 01 ff ff 01 60 00 00 03 00 90 00 00 03 00 00 03 00 3f 95 98 09");
 const sps = hex(

@@ -9,10 +9,7 @@ import {
 } from "./rbsp.ts";
 import { fuzzSteps, parseOrRefuse, REFUSED } from "../testing/fuzz.ts";
 import { type GoldenCase, goldenParseSteps, goldenSeeds, goldenSerializeSteps } from "../testing/golden.ts";
-
-function hex(text: string): Uint8Array {
-  return Uint8Array.from(text.match(/[0-9a-f]{2}/gi) ?? [], (h) => parseInt(h, 16));
-}
+import { hex } from "./testdata/hex.ts";
 
 /** input: a NAL unit payload; parsed: its RBSP; canonical: what addEmulationPrevention() writes. */
 const escapeCases: GoldenCase<Uint8Array, Uint8Array>[] = [

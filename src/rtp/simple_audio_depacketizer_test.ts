@@ -5,7 +5,6 @@ import { SimpleAudioPacketizer } from "./simple_audio_packetizer.ts";
 import { goldenParseSteps } from "../testing/golden.ts";
 import { Prng } from "../testing/prng.ts";
 import {
-  bytes,
   depacketize,
   depacketizerFuzzSteps,
   goldenPacketizeSteps,
@@ -14,11 +13,12 @@ import {
   rtp,
   SSRC,
 } from "./testdata/depacketizer_harness.ts";
+import { hex } from "./testdata/hex.ts";
 
 // 20 ms of PCMU at 8 kHz is 160 bytes; an Opus packet opens with its TOC byte (RFC 6716 §3.1).
 const pcmu = Uint8Array.from({ length: 160 }, (_, i) => 0xff - (i & 0x0f));
-const opus = bytes("78 07 c9 79 c8 c9 57 c0 a2 12 23 fa ef 67 f3 2e e4");
-const opusDtx = bytes("78");
+const opus = hex("78 07 c9 79 c8 c9 57 c0 a2 12 23 fa ef 67 f3 2e e4");
+const opusDtx = hex("78");
 const au = (pts: number, data: Uint8Array): AccessUnit => ({ pts, units: [data], random: true });
 
 interface Input {
@@ -60,7 +60,7 @@ const cases: Case[] = [
   },
   {
     name: "an empty payload and a packet that is not RTP are invalid",
-    input: { packets: [rtp(0, 0, false, new Uint8Array()), bytes("80 00 00"), rtp(1, 160, false, pcmu)] },
+    input: { packets: [rtp(0, 0, false, new Uint8Array()), hex("80 00 00"), rtp(1, 160, false, pcmu)] },
     parsed: { units: [au(160, pcmu)], drops: { packetsInvalid: 2 } },
   },
   {

@@ -1,19 +1,7 @@
-/** Byte helpers for the fMP4 unit tests: hex tables, boxes picked out of a tree, its fuzz check. Test-only. */
+/** Box helpers for the fMP4 unit tests: boxes picked out of a tree, and its fuzz check. Test-only. */
 import assert from "node:assert/strict";
 import { type Box, Fmp4ParseError, readBoxes } from "../box_reader.ts";
 import { parseOrRefuse, REFUSED } from "../../testing/fuzz.ts";
-
-/** Bytes from hex; spaces and `|` (field separators in the tables) are ignored. */
-export function hex(text: string): Uint8Array {
-  const clean = text.replace(/[\s|]/g, "");
-  if (!/^([0-9a-fA-F]{2})*$/.test(clean)) throw new Error(`Not hex: ${text}`);
-  return Uint8Array.from(clean.match(/../g) ?? [], (h) => parseInt(h, 16));
-}
-
-/** Lower-case hex of bytes, no separators. */
-export function toHex(bytes: Uint8Array): string {
-  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /** The box at `path` ("moov/trak/tkhd"; the first of each type) in `bytes`, or throws. */
 export function boxAt(bytes: Uint8Array, path: string): Box {

@@ -32,10 +32,6 @@ export function rtp(
   });
 }
 
-export function bytes(hex: string): Uint8Array {
-  return Uint8Array.from(hex.split(" ").filter((h) => h !== ""), (h) => parseInt(h, 16));
-}
-
 export function concat(...parts: (Uint8Array | number[])[]): Uint8Array {
   const out: number[] = [];
   for (const p of parts) out.push(...p);
