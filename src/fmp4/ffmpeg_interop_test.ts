@@ -26,6 +26,7 @@ const FFMPEG_QUIET = ["-hide_banner", "-v", "error", "-y"];
 const VIDEO_SOURCE = ["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-t", "2"];
 /** 2 s of a 440 Hz tone. */
 const tone = (rate: number) => ["-f", "lavfi", "-i", `sine=frequency=440:sample_rate=${rate}`, "-t", "2"];
+const STEREO_TONE = [...tone(48000), "-ac", "2"];
 const VIDEO_TIMESCALE = 90000;
 
 /** One track's samples in decode order with their decode times, before they are cut into fragments. */
@@ -127,9 +128,7 @@ async function encodeVideo(
 async function encodeAac(dir: string, id = 1): Promise<TrackMedia> {
   await runTool("ffmpeg", [
     ...FFMPEG_QUIET,
-    ...tone(48000),
-    "-ac",
-    "2",
+    ...STEREO_TONE,
     "-c:a",
     "aac",
     "-b:a",
@@ -154,9 +153,7 @@ async function encodeAac(dir: string, id = 1): Promise<TrackMedia> {
 async function encodeOpus(dir: string): Promise<TrackMedia> {
   await runTool("ffmpeg", [
     ...FFMPEG_QUIET,
-    ...tone(48000),
-    "-ac",
-    "2",
+    ...STEREO_TONE,
     "-c:a",
     "libopus",
     "-b:a",
