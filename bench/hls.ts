@@ -7,8 +7,9 @@
  * --hls N: one stream, N low-latency HLS players in load processes (bench/hls_client.ts, each
  * player as hls.js in low-latency mode: blocking playlist reloads, every part) against N RTSP
  * viewers of the same stream: server CPU, part bytes delivered per server core, each part's
- * listed-to-received and dated-end-to-received latency and its newest frame's send-to-received,
- * HTTP errors; the RTSP rows are the fan-out bench's own.
+ * listed-to-received and dated-end-to-received latency and its newest frame's send-to-received
+ * (from a probe process of 8 players, so they are not the crowd's own event-loop lag; the crowd's
+ * are given too), HTTP errors; the RTSP rows are the fan-out bench's own.
  *
  * --record M: M streams with a few RTSP viewers each, not recorded / recorded (paths with
  * record: true, into a temporary directory) / recorded with HLS players too: server CPU, the
@@ -18,7 +19,7 @@
 import { parseArgs } from "node:util";
 import type { AlongsideRun, FanoutResult, printResult, runScenario } from "./fanout.ts";
 import type { HlsLoadPlan, HlsLoadReport } from "./hls_client.ts";
-import { cores, percentile, sampleProc } from "./measure.ts";
+import { cores, percentile, sampleCpu, sampleProc } from "./measure.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const OUT = `${ROOT}bench/out`;
@@ -30,11 +31,13 @@ deno task bench --record M [options]  M streams not recorded, recorded, recorded
   --ramp S             seconds to start the players / viewers (default 10)
   --duration S         steady phase seconds (default 20)
   --rounds R           times each run is repeated, the order reversed every other round (default 2)
-  --hls-processes K    HLS load processes (default 2)
+  --hls-processes K    HLS load processes (default 2), besides a probe process of 8 players
   --joiners N          RTSP viewers joining in the steady phase, for the join figures (default 10)
   --workers N          dm-live workers (default 0 = one per core)
   --set KEY=VALUE      any other dm-live config key for every run (repeatable)
   --json FILE          where to write the JSON results (default bench/out/hls-<time>.json)
+  --quiet PCT          before each run, wait (up to 10 min) until the machine is PCT % idle over 5 s
+                       (a machine shared with other work; default 0: do not wait)
  --hls only:
   --no-rtsp            only the HLS runs
  --record only:
@@ -52,6 +55,18 @@ function freePort(): number {
   return port;
 }
 
+/** Waits until the machine was at least `pct` % idle over 5 s, at most `maxMs`; the idle % seen last. */
+async function quiet(pct: number, maxMs: number): Promise<number> {
+  const deadline = Date.now() + maxMs;
+  for (;;) {
+    const a = sampleCpu();
+    await new Promise((r) => setTimeout(r, 5000));
+    const b = sampleCpu();
+    const idle = (100 * (b.idle - a.idle)) / (b.total - a.total);
+    if (idle >= pct || Date.now() > deadline) return idle;
+  }
+}
+
 const sleepUntil = (at: number) => new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
 
 /** p50 and p99 of some samples (NaN without). */
@@ -65,6 +80,31 @@ function p5099(xs: number[]): P50P99 {
   return { p50: percentile(xs, 50), p99: percentile(xs, 99), samples: xs.length };
 }
 
+/** HLS players in the probe process, whose latencies are the ones reported. */
+const PROBE_PLAYERS = 8;
+
+/** Per part received in the steady window, ms. */
+export interface HlsLatency {
+  /** The playlist listing a part arrived -> the part's last byte. */
+  listedToReceivedMs: P50P99;
+  /** The part's end as its playlist dates it (EXT-X-PROGRAM-DATE-TIME) -> the playlist listing it arrived. */
+  pdtEndToListedMs: P50P99;
+  /** The part's dated end -> its last byte. */
+  pdtEndToReceivedMs: P50P99;
+  /** The part's newest video frame's send stamp -> the part's last byte (stamped publisher only). */
+  stampToReceivedMs: P50P99;
+}
+
+function latency(reports: HlsLoadReport[]): HlsLatency {
+  const all = (k: keyof HlsLoadReport) => reports.flatMap((r) => r[k] as number[]);
+  return {
+    listedToReceivedMs: p5099(all("listedToReceivedMs")),
+    pdtEndToListedMs: p5099(all("pdtEndToListedMs")),
+    pdtEndToReceivedMs: p5099(all("pdtEndToReceivedMs")),
+    stampToReceivedMs: p5099(all("stampToReceivedMs")),
+  };
+}
+
 /** What the HLS players of one run measured, summed over the load processes. */
 export interface HlsFigures {
   players: number;
@@ -76,14 +116,11 @@ export interface HlsFigures {
   playlistMbps: number;
   partsPerS: number;
   playlistsPerS: number;
-  /** The playlist listing a part arrived -> the part's last byte. */
-  listedToReceivedMs: P50P99;
-  /** The part's end as its playlist dates it (EXT-X-PROGRAM-DATE-TIME) -> its last byte. */
-  pdtEndToReceivedMs: P50P99;
-  /** The part's dated end -> the playlist listing it arrived. */
-  pdtEndToListedMs: P50P99;
-  /** The part's newest video frame's send stamp -> the part's last byte (stamped publisher only). */
-  stampToReceivedMs: P50P99;
+  /** Players of the probe process, and their latencies (the reported ones). */
+  probePlayers: number;
+  latency: HlsLatency;
+  /** The same over the other players (the crowd's own event-loop lag included). */
+  crowdLatency: HlsLatency;
   /** Over the players, the longest wait between two parts: median and worst, ms. */
   maxPartGapMs: { p50: number; max: number };
   /** Playlists that skipped parts the player had not been listed. */
@@ -99,11 +136,16 @@ async function hlsPlayers(
   run: AlongsideRun,
   o: { hlsPort: number; players: number; processes: number; paths: string[] },
 ): Promise<HlsFigures> {
-  const procs = Array.from({ length: o.processes }, (_, k) => {
+  // Processes 0..K-1 hold the crowd, process K is the probe.
+  const probe = Math.min(PROBE_PLAYERS, o.players);
+  const crowd = o.players - probe;
+  const procs = Array.from({ length: o.processes + 1 }, (_, k) => {
     const plan: HlsLoadPlan = {
       // Each process on its own loopback address, as the RTSP load processes.
       urls: o.paths.map((p) => `http://127.0.0.${k + 20}:${o.hlsPort}/${p}/index.m3u8`),
-      clients: Math.floor(o.players / o.processes) + (k < o.players % o.processes ? 1 : 0),
+      clients: k === o.processes
+        ? probe
+        : Math.floor(crowd / o.processes) + (k < crowd % o.processes ? 1 : 0),
       rampStartAt: run.rampStartAt,
       rampEndAt: run.rampEndAt,
       steadyStartAt: run.steadyStartAt,
@@ -138,10 +180,9 @@ async function hlsPlayers(
       playlistMbps: (sum("playlistBytes") * 8) / steadyS / 1e6,
       partsPerS: sum("parts") / steadyS,
       playlistsPerS: sum("playlists") / steadyS,
-      listedToReceivedMs: p5099(all("listedToReceivedMs")),
-      pdtEndToReceivedMs: p5099(all("pdtEndToReceivedMs")),
-      pdtEndToListedMs: p5099(all("pdtEndToListedMs")),
-      stampToReceivedMs: p5099(all("stampToReceivedMs")),
+      probePlayers: probe,
+      latency: latency(reports.slice(o.processes)),
+      crowdLatency: latency(reports.slice(0, o.processes)),
       maxPartGapMs: { p50: percentile(gaps, 50), max: gaps.reduce((m, x) => Math.max(m, x), 0) },
       jumps: sum("jumps"),
       errors,
@@ -239,6 +280,17 @@ export interface HlsBenchRow {
   fanout: FanoutResult;
   hls?: HlsFigures;
   disk?: DiskFigures;
+  /**
+   * Cores the machine was busy in the steady window minus the server's, the RTSP and HLS load
+   * processes': the publisher and whatever else ran on the machine (other helpers' tests).
+   */
+  otherCores: number;
+}
+
+/** What else kept the machine busy in a run (see HlsBenchRow.otherCores). */
+function otherCores(fo: FanoutResult, hls?: HlsFigures): number {
+  const busy = (1 - fo.machineIdlePct / 100 - (fo.machineStealPct ?? 0) / 100) * fo.machine.cores;
+  return busy - fo.serverCores - fo.loadCores - (hls?.loadCores ?? 0);
 }
 
 export interface HlsBenchResult {
@@ -263,11 +315,13 @@ function printHls(h: HlsFigures, serverCores: number, log = console.log): void {
       f(h.gbps / serverCores)
     } Gbit/s of parts per server core`,
   );
-  log(`  part listed -> received p50/p99        ${ms(h.listedToReceivedMs)} ms`);
-  log(`  part dated end -> listed p50/p99       ${ms(h.pdtEndToListedMs)} ms`);
-  log(`  part dated end -> received p50/p99     ${ms(h.pdtEndToReceivedMs)} ms`);
-  if (h.stampToReceivedMs.samples > 0) {
-    log(`  newest frame sent -> received p50/p99  ${ms(h.stampToReceivedMs)} ms`);
+  const l = h.latency, c = h.crowdLatency;
+  log(`  latency p50/p99 ms, probe (${h.probePlayers} players) | crowd (${h.players - h.probePlayers})`);
+  log(`    part listed -> received        ${ms(l.listedToReceivedMs)} | ${ms(c.listedToReceivedMs)}`);
+  log(`    part dated end -> listed       ${ms(l.pdtEndToListedMs)} | ${ms(c.pdtEndToListedMs)}`);
+  log(`    part dated end -> received     ${ms(l.pdtEndToReceivedMs)} | ${ms(c.pdtEndToReceivedMs)}`);
+  if (l.stampToReceivedMs.samples > 0) {
+    log(`    newest frame sent -> received  ${ms(l.stampToReceivedMs)} | ${ms(c.stampToReceivedMs)}`);
   }
   log(
     `  longest wait between parts, per player: median ${f(h.maxPartGapMs.p50, 0)} ms, worst ${
@@ -284,9 +338,9 @@ export function summaryTable(result: HlsBenchResult): string[] {
   const out: string[] = [];
   if (result.mode === "hls") {
     out.push(
-      "| run | viewers | Gbit/s | server cores | Gbit/s per server core | latency p50 / p99 ms | errors | steal % |",
+      "| run | viewers | Gbit/s | server cores | Gbit/s per server core | latency p50 / p99 ms | errors | steal % | other cores |",
     );
-    out.push("| --- | ---: | ---: | ---: | ---: | --- | --- | ---: |");
+    out.push("| --- | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: |");
     for (const r of result.rows) {
       const fo = r.fanout;
       if (r.kind === "hls" && r.hls) {
@@ -296,9 +350,9 @@ export function summaryTable(result: HlsBenchResult): string[] {
           `| HLS (parts) | ${h.players} | ${f(h.gbps, 3)} | ${f(fo.serverCores)} | ${
             f(h.gbps / fo.serverCores)
           } | ` +
-            `listed->received ${ms(h.listedToReceivedMs)}; sent->received ${
-              ms(h.stampToReceivedMs)
-            } | ${errs} | ${f(fo.machineStealPct ?? NaN, 1)} |`,
+            `listed->received ${ms(h.latency.listedToReceivedMs)}; sent->received ${
+              ms(h.latency.stampToReceivedMs)
+            } | ${errs} | ${f(fo.machineStealPct ?? NaN, 1)} | ${f(r.otherCores)} |`,
         );
       } else {
         out.push(
@@ -307,15 +361,15 @@ export function summaryTable(result: HlsBenchResult): string[] {
           } | ` +
             `sent->received ${f(fo.addedDelayMs.p50, 1)} / ${f(fo.addedDelayMs.p99, 1)} | ${
               fo.failed + fo.disconnects + fo.rtpGaps
-            } | ${f(fo.machineStealPct ?? NaN, 1)} |`,
+            } | ${f(fo.machineStealPct ?? NaN, 1)} | ${f(r.otherCores)} |`,
         );
       }
     }
   } else {
     out.push(
-      "| run | server cores | write_bytes MB/s | recordings MB/s | RTSP Gbit/s per core | RTSP delay p50 / p99 ms | join key p99 ms | gaps | HLS sent->received p50 / p99 ms | steal % |",
+      "| run | server cores | write_bytes MB/s | recordings MB/s | RTSP Gbit/s per core | RTSP delay p50 / p99 ms | join key p99 ms | gaps | HLS sent->received p50 / p99 ms | steal % | other cores |",
     );
-    out.push("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- | ---: |");
+    out.push("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- | ---: | ---: |");
     for (const r of result.rows) {
       const fo = r.fanout;
       out.push(
@@ -323,9 +377,9 @@ export function summaryTable(result: HlsBenchResult): string[] {
           f(r.disk?.recordingsMBps ?? NaN)
         } | ${f(fo.gbpsPerServerCore)} | ${f(fo.addedDelayMs.p50, 1)} / ${f(fo.addedDelayMs.p99, 1)} | ${
           f(fo.joinFirstKeyframeMs.p99, 1)
-        } | ${fo.rtpGaps} | ${r.hls ? ms(r.hls.stampToReceivedMs) : ""} | ${
+        } | ${fo.rtpGaps} | ${r.hls ? ms(r.hls.latency.stampToReceivedMs) : ""} | ${
           f(fo.machineStealPct ?? NaN, 1)
-        } |`,
+        } | ${f(r.otherCores)} |`,
       );
     }
   }
@@ -355,6 +409,7 @@ export async function hlsMain(args: string[], { runScenario, printResult }: Fano
       set: { type: "string", multiple: true },
       json: { type: "string" },
       "no-rtsp": { type: "boolean" },
+      quiet: { type: "string", default: "0" },
       "viewers-per-stream": { type: "string", default: "4" },
       "hls-players": { type: "string", default: "100" },
       "hls-streams": { type: "string", default: "1" },
@@ -386,7 +441,17 @@ export async function hlsMain(args: string[], { runScenario, printResult }: Fano
     machine: { cores: navigator.hardwareConcurrency, os: Deno.build.os, deno: Deno.version.deno },
     rows: [],
   };
-  const show = (row: HlsBenchRow) => {
+  const waitQuiet = async () => {
+    const pct = Number(a.quiet);
+    if (!(pct > 0)) return;
+    const t0 = Date.now();
+    const idle = await quiet(pct, 600_000);
+    console.log(
+      `\n(waited ${f((Date.now() - t0) / 1000, 0)} s for a quiet machine: ${f(idle, 0)} % idle over 5 s)`,
+    );
+  };
+  const show = (r: Omit<HlsBenchRow, "otherCores">) => {
+    const row: HlsBenchRow = { ...r, otherCores: otherCores(r.fanout, r.hls) };
     const fo = row.fanout;
     if (row.kind === "hls") {
       // No RTSP viewers in this run: the server's lines only.
@@ -424,6 +489,9 @@ export async function hlsMain(args: string[], { runScenario, printResult }: Fano
         } MB/s (${d.files} files); fragments dropped ${d.fragmentsDropped}, record errors ${d.recordErrors}`,
       );
     }
+    console.log(
+      `  other processes ${f(row.otherCores)} cores busy (the publisher, other tests on the machine)`,
+    );
     result.rows.push(row);
   };
 
@@ -433,6 +501,7 @@ export async function hlsMain(args: string[], { runScenario, printResult }: Fano
     const kinds: ("hls" | "rtsp")[] = a["no-rtsp"] ? ["hls"] : ["hls", "rtsp"];
     for (let round = 0; round < rounds; round++) {
       for (const kind of round % 2 === 0 ? kinds : [...kinds].reverse()) {
+        await waitQuiet();
         const hlsPort = freePort();
         const serverSet = [...(a.set ?? []), `hls.port=${hlsPort}`];
         if (kind === "hls") {
@@ -468,6 +537,7 @@ export async function hlsMain(args: string[], { runScenario, printResult }: Fano
     const hlsStreams = Math.min(m, Math.max(1, Number(a["hls-streams"])));
     for (let round = 0; round < rounds; round++) {
       for (const kind of round % 2 === 0 ? kinds : [...kinds].reverse()) {
+        await waitQuiet();
         const hlsPort = freePort();
         const dir = await Deno.makeTempDir({ prefix: "dm-live-bench-rec-" });
         const entry: Record<string, unknown> = {
