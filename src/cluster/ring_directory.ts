@@ -54,6 +54,7 @@ interface StreamRings {
 }
 
 interface Grant {
+  /** The requester and its request's id (ids are per worker). */
   readonly worker: number;
   readonly id: number;
   readonly ring: RingRecord;
@@ -66,6 +67,7 @@ export class RingDirectory {
   readonly pool: RingPool;
   readonly #records = new Map<number, RingRecord>();
   readonly #streams = new Map<number, StreamRings>();
+  /** Grants waiting for acknowledgements, by ring id (request ids are only unique per worker). */
   readonly #grants = new Map<number, Grant>();
   readonly #post: (worker: number, msg: MainToWorker) => void;
   readonly #workers: () => Iterable<number>;
@@ -133,7 +135,7 @@ export class RingDirectory {
     }
     for (const g of [...this.#grants.values()]) {
       if (g.worker === worker) {
-        this.#grants.delete(g.id);
+        this.#grants.delete(g.ring.id);
         this.#discard(g.ring);
         continue;
       }
@@ -153,7 +155,7 @@ export class RingDirectory {
     const rec = this.#make(streamId, c, s.trackCount, "pending");
     s.rings.add(rec);
     const g: Grant = { worker: from, id, ring: rec, awaiting: new Set() };
-    this.#grants.set(id, g);
+    this.#grants.set(rec.id, g);
     for (const w of this.#workers()) {
       rec.holders.add(w);
       g.awaiting.add(w);
@@ -164,12 +166,10 @@ export class RingDirectory {
 
   /** ringAck: worker `from` has ring `ringId`. */
   ack(from: number, ringId: number): void {
-    for (const g of this.#grants.values()) {
-      if (g.ring.id !== ringId) continue;
-      g.awaiting.delete(from);
-      this.#maybeGrant(g);
-      return;
-    }
+    const g = this.#grants.get(ringId);
+    if (g === undefined) return;
+    g.awaiting.delete(from);
+    this.#maybeGrant(g);
   }
 
   /** ringMoved: the stream's writer moved to ring `ringId`. */
@@ -288,8 +288,8 @@ export class RingDirectory {
   }
 
   #maybeGrant(g: Grant): void {
-    if (g.awaiting.size > 0 || !this.#grants.has(g.id)) return;
-    this.#grants.delete(g.id);
+    if (g.awaiting.size > 0 || this.#grants.get(g.ring.id) !== g) return;
+    this.#grants.delete(g.ring.id);
     const s = this.#streams.get(g.ring.streamId);
     if (s === undefined || s.ended || g.ring.state !== "pending") {
       this.#post(g.worker, { type: "ringGrant", id: g.id, ok: false });

@@ -153,3 +153,20 @@ Deno.test("RingDirectory: a ring granted and not used (ringDiscard) is retired; 
   dir.released(0, b.id);
   assert.equal(dir.report().poolRings, 1);
 });
+
+Deno.test("RingDirectory: requests of two workers with the same id are granted each to its worker", () => {
+  const { dir, of } = setup([0, 1]);
+  dir.first(7, 1);
+  dir.first(8, 1);
+  dir.request(0, 5, 7, 1 << 19);
+  dir.request(1, 5, 8, 1 << 19);
+  for (const [, m] of of("ringAdded")) {
+    const id = new SharedRing((m as Extract<MainToWorker, { type: "ringAdded" }>).sab).id;
+    dir.ack(0, id);
+    dir.ack(1, id);
+  }
+  const grants = of("ringGrant").map((
+    [w, m],
+  ) => [w, m.type === "ringGrant" && m.ok && new SharedRing(m.sab!).dataBytes]);
+  assert.deepEqual(grants, [[0, 1 << 19], [1, 1 << 19]]);
+});

@@ -244,6 +244,8 @@ export class RingWriter {
     if (this.#hasGop && ((this.#gopStart - from) | 0) < 0) from = this.#gopStart;
     const pin = this.#pinned;
     if (this.#hasPin && ((pin - from) | 0) < 0 && ((pin - this.#tail) | 0) >= 0) from = pin;
+    // A batch larger than the ring evicted the last published head itself: what is left.
+    if (((from - this.#tail) | 0) < 0) from = this.#tail;
     return from;
   }
 
