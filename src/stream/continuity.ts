@@ -6,6 +6,7 @@
  */
 import { HDR, SLOT, SLOT_FLAG_TRACK_MASK, SLOT_WORDS } from "../ring/ring_layout.ts";
 import type { SharedRing } from "../ring/shared_ring.ts";
+import { clockSsrc } from "../ring/track_clock.ts";
 import {
   rtpPayloadType,
   rtpSequence,
@@ -49,6 +50,15 @@ export function trackEnds(ring: SharedRing, clockRates: readonly number[]): Trac
     e.payloadType = rtpPayloadType(ring.data, off);
     e.ssrc = rtpSsrc(ring.data, off);
     missing--;
+  }
+  // A track whose last packet the ring no longer holds (a move copies from the newest GOP start,
+  // or only the last batch when that start was evicted): its SSRC from the header, which keeps the
+  // newest packet's and is carried across moves. Without it, replays would pass as new packets.
+  for (const [t, e] of ends.entries()) {
+    if (e.seq === -1 || e.ssrc !== -1 || t >= ring.trackCount) continue;
+    // 0 is the cleared word of a ring that never held the track's packets.
+    const ssrc = clockSsrc(ring.header, t);
+    if (ssrc !== 0) e.ssrc = ssrc;
   }
   return ends;
 }

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { buildRtpPacket, rtpSequence, rtpSsrc, rtpTimestamp } from "../rtp/rtp_header.ts";
 import { RingWriter } from "../ring/ring_writer.ts";
 import { SharedRing } from "../ring/shared_ring.ts";
+import { HDR } from "../ring/ring_layout.ts";
+import { storeClockSsrc } from "../ring/track_clock.ts";
 import { Continuity, type TrackEnd, trackEnds } from "./continuity.ts";
 
 const pkt = (seq: number, ts: number, ssrc: number, pt = 96) =>
@@ -30,6 +32,22 @@ Deno.test("trackEnds() reads each track's last sequence, timestamp, SSRC and pay
   assert.deepEqual(ends[1], { seq: 500, timestamp: 7, ssrc: 0xbbbb0002, payloadType: 97, clockRate: 44100 });
   assert.equal(ends[2].seq, -1, "a track without packets");
   assert.equal(ends[2].ssrc, -1);
+});
+
+Deno.test("trackEnds(): a track whose last packet the ring no longer holds takes its SSRC from the header", () => {
+  const ring = SharedRing.create(64, 1 << 17, 2);
+  const w = new RingWriter(ring);
+  const a = pkt(10, 1000, 0xaaaa0001);
+  w.append(a, 0, a.length, 0, 0);
+  w.publish();
+  // Track 1's packets were before what the ring holds (a move copied from later on): only the
+  // header knows its last sequence, timestamp and SSRC.
+  ring.header[HDR.TRACKS + 2] = 500;
+  ring.header[HDR.TRACKS + 3] = 7;
+  storeClockSsrc(ring.header, 1, 0xbbbb0002);
+  const ends = trackEnds(ring, [90000, 44100]);
+  assert.equal(ends[1].ssrc, 0xbbbb0002, "so its replays are still recognised");
+  assert.equal(ends[1].payloadType, -1, "kept as the new publisher sends it");
 });
 
 Deno.test("Continuity: sequence follows on, timestamps advance by the gap, SSRC and payload type are kept", () => {
