@@ -1,8 +1,12 @@
 /**
  * Buffers of ended rings kept for new ones, instead of leaving them to the garbage collector (which
  * frees a SharedArrayBuffer only once every worker's isolate has collected its wrapper: minutes, in
- * a server that allocates little). Bounded by `ring.poolBytes`; the oldest buffers go first when a
- * newer one needs the room. main.ts's ring directory is its only user (one owner: no locking).
+ * a server that allocates little). Bounded by `ring.poolBytes`. When a buffer does not fit, the
+ * largest class goes first (the oldest of it), and a buffer larger than every pooled one is not
+ * kept: every stream starts in the smallest class and grows through the next ones, so small rings
+ * are the ones new streams take (a flood of 100 streams growing to 1 MiB reused 26 rings a round
+ * with oldest-first, which filled the pool with the 1 MiB rings that ended last). main.ts's ring
+ * directory is its only user (one owner: no locking).
  *
  * A buffer enters the pool only when no worker reads it any more (cluster/ring_directory.ts), and
  * leaves it through SharedRing.init, which clears its header and slot index: nothing of its last
@@ -18,8 +22,6 @@ import type { RingClass } from "./ring_classes.ts";
 interface Pooled {
   readonly sab: SharedArrayBuffer;
   readonly ringClass: RingClass;
-  /** Order of entry, over every class. */
-  readonly order: number;
 }
 
 /** What the pool did, for /metrics and the API. */
@@ -37,7 +39,6 @@ export class RingPool {
   readonly #free = new Map<number, Pooled[]>();
   #bytes = 0;
   #rings = 0;
-  #order = 0;
   readonly #maxBytes: () => number;
   readonly counters: RingPoolCounters = { reused: 0, pooled: 0, dropped: 0 };
   /** Told of every buffer that enters the pool or leaves the server's hands (page release). */
@@ -81,14 +82,17 @@ export class RingPool {
   put(sab: SharedArrayBuffer, c: RingClass): boolean {
     const max = this.#maxBytes();
     this.#onIdle(sab);
-    if (sab.byteLength > max) {
-      this.counters.dropped++;
-      return false;
+    while (this.#bytes + sab.byteLength > max) {
+      const victim = this.#largest();
+      if (victim === undefined || victim[0].ringClass.dataBytes < c.dataBytes) {
+        this.counters.dropped++;
+        return false;
+      }
+      this.#drop(victim);
     }
-    while (this.#bytes + sab.byteLength > max) this.#dropOldest();
     let list = this.#free.get(c.dataBytes);
     if (list === undefined) this.#free.set(c.dataBytes, list = []);
-    list.push({ sab, ringClass: c, order: this.#order++ });
+    list.push({ sab, ringClass: c });
     this.#bytes += sab.byteLength;
     this.#rings++;
     this.counters.pooled++;
@@ -109,16 +113,23 @@ export class RingPool {
 
   /** Lets go of every pooled buffer. */
   clear(): void {
-    while (this.#rings > 0) this.#dropOldest();
+    for (let v = this.#largest(); v !== undefined; v = this.#largest()) this.#drop(v);
   }
 
-  /** Drops the pooled buffer that waited longest (each class's list is oldest first). */
-  #dropOldest(): void {
-    let victim: Pooled[] | undefined;
+  /** The list of the largest class with a pooled buffer (oldest first), or undefined when empty. */
+  #largest(): Pooled[] | undefined {
+    let best: Pooled[] | undefined;
     for (const l of this.#free.values()) {
-      if (l.length > 0 && (victim === undefined || l[0].order < victim[0].order)) victim = l;
+      if (l.length > 0 && (best === undefined || l[0].ringClass.dataBytes > best[0].ringClass.dataBytes)) {
+        best = l;
+      }
     }
-    const p = victim!.shift()!;
+    return best;
+  }
+
+  /** Drops the oldest buffer of the list. */
+  #drop(list: Pooled[]): void {
+    const p = list.shift()!;
     this.#bytes -= p.sab.byteLength;
     this.#rings--;
     this.counters.dropped++;

@@ -26,21 +26,28 @@ Deno.test("RingPool hands a buffer back only for its class, newest first, and co
   assert.deepEqual(pool.counters, { reused: 2, pooled: 3, dropped: 0 });
 });
 
-Deno.test("RingPool keeps at most ring.poolBytes: the oldest go first, a buffer larger than the bound is not kept", () => {
+Deno.test("RingPool keeps at most ring.poolBytes: the largest class goes first, a buffer larger than every pooled one is not kept", () => {
   let max = c256.byteLength + c128.byteLength;
   const pool = new RingPool(() => max);
-  const first = buffer(c256), second = buffer(c128), third = buffer(c256);
+  const first = buffer(c256), second = buffer(c128), third = buffer(c256), small = buffer(c128);
   pool.put(first, c256);
   pool.put(second, c128);
-  pool.put(third, c256); // no room for it beside both: the oldest (first) goes
+  assert.equal(
+    pool.put(third, c256),
+    true,
+    "no room beside both: the oldest of the largest class (first) goes",
+  );
   assert.equal(pool.bytes, c128.byteLength + c256.byteLength);
-  assert.ok(pool.bytes <= max);
-  assert.equal(pool.take(c256), third);
-  assert.equal(pool.take(c128), second);
+  assert.equal(pool.put(small, c128), true, "a small one pushes out a large one");
+  assert.deepEqual(pool.classes().map((x) => [x.dataBytes, x.rings]), [[c128.dataBytes, 2]]);
+  assert.equal(pool.put(buffer(c256), c256), false, "larger than every pooled one, and no room: not kept");
   assert.equal(pool.put(buffer(c512), c512), false, "larger than the whole bound");
+  assert.ok(pool.bytes <= max);
+  assert.equal(pool.take(c128), small);
+  assert.equal(pool.take(c128), second);
   max = 0;
   assert.equal(pool.put(buffer(c128), c128), false, "0: no pool");
-  assert.deepEqual(pool.counters, { reused: 2, pooled: 3, dropped: 3 });
+  assert.deepEqual(pool.counters, { reused: 2, pooled: 4, dropped: 5 });
   assert.equal(pool.rings, 0);
 });
 
