@@ -47,6 +47,22 @@ deno task bench --record M [options]  M streams not recorded, recorded, recorded
   --record-part-ms MS  recordPartDurationMs (default: the server's, 1000)
   --record-segment-ms MS  recordSegmentDurationMs (default: the server's, one hour)`;
 
+/** HEAD of the tree the server runs from, and whether its server code differs from it. */
+async function treeState(): Promise<{ commit: string; dirty: boolean }> {
+  const git = async (...args: string[]) => {
+    const out = await new Deno.Command("git", {
+      args: ["-C", ROOT, ...args],
+      stdout: "piped",
+      stderr: "null",
+    })
+      .output();
+    return out.success ? new TextDecoder().decode(out.stdout).trim() : "";
+  };
+  const commit = await git("rev-parse", "--short", "HEAD");
+  const changes = await git("status", "--porcelain", "--", "main.ts", "src", "workers");
+  return { commit: commit || "unknown", dirty: changes !== "" };
+}
+
 /** A TCP port free now on every address (the kernel's pick), for hls.port. */
 function freePort(): number {
   const l = Deno.listen({ hostname: "0.0.0.0", port: 0 });
@@ -297,6 +313,9 @@ export interface HlsBenchResult {
   mode: "hls" | "record";
   date: string;
   command: string;
+  /** The tree measured: HEAD, and whether main.ts, src/ or workers/ differ from it. */
+  commit: string;
+  dirty: boolean;
   machine: { cores: number; os: string; deno: string };
   rows: HlsBenchRow[];
 }
@@ -438,6 +457,7 @@ export async function hlsMain(args: string[], { runScenario, printResult }: Fano
     mode: a.hls !== undefined ? "hls" : "record",
     date: new Date().toISOString(),
     command: `deno task bench ${args.join(" ")}`,
+    ...(await treeState()),
     machine: { cores: navigator.hardwareConcurrency, os: Deno.build.os, deno: Deno.version.deno },
     rows: [],
   };
@@ -580,7 +600,7 @@ export async function hlsMain(args: string[], { runScenario, printResult }: Fano
       }
     }
   }
-  console.log("");
+  console.log(`\n${result.command} at ${result.commit}${result.dirty ? " (server code changed since)" : ""}`);
   for (const line of summaryTable(result)) console.log(line);
   const file = a.json ?? `${OUT}/hls-${result.date.replace(/[:.]/g, "-")}.json`;
   await Deno.writeTextFile(file, JSON.stringify(result, null, 2) + "\n");
