@@ -108,13 +108,13 @@ const dec = new TextDecoder();
 const openConns = new Set<Deno.TcpConn>();
 
 /** An HTTP answer: status and the whole body. */
-interface HttpAnswer {
+export interface HttpAnswer {
   status: number;
   body: Uint8Array;
 }
 
 /** One keep-alive HTTP/1.1 connection: GETs one after the other. */
-class HttpConn {
+export class HttpConn {
   #conn: Deno.TcpConn | null = null;
   #buf = new Uint8Array(16 * 1024);
   #start = 0;
