@@ -79,7 +79,7 @@ export class WorkerMedia {
   }
 
   /** Opens the HLS port; its failure is logged and RTSP serves on. */
-  async start(): Promise<void> {
+  start(): void {
     for (const s of this.#directory.streams()) this.streamAdded(s.path);
     if (this.#muxers === null) return;
     const ctx = this.#ctx;

@@ -203,7 +203,11 @@ export class WorkerRuntime {
     }
     if (this.ctx.worker === 0) {
       this.#media = new WorkerMedia(this.ctx, this.#directory, (m) => this.#post(m));
-      this.#media.start().catch((e) => this.ctx.log.error(`HLS and recording: ${(e as Error)?.stack ?? e}`));
+      try {
+        this.#media.start();
+      } catch (e) {
+        this.ctx.log.error(`HLS and recording: ${(e as Error)?.stack ?? e}`);
+      }
     }
     this.#post({ type: "ready", worker: this.ctx.worker, port: this.#listener.port });
   }
