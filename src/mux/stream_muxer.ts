@@ -68,6 +68,21 @@ const H265_VPS = 32;
 const H265_SPS = 33;
 const H265_PPS = 34;
 
+/**
+ * Whether an in-band parameter set may replace the one in force: an SPS that does not parse would
+ * leave the stream without an init segment (one from the SDP that does is kept instead).
+ */
+function spsParses(codec: string, type: number, nal: Uint8Array): boolean {
+  if (type !== (codec === "h264" ? H264_SPS : H265_SPS)) return true;
+  try {
+    if (codec === "h264") parseH264Sps(nal);
+    else parseH265Sps(nal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function nalType(codec: string, nal: Uint8Array): number {
   return codec === "h264" ? nal[0] & 0x1f : (nal[0] >> 1) & 0x3f;
 }
@@ -158,7 +173,7 @@ export class StreamMuxer {
         const isSet = t.plan.codec === "h264"
           ? type === H264_SPS || type === H264_PPS
           : type === H265_VPS || type === H265_SPS || type === H265_PPS;
-        if (isSet && !sameParameterSet(t.params.get(type), u)) {
+        if (isSet && !sameParameterSet(t.params.get(type), u) && spsParses(t.plan.codec, type, u)) {
           t.params.set(type, u.slice());
           changed = true;
         }
