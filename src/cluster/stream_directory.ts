@@ -1,3 +1,4 @@
+import { addressGroup } from "../auth/ip_address.ts";
 import type { Logger } from "../log/logger.ts";
 import type { MainToWorker, StreamAnnouncement, WorkerToMain } from "./messages.ts";
 import { parseSdp } from "../sdp/session_description.ts";
@@ -314,25 +315,29 @@ export class StreamDirectory {
   /**
    * Why a publisher from `peer` may not claim `path` (null: it may): limits.maxStreams counts every
    * path claimed or published, sources included (a new path only: a stream waiting for its
-   * publisher is no new stream); maxStreamsPerAddress counts the paths `peer` publishes.
+   * publisher is no new stream); maxStreamsPerAddress counts the paths `peer`'s address group
+   * publishes (addressGroup: the IPv4 address, or the IPv6 /64, as the other per-address limits).
    */
   #overLimit(path: string, peer: string, newPath: boolean): string | null {
     const { maxStreams, maxStreamsPerAddress } = this.#limits();
+    const group = addressGroup(peer);
     let why: string | null = null;
     if (newPath && maxStreams > 0 && this.#claims.size >= maxStreams) {
       why = `limits.maxStreams (${maxStreams}) reached`;
     } else if (maxStreamsPerAddress > 0) {
       let n = 0;
-      for (const [p, c] of this.#claims) if (c.peer === peer && p !== path) n++;
+      for (const [p, c] of this.#claims) {
+        if (p !== path && c.peer !== undefined && (c.peer === peer || addressGroup(c.peer) === group)) n++;
+      }
       if (n >= maxStreamsPerAddress) {
-        why = `limits.maxStreamsPerAddress (${maxStreamsPerAddress}) reached by ${peer}`;
+        why = `limits.maxStreamsPerAddress (${maxStreamsPerAddress}) reached by ${group}`;
       }
     }
     if (why !== null) {
       const now = performance.now();
       for (const [k, at] of this.#refusedLogged) if (now - at > 10_000) this.#refusedLogged.delete(k);
-      if (!this.#refusedLogged.has(peer)) {
-        this.#refusedLogged.set(peer, now);
+      if (!this.#refusedLogged.has(group)) {
+        this.#refusedLogged.set(group, now);
         this.#log.warn(`stream refused to ${peer} for path '${path}': ${why}`);
       }
     }

@@ -111,6 +111,34 @@ Deno.test("StreamDirectory: limits.maxStreams and maxStreamsPerAddress refuse ne
   assert.equal(claim("f", "10.0.0.1").ok, true, "0: no bound");
 });
 
+Deno.test("StreamDirectory: limits.maxStreamsPerAddress counts an IPv6 /64 as one address, as the other per-address limits", () => {
+  const dir = new StreamDirectory(
+    new Logger("error"),
+    () => 0,
+    () => ({ maxStreams: 0, maxStreamsPerAddress: 2 }),
+  );
+  const got: MainToWorker[] = [];
+  dir.addWorker({ index: 0, post: (m) => got.push(m) });
+  let id = 0;
+  const claim = (path: string, peer: string) => {
+    dir.handle(0, { type: "claim", id: ++id, path, sessionId: `s-${path}`, peer });
+    const r = got.findLast((m) => m.type === "claimResult" && m.id === id);
+    assert.ok(r && r.type === "claimResult");
+    return r;
+  };
+  assert.equal(claim("a", "2001:db8:1:2::1").ok, true);
+  assert.equal(claim("b", "2001:db8:1:2:ffff::9").ok, true, "another address of the /64");
+  const third = claim("c", "2001:db8:1:2::3");
+  assert.equal(third.ok, false, "a third address of the same /64 is past the bound");
+  assert.equal(third.limit, true);
+  assert.match(third.reason!, /maxStreamsPerAddress \(2\) reached by 2001:db8:1:2::\/64/);
+  assert.equal(claim("c", "2001:db8:1:3::1").ok, true, "the next /64 is another address");
+  assert.equal(claim("d", "10.0.0.1").ok, true);
+  assert.equal(claim("e", "::ffff:10.0.0.1").ok, true, "IPv4-mapped is its IPv4 address");
+  assert.equal(claim("f", "10.0.0.1").ok, false);
+  dir.close();
+});
+
 Deno.test("StreamDirectory in a cluster: a claim waits for ownership; refused ones are undone; an edge claims without", async () => {
   const asked: string[] = [];
   const released: string[] = [];
