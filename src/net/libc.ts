@@ -18,6 +18,13 @@ const SYMBOLS = {
   listen: { parameters: ["i32", "i32"], result: "i32" },
   accept4: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
   getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  getpeername: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  // Unblocks the TLS handshake of a Deno connection dm-live has given up (net/tls_handshake_reaper.ts).
+  shutdown: { parameters: ["i32", "i32"], result: "i32" },
+  // Lists /proc/self/fd for it: Deno's read permission never covers /proc/self without --allow-all.
+  opendir: { parameters: ["buffer"], result: "pointer" },
+  readdir: { parameters: ["pointer"], result: "pointer" },
+  closedir: { parameters: ["pointer"], result: "i32" },
   // ssize_t results read as i32 (the low half of rax / x0): counts here stay below 2^31 and -1
   // stays -1, and a number result avoids a BigInt per call.
   // 64-bit parameters take BigInts: with numbers Deno leaves V8's fast call path (~80 ns a call).

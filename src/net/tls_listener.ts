@@ -11,11 +11,17 @@
  * Connections accepted before keep their TLS session; new ones get the new certificate. One the
  * kernel queued on the old listener in the instant before its socket closed is reset (the client
  * connects again), unless net.ipv4.tcp_migrate_req (Linux 5.14+) hands it to the new listener.
+ *
+ * A connection closed before its TLS handshake finished (the 408 of limits.handshakeTimeoutMs, a
+ * refusal past a connection limit) would keep its socket until the peer left: Deno cannot close
+ * it (tls_handshake_reaper.ts says why). Its socket is shut down by descriptor instead, where FFI
+ * runs on Linux; elsewhere the listener logs once that such connections stay open.
  */
 import type { Logger } from "../log/logger.ts";
 import type { ByteSocket, SocketListener } from "./byte_socket.ts";
 import { acceptEach } from "./deno_listener.ts";
 import { DenoSocket } from "./deno_socket.ts";
+import { HandshakeReaper, reapSupport } from "./tls_handshake_reaper.ts";
 
 /** A certificate chain and its private key, PEM text. */
 export interface TlsPem {
@@ -61,6 +67,36 @@ export function checkPem(pem: TlsPem): void {
   listenTls("127.0.0.1", 0, pem).close();
 }
 
+/**
+ * An accepted RTSPS connection: closed before its handshake finished, its socket is handed to the
+ * reaper (Deno alone would keep it open until the peer left).
+ */
+class TlsSocket extends DenoSocket {
+  readonly #conn: Deno.TlsConn;
+  readonly #reaper: HandshakeReaper | null;
+  #handshaken = false;
+  #closed = false;
+
+  constructor(conn: Deno.TlsConn, reaper: HandshakeReaper | null) {
+    super(conn, true);
+    this.#conn = conn;
+    this.#reaper = reaper;
+    if (reaper !== null) {
+      // Settles at the end of the handshake, or rejects when it fails or the conn is closed.
+      conn.handshake().then(() => this.#handshaken = true, () => {});
+    }
+  }
+
+  override close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    super.close();
+    if (this.#reaper !== null && !this.#handshaken) {
+      this.#reaper.drop(this.#conn.localAddr, this.#conn.remoteAddr);
+    }
+  }
+}
+
 /** Accepts RTSPS connections on a shared port, its certificate replaceable while it runs. */
 export class TlsListener implements SocketListener {
   readonly port: number;
@@ -73,15 +109,32 @@ export class TlsListener implements SocketListener {
   /** The current listener's accept loop (settled before serve()). */
   #accepting: Promise<void> = Promise.resolve();
   #closed = false;
+  /** Null where sockets cannot be shut down by descriptor (not Linux, no FFI). */
+  readonly #reaper: HandshakeReaper | null;
 
-  /** Throws when the port cannot be bound or Deno refuses the certificate or key. */
-  constructor(hostname: string, port: number, pem: TlsPem, log: Logger, tune?: ListenTuner) {
+  /**
+   * Throws when the port cannot be bound or Deno refuses the certificate or key. `reap` false
+   * leaves connections closed mid-handshake to Deno (as where FFI cannot run; for tests).
+   */
+  constructor(hostname: string, port: number, pem: TlsPem, log: Logger, tune?: ListenTuner, reap = true) {
     this.#listener = listenTls(hostname, port, pem, tune);
     this.port = this.#listener.addr.port;
     this.#tune = tune;
     this.#hostname = hostname;
     this.#pem = pem;
     this.#log = log;
+    const support = reap ? reapSupport() : { ok: false as const, why: "turned off" };
+    this.#reaper = support.ok ? new HandshakeReaper(this.port, log) : null;
+    if (!support.ok) {
+      log.warn(
+        `RTSPS port ${this.port}: a connection closed before its TLS handshake finished (a silent or trickling client past limits.handshakeTimeoutMs) stays open until its peer leaves: shutting it down needs Linux and FFI (${support.why})`,
+      );
+    }
+  }
+
+  /** Connections closed mid-handshake whose sockets were shut down (0 without the reaper). */
+  get handshakesShut(): number {
+    return this.#reaper?.shut ?? 0;
   }
 
   /** Calls onConn for each accepted connection until close(), on whichever listener is current. */
@@ -115,6 +168,7 @@ export class TlsListener implements SocketListener {
     if (this.#closed) return;
     this.#closed = true;
     closeQuietly(this.#listener);
+    this.#reaper?.close();
   }
 
   #acceptOn(l: Deno.TlsListener): Promise<void> {
@@ -122,7 +176,7 @@ export class TlsListener implements SocketListener {
       l,
       () => this.#closed || this.#listener !== l,
       this.#log,
-      (conn) => this.#onConn!(new DenoSocket(conn, true)),
+      (conn) => this.#onConn!(new TlsSocket(conn, this.#reaper)),
     );
   }
 }

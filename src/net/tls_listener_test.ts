@@ -103,3 +103,89 @@ Deno.test("TlsListener refuses bad PEM at start, and a plain client gets a TLS a
     await a.remove();
   }
 });
+
+/** The first bytes of a TLS ClientHello record, as a trickling client sends them. */
+const HELLO_START = new Uint8Array([0x16, 0x03, 0x01, 0x02, 0x00, 0x01]);
+
+/**
+ * Whether the server ends a raw TCP connection (end of stream or a reset) within `guardMs`: what a
+ * client held open by Deno's pending handshake never sees.
+ */
+async function endedBy(c: Deno.TcpConn, guardMs: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const guard = new Promise<false>((r) => timer = setTimeout(() => r(false), guardMs));
+  const ended = c.read(new Uint8Array(64)).then(() => true, () => true);
+  try {
+    return await Promise.race([ended, guard]);
+  } finally {
+    clearTimeout(timer);
+    c.close();
+    await ended;
+  }
+}
+
+Deno.test("TlsListener: a connection closed before its TLS handshake finished is really closed (silent, or trickling its ClientHello)", async () => {
+  const a = await makeTestCert();
+  const lines: string[] = [];
+  const l = new TlsListener(
+    "127.0.0.1",
+    0,
+    readPem(a.certFile, a.keyFile),
+    new Logger("info", "", (_level, line) => lines.push(line)),
+  );
+  const accepted: ByteSocket[] = [];
+  let onAccept = () => {};
+  let echoing = false;
+  l.serve((sock) => {
+    accepted.push(sock);
+    const buf = new Uint8Array(16);
+    // The RTSP layer reads at once: that read waits on the handshake, as a silent client's would.
+    sock.read({ spare: () => buf }).then(async (n) => {
+      if (echoing && n !== null) await sock.write(buf, 0, n);
+    }).catch(() => {}).finally(() => echoing && sock.close());
+    onAccept();
+  });
+  const nextAccept = () => new Promise<void>((r) => onAccept = r);
+  try {
+    assert.deepEqual(lines, [], "the reaper can run here (Linux, FFI): no fallback line");
+    const silent = await Deno.connect({ hostname: "127.0.0.1", port: l.port });
+    const trickler = await Deno.connect({ hostname: "127.0.0.1", port: l.port });
+    while (accepted.length < 2) await nextAccept();
+    await trickler.write(HELLO_START);
+    // dm-live gives both up (its handshake deadline), as limits.handshakeTimeoutMs's 408 does.
+    for (const s of accepted) s.close();
+    assert.equal(await endedBy(silent, 10_000), true, "the silent connection's socket is closed");
+    assert.equal(await endedBy(trickler, 10_000), true, "the trickler's socket is closed");
+    assert.equal(l.handshakesShut, 2);
+
+    // A handshaken connection closes as Deno closes it; the reaper has nothing to do with it.
+    echoing = true;
+    assert.equal(await echoThrough(l.port, a), "hello");
+    assert.equal(l.handshakesShut, 2);
+  } finally {
+    l.close();
+    await a.remove();
+  }
+});
+
+Deno.test("TlsListener without the reaper (no FFI, not Linux) says once that such connections stay open", async () => {
+  const a = await makeTestCert();
+  const lines: string[] = [];
+  const l = new TlsListener(
+    "127.0.0.1",
+    0,
+    readPem(a.certFile, a.keyFile),
+    new Logger("info", "", (_level, line) => lines.push(line)),
+    undefined,
+    false,
+  );
+  try {
+    assert.equal(lines.length, 1);
+    assert.match(lines[0], /closed before its TLS handshake finished .* stays open until its peer leaves/);
+    echo(l, []);
+    assert.equal(await echoThrough(l.port, a), "hello");
+  } finally {
+    l.close();
+    await a.remove();
+  }
+});
