@@ -18,7 +18,7 @@
  * runs on Linux; elsewhere the listener logs once that such connections stay open.
  */
 import type { Logger } from "../log/logger.ts";
-import type { ByteSocket, SocketListener } from "./byte_socket.ts";
+import type { ByteSocket, ReadTarget, SocketListener } from "./byte_socket.ts";
 import { acceptEach } from "./deno_listener.ts";
 import { DenoSocket } from "./deno_socket.ts";
 import { HandshakeReaper, reapSupport } from "./tls_handshake_reaper.ts";
@@ -69,7 +69,8 @@ export function checkPem(pem: TlsPem): void {
 
 /**
  * An accepted RTSPS connection: closed before its handshake finished, its socket is handed to the
- * reaper (Deno alone would keep it open until the peer left).
+ * reaper (Deno alone would keep it open until the peer left). Its handshake counts as finished
+ * once conn.handshake() settles or a read returns bytes (which needs the handshake done).
  */
 class TlsSocket extends DenoSocket {
   readonly #conn: Deno.TlsConn;
@@ -85,6 +86,25 @@ class TlsSocket extends DenoSocket {
       // Settles at the end of the handshake, or rejects when it fails or the conn is closed.
       conn.handshake().then(() => this.#handshaken = true, () => {});
     }
+  }
+
+  override read(target: ReadTarget): Promise<number | null> {
+    if (this.#handshaken || this.#reaper === null) return super.read(target);
+    return super.read(target).then((n) => {
+      this.#handshaken = true;
+      return n;
+    });
+  }
+
+  /**
+   * Before the handshake nothing can go out, and a Deno write waits for it: a write then is a
+   * refusal (the 408 of limits.handshakeTimeoutMs; an RTSP server never speaks first and no request
+   * has been read), and waiting on it would hold the close that follows until sessionTimeoutMs.
+   * It is dropped, taken at once; the close frees the connection.
+   */
+  override write(buf: Uint8Array, start: number, end: number): Promise<number> {
+    if (!this.#handshaken && this.#reaper !== null) return Promise.resolve(end - start);
+    return super.write(buf, start, end);
   }
 
   override close(): void {

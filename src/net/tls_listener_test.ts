@@ -152,7 +152,15 @@ Deno.test("TlsListener: a connection closed before its TLS handshake finished is
     const trickler = await Deno.connect({ hostname: "127.0.0.1", port: l.port });
     while (accepted.length < 2) await nextAccept();
     await trickler.write(HELLO_START);
-    // dm-live gives both up (its handshake deadline), as limits.handshakeTimeoutMs's 408 does.
+    // dm-live gives both up (its handshake deadline), as limits.handshakeTimeoutMs's 408 does:
+    // the 408 is taken at once (a Deno write would wait for the handshake), then the close.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const taken = await Promise.race([
+      accepted[0].write(new Uint8Array(8), 0, 8),
+      new Promise((r) => timer = setTimeout(() => r("still waiting"), 2_000)),
+    ]);
+    clearTimeout(timer);
+    assert.equal(taken, 8, "a write before the handshake does not wait for it");
     for (const s of accepted) s.close();
     assert.equal(await endedBy(silent, 10_000), true, "the silent connection's socket is closed");
     assert.equal(await endedBy(trickler, 10_000), true, "the trickler's socket is closed");
