@@ -40,6 +40,8 @@ deno task bench --record M [options]  M streams not recorded, recorded, recorded
                        (a machine shared with other work; default 0: do not wait)
  --hls only:
   --no-rtsp            only the HLS runs
+  --rtsp-alongside V   V RTSP viewers of the same stream play in the HLS runs too (default 0): the RTSP
+                       delay while HLS runs, against the RTSP runs' without it
  --record only:
   --viewers-per-stream V  RTSP viewers of each stream (default 4)
   --hls-players H      HLS players in the recorded-with-HLS runs (default 100)
@@ -373,6 +375,16 @@ export function summaryTable(result: HlsBenchResult): string[] {
               ms(h.latency.stampToReceivedMs)
             } | ${errs} | ${f(fo.machineStealPct ?? NaN, 1)} | ${f(r.otherCores)} |`,
         );
+        if (fo.params.viewers > 0) {
+          // The same run's RTSP viewers; per server core: HLS and RTSP bytes together.
+          out.push(
+            `| RTSP beside HLS | ${fo.params.viewers} | ${f(fo.gbps, 3)} | ${f(fo.serverCores)} | ${
+              f((h.gbps + fo.gbps) / fo.serverCores)
+            } (HLS + RTSP) | sent->received ${f(fo.addedDelayMs.p50, 1)} / ${f(fo.addedDelayMs.p99, 1)} | ${
+              fo.failed + fo.disconnects + fo.rtpGaps
+            } | | |`,
+          );
+        }
       } else {
         out.push(
           `| RTSP | ${fo.params.viewers} | ${f(fo.gbps, 3)} | ${f(fo.serverCores)} | ${
@@ -428,6 +440,7 @@ export async function hlsMain(args: string[], { runScenario, printResult }: Fano
       set: { type: "string", multiple: true },
       json: { type: "string" },
       "no-rtsp": { type: "boolean" },
+      "rtsp-alongside": { type: "string", default: "0" },
       quiet: { type: "string", default: "0" },
       "viewers-per-stream": { type: "string", default: "4" },
       "hls-players": { type: "string", default: "100" },
@@ -473,7 +486,10 @@ export async function hlsMain(args: string[], { runScenario, printResult }: Fano
   const show = (r: Omit<HlsBenchRow, "otherCores">) => {
     const row: HlsBenchRow = { ...r, otherCores: otherCores(r.fanout, r.hls) };
     const fo = row.fanout;
-    if (row.kind === "hls") {
+    if (row.kind === "hls" && fo.params.viewers > 0) {
+      // RTSP viewers beside the HLS players: the fan-out bench's lines for them.
+      printResult(fo);
+    } else if (row.kind === "hls") {
       // No RTSP viewers in this run: the server's lines only.
       console.log(
         `\n${fo.label}: 1 stream at ${fo.params.bitrateKbit} kbit/s, steady ${fo.params.steadyS} s`,
@@ -526,12 +542,13 @@ export async function hlsMain(args: string[], { runScenario, printResult }: Fano
         const serverSet = [...(a.set ?? []), `hls.port=${hlsPort}`];
         if (kind === "hls") {
           let hls: HlsFigures | undefined;
+          const beside = Math.max(0, Number(a["rtsp-alongside"]));
           const fanout = await runScenario({
             ...common,
-            label: `HLS ${n} players (round ${round + 1})`,
-            viewers: 0,
-            joiners: 0,
-            clients: 1,
+            label: `HLS ${n} players${beside > 0 ? ` and ${beside} RTSP viewers` : ""} (round ${round + 1})`,
+            viewers: beside,
+            joiners: beside > 0 ? Number(a.joiners) : 0,
+            clients: beside > 0 ? undefined : 1,
             serverSet,
             alongside: async (run) => {
               hls = await hlsPlayers(run, { hlsPort, players: n, processes, paths: ["bench/s0"] });

@@ -1,13 +1,26 @@
 /// <reference lib="deno.worker" />
-// Worker entry: takes its config from main.ts and runs one WorkerRuntime. Its one duty of its own:
-// on an uncaught error, close the worker's sockets before main.ts replaces it.
-import { isMainToWorker, type WorkerToMain } from "../src/cluster/messages.ts";
+// Worker entry: takes its config and role from main.ts and runs one WorkerRuntime (an RTSP worker)
+// or one MediaRuntime (the media worker: HLS and recordings). One entry for both, so that
+// `deno compile --include workers/rtsp_worker.ts` still names every worker module. Its one duty of
+// its own: on an uncaught error, close the worker's sockets and files before main.ts replaces it.
+import { isMainToWorker, type MainToWorker, type WorkerToMain } from "../src/cluster/messages.ts";
+import type { Logger } from "../src/log/logger.ts";
 import { WorkerRuntime } from "./worker_runtime.ts";
+import { MediaRuntime } from "./media_runtime.ts";
+
+/** What this entry needs of either runtime. */
+interface Runtime {
+  readonly ctx: { readonly log: Logger };
+  start(): void;
+  handle(msg: MainToWorker): void;
+  stop(reason: string): unknown;
+  readonly finished: Promise<void>;
+}
 
 /** Longest a crashing worker waits for its poller to close the epoll fd (its wait is 500 ms). */
 const CRASH_CLOSE_MS = 1000;
 
-let runtime: WorkerRuntime | null = null;
+let runtime: Runtime | null = null;
 let index = -1;
 let crashing = false;
 const post = (msg: WorkerToMain) => self.postMessage(msg);
@@ -47,9 +60,11 @@ self.onmessage = (e: MessageEvent) => {
   if (!isMainToWorker(msg)) return;
   if (msg.type === "init") {
     index = msg.worker;
-    let rt: WorkerRuntime | null = null;
+    let rt: Runtime | null = null;
     try {
-      rt = new WorkerRuntime(msg.worker, msg.config, post, msg.auth);
+      rt = msg.role === "media"
+        ? new MediaRuntime(msg.worker, msg.config, post, msg.auth)
+        : new WorkerRuntime(msg.worker, msg.config, post, msg.auth);
       rt.start();
       runtime = rt;
     } catch (err) {

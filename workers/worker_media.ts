@@ -1,8 +1,9 @@
 /**
- * Worker 0's media roles, beside its RTSP connections: the HLS port (the page, LL-HLS for every
- * path, muxed only while watched) and the recordings of paths with `record: true`. Both read the
- * stream rings like any viewer, through a RingTap of the worker's LocalStream; nothing they do
- * touches what RTSP viewers receive.
+ * The media worker's roles (media_runtime.ts, a worker of its own beside the RTSP workers): the
+ * HLS port (the page, LL-HLS for every path, muxed only while watched) and the recordings of paths
+ * with `record: true`. Both read the stream rings like any viewer, through a RingTap of the
+ * worker's LocalStream; nothing they do runs on an RTSP worker's thread or touches what RTSP
+ * viewers receive.
  *
  * @module
  */
@@ -46,6 +47,8 @@ export class WorkerMedia {
   readonly #recordings = new Map<string, Recording>();
   /** Counters of the recordings that ended, for /metrics (the live ones are added when asked). */
   readonly #recorded: RecorderCounters = { files: 0, fragments: 0, bytes: 0, fragmentsDropped: 0, errors: 0 };
+  /** Recorded streams whose muxer could not make an init segment (each logged once). */
+  #recordInitFailures = 0;
   readonly #cleanTimer: ReturnType<typeof setInterval>;
   #rules: { config: Config; rules: PathRules } | null = null;
 
@@ -76,6 +79,11 @@ export class WorkerMedia {
       );
     }
     this.#cleanTimer = setInterval(() => this.#clean(), CLEAN_INTERVAL_MS);
+  }
+
+  /** The HLS port it listens on; 0 while HLS is off or its port could not be had. */
+  get hlsPort(): number {
+    return this.#server?.port ?? 0;
   }
 
   /** Opens the HLS port; its failure is logged and RTSP serves on. */
@@ -117,6 +125,14 @@ export class WorkerMedia {
     const muxer = new StreamMuxer(plans, record.partDurationMs / 1000, {
       init: (bytes) => recorder.setInit(bytes),
       fragment: (f, unixMs) => recorder.fragment(f.bytes, f.start, f.independent, unixMs),
+      // Once per recorded stream: a recording is one stream's muxer.
+      initFailed: (reason) => {
+        this.#recordInitFailures++;
+        this.#ctx.log.warn(
+          `[path ${path}] recording: stream ${stream.streamId} cannot be written: no init segment, ${reason}; ` +
+            `nothing is recorded until a keyframe brings usable ones`,
+        );
+      },
     }, (track, ts) => clock(track, ts));
     const tap = new RingTap(stream, this.#ctx.config.viewer, this.#ctx.stats, {
       packet: (track, buf, start, end) => muxer.packet(track, buf, start, end),
@@ -155,6 +171,7 @@ export class WorkerMedia {
       recordBytes: record.bytes,
       recordFragmentsDropped: record.fragmentsDropped,
       recordErrors: record.errors,
+      muxInitFailures: (h?.initFailures ?? 0) + this.#recordInitFailures,
     };
   }
 

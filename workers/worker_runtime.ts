@@ -2,7 +2,7 @@
  * The worker's composition root: builds what one RTSP worker runs (its listeners: plain, RTSPS and
  * the tunnel's; its UDP ports, its replica of the stream directory, the context its connections
  * share) and answers main.ts. Near 400 lines: each message main.ts sends is answered here, next to
- * what it changes.
+ * what it changes. HLS and recordings run in the media worker (media_runtime.ts), not here.
  */
 import { type Config, tlsOn, workerShare } from "../src/config.ts";
 import { Logger, type LogSink } from "../src/log/logger.ts";
@@ -20,7 +20,6 @@ import type { MainToWorker, WorkerToMain } from "../src/cluster/messages.ts";
 import type { WorkerReport } from "../src/stats/reports.ts";
 import { findConnection, sessionReports, workerReport } from "./worker_reports.ts";
 import { WorkerDirectory } from "../src/cluster/worker_directory.ts";
-import { WorkerMedia } from "./worker_media.ts";
 import { SourceRunner } from "../src/session/source_runner.ts";
 import { WorkerUdp } from "../src/session/udp_ports.ts";
 import { newWorkerStats, type WorkerStats } from "../src/stats/worker_stats.ts";
@@ -97,8 +96,6 @@ export class WorkerRuntime {
   readonly #busy = new ThreadBusy();
   #polling: Promise<void> = Promise.resolve();
   #stopped = false;
-  /** Worker 0's HLS port and recordings (worker_media.ts); null on the others. */
-  #media: WorkerMedia | null = null;
 
   constructor(
     worker: number,
@@ -201,14 +198,6 @@ export class WorkerRuntime {
         );
       }
     }
-    if (this.ctx.worker === 0) {
-      this.#media = new WorkerMedia(this.ctx, this.#directory, (m) => this.#post(m));
-      try {
-        this.#media.start();
-      } catch (e) {
-        this.ctx.log.error(`HLS and recording: ${(e as Error)?.stack ?? e}`);
-      }
-    }
     this.#post({ type: "ready", worker: this.ctx.worker, port: this.#listener.port });
   }
 
@@ -261,33 +250,24 @@ export class WorkerRuntime {
           throw new Error("crash requested through the API (api.debug)");
         }, 0);
         return;
-      case "viewersResult":
-        this.#media?.viewersResult(msg.id, msg.viewers);
-        return;
       case "shutdown": {
         const { connections, sessions } = this.stop("server shutting down");
-        // Recordings finish their files first (main.ts waits SHUTDOWN_GRACE_MS at most).
-        const media = this.#media?.close() ?? Promise.resolve();
-        media.finally(() => this.#post({ type: "closed", worker: this.ctx.worker, connections, sessions }));
+        this.#post({ type: "closed", worker: this.ctx.worker, connections, sessions });
         return;
       }
       default:
         this.#directory.handle(msg);
-        if (msg.type === "streamAdded") this.#media?.streamAdded(msg.stream.path);
-        else if (msg.type === "streamRemoved") this.#media?.streamRemoved(msg.streamId);
     }
   }
 
   /** Counters and current load of this worker. */
   report(): WorkerReport {
-    const r = workerReport(
+    return workerReport(
       this.ctx,
       this.connections,
       [...this.sources.values()].map((r) => r.status()),
       this.mergeWindow,
     );
-    if (this.#media !== null) r.media = this.#media.report();
-    return r;
   }
 
   /**

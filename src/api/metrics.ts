@@ -10,7 +10,12 @@ import type { ReadyCounters } from "../cluster/ready_commands.ts";
 type Metric = [name: string, type: "counter" | "gauge", help: string, value: (r: WorkerReport) => number];
 
 const METRICS: readonly Metric[] = [
-  ["dm_live_hls_muxers", "gauge", "Streams muxed for HLS now (worker 0).", (r) => r.media?.hlsMuxers ?? 0],
+  [
+    "dm_live_hls_muxers",
+    "gauge",
+    "Streams muxed for HLS now (the media worker).",
+    (r) => r.media?.hlsMuxers ?? 0,
+  ],
   [
     "dm_live_hls_muxers_started_total",
     "counter",
@@ -33,6 +38,12 @@ const METRICS: readonly Metric[] = [
     "counter",
     "Recording directories, files or writes that failed.",
     (r) => r.media?.recordErrors ?? 0,
+  ],
+  [
+    "dm_live_mux_init_failures_total",
+    "counter",
+    "Streams whose HLS muxing or recording could not make an init segment (no usable SPS/PPS).",
+    (r) => r.media?.muxInitFailures ?? 0,
   ],
   ["dm_live_connections_open", "gauge", "Open RTSP connections.", (r) => r.connectionsOpen],
   ["dm_live_connections_total", "counter", "RTSP connections accepted.", (r) => r.connectionsTotal],

@@ -1,6 +1,6 @@
 import { type Config, workerCount } from "../config.ts";
 import type { Logger } from "../log/logger.ts";
-import { isWorkerToMain, type MainToWorker, type WorkerToMain } from "./messages.ts";
+import { isWorkerToMain, type MainToWorker, type WorkerRole, type WorkerToMain } from "./messages.ts";
 import type { SessionReport, WorkerReport } from "../stats/reports.ts";
 import { StreamDirectory } from "./stream_directory.ts";
 import { SourceDirectory } from "./source_directory.ts";
@@ -15,7 +15,7 @@ import { ReadyCommands, readyEnv } from "./ready_commands.ts";
 import { PathRules } from "../paths/path_rules.ts";
 import { releasePages } from "../ring/ring_memory.ts";
 
-/** The worker entry module; `deno compile --include` must name the same file. */
+/** The worker entry module, for both roles; `deno compile --include` must name the same file. */
 export const WORKER_MODULE = new URL("../../workers/rtsp_worker.ts", import.meta.url);
 
 /**
@@ -30,9 +30,17 @@ export const HOOKS_FLUSH_MS = 1000;
 
 /** A running server. */
 export interface ServerHandle {
-  /** The RTSP port every worker listens on (the real one when the config said 0). */
+  /** The RTSP port every RTSP worker listens on (the real one when the config said 0). */
   readonly port: number;
+  /** RTSP workers: indices 0..workers-1 (their UDP ports are udp.portBase + 2 * index). */
   readonly workers: number;
+  /**
+   * The media worker's index (HLS port, recordings; it accepts no RTSP), `workers`, or null while
+   * the config needs none (hls.enabled false and no path with record: true).
+   */
+  readonly mediaWorker: number | null;
+  /** The HLS port the media worker listens on; 0 while HLS is off or its port could not be had. */
+  readonly hlsPort: number;
   readonly directory: StreamDirectory;
   readonly sources: SourceDirectory;
   /** This node's cluster membership, or null on a single node. */
@@ -47,7 +55,10 @@ export interface ServerHandle {
   readonly config: Config;
   /** The auth state its workers share (nonce key, failure table); the API counts failures in it too. */
   readonly auth: AuthShared;
-  /** Every live worker's counters and load; `collect` asks for a GC first (see messages.ts). */
+  /**
+   * Every live worker's counters and load, the RTSP workers' by index, then the media worker's
+   * (its `media` field set); `collect` asks for a GC first (see messages.ts).
+   */
   stats(collect?: boolean): Promise<WorkerReport[]>;
   /** Every connection of every live worker, with its session. */
   sessions(): Promise<SessionReport[]>;
@@ -64,6 +75,7 @@ export interface ServerHandle {
 /** One worker index: the Worker serving it now, or none while it waits to be restarted. */
 interface Slot {
   readonly index: number;
+  readonly role: WorkerRole;
   worker: Worker | null;
   ready: boolean;
   /** performance.now() of the current worker's start, for the backoff's reset. */
@@ -79,10 +91,20 @@ interface Slot {
 type Answer = WorkerReport | SessionReport[] | boolean | null;
 
 /**
- * Starts one RTSP worker per core (or config.workers), all listening on one port with SO_REUSEPORT.
- * With port 0 the first worker picks a free port and the others join it. A worker that dies is
- * logged and replaced on the same index (same port, same UDP ports), after a backoff that grows
- * while it keeps dying; the others serve on meanwhile.
+ * Whether the config needs the media worker: HLS is on, or a path records. Without either it is not
+ * started (a thread and its heap for nothing); a reload that turns recording on starts it then.
+ */
+export function needsMediaWorker(config: Config): boolean {
+  return config.hls.enabled || Object.values(config.paths).some((p) => p.record !== undefined);
+}
+
+/**
+ * Starts one RTSP worker per core (or config.workers), all listening on one port with SO_REUSEPORT,
+ * and, when the config needs it, the media worker (index `workers`: the HLS port and the
+ * recordings, no RTSP or UDP socket; it reads the rings like any worker, so HLS and recording never
+ * run on an RTSP worker's thread). With port 0 the first worker picks a free port and the others
+ * join it. A worker that dies (either role) is logged and replaced on the same index (same port,
+ * same UDP ports), after a backoff that grows while it keeps dying; the others serve on meanwhile.
  */
 export async function startServer(config: Config, log: Logger): Promise<ServerHandle> {
   const count = workerCount(config);
@@ -153,8 +175,9 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
       ownerOf: (path) => node!.ownerOf(path),
     },
   );
-  const slots: Slot[] = Array.from({ length: count }, (_, index) => ({
+  const newSlot = (index: number, role: WorkerRole): Slot => ({
     index,
+    role,
     worker: null,
     ready: false,
     startedAt: 0,
@@ -162,7 +185,10 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
     restartTimer: undefined,
     pending: new Set(),
     onClosed: null,
-  }));
+  });
+  /** The RTSP workers' slots by index, then the media worker's (index count) once it exists. */
+  const slots: Slot[] = Array.from({ length: count }, (_, index) => newSlot(index, "rtsp"));
+  let hlsPort = 0;
   let current = config;
   let port = config.rtsp.port;
   let started = false;
@@ -216,7 +242,12 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
       slot.restartTimer = undefined;
       restarts++;
       spawn(slot).then(
-        () => log.info(`worker ${slot.index} restarted, listening on port ${port}`),
+        (p) =>
+          log.info(
+            slot.role === "media"
+              ? `worker ${slot.index} (media) restarted${p > 0 ? `, HLS on port ${p}` : ""}`
+              : `worker ${slot.index} restarted, listening on port ${port}`,
+          ),
         () => {}, // died() logged it and scheduled the next attempt
       );
     }, wait);
@@ -224,7 +255,8 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
 
   /** Starts a worker on a slot; resolves with its port once it listens. */
   const spawn = (slot: Slot): Promise<number> => {
-    const worker = new Worker(WORKER_MODULE, { type: "module", name: `w${slot.index}` });
+    const name = slot.role === "media" ? "media" : `w${slot.index}`;
+    const worker = new Worker(WORKER_MODULE, { type: "module", name });
     slot.worker = worker;
     slot.ready = false;
     slot.startedAt = performance.now();
@@ -235,8 +267,11 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
         switch (msg.type) {
           case "ready":
             slot.ready = true;
+            // The media worker is told of every stream and ring like an RTSP worker (it reads them)...
             directory.addWorker({ index: slot.index, post: (m: MainToWorker) => worker.postMessage(m) });
-            if (started) sources.workerReady(slot.index);
+            // ...but pulls no source: those go to RTSP workers (SourceDirectory hashes over `count`).
+            if (slot.role === "media") hlsPort = msg.port;
+            else if (started) sources.workerReady(slot.index);
             resolve(msg.port);
             return;
           case "fatal":
@@ -282,11 +317,18 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
         reject(new Error(`worker ${slot.index} crashed: ${e.message}`));
       };
       worker.postMessage(
-        { type: "init", worker: slot.index, config: workerConfig(), auth } satisfies MainToWorker,
+        {
+          type: "init",
+          worker: slot.index,
+          config: workerConfig(),
+          auth,
+          role: slot.role,
+        } satisfies MainToWorker,
       );
     });
   };
 
+  if (needsMediaWorker(config)) slots.push(newSlot(count, "media"));
   try {
     port = await spawn(slots[0]);
     await Promise.all(slots.slice(1).map(spawn));
@@ -320,17 +362,36 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
     };
     reportTimer = setInterval(() => report().catch(() => {}), cc.reportIntervalMs);
   }
-  for (const s of slots) sources.workerReady(s.index);
+  for (const s of slots) if (s.role === "rtsp") sources.workerReady(s.index);
   sources.configure(current);
+  const mediaLine = () =>
+    `HLS and recordings on worker ${count} (media)${hlsPort > 0 ? `, HLS on port ${hlsPort}` : ""}`;
   log.info(
     `listening on rtsp://${config.rtsp.address}:${port} with ${count} worker(s), ${
       resolveBackend(config.net.backend)
-    } sockets on ${Deno.build.arch}`,
+    } sockets on ${Deno.build.arch}${slots.length > count ? `; ${mediaLine()}` : ""}`,
   );
+
+  /** A reload that needs the media worker when none runs (recording turned on) starts it. */
+  const startMedia = (): void => {
+    if (slots.length > count || stopping) return;
+    const slot = newSlot(count, "media");
+    slots.push(slot);
+    spawn(slot).then(
+      () => log.info(`started for the reloaded config: ${mediaLine()}`),
+      () => {}, // died() logged it and scheduled the next attempt
+    );
+  };
 
   const handle: ServerHandle = {
     port,
     workers: count,
+    get mediaWorker() {
+      return slots.length > count ? count : null;
+    },
+    get hlsPort() {
+      return hlsPort;
+    },
     directory,
     sources,
     get cluster() {
@@ -377,6 +438,7 @@ export async function startServer(config: Config, log: Logger): Promise<ServerHa
       // A worker still starting gets it after its init (messages keep their order).
       const msg = { type: "reload", config: workerConfig() } satisfies MainToWorker;
       for (const s of slots) s.worker?.postMessage(msg);
+      if (needsMediaWorker(current)) startMedia();
     },
     async stop() {
       if (stopping) return;

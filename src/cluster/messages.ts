@@ -1,6 +1,8 @@
 /**
  * Messages between main.ts (owner of the stream directory and of every stream ring's memory) and the
- * RTSP workers. Only stream rings are shared memory; everything else goes through these.
+ * workers: the RTSP workers and the media worker (HLS and recordings), which reads the rings like
+ * any worker and gets the same stream, ring, reload and shutdown messages. Only stream rings are
+ * shared memory; everything else goes through these.
  */
 import type { Config } from "../config.ts";
 import type { AuthShared } from "../auth/auth_shared.ts";
@@ -11,8 +13,15 @@ import type { HookEventBody } from "../hooks/hook_event.ts";
 
 export type { SessionReport, StreamAnnouncement, WorkerReport };
 
+/**
+ * What a worker runs: "rtsp" accepts RTSP (and has its UDP ports); "media" serves hls.port and writes
+ * the recordings, with no RTSP or UDP socket (workers/media_runtime.ts).
+ */
+export type WorkerRole = "rtsp" | "media";
+
 export type MainToWorker =
-  | { type: "init"; worker: number; config: Config; auth: AuthShared }
+  /** `role`: "rtsp" when absent. */
+  | { type: "init"; worker: number; config: Config; auth: AuthShared; role?: WorkerRole }
   /** `limit`: refused by limits.maxStreams or maxStreamsPerAddress, not because the path is taken. */
   /** `unavailable`: in a cluster, etcd could not be asked who owns the path (503). */
   | { type: "claimResult"; id: number; ok: boolean; reason?: string; limit?: boolean; unavailable?: boolean }
@@ -57,6 +66,7 @@ export type MainToWorker =
   | { type: "shutdown" };
 
 export type WorkerToMain =
+  /** `port`: an RTSP worker's RTSP port; the media worker's HLS port (0: HLS off or its port taken). */
   | { type: "ready"; worker: number; port: number }
   | { type: "fatal"; worker: number; message: string }
   /** An uncaught error; the worker closed its sockets and exits. */
@@ -86,7 +96,7 @@ export type WorkerToMain =
   | { type: "sourceDemand"; path: string; edge?: boolean }
   /** This worker's viewers of a stream went from none to some (count > 0) or back to none. */
   | { type: "readers"; streamId: number; path: string; count: number }
-  /** Worker 0's page lists the streams with their viewers: main.ts sums every worker's. */
+  /** The media worker's page lists the streams with their viewers: main.ts sums every worker's. */
   | { type: "viewersRequest"; id: number }
   /** An event for hooks.url (posted only while it is set), stamped when it happened; main.ts queues it. */
   | { type: "hook"; timeMs: number; event: HookEventBody }

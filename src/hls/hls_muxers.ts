@@ -36,6 +36,11 @@ export interface HlsCounters {
   parts: number;
   /** Streams whose tracks the muxer cannot write (no H.264/H.265/AAC/Opus). */
   unsupported: number;
+  /**
+   * Streams whose muxer could not make an init segment (no usable SPS/PPS...): their players get
+   * 503 until it can. Each stream counts once, however often its muxing starts again.
+   */
+  initFailures: number;
 }
 
 interface Entry {
@@ -58,7 +63,16 @@ export class HlsMuxers {
   readonly #readerCounters: ReaderCounters;
   readonly #log: Logger;
   readonly #timer: ReturnType<typeof setInterval>;
-  readonly counters: HlsCounters = { muxersStarted: 0, muxers: 0, bytes: 0, parts: 0, unsupported: 0 };
+  readonly counters: HlsCounters = {
+    muxersStarted: 0,
+    muxers: 0,
+    bytes: 0,
+    parts: 0,
+    unsupported: 0,
+    initFailures: 0,
+  };
+  /** Streams whose init failure was logged (once per stream); forgotten when the stream ends. */
+  readonly #initFailed = new Set<number>();
 
   constructor(
     streams: HlsStreamSource,
@@ -119,6 +133,7 @@ export class HlsMuxers {
 
   /** The directory removed a stream: its store ends. */
   streamRemoved(streamId: number): void {
+    this.#initFailed.delete(streamId);
     for (const e of this.#entries.values()) {
       if (e.streamId === streamId && e.dropAtMs === null) this.#ended(e);
     }
@@ -164,6 +179,15 @@ export class HlsMuxers {
           entry.store = new HlsStreamStore(s);
         }
         entry.store.setInit(bytes, info);
+      },
+      initFailed: (reason) => {
+        if (this.#initFailed.has(stream.streamId)) return;
+        this.#initFailed.add(stream.streamId);
+        this.counters.initFailures++;
+        this.#log.warn(
+          `[path ${stream.path}] HLS: stream ${stream.streamId} cannot be muxed: no init segment, ${reason}; ` +
+            `players get 503 until a keyframe brings usable ones`,
+        );
       },
       fragment: (f, unixMs) => {
         this.counters.parts++;

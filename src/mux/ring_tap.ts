@@ -1,10 +1,12 @@
 /**
- * A stream's ring read back as RTP packets for a StreamMuxer, in the worker that muxes: a
- * subscriber of the stream's LocalStream like a viewer, with its own RingReader. The fan-out pass
- * only schedules it: the reading and muxing run in a task of their own, after the pass, so RTSP
- * viewers of the worker never wait for a muxer. Each packet is copied out of the ring and checked intact before the muxer sees it,
- * so a writer lapping a slow tap never feeds torn bytes: the tap skips (the reader's rules) and
- * the muxer starts again at the next keyframe.
+ * A stream's ring read back as RTP packets for a StreamMuxer, in the worker that muxes (the media
+ * worker, workers/media_runtime.ts): a subscriber of the stream's LocalStream like a viewer, with
+ * its own RingReader. The stream's ring watch (an Atomics.waitAsync on the ring's head) wakes it
+ * when the writer publishes; the media worker's passes have no merge window, as nothing but taps
+ * reads there. The pass only schedules it: the reading and muxing run in a task of their own, so
+ * one stream's muxer never holds up the pass over another tap of it. Each packet is copied out of
+ * the ring and checked intact before the muxer sees it, so a writer lapping a slow tap never feeds
+ * torn bytes: the tap skips (the reader's rules) and the muxer starts again at the next keyframe.
  *
  * @module
  */

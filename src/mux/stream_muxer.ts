@@ -39,6 +39,12 @@ export interface MuxSink {
   init(bytes: Uint8Array, info: MuxInfo): void;
   /** A fragment; `unixMs`: the wall-clock time of its start. */
   fragment(f: FragmentOut, unixMs: number): void;
+  /**
+   * The first time an init segment cannot be made (a keyframe came, or audio, but the video's
+   * parameter sets are missing or do not parse): why, once per muxer. Frames are dropped until one
+   * can be made; the muxer tries again at each keyframe.
+   */
+  initFailed?(reason: string): void;
 }
 
 /** What a player is told of the stream (HLS CODECS and RESOLUTION). */
@@ -120,6 +126,8 @@ export class StreamMuxer {
   framesWithoutInit = 0;
   /** Init segments made (more than one: the parameter sets changed). */
   inits = 0;
+  /** Attempts to make an init segment that failed (MuxSink.initFailed hears of the first). */
+  initFailures = 0;
 
   constructor(plans: readonly MuxTrackPlan[], partTargetSeconds: number, sink: MuxSink, clock: TrackClock) {
     if (plans.length === 0) throw new RangeError("nothing to mux");
@@ -180,13 +188,13 @@ export class StreamMuxer {
       }
       if (changed && t.dts !== null) t.dts.addParameterSets([...t.params.values()]);
       if (au.random && (this.#fragmenter === null || changed)) {
-        if (!this.#makeInit()) {
+        if (!this.#tryInit()) {
           this.framesWithoutInit++;
           return;
         }
       }
     } else if (this.#fragmenter === null && this.#tracks.length === 1) {
-      this.#makeInit();
+      this.#tryInit();
     }
     const f = this.#fragmenter;
     if (f === null) {
@@ -213,8 +221,16 @@ export class StreamMuxer {
     f.push(i, { dts, pts, units: au.units, sync: au.random });
   }
 
-  /** The init segment from what is known now; false when video lacks its parameter sets. */
-  #makeInit(): boolean {
+  /** Makes the init segment, or counts the failure (the sink hears of the first); whether it was made. */
+  #tryInit(): boolean {
+    const why = this.#makeInit();
+    if (why === null) return true;
+    if (this.initFailures++ === 0) this.#sink.initFailed?.(why);
+    return false;
+  }
+
+  /** The init segment from what is known now; null when made, else why not (video lacks its parameter sets). */
+  #makeInit(): string | null {
     const fmp4: Track[] = [];
     const codecs: string[] = [];
     let width: number | undefined;
@@ -225,7 +241,10 @@ export class StreamMuxer {
       try {
         if (p.codec === "h264" || p.codec === "h265") {
           const v = videoRecord(p.codec, t.params);
-          if (v === undefined) return false;
+          if (v === undefined) {
+            const sets = p.codec === "h264" ? "SPS and PPS" : "VPS, SPS and PPS";
+            return `no usable ${sets} for its ${p.codec.toUpperCase()} track (neither in the SDP nor in-band before the keyframe)`;
+          }
           ({ width, height } = v);
           fmp4.push({
             id,
@@ -260,9 +279,11 @@ export class StreamMuxer {
           });
           codecs.push(p.codec === "pcmu" ? "ulaw" : "alaw");
         }
-      } catch {
+      } catch (e) {
         // Parameter sets or a config that do not parse: no init until better ones come in-band.
-        return false;
+        return `the ${p.codec.toUpperCase()} track's ${p.video ? "parameter sets" : "config"} do not parse (${
+          (e as Error)?.message ?? e
+        })`;
       }
     }
     const bytes = serializeInitSegment({ tracks: fmp4 });
@@ -277,6 +298,6 @@ export class StreamMuxer {
     for (const t of this.#tracks) t.offset = null;
     this.inits++;
     this.#sink.init(bytes, { codecs: codecs.join(","), width, height });
-    return true;
+    return null;
   }
 }

@@ -124,3 +124,27 @@ Deno.test("StreamMuxer: ffmpeg's H.264 and AAC, packetized, come out as fMP4 tha
     await Deno.remove(file);
   }
 });
+
+Deno.test("StreamMuxer: keyframes without usable parameter sets make no init; the sink hears why once", () => {
+  const sd = parseSdp(SDP); // H.264 without sprop-parameter-sets
+  const plans = planMuxTracks(sd, streamInfoFromSdp(sd), { g711: false }).slice(0, 1);
+  const reasons: string[] = [];
+  let inits = 0;
+  const m = new StreamMuxer(plans, 0.2, {
+    init: () => inits++,
+    fragment: () => {},
+    initFailed: (why) => reasons.push(why),
+  }, () => null);
+  const vp = new H264Packetizer({ payloadType: 96, ssrc: 1 });
+  const idr = new Uint8Array([0x65, 0x88, 0x84, 0x00]);
+  // An SPS too short to parse (it does not replace anything), a PPS, an IDR: three keyframes.
+  for (let i = 0; i < 3; i++) {
+    const units = [new Uint8Array([0x67, 0x42]), new Uint8Array([0x68, 0xce]), idr];
+    for (const p of vp.packetize({ pts: i * 9000, units, random: true })) m.packet(0, p, 0, p.length);
+  }
+  m.end();
+  assert.equal(inits, 0);
+  assert.equal(m.initFailures, 3, "tried at each keyframe");
+  assert.deepEqual(reasons.length, 1, "told once");
+  assert.match(reasons[0], /no usable SPS and PPS for its H264 track/);
+});

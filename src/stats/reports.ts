@@ -112,7 +112,7 @@ export interface ViewerReportSummary {
 }
 
 /** A worker's counters plus what it is serving now. */
-/** Worker 0's HLS muxing and recordings (workers/worker_media.ts). */
+/** The media worker's HLS muxing and recordings (workers/worker_media.ts). */
 export interface MediaReport {
   /** Streams muxed for HLS now, and muxings started since the worker started. */
   hlsMuxers: number;
@@ -128,11 +128,13 @@ export interface MediaReport {
   recordFragmentsDropped: number;
   /** Directories, files or writes that failed. */
   recordErrors: number;
+  /** Streams whose HLS muxing or recording could not make an init segment (no usable SPS/PPS...). */
+  muxInitFailures: number;
 }
 
 export interface WorkerReport extends WorkerStats {
   worker: number;
-  /** Worker 0 only: HLS and recording. */
+  /** The media worker only: HLS and recording. */
   media?: MediaReport;
   viewersPlaying: number;
   publishers: number;

@@ -125,7 +125,9 @@ interopTest(
       assert.equal(rtsp.code, 0, rtsp.stderr);
       assert.equal(rtsp.stderr.trim(), "");
       const metrics = await (await fetch(`${await server.apiUrl()}/metrics`)).text();
-      assert.match(metrics, /^dm_live_record_errors_total\{worker="0"\} [1-9]/m);
+      // Counted by the media worker, which main.ts names in its "listening on" line.
+      const media = (await server.waitLog(/HLS and recordings on worker (\d+) \(media\)/))[1];
+      assert.match(metrics, new RegExp(`^dm_live_record_errors_total\\{worker="${media}"\\} [1-9]`, "m"));
     } finally {
       pub.kill();
       await pub.wait(5000);
