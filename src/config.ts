@@ -70,6 +70,8 @@ export interface Config {
     maxGarbageBytes: number;
     maxConnectionsPerWorker: number;
     maxConnectionsPerAddress: number;
+    /** New connections one address may open per second, over all workers (0: no bound); beyond it, closed unanswered. */
+    maxConnectionsPerSecondPerAddress: number;
     /** Streams published or pulled at once (0: no bound); a publisher beyond it gets 453. */
     maxStreams: number;
     /** Streams one address may publish at once (0: no bound); beyond it, 453. */
@@ -172,6 +174,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
     maxGarbageBytes: 65536,
     maxConnectionsPerWorker: 16384,
     maxConnectionsPerAddress: 1000,
+    maxConnectionsPerSecondPerAddress: 300,
     maxStreams: 1000,
     maxStreamsPerAddress: 100,
     maxPendingBodyBytesPerAddress: 1024 * 1024,
@@ -647,6 +650,7 @@ const SCHEMA: Schema = {
     maxGarbageBytes: int(0, 16 << 20),
     maxConnectionsPerWorker: int(0, 1_000_000),
     maxConnectionsPerAddress: int(0, 1_000_000),
+    maxConnectionsPerSecondPerAddress: int(0, 1_000_000),
     maxStreams: int(0, 1_000_000),
     maxStreamsPerAddress: int(0, 1_000_000),
     maxPendingBodyBytesPerAddress: int(0, 1 << 30),

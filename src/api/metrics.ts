@@ -53,6 +53,12 @@ const METRICS: readonly Metric[] = [
     "Connections refused at the limit.",
     (r) => r.connectionsRefused,
   ],
+  [
+    "dm_live_connections_rate_refused_total",
+    "counter",
+    "Connections closed at once past limits.maxConnectionsPerSecondPerAddress.",
+    (r) => r.connectionsRateRefused,
+  ],
   ["dm_live_viewers", "gauge", "Playing viewer sessions.", (r) => r.viewersPlaying],
   ["dm_live_publishers", "gauge", "Recording publisher sessions.", (r) => r.publishers],
   ["dm_live_requests_total", "counter", "RTSP requests handled.", (r) => r.requests],

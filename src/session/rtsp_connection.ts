@@ -11,6 +11,8 @@ import { WriteQueue } from "../net/write_queue.ts";
 import { RtspError } from "../rtsp/errors.ts";
 import type { NonceCounter } from "../auth/authenticator.ts";
 import { addressGroup } from "../auth/ip_address.ts";
+import { ConnectionRate } from "./connection_rate.ts";
+import { ErrorAnswerLog } from "./error_answer_log.ts";
 import { HeaderMap } from "../rtsp/header_map.ts";
 import {
   isBlankLineGarbage,
@@ -141,6 +143,7 @@ export class RtspConnection implements RequestConnection {
    * only receives; the socket calls readable() when bytes arrive, which runs this again.
    */
   async run(woken = false): Promise<void> {
+    if (!this.#admitted && !this.#admit()) return;
     try {
       while (!this.#closed) {
         if (
@@ -184,6 +187,38 @@ export class RtspConnection implements RequestConnection {
         : `read failed: ${errText(e)}`;
       this.close(why);
     }
+  }
+
+  #admitted = false;
+
+  /**
+   * limits.maxConnectionsPerSecondPerAddress, checked once, when the connection starts: past this
+   * worker's share for its address, closed at once, unanswered (one log line per address and 10 s).
+   */
+  #admit(): boolean {
+    this.#admitted = true;
+    const total = this.ctx.config.limits.maxConnectionsPerSecondPerAddress;
+    if (total <= 0) return true;
+    const ctx = this.ctx;
+    const rate = ctx.connectionRate ??= new ConnectionRate((host, refused) =>
+      ctx.log.warn(
+        `refused connections from ${host}: over ${
+          workerShare(ctx.config, ctx.config.limits.maxConnectionsPerSecondPerAddress)
+        } a second on this worker (limits.maxConnectionsPerSecondPerAddress ${ctx.config.limits.maxConnectionsPerSecondPerAddress}); ${refused} refused since the last such line`,
+      )
+    );
+    if (rate.admit(addressGroup(this.peerHost), workerShare(ctx.config, total), performance.now())) {
+      return true;
+    }
+    ctx.stats.connectionsRateRefused++;
+    this.close("refused: limits.maxConnectionsPerSecondPerAddress");
+    return false;
+  }
+
+  /** Whether an error answer's line may be written (ErrorAnswerLog); else it is counted for a summary. */
+  #errorLine(): boolean {
+    const ctx = this.ctx;
+    return (ctx.errorAnswers ??= new ErrorAnswerLog(ctx.log)).allow(addressGroup(this.peerHost));
   }
 
   /** ReadableListener: bytes arrived for a parked viewer. */
@@ -345,11 +380,13 @@ export class RtspConnection implements RequestConnection {
     const status = reply.status ?? STATUS_CODE.OK;
     if (status >= 400) {
       this.ctx.stats.errorResponses++;
-      this.log.warn(
-        `${req.method} ${loggableUrl(req.url)}: ${status} ${
-          reply.headers?.map(([k, v]) => `${k}: ${v}`).join("; ") ?? ""
-        }`,
-      );
+      if (this.#errorLine()) {
+        this.log.warn(
+          `${req.method} ${loggableUrl(req.url)}: ${status} ${
+            reply.headers?.map(([k, v]) => `${k}: ${v}`).join("; ") ?? ""
+          }`,
+        );
+      }
     }
     this.#send(req, status, reply.headers, reply.body);
     reply.after?.();
@@ -363,7 +400,7 @@ export class RtspConnection implements RequestConnection {
     routine = false,
   ): void {
     this.ctx.stats.errorResponses++;
-    if (!routine || this.ctx.log.enabled("debug")) {
+    if (routine ? this.ctx.log.enabled("debug") : this.#errorLine()) {
       const who = this.session ? `[session ${this.session.id}] ` : "";
       const what = req ? `${req.method} ${loggableUrl(req.url)}` : "request";
       const line = `${who}${what}: ${status} ${detail}`;

@@ -7,6 +7,8 @@ import type { StreamRegistry } from "./stream_registry.ts";
 import type { WorkerUdp } from "./udp_ports.ts";
 import type { PendingBodies } from "./pending_bodies.ts";
 import type { HookEventBody } from "../hooks/hook_event.ts";
+import type { ConnectionRate } from "./connection_rate.ts";
+import type { ErrorAnswerLog } from "./error_answer_log.ts";
 
 /** What every connection and session of a worker shares; made by the worker's runtime. */
 export interface WorkerContext {
@@ -26,4 +28,8 @@ export interface WorkerContext {
   readonly hook: (event: HookEventBody) => void;
   /** Path permissions and authentication; made on first use (see access_control.ts). */
   access?: AccessControl;
+  /** New connections per address and second (limits.maxConnectionsPerSecondPerAddress); made on first use. */
+  connectionRate?: ConnectionRate;
+  /** The bound on error answers' log lines per address and worker; made on first use. */
+  errorAnswers?: ErrorAnswerLog;
 }

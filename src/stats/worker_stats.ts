@@ -7,6 +7,8 @@ export interface WorkerStats {
   connectionsOpen: number;
   connectionsTotal: number;
   connectionsRefused: number;
+  /** Connections closed at once past limits.maxConnectionsPerSecondPerAddress. */
+  connectionsRateRefused: number;
   requests: number;
   errorResponses: number;
   bytesIn: number;
@@ -49,6 +51,7 @@ export function newWorkerStats(): WorkerStats {
     connectionsOpen: 0,
     connectionsTotal: 0,
     connectionsRefused: 0,
+    connectionsRateRefused: 0,
     requests: 0,
     errorResponses: 0,
     bytesIn: 0,

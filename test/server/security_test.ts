@@ -442,3 +442,58 @@ Deno.test("out of file descriptors: accept failures are logged once per 10 s, an
     await server.stop();
   }
 });
+
+Deno.test("limits.maxConnectionsPerSecondPerAddress: new connections past it are closed at once, unanswered, counted, logged once", async () => {
+  const server = await ServerProcess.start([
+    "--workers",
+    "1",
+    "--set",
+    "limits.maxConnectionsPerSecondPerAddress=5",
+  ]);
+  try {
+    let answered = 0;
+    let refused = 0;
+    for (let i = 0; i < 20; i++) {
+      const c = await RtspTestClient.connect(server.port, "x");
+      const r = await c.request("OPTIONS").catch((e) => {
+        // Expected for a refused connection: closed by the server before or after our request went out.
+        if (e instanceof ClosedBeforeResponse || isSocketClosed(e)) return null;
+        throw e;
+      });
+      if (r?.status === 200) answered++;
+      else refused++;
+      c.close();
+    }
+    assert.ok(refused > 0, `${answered} of 20 served`);
+    // A line logged after the refusals: every line they made is in the log before it.
+    await new Promise((r) => setTimeout(r, 1100)); // the next second's allowance
+    const c = await RtspTestClient.connect(server.port, "x");
+    assert.equal((await c.request("DESCRIBE", c.url)).status, 404);
+    c.close();
+    await server.waitLog(/DESCRIBE [^\n]*404/);
+    assert.equal(server.log.match(/limits\.maxConnectionsPerSecondPerAddress/g)?.length, 1, server.log);
+    assert.match(
+      server.log,
+      /refused connections from 127\.0\.0\.1: over 5 a second on this worker .*; 1 refused/,
+    );
+    const metrics = await (await fetch(`${await server.apiUrl()}/metrics`)).text();
+    assert.match(metrics, new RegExp(`dm_live_connections_rate_refused_total\\{worker="0"\\} ${refused}\\b`));
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("error answers do not fill the log: a burst of bad requests from one address writes a few lines, then one naming the address and the count", async () => {
+  const server = await ServerProcess.start(["--workers", "1"]);
+  try {
+    const c = await RtspTestClient.connect(server.port, "live/missing");
+    for (let i = 0; i < 200; i++) assert.equal((await c.request("DESCRIBE", c.url)).status, 404);
+    const summary = await server.waitLog(/(\d+) more error answers to 127\.0\.0\.1 in the last 10 s/, 20_000);
+    const lines = server.log.match(/DESCRIBE [^\n]*404/g)?.length ?? 0;
+    assert.ok(lines > 0 && lines <= 10, `${lines} lines`);
+    assert.equal(lines + Number(summary[1]), 200, "every answer is a line or in the count");
+    c.close();
+  } finally {
+    await server.stop();
+  }
+});
