@@ -1,5 +1,6 @@
 /**
- * Frees the RTSPS connections dm-live closes before their TLS handshake has finished.
+ * Frees the RTSPS connections dm-live closes before their TLS handshake has finished, and those it
+ * closes after it whose peer reads nothing.
  *
  * Why Deno cannot: a Deno.TlsConn runs its handshake in a task of its own (rustls-tokio-stream's
  * TlsStream spawns it at accept), which holds the TCP socket and reads until the handshake is done
@@ -19,6 +20,11 @@
  * connection given up since the last (a scan at most every SCAN_INTERVAL_MS). The workers are
  * threads of one process: a scan sees every worker's descriptors, and the four-tuple still names
  * only the connection given up.
+ *
+ * The same holds a handshaken connection closed while its peer reads nothing (a slow viewer
+ * dropped): Deno's close sends close_notify and flushes what rustls buffered first, and that flush
+ * waits for the peer. Such a connection is shut down LINGER_MS after its close, when a scan still
+ * finds it (one that left cleanly is gone by then).
  *
  * Linux only, with FFI allowed; elsewhere such connections stay open until their peer leaves, as
  * before, and the listener says so once when it starts.
@@ -106,19 +112,32 @@ function sockaddrKey(addr: Uint8Array, view: DataView, ip: Uint8Array): string |
 }
 
 /**
- * Shuts down the sockets of connections given up mid-handshake: drop() queues one, and the next
- * scan (within SCAN_INTERVAL_MS) finds every queued one's descriptor and shuts it down. One per
- * TLS listener; the listener's port narrows the scan.
+ * How long a handshaken connection dm-live closed may take to leave before its socket is shut down
+ * too: Deno's close sends close_notify and flushes what is buffered first, which never ends while
+ * the peer reads nothing (a slow viewer dropped keeps its socket and buffers). One that left cleanly
+ * is no longer found by then.
+ */
+export const LINGER_MS = 2000;
+
+/**
+ * Shuts down the sockets of connections dm-live has given up: drop() queues one, due at once
+ * (mid-handshake) or after LINGER_MS (handshaken), and the next scan after it is due (at most one
+ * per SCAN_INTERVAL_MS) finds every due one's descriptor and shuts it down. One per TLS listener;
+ * the listener's port narrows the scan.
  */
 export class HandshakeReaper {
   readonly #port: number;
   readonly #log: Logger;
-  readonly #pending = new Set<string>();
+  /** Four-tuple -> when it is due (performance.now()) and whether its handshake had finished. */
+  readonly #pending = new Map<string, { at: number; handshaken: boolean }>();
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
   #lastScan = -Infinity;
   #closed = false;
-  /** Connections shut down, and given up whose socket was already gone (the peer had left). */
+  /** Sockets shut down: of connections mid-handshake, and of handshaken ones that lingered (LINGER_MS). */
   shut = 0;
+  lingered = 0;
+  /** Given up whose socket was already gone when due (the peer had left, or Deno closed it). */
   gone = 0;
   scans = 0;
 
@@ -127,37 +146,61 @@ export class HandshakeReaper {
     this.#log = log;
   }
 
-  /** Queues the connection with these addresses for the next scan. */
-  drop(local: Deno.NetAddr, remote: Deno.NetAddr): void {
+  /** Queues the connection with these addresses: due at once, or after LINGER_MS when `handshaken`. */
+  drop(local: Deno.NetAddr, remote: Deno.NetAddr, handshaken = false): void {
     const key = tupleKey(local, remote);
     if (key === null) return;
-    this.#pending.add(key);
+    const now = performance.now();
+    const due = handshaken ? now + LINGER_MS : now;
+    this.#pending.set(key, { at: due, handshaken });
     if (this.#closed) {
-      this.scan(); // the listener is gone: no timer to outlive it
+      if (!handshaken) this.scan(); // the listener is gone: no timer to outlive it
       return;
     }
-    if (this.#timer !== undefined) return;
-    const wait = Math.max(0, this.#lastScan + SCAN_INTERVAL_MS - performance.now());
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.scan();
-    }, wait);
+    this.#schedule(Math.max(due, this.#lastScan + SCAN_INTERVAL_MS), now);
   }
 
-  /** Scans now for every queued connection; returns how many it shut down. */
+  #schedule(at: number, now: number): void {
+    if (at >= this.#timerAt) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      this.scan();
+    }, Math.max(0, at - now));
+  }
+
+  /** Scans now for every queued connection that is due; returns how many mid-handshake it shut down. */
   scan(): number {
-    this.#lastScan = performance.now();
-    if (this.#pending.size === 0) return 0;
-    this.scans++;
+    const now = performance.now();
+    this.#lastScan = now;
+    let due = 0;
+    let next = Infinity;
+    for (const { at } of this.#pending.values()) {
+      if (at <= now) due++;
+      else next = Math.min(next, at);
+    }
+    let shut = 0;
+    if (due > 0) {
+      this.scans++;
+      shut = this.#shutDue(now, due);
+    }
+    if (next !== Infinity && !this.#closed) this.#schedule(Math.max(next, now + SCAN_INTERVAL_MS), now);
+    return shut;
+  }
+
+  #shutDue(now: number, due: number): number {
     const lc = libc();
     const addr = new Uint8Array(SOCKADDR_BYTES);
     const view = new DataView(addr.buffer);
     const len = new Uint32Array(1);
     const lenBytes = new Uint8Array(len.buffer);
     const ip = new Uint8Array(16);
+    const pending = this.#pending;
     let shut = 0;
     const listed = eachFd((fd) => {
-      if (fd <= 2 || this.#pending.size === 0) return;
+      if (fd <= 2 || due === 0) return;
       len[0] = SOCKADDR_BYTES;
       if (lc.getsockname(fd, addr, lenBytes) !== 0) return; // not a socket, or closed meanwhile
       if (view.getUint16(SOCKADDR_IN.port, false) !== this.#port) return;
@@ -166,27 +209,38 @@ export class HandshakeReaper {
       len[0] = SOCKADDR_BYTES;
       if (lc.getpeername(fd, addr, lenBytes) !== 0) return; // the listening socket
       const remote = sockaddrKey(addr, view, ip);
+      if (remote === null) return;
       const key = `${local}|${remote}`;
-      if (remote === null || !this.#pending.has(key)) return;
-      this.#pending.delete(key);
-      if (lc.shutdown(fd, SHUT_RDWR) === 0) shut++;
+      const p = pending.get(key);
+      if (p === undefined || p.at > now) return;
+      pending.delete(key);
+      due--;
+      if (lc.shutdown(fd, SHUT_RDWR) !== 0) return;
+      if (p.handshaken) this.lingered++;
+      else shut++;
     });
     if (!listed) {
       this.#log.warn(
-        `cannot list /proc/self/fd: ${this.#pending.size} RTSPS connection(s) closed mid-handshake stay open until their peers leave`,
+        `cannot list /proc/self/fd: ${due} RTSPS connection(s) closed stay open until their peers leave`,
       );
     }
+    for (const [key, { at }] of pending) {
+      if (at <= now) {
+        pending.delete(key);
+        this.gone++;
+      }
+    }
     this.shut += shut;
-    this.gone += this.#pending.size;
-    this.#pending.clear();
     return shut;
   }
 
-  /** Scans for what is queued now; later drops scan at once. */
+  /** Scans for what is due now and stops; later drops mid-handshake scan at once. */
   close(): void {
     this.#closed = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#pending.size > 0) this.scan();
+    this.#timerAt = Infinity;
+    this.scan();
+    this.#pending.clear();
   }
 }

@@ -13,9 +13,10 @@
  * connects again), unless net.ipv4.tcp_migrate_req (Linux 5.14+) hands it to the new listener.
  *
  * A connection closed before its TLS handshake finished (the 408 of limits.handshakeTimeoutMs, a
- * refusal past a connection limit) would keep its socket until the peer left: Deno cannot close
- * it (tls_handshake_reaper.ts says why). Its socket is shut down by descriptor instead, where FFI
- * runs on Linux; elsewhere the listener logs once that such connections stay open.
+ * refusal past a connection limit), or after it while its peer reads nothing, would keep its
+ * socket until the peer left: Deno cannot close it (tls_handshake_reaper.ts says why). Its socket
+ * is shut down by descriptor instead, where FFI runs on Linux; elsewhere the listener logs once
+ * that such connections stay open.
  */
 import type { Logger } from "../log/logger.ts";
 import type { ByteSocket, ReadTarget, SocketListener } from "./byte_socket.ts";
@@ -111,9 +112,9 @@ class TlsSocket extends DenoSocket {
     if (this.#closed) return;
     this.#closed = true;
     super.close();
-    if (this.#reaper !== null && !this.#handshaken) {
-      this.#reaper.drop(this.#conn.localAddr, this.#conn.remoteAddr);
-    }
+    // Mid-handshake: shut down at the next scan. Handshaken: after LINGER_MS, if Deno's close
+    // (close_notify, then the flush of what is buffered) has not ended it by then.
+    this.#reaper?.drop(this.#conn.localAddr, this.#conn.remoteAddr, this.#handshaken);
   }
 }
 
@@ -147,7 +148,7 @@ export class TlsListener implements SocketListener {
     this.#reaper = support.ok ? new HandshakeReaper(this.port, log) : null;
     if (!support.ok) {
       log.warn(
-        `RTSPS port ${this.port}: a connection closed before its TLS handshake finished (a silent or trickling client past limits.handshakeTimeoutMs) stays open until its peer leaves: shutting it down needs Linux and FFI (${support.why})`,
+        `RTSPS port ${this.port}: a connection closed before its TLS handshake finished (a silent or trickling client past limits.handshakeTimeoutMs), or while its peer reads nothing, stays open until its peer leaves: shutting it down needs Linux and FFI (${support.why})`,
       );
     }
   }
@@ -155,6 +156,11 @@ export class TlsListener implements SocketListener {
   /** Connections closed mid-handshake whose sockets were shut down (0 without the reaper). */
   get handshakesShut(): number {
     return this.#reaper?.shut ?? 0;
+  }
+
+  /** Handshaken connections closed whose sockets were shut down after LINGER_MS (a peer not reading). */
+  get lingeredShut(): number {
+    return this.#reaper?.lingered ?? 0;
   }
 
   /** Calls onConn for each accepted connection until close(), on whichever listener is current. */

@@ -176,6 +176,64 @@ Deno.test("TlsListener: a connection closed before its TLS handshake finished is
   }
 });
 
+Deno.test("TlsListener: a handshaken connection closed while its peer reads nothing is shut down after LINGER_MS", async () => {
+  const a = await makeTestCert();
+  const l = new TlsListener("127.0.0.1", 0, readPem(a.certFile, a.keyFile), log);
+  let server: ByteSocket | null = null;
+  let accepted = () => {};
+  const acceptedOne = new Promise<void>((r) => accepted = r);
+  l.serve((sock) => {
+    server = sock;
+    accepted();
+  });
+  const c = await Deno.connectTls({ hostname: "127.0.0.1", port: l.port, caCerts: [a.cert] });
+  try {
+    await c.handshake();
+    await acceptedOne;
+    // A request first, as RTSP has it: the server answers only what it has read.
+    await c.write(new Uint8Array([0x4f]));
+    assert.equal(await server!.read({ spare: () => new Uint8Array(16) }), 1);
+    // The server writes until the peer's window and its own buffers are full (the peer never
+    // reads), then gives up on it as dm-live does a viewer that does not read.
+    const chunk = new Uint8Array(65536);
+    let full = false;
+    for (let i = 0; i < 1000 && !full; i++) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const w = server!.write(chunk, 0, chunk.length);
+      full = await Promise.race([
+        Promise.resolve(w).then(() => false, () => true),
+        new Promise<boolean>((r) => timer = setTimeout(() => r(true), 200)),
+      ]);
+      clearTimeout(timer);
+    }
+    assert.ok(full, "the writes stopped being taken");
+    server!.close();
+    // Deno's close waits to flush what it holds for a peer that reads nothing: its socket is
+    // found still open after LINGER_MS, and shut down.
+    for (let i = 0; i < 100 && l.lingeredShut === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(l.lingeredShut, 1);
+    assert.equal(l.handshakesShut, 0);
+    // Now the peer reads: what the kernel holds, then the end.
+    let ended = false;
+    const buf = new Uint8Array(65536);
+    const reading = (async () => {
+      try {
+        while ((await c.read(buf)) !== null);
+      } catch {
+        // a reset or a TLS error after the shutdown is an end too
+      }
+      ended = true;
+    })();
+    for (let i = 0; i < 100 && !ended; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(ended, "the connection ended");
+    await reading;
+  } finally {
+    c.close();
+    l.close();
+    await a.remove();
+  }
+});
+
 Deno.test("TlsListener without the reaper (no FFI, not Linux) says once that such connections stay open", async () => {
   const a = await makeTestCert();
   const lines: string[] = [];
