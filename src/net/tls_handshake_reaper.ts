@@ -29,11 +29,10 @@
  * Linux only, with FFI allowed; elsewhere such connections stay open until their peer leaves, as
  * before, and the listener says so once when it starts.
  */
-import { formatIp, parseIp } from "../auth/ip_address.ts";
 import type { Logger } from "../log/logger.ts";
 import { libc, LINUX } from "./libc.ts";
-import { SOCKADDR_IN, SOCKADDR_IN6 } from "./libc_layout.ts";
-import { SOCKADDR_BYTES } from "./sockaddr.ts";
+import { SOCKADDR_IN } from "./libc_layout.ts";
+import { peerOf, sockaddr, SOCKADDR_BYTES } from "./sockaddr.ts";
 
 /** shutdown(2)'s how: both directions (the same value on every Linux architecture). */
 const SHUT_RDWR = 2;
@@ -90,25 +89,22 @@ export function reapSupport(): { ok: true } | { ok: false; why: string } {
   return SUPPORT;
 }
 
-/** The four-tuple of a connection as text, the same from Deno's addresses and from sockaddrs. */
-export function tupleKey(local: Deno.NetAddr, remote: Deno.NetAddr): string | null {
-  const l = parseIp(local.hostname);
-  const r = parseIp(remote.hostname);
-  if (l === null || r === null) return null;
-  return `${formatIp(l)}|${local.port}|${formatIp(r)}|${remote.port}`;
+/** An address as peerOf() writes it from a sockaddr: IPv4-mapped as IPv4, IPv6 uncompressed. */
+function endpoint(a: Deno.NetAddr): string | null {
+  let host = a.hostname;
+  if (host.includes(":") && host.includes(".")) host = host.slice(host.lastIndexOf(":") + 1); // ::ffff:a.b.c.d
+  try {
+    return peerOf(sockaddr(host, a.port).addr);
+  } catch {
+    return null;
+  }
 }
 
-/** A sockaddr_in or sockaddr_in6 as `address|port` (as tupleKey writes one), or null for another family. */
-function sockaddrKey(addr: Uint8Array, view: DataView, ip: Uint8Array): string | null {
-  const family = view.getUint16(SOCKADDR_IN.family, true);
-  if (family === LINUX.AF_INET) {
-    ip.fill(0, 0, 10);
-    ip[10] = ip[11] = 0xff;
-    ip.set(addr.subarray(SOCKADDR_IN.addr, SOCKADDR_IN.addr + 4), 12);
-  } else if (family === LINUX.AF_INET6) {
-    ip.set(addr.subarray(SOCKADDR_IN6.addr, SOCKADDR_IN6.addr + 16));
-  } else return null;
-  return `${formatIp(ip)}|${view.getUint16(SOCKADDR_IN.port, false)}`;
+/** The four-tuple of a connection as text, the same from Deno's addresses and from sockaddrs. */
+export function tupleKey(local: Deno.NetAddr, remote: Deno.NetAddr): string | null {
+  const l = endpoint(local);
+  const r = endpoint(remote);
+  return l === null || r === null ? null : `${l}|${r}`;
 }
 
 /**
@@ -196,7 +192,6 @@ export class HandshakeReaper {
     const view = new DataView(addr.buffer);
     const len = new Uint32Array(1);
     const lenBytes = new Uint8Array(len.buffer);
-    const ip = new Uint8Array(16);
     const pending = this.#pending;
     let shut = 0;
     const listed = eachFd((fd) => {
@@ -204,13 +199,12 @@ export class HandshakeReaper {
       len[0] = SOCKADDR_BYTES;
       if (lc.getsockname(fd, addr, lenBytes) !== 0) return; // not a socket, or closed meanwhile
       if (view.getUint16(SOCKADDR_IN.port, false) !== this.#port) return;
-      const local = sockaddrKey(addr, view, ip);
-      if (local === null) return;
+      const family = view.getUint16(SOCKADDR_IN.family, true);
+      if (family !== LINUX.AF_INET && family !== LINUX.AF_INET6) return;
+      const local = peerOf(addr);
       len[0] = SOCKADDR_BYTES;
       if (lc.getpeername(fd, addr, lenBytes) !== 0) return; // the listening socket
-      const remote = sockaddrKey(addr, view, ip);
-      if (remote === null) return;
-      const key = `${local}|${remote}`;
+      const key = `${local}|${peerOf(addr)}`;
       const p = pending.get(key);
       if (p === undefined || p.at > now) return;
       pending.delete(key);
