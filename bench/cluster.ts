@@ -550,6 +550,8 @@ export async function runCluster(o: ClusterOptions): Promise<ClusterResult> {
       "--set",
       "limits.maxConnectionsPerAddress=0",
       "--set",
+      "limits.maxConnectionsPerSecondPerAddress=0",
+      "--set",
       "udp.portBase=0",
       "--set",
       `cluster.etcd=${etcd.endpoints.join(",")}`,

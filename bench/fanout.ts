@@ -398,6 +398,9 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
         // Each load process holds thousands of viewers from one address, the publisher every stream.
         "--set",
         "limits.maxConnectionsPerAddress=0",
+        // ... and connects them faster than a client would (limits.maxConnectionsPerSecondPerAddress).
+        "--set",
+        "limits.maxConnectionsPerSecondPerAddress=0",
         "--set",
         "limits.maxStreamsPerAddress=0",
         "--set",
