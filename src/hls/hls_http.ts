@@ -14,6 +14,7 @@ import { HlsRequestError } from "./hls_errors.ts";
 import { type HlsResource, MEDIA_PLAYLIST_NAME, parseResourceName } from "./hls_names.ts";
 import type { HlsStreamStore } from "./hls_stream_store.ts";
 import { type MediaPlaylist, serializeMediaPlaylist, serializeMultivariantPlaylist } from "./playlist.ts";
+import { RawResponse } from "../net/http_listener.ts";
 
 /** What the handler needs from the glue. */
 export interface HlsHttpContext {
@@ -27,6 +28,11 @@ export interface HlsHttpContext {
   getStore(path: string, req: Request): Promise<HlsStreamStore | Response>;
   /** Access-Control-Allow-Origin; default "*". */
   allowOrigin?: string;
+  /**
+   * Answer with RawResponse: bodies that net/http_listener.ts writes from the store's bytes with
+   * no copy. Default false: ordinary Responses, which any server (Deno.serve) can send.
+   */
+  rawBodies?: boolean;
 }
 
 export const PLAYLIST_CONTENT_TYPE = "application/vnd.apple.mpegurl";
@@ -47,6 +53,20 @@ const encoder = new TextEncoder();
 
 /** Answers one HLS request; never throws for bad input (a 4xx/5xx Response instead). */
 export async function handleHlsRequest(req: Request, ctx: HlsHttpContext): Promise<Response> {
+  const res = await answer(req, ctx);
+  return ctx.rawBodies === true || !(res instanceof RawResponse) ? res : ordinary(res);
+}
+
+/** The same answer as a Response whose body Deno itself holds (a copy of the chunks). */
+function ordinary(res: RawResponse): Response {
+  const init = { status: res.status, headers: res.headers };
+  const chunks = res.chunks;
+  if (chunks.length === 0) return new Response(null, init);
+  if (chunks.length === 1) return new Response(chunks[0] as Uint8Array<ArrayBuffer>, init);
+  return new Response(res.body, init);
+}
+
+async function answer(req: Request, ctx: HlsHttpContext): Promise<Response> {
   const cors = corsHeaders(ctx.allowOrigin ?? "*");
   try {
     if (req.method === "OPTIONS") return preflight(req, cors);
@@ -156,15 +176,16 @@ async function multivariant(req: Request, store: HlsStreamStore, cors: Headers, 
 async function media(req: Request, store: HlsStreamStore, cors: Headers, d: Directives, query: string) {
   // Without directives, the first answer still waits for a complete segment to list.
   await ready(req, store, d.msn ?? 0, d.part);
-  const text = query === ""
-    ? store.mediaPlaylistText()
-    : serializeMediaPlaylist(withQuery(store.mediaPlaylist(), query));
+  // Without a query to carry on, every player gets the store's one encoding of this version.
+  const body = query === ""
+    ? store.mediaPlaylistBytes()
+    : encoder.encode(serializeMediaPlaylist(withQuery(store.mediaPlaylist(), query)));
   // An answer to a blocking request stays true (it holds that part or later), so caches may share
   // it between the players asking for the same part; a plain reload must go to the origin.
   const cache = d.msn === undefined || store.ended
     ? REVALIDATE
     : `public, max-age=${3 * store.targetDuration}`;
-  return playlist(req, cors, text, cache);
+  return bytes(req, cors, PLAYLIST_CONTENT_TYPE, cache, [body], body.length);
 }
 
 async function init(req: Request, store: HlsStreamStore, cors: Headers) {
@@ -245,7 +266,10 @@ function playlist(req: Request, cors: Headers, text: string, cache: string): Res
   return bytes(req, cors, PLAYLIST_CONTENT_TYPE, cache, [body], body.length);
 }
 
-/** A body from chunks without joining them; HEAD gets the headers only. */
+/**
+ * A body from chunks without joining or copying them (the listener writes them as they are:
+ * RawResponse); HEAD gets the headers only.
+ */
 function bytes(
   req: Request,
   cors: Headers,
@@ -258,19 +282,7 @@ function bytes(
   h.set("Content-Type", type);
   h.set("Cache-Control", cache);
   h.set("Content-Length", String(length));
-  if (req.method === "HEAD") return new Response(null, { status: 200, headers: h });
-  if (chunks.length === 1) {
-    return new Response(chunks[0] as Uint8Array<ArrayBuffer>, { status: 200, headers: h });
-  }
-  let i = 0;
-  const body = new ReadableStream<Uint8Array>({
-    pull(c) {
-      const next = chunks[i++];
-      if (next === undefined) c.close();
-      else c.enqueue(next);
-    },
-  });
-  return new Response(body, { status: 200, headers: h });
+  return new RawResponse(req.method === "HEAD" ? [] : chunks, { status: 200, headers: h });
 }
 
 function plain(
@@ -286,7 +298,7 @@ function plain(
   h.set("Cache-Control", "no-store");
   const body = encoder.encode(text + "\n");
   h.set("Content-Length", String(body.length));
-  return new Response(req.method === "HEAD" ? null : body, { status, headers: h });
+  return new RawResponse(req.method === "HEAD" ? [] : [body], { status, headers: h });
 }
 
 /** The glue's own answer with the CORS headers it lacks, so a player's script can read its status. */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { handleHlsRequest, type HlsHttpContext } from "./hls_http.ts";
+import { RawResponse } from "../net/http_listener.ts";
 import { HlsStreamStore } from "./hls_stream_store.ts";
 import { parseMediaPlaylist, parseMultivariantPlaylist } from "./playlist.ts";
 import { FakeClock, PartMaker, settle } from "./testdata/hls_fixtures.ts";
@@ -7,7 +8,7 @@ import { FakeClock, PartMaker, settle } from "./testdata/hls_fixtures.ts";
 const INIT = new Uint8Array([0, 0, 0, 8, 0x66, 0x74, 0x79, 0x70]);
 const BASE = "http://127.0.0.1:8888";
 
-function setup(options: { prefix?: string; allowOrigin?: string } = {}) {
+function setup(options: { prefix?: string; allowOrigin?: string; rawBodies?: boolean } = {}) {
   const clock = new FakeClock();
   const store = new HlsStreamStore({ id: "t", clock });
   store.setInit(INIT, { codecs: "avc1.64001f", width: 640, height: 360 });
@@ -104,6 +105,30 @@ Deno.test("handleHlsRequest() serves each resource with its type, caching and CO
       await got.body?.cancel();
     }
   });
+});
+
+Deno.test("handleHlsRequest() with rawBodies answers RawResponses of the store's own bytes, the same as without", async () => {
+  const { store, push, get } = setup();
+  push("IPPPPIP");
+  const raw = setup({ rawBodies: true });
+  raw.push("IPPPPIP");
+  for (
+    const name of ["index.m3u8", "stream.m3u8", "init.mp4", "seg_t_0.m4s", "part_t_1.m4s", "nothing.txt"]
+  ) {
+    const plain = await get(`/live/cam/${name}`);
+    const r = await raw.get(`/live/cam/${name}`);
+    assert.ok(!(plain instanceof RawResponse) && r instanceof RawResponse, name);
+    assert.equal(r.status, plain.status, name);
+    assert.deepEqual([...r.headers], [...plain.headers], name);
+    assert.deepEqual(await bytes(r), await bytes(plain), name);
+  }
+  // Not copied: the part's body is the store's part, the playlist's the store's one encoding.
+  assert.equal(((await raw.get("/live/cam/part_t_1.m4s")) as RawResponse).chunks[0], raw.store.part(1));
+  assert.equal(
+    ((await raw.get("/live/cam/stream.m3u8")) as RawResponse).chunks[0],
+    raw.store.mediaPlaylistBytes(),
+  );
+  assert.ok(store.part(1) !== undefined);
 });
 
 Deno.test("handleHlsRequest() routes by the last path component", async (t) => {

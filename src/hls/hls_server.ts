@@ -14,7 +14,7 @@ import type { Config } from "../config.ts";
 import type { Logger } from "../log/logger.ts";
 import type { PathAccess, Requester } from "../access/path_access.ts";
 import { handleHlsRequest } from "./hls_http.ts";
-import { HttpListener } from "../net/http_listener.ts";
+import { HttpListener, RawResponse } from "../net/http_listener.ts";
 import { addressGroup } from "../auth/ip_address.ts";
 import type { HlsMuxers } from "./hls_muxers.ts";
 
@@ -44,10 +44,13 @@ export interface HlsServerHandle {
   close(): Promise<void>;
 }
 
-const STATIC: Record<string, [string, string]> = {
-  "/": [pageHtml, "text/html; charset=utf-8"],
-  "/page.js": [pageJs, "text/javascript; charset=utf-8"],
-  "/hls.min.js": [hlsJs, "text/javascript; charset=utf-8"],
+const encoder = new TextEncoder();
+const PAGE_HTML = encoder.encode(pageHtml);
+/** Encoded once: hls.min.js is 500 KiB, a copy of which each page load would make twice. */
+const STATIC: Record<string, [Uint8Array, string]> = {
+  "/": [PAGE_HTML, "text/html; charset=utf-8"],
+  "/page.js": [encoder.encode(pageJs), "text/javascript; charset=utf-8"],
+  "/hls.min.js": [encoder.encode(hlsJs), "text/javascript; charset=utf-8"],
 };
 
 /**
@@ -119,9 +122,7 @@ async function answer(o: HlsServerOptions, req: Request, peerIp: string): Promis
   const allowOrigin = config.hls.allowOrigin;
   const fixed = STATIC[url.pathname];
   if (fixed !== undefined && (req.method === "GET" || req.method === "HEAD")) {
-    return new Response(req.method === "HEAD" ? null : fixed[0], {
-      headers: { "Content-Type": fixed[1], "Cache-Control": "no-cache" },
-    });
+    return staticFile(req, fixed[0], fixed[1]);
   }
   // Browsers ask for it on every page; there is none.
   if (url.pathname === "/favicon.ico") return new Response(null, { status: 204 });
@@ -139,13 +140,12 @@ async function answer(o: HlsServerOptions, req: Request, peerIp: string): Promis
   }
   // "/<path>/": the page, which plays the path.
   if (url.pathname.endsWith("/") && (req.method === "GET" || req.method === "HEAD")) {
-    return new Response(req.method === "HEAD" ? null : pageHtml, {
-      headers: { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache" },
-    });
+    return staticFile(req, PAGE_HTML, "text/html; charset=utf-8");
   }
   const who: Requester = { peerHost: peerIp, nonceCounter: null };
   return await handleHlsRequest(req, {
     allowOrigin,
+    rawBodies: true,
     getStore: async (path) => {
       const r = await o.access.check(config, who, request(req, url), path, "read");
       if (!r.ok) {
@@ -158,6 +158,12 @@ async function answer(o: HlsServerOptions, req: Request, peerIp: string): Promis
       }
       return await o.muxers.store(path, peerIp);
     },
+  });
+}
+
+function staticFile(req: Request, bytes: Uint8Array, type: string): Response {
+  return new RawResponse(req.method === "HEAD" ? [] : [bytes], {
+    headers: { "Content-Type": type, "Cache-Control": "no-cache", "Content-Length": String(bytes.length) },
   });
 }
 

@@ -113,6 +113,7 @@ interface StoredSegment {
 }
 
 const US = 1_000_000;
+const encoder = new TextEncoder();
 
 /** A part's or a segment's microseconds from seconds, as the playlist writes them. */
 function toUs(seconds: number): number {
@@ -144,6 +145,7 @@ export class HlsStreamStore {
   #ended = false;
   #playlist: MediaPlaylist | undefined;
   #playlistText: string | undefined;
+  #playlistBytes: Uint8Array | undefined;
   readonly #counters: HlsStoreCounters = {
     parts: 0,
     segments: 0,
@@ -297,6 +299,12 @@ export class HlsStreamStore {
   mediaPlaylistText(): string {
     this.#playlistText ??= serializeMediaPlaylist(this.mediaPlaylist());
     return this.#playlistText;
+  }
+
+  /** mediaPlaylistText() as UTF-8, encoded once per change (shared: do not change it). */
+  mediaPlaylistBytes(): Uint8Array {
+    this.#playlistBytes ??= encoder.encode(this.mediaPlaylistText());
+    return this.#playlistBytes;
   }
 
   /** The multivariant playlist, pointing at `uri`; undefined before setInit. */
@@ -457,6 +465,7 @@ export class HlsStreamStore {
   #changed(): void {
     this.#playlist = undefined;
     this.#playlistText = undefined;
+    this.#playlistBytes = undefined;
     this.#waits.settle(this.#ended);
   }
 

@@ -172,6 +172,10 @@ Deno.test("HlsStreamStore writes playlists that keep the LL-HLS rules and parse 
     const pl = store.mediaPlaylist();
     assert.deepEqual(mediaPlaylistProblems(pl), [], `after part ${i}`);
     assert.deepEqual(parseMediaPlaylist(store.mediaPlaylistText()), pl);
+    // One encoding per version, shared by every answer until the next part.
+    const bytes = store.mediaPlaylistBytes();
+    assert.equal(new TextDecoder().decode(bytes), store.mediaPlaylistText());
+    assert.equal(store.mediaPlaylistBytes(), bytes);
     assert.ok(pl.segments.length <= 6);
   }
   assert.ok(store.counters.forcedCuts > 0, "some GOPs were longer than the target duration");

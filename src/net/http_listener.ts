@@ -33,6 +33,67 @@ export type HttpHandler = (req: Request, peerIp: string) => Promise<Response>;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/**
+ * A Response whose body is bytes held elsewhere (a stream's parts, a cached playlist), which the
+ * listener writes as they are. Deno copies a BufferSource body when a Response is made and again
+ * in arrayBuffer(): two copies of every part for every player, and malloc'd memory the process
+ * keeps. Other readers (tests, a Response passed on) get the same bytes through body, text(),
+ * arrayBuffer() and bytes(); nobody may change the chunks after.
+ */
+export class RawResponse extends Response {
+  readonly chunks: readonly Uint8Array[];
+  readonly byteLength: number;
+  #stream: ReadableStream<Uint8Array> | null = null;
+
+  /** `chunks` empty for a HEAD answer (headers only; Content-Length is the caller's to set). */
+  constructor(chunks: readonly Uint8Array[], init: ResponseInit) {
+    super(null, init);
+    this.chunks = chunks;
+    let n = 0;
+    for (const c of chunks) n += c.length;
+    this.byteLength = n;
+  }
+
+  override get body(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
+    if (this.chunks.length === 0) return null;
+    if (this.#stream === null) {
+      let i = 0;
+      const chunks = this.chunks;
+      this.#stream = new ReadableStream({
+        pull(c) {
+          const next = chunks[i++];
+          if (next === undefined) c.close();
+          else c.enqueue(next);
+        },
+      });
+    }
+    return this.#stream as ReadableStream<Uint8Array<ArrayBuffer>>;
+  }
+
+  override bytes(): Promise<Uint8Array<ArrayBuffer>> {
+    const out = new Uint8Array(this.byteLength);
+    let off = 0;
+    for (const c of this.chunks) {
+      out.set(c, off);
+      off += c.length;
+    }
+    return Promise.resolve(out);
+  }
+
+  override async arrayBuffer(): Promise<ArrayBuffer> {
+    return (await this.bytes()).buffer;
+  }
+
+  override async text(): Promise<string> {
+    return decoder.decode(await this.bytes());
+  }
+}
+
+/** A head and a body this small go out in one write (one segment, one wake-up of the player). */
+const JOIN_BELOW = 8 * 1024;
+/** What a connection's read buffer starts at; it grows to maxHeadBytes for a larger head. */
+const FIRST_READ_BYTES = 2048;
+
 export class HttpListener {
   readonly #listener: Deno.TcpListener;
   readonly #limits: () => HttpLimits;
@@ -168,19 +229,28 @@ export class HttpListener {
       }
       r.onClose = null;
       if (r.closed) return;
-      const body = req.method === "HEAD" ? null : new Uint8Array(await res.arrayBuffer());
+      let chunks: readonly Uint8Array[];
+      if (req.method === "HEAD") chunks = [];
+      else if (res instanceof RawResponse) chunks = res.chunks;
+      else chunks = [new Uint8Array(await res.arrayBuffer())];
       const keep = req.keepAlive && !r.closed;
-      if (!await writeAll(conn, responseHead(res, body?.length ?? lengthOf(res), keep))) return;
-      if (body !== null && body.length > 0 && !await writeAll(conn, body)) return;
+      const length = req.method === "HEAD" ? lengthOf(res) : chunks.reduce((n, c) => n + c.length, 0);
+      if (!await writeResponse(conn, responseHead(res, length, keep), chunks, length)) return;
       if (!keep) return;
     }
   }
 }
 
-/** Reads a connection into a bounded buffer, all the time (so a close is seen while a request waits). */
+/**
+ * Reads a connection into a bounded buffer, all the time (so a close is seen while a request
+ * waits). Its buffers start small (a player's heads are under 1 KiB) and the head's grows to the
+ * bound only for a larger head: an idle or waiting connection holds 4 KiB, not 32 (a head bound
+ * and a 16 KiB read chunk).
+ */
 class ConnReader {
   readonly #conn: Deno.TcpConn;
-  readonly #buf: Uint8Array;
+  readonly #max: number;
+  #buf: Uint8Array;
   #len = 0;
   /** When the bytes of the request now being read began to come (null while none have). */
   #begunAt: number | null = null;
@@ -191,21 +261,31 @@ class ConnReader {
 
   constructor(conn: Deno.TcpConn, max: number) {
     this.#conn = conn;
-    this.#buf = new Uint8Array(max);
+    this.#max = max;
+    this.#buf = new Uint8Array(Math.min(max, FIRST_READ_BYTES));
     this.#pump();
   }
 
   async #pump(): Promise<void> {
-    const chunk = new Uint8Array(16 * 1024);
+    // Read into a chunk of its own, not the buffer: take() moves the buffer's bytes while a read
+    // is pending, which would land at an offset no longer the end.
+    const chunk = new Uint8Array(FIRST_READ_BYTES);
     try {
       for (;;) {
         const n = await this.#conn.read(chunk);
         if (n === null) break;
         if (this.#len + n > this.#buf.length) {
-          this.#overflow = true;
-          this.#notify();
-          // Pipelined bytes past the bound: stop reading; the head or the close decides.
-          return;
+          if (this.#len + n > this.#max) {
+            this.#overflow = true;
+            this.#notify();
+            // Pipelined bytes past the bound: stop reading; the head or the close decides.
+            return;
+          }
+          let size = this.#buf.length * 2;
+          while (size < this.#len + n) size *= 2;
+          const grown = new Uint8Array(Math.min(this.#max, size));
+          grown.set(this.#buf.subarray(0, this.#len));
+          this.#buf = grown;
         }
         this.#buf.set(chunk.subarray(0, n), this.#len);
         if (this.#len === 0) this.#begunAt = performance.now();
@@ -340,6 +420,28 @@ const REASONS: Record<number, string> = {
 
 function simple(status: number, reason: string): Uint8Array {
   return encoder.encode(`HTTP/1.1 ${status} ${reason}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+}
+
+/** The head and the body's chunks as they are; a small body joined to its head for one write. */
+async function writeResponse(
+  conn: Deno.TcpConn,
+  head: Uint8Array,
+  chunks: readonly Uint8Array[],
+  length: number,
+): Promise<boolean> {
+  if (length > 0 && head.length + length <= JOIN_BELOW) {
+    const one = new Uint8Array(head.length + length);
+    one.set(head);
+    let off = head.length;
+    for (const c of chunks) {
+      one.set(c, off);
+      off += c.length;
+    }
+    return await writeAll(conn, one);
+  }
+  if (!await writeAll(conn, head)) return false;
+  for (const c of chunks) if (c.length > 0 && !await writeAll(conn, c)) return false;
+  return true;
 }
 
 async function writeAll(conn: Deno.TcpConn, bytes: Uint8Array): Promise<boolean> {

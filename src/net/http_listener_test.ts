@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Logger } from "../log/logger.ts";
-import { type HttpLimits, HttpListener, parseHead } from "./http_listener.ts";
+import { type HttpLimits, HttpListener, parseHead, RawResponse } from "./http_listener.ts";
 
 const lines: string[] = [];
 const log = new Logger("debug", "", (_l, line) => lines.push(line));
@@ -62,6 +62,30 @@ Deno.test("HttpListener: keep-alive and pipelined requests are answered in order
   );
 });
 
+Deno.test("HttpListener: requests one after another on a kept-alive connection, heads of every size", async () => {
+  // Each head comes after the answer to the one before, while the listener's read is pending:
+  // the bytes of one must not land where the last one's were.
+  await withListener(
+    { maxHeadBytes: 8192 },
+    (req) => Promise.resolve(new Response(`${new URL(req.url).pathname} ${req.headers.get("X")?.length}`)),
+    async (port) => {
+      const c = await Deno.connect({ port });
+      const buf = new Uint8Array(65536);
+      for (const [i, size] of [10, 3000, 5, 7000, 100, 1].entries()) {
+        await send(c, `GET /r${i} HTTP/1.1\r\nX: ${"y".repeat(size)}\r\n\r\n`);
+        let text = "";
+        while (!text.endsWith(`/r${i} ${size}`)) {
+          const n = await c.read(buf);
+          assert.ok(n !== null, `answer ${i}: ${text}`);
+          text += new TextDecoder().decode(buf.subarray(0, n));
+          assert.ok(!/ 4\d\d /.test(text.split("\r\n")[0]), text);
+        }
+      }
+      c.close();
+    },
+  );
+});
+
 Deno.test("HttpListener: a head trickled past its deadline gets 408; a silent connection too", async () => {
   await withListener({}, ok, async (port, l) => {
     const slow = await Deno.connect({ port });
@@ -101,6 +125,42 @@ Deno.test("HttpListener: a request with a body gets 413; a head over the bound 4
     await send(bad, "HELLO\r\n\r\n");
     assert.match(await readAll(bad), /^HTTP\/1\.1 400 /);
   });
+});
+
+Deno.test("HttpListener: a head longer than the first read buffer (2 KiB) and up to the bound is read", async () => {
+  await withListener(
+    { maxHeadBytes: 8192 },
+    (req) => Promise.resolve(new Response(req.headers.get("X"))),
+    async (port) => {
+      const c = await Deno.connect({ port });
+      await send(c, `GET / HTTP/1.1\r\nConnection: close\r\nX: ${"y".repeat(7000)}\r\n\r\n`);
+      const text = await readAll(c);
+      assert.match(text, /^HTTP\/1\.1 200 /);
+      assert.ok(text.endsWith("\r\n\r\n" + "y".repeat(7000)), text.slice(0, 200));
+    },
+  );
+});
+
+Deno.test("RawResponse: the listener writes its chunks as they are; other readers get the same bytes", async () => {
+  const e = new TextEncoder();
+  // Small bodies go out with their head, large ones after it: both in order, lengths right.
+  const small = [e.encode("ab"), e.encode(""), e.encode("cd")];
+  const large = [e.encode("x".repeat(10_000)), e.encode("z".repeat(5))];
+  const raw = (chunks: Uint8Array[]) => new RawResponse(chunks, { headers: { "Content-Type": "video/mp4" } });
+  assert.equal(await raw(small).text(), "abcd");
+  assert.equal(await new Response(raw(large).body).text(), "x".repeat(10_000) + "zzzzz");
+  assert.equal(raw([]).body, null);
+  await withListener(
+    {},
+    (req) => Promise.resolve(raw(new URL(req.url).pathname === "/s" ? small : large)),
+    async (port) => {
+      const c = await Deno.connect({ port });
+      await send(c, "GET /s HTTP/1.1\r\n\r\nGET /l HTTP/1.1\r\nConnection: close\r\n\r\n");
+      const [first, second] = (await readAll(c)).split(/(?=HTTP\/1\.1 )/);
+      assert.match(first, /content-type: video\/mp4\r\n.*content-length: 4\r\n.*\r\n\r\nabcd$/s);
+      assert.match(second, /content-length: 10005\r\n.*\r\n\r\nx{10000}zzzzz$/s);
+    },
+  );
 });
 
 Deno.test("HttpListener: a client that closes while its request waits aborts the request's signal", async () => {
