@@ -400,3 +400,33 @@ Deno.test("RTSPS: --check-config reads the certificate files and says which one 
     await b.remove();
   }
 });
+
+Deno.test("RTSPS slowloris: a client that never finishes its TLS handshake, silent or trickling a ClientHello, is disconnected at limits.handshakeTimeoutMs; a TLS client that asks is served", async () => {
+  const cert = await makeTestCert();
+  try {
+    await withTlsServer(cert, { "limits.handshakeTimeoutMs": 500 }, async (_server, tlsPort) => {
+      const silent = await Deno.connect({ hostname: "127.0.0.1", port: tlsPort });
+      const trickler = await Deno.connect({ hostname: "127.0.0.1", port: tlsPort });
+      const ended = (c: Deno.TcpConn) => c.read(new Uint8Array(64)).then(() => true, () => true);
+      const [silentEnded, tricklerEnded] = [ended(silent), ended(trickler)];
+      let tricklerDone = false;
+      tricklerEnded.then(() => tricklerDone = true);
+      // One byte of a TLS record header at a time: each is news, none completes the ClientHello.
+      const hello = [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03];
+      for (let i = 0; i < 100 && !tricklerDone; i++) {
+        await trickler.write(new Uint8Array([hello[i % hello.length]])).catch(() => {});
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      // Before dm-live shut such sockets down, Deno held both until the client left.
+      assert.ok(tricklerDone, "the trickler was disconnected");
+      assert.ok(await silentEnded, "the silent client was disconnected");
+      silent.close();
+      trickler.close();
+      const c = await RtspTestClient.connectTls(tlsPort, "x", [cert.cert]);
+      assert.equal((await c.request("OPTIONS")).status, 200);
+      c.close();
+    });
+  } finally {
+    await cert.remove();
+  }
+});
