@@ -26,6 +26,8 @@ export class FfiUdpEndpoint implements UdpEndpoint, PollTarget {
   #addr = 0;
   /** With batching, send() collects datagrams and flush() hands them over in one sendmmsg. */
   readonly #batch: MmsgBatch | null;
+  /** The last shared-memory view send() batched (a ring's data). */
+  #sharedBuf: Uint8Array | null = null;
   /** Datagrams the kernel dropped in flushes since the last flush() result. */
   #dropped = 0;
 
@@ -82,7 +84,8 @@ export class FfiUdpEndpoint implements UdpEndpoint, PollTarget {
   send(buf: Uint8Array, start: number, end: number, to: UdpAddress): boolean {
     if (this.#closed) return false;
     const b = this.#batch;
-    if (b !== null && buf.buffer instanceof SharedArrayBuffer) {
+    // The ring's view is the same every call: known shared, it skips the buffer's type check.
+    if (b !== null && (buf === this.#sharedBuf || this.#isShared(buf))) {
       if (!b.add(buf, start, end, to.sockaddrAddr, IN.size)) {
         this.#dropped += b.flush(this.#fd);
         b.add(buf, start, end, to.sockaddrAddr, IN.size);
@@ -115,6 +118,13 @@ export class FfiUdpEndpoint implements UdpEndpoint, PollTarget {
     return false;
   }
 
+  /** Whether buf is shared memory (which a batch may hold by address until its flush); remembered. */
+  #isShared(buf: Uint8Array): boolean {
+    if (!(buf.buffer instanceof SharedArrayBuffer)) return false;
+    this.#sharedBuf = buf;
+    return true;
+  }
+
   flush(): number {
     const b = this.#batch;
     if (b !== null && b.count > 0 && !this.#closed) this.#dropped += b.flush(this.#fd);
@@ -129,6 +139,7 @@ export class FfiUdpEndpoint implements UdpEndpoint, PollTarget {
     this.#poller.remove(this.#fd);
     libc().close(this.#fd);
     this.#addrBuf = null;
+    this.#sharedBuf = null;
   }
 
   /** PollTarget: read every waiting datagram (edge-triggered: until EAGAIN). */
