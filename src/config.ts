@@ -78,6 +78,8 @@ export interface Config {
     maxStreamsPerAddress: number;
     /** Announced, unfinished request bodies of one address, over all workers (0: no bound); beyond it, 503. */
     maxPendingBodyBytesPerAddress: number;
+    /** A publisher's bitrate over 5 s, in kbit/s (0: no bound); past it, its connection is closed. */
+    maxPublishKbps: number;
     requestTimeoutMs: number;
     handshakeTimeoutMs: number;
   };
@@ -178,6 +180,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
     maxStreams: 1000,
     maxStreamsPerAddress: 100,
     maxPendingBodyBytesPerAddress: 1024 * 1024,
+    maxPublishKbps: 200_000,
     requestTimeoutMs: 10_000,
     handshakeTimeoutMs: 10_000,
   },
@@ -654,6 +657,7 @@ const SCHEMA: Schema = {
     maxStreams: int(0, 1_000_000),
     maxStreamsPerAddress: int(0, 1_000_000),
     maxPendingBodyBytesPerAddress: int(0, 1 << 30),
+    maxPublishKbps: int(0, 100_000_000),
     requestTimeoutMs: int(100, 600_000),
     handshakeTimeoutMs: int(100, 600_000),
   },

@@ -15,6 +15,7 @@ import { type ListenTuner, readPem, TlsListener } from "../src/net/tls_listener.
 import { listenNoDelay } from "../src/net/listener_nodelay.ts";
 import { resolveBackend } from "../src/net/backend.ts";
 import { RtspConnection } from "../src/session/rtsp_connection.ts";
+import { PublisherSession } from "../src/session/publisher_session.ts";
 import type { WorkerContext } from "../src/session/worker_context.ts";
 import type { MainToWorker, WorkerToMain } from "../src/cluster/messages.ts";
 import type { WorkerReport } from "../src/stats/reports.ts";
@@ -411,6 +412,12 @@ export class WorkerRuntime {
         c.timedOut(`request not complete within ${l.requestTimeoutMs} ms`);
       } else if (!c.handshaked && now - c.openedAt > l.handshakeTimeoutMs) {
         c.timedOut(`no request within ${l.handshakeTimeoutMs} ms of connecting`);
+      } else if (l.maxPublishKbps > 0 && c.session instanceof PublisherSession) {
+        const kbps = c.session.sustainedKbps(now);
+        if (kbps > l.maxPublishKbps) {
+          this.ctx.stats.publishersOverBitrate++;
+          c.close(`publishing ${Math.round(kbps)} kbit/s, over limits.maxPublishKbps (${l.maxPublishKbps})`);
+        }
       }
     }
   };

@@ -59,6 +59,12 @@ const METRICS: readonly Metric[] = [
     "Connections closed at once past limits.maxConnectionsPerSecondPerAddress.",
     (r) => r.connectionsRateRefused,
   ],
+  [
+    "dm_live_publishers_over_bitrate_total",
+    "counter",
+    "Publishers disconnected past limits.maxPublishKbps.",
+    (r) => r.publishersOverBitrate,
+  ],
   ["dm_live_viewers", "gauge", "Playing viewer sessions.", (r) => r.viewersPlaying],
   ["dm_live_publishers", "gauge", "Recording publisher sessions.", (r) => r.publishers],
   ["dm_live_requests_total", "counter", "RTSP requests handled.", (r) => r.requests],

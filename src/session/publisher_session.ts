@@ -6,6 +6,7 @@ import type { StreamInfo } from "../stream/stream_info.ts";
 import { RtspSession } from "./rtsp_session.ts";
 import type { SessionHost } from "./session_host.ts";
 import { UdpIngest } from "./udp_ingest.ts";
+import { RATE_WINDOW_MS } from "../stream/rate_meter.ts";
 import { rtcpRoute } from "./udp_ports.ts";
 
 /** What ANNOUNCE told us about a stream to be published. */
@@ -33,11 +34,25 @@ export class PublisherSession extends RtspSession {
   feed: StreamFeed | null = null;
   streamId = 0;
   #udpIngest: UdpIngest | null = null;
+  /** When RECORD started feeding the ring (performance.now()); 0 before. */
+  #recordingSince = 0;
 
   constructor(conn: SessionHost, path: string, user: string | null, announced: Announced) {
     super(conn, path, user);
     this.announced = announced;
     this.enter("announced");
+  }
+
+  /**
+   * What the publisher sent over the last RATE_WINDOW_MS, in kbit/s, once it has recorded that
+   * long (a start's keyframe burst is averaged in, not judged alone); -1 before.
+   */
+  sustainedKbps(nowMs: number): number {
+    const feed = this.feed;
+    if (feed === null || this.#recordingSince === 0 || nowMs - this.#recordingSince < RATE_WINDOW_MS) {
+      return -1;
+    }
+    return feed.ingest.rate.perSecond(nowMs, feed.ingest.writer.bytes) * 8 / 1000;
   }
 
   /** Tracks set up, on either transport. */
@@ -94,6 +109,7 @@ export class PublisherSession extends RtspSession {
       sizing: feedSizing(ctx.config.ring, this.streamId, ctx.directory),
     });
     this.enter("record");
+    this.#recordingSince = performance.now();
     if (this.transport !== "udp") {
       this.conn.expectMedia(MEDIA_READ_BYTES);
       return;

@@ -9,6 +9,8 @@ export interface WorkerStats {
   connectionsRefused: number;
   /** Connections closed at once past limits.maxConnectionsPerSecondPerAddress. */
   connectionsRateRefused: number;
+  /** Publishers disconnected past limits.maxPublishKbps. */
+  publishersOverBitrate: number;
   requests: number;
   errorResponses: number;
   bytesIn: number;
@@ -52,6 +54,7 @@ export function newWorkerStats(): WorkerStats {
     connectionsTotal: 0,
     connectionsRefused: 0,
     connectionsRateRefused: 0,
+    publishersOverBitrate: 0,
     requests: 0,
     errorResponses: 0,
     bytesIn: 0,

@@ -497,3 +497,41 @@ Deno.test("error answers do not fill the log: a burst of bad requests from one a
     await server.stop();
   }
 });
+
+Deno.test("limits.maxPublishKbps: a publisher sending past it is disconnected, logged and counted; one below it is kept", async () => {
+  const server = await ServerProcess.start(["--workers", "1", "--set", "limits.maxPublishKbps=300"]);
+  const fast = await startPublisher(server.port, "fast/cam");
+  const slow = await startPublisher(server.port, "slow/cam");
+  let stop = false;
+  // fast: 6 frames of ~1.2 KB every 50 ms, some 1.2 Mbit/s; slow: a frame every 500 ms, ~10 kbit/s.
+  const sending = (async () => {
+    for (let tick = 0; !stop; tick++) {
+      await fast.sendFrames(6, 30, 3, 1200);
+      if (tick % 10 === 0) await slow.sendFrames(1, 30, 1, 600);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })().catch((e) => {
+    if (!isSocketClosed(e)) throw e; // fast's socket, once the server has closed it
+  });
+  try {
+    const line = await server.waitLog(
+      /publishing (\d+) kbit\/s, over limits\.maxPublishKbps \(300\)/,
+      30_000,
+    );
+    assert.ok(Number(line[1]) > 300, line[0]);
+    assert.match(server.log, /fast\/cam[^\n]*publishing \d+ kbit\/s, over limits\.maxPublishKbps/);
+    stop = true;
+    await sending;
+    // The slow publisher was judged on the same sweeps and kept: it still publishes, and nothing cut it.
+    await slow.sendFrames(1, 30, 1, 600);
+    assert.doesNotMatch(server.log, /slow\/cam[^\n]*over limits\.maxPublishKbps/);
+    const metrics = await (await fetch(`${await server.apiUrl()}/metrics`)).text();
+    assert.match(metrics, /dm_live_publishers_over_bitrate_total\{worker="0"\} 1\b/);
+  } finally {
+    stop = true;
+    await sending;
+    fast.close();
+    slow.close();
+    await server.stop();
+  }
+});
