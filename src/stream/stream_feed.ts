@@ -90,6 +90,8 @@ export class StreamFeed {
   #holdTimer: ReturnType<typeof setTimeout> | undefined;
   /** performance.now() by which the batch held now is published; 0: none held. */
   #holdUntil = 0;
+  /** performance.now() at which #holdTimer fires. */
+  #timerDue = 0;
   #detached = false;
   readonly #sizing: FeedSizing | null;
   readonly #sizer: RingSizer | null;
@@ -147,8 +149,14 @@ export class StreamFeed {
     const h = this.#holds();
     const hold = ingest.midFrame ? h.maxFrameHoldMs : ingest.withoutVideo ? h.maxAudioHoldMs : 0;
     if (hold > 0) {
-      if (this.#holdUntil === 0) this.#holdUntil = performance.now() + hold;
-      if (this.#holdTimer === undefined) this.#holdTimer = setTimeout(this.#flushHeld, hold);
+      const now = performance.now();
+      if (this.#holdUntil === 0) this.#holdUntil = now + hold;
+      // A timer left from an earlier, longer hold (audio's) would keep this batch past its own.
+      if (this.#holdTimer !== undefined && this.#timerDue > this.#holdUntil + 1) {
+        clearTimeout(this.#holdTimer);
+        this.#holdTimer = undefined;
+      }
+      if (this.#holdTimer === undefined) this.#arm(this.#holdUntil - now);
       return;
     }
     this.#publish();
@@ -169,9 +177,15 @@ export class StreamFeed {
     this.#holdTimer = undefined;
     if (this.#detached || this.#holdUntil === 0) return;
     const left = this.#holdUntil - performance.now();
-    if (left >= 1) this.#holdTimer = setTimeout(this.#flushHeld, Math.ceil(left));
+    if (left >= 1) this.#arm(left);
     else this.#publish();
   };
+
+  #arm(ms: number): void {
+    const wait = Math.max(0, Math.ceil(ms));
+    this.#timerDue = performance.now() + wait;
+    this.#holdTimer = setTimeout(this.#flushHeld, wait);
+  }
 
   #publish(): void {
     this.#holdUntil = 0;
