@@ -75,8 +75,7 @@ export class UdpSink implements SentCounts, ViewerSink {
 
   /** Sends everything published since the last call. */
   // hot path: no allocation (sendto from the ring by address). Per datagram only what differs per
-  // datagram: the byte counters are summed here and stored once per wake, and the tail (eviction)
-  // is loaded once per run of packets, then again only if the run started evicted.
+  // datagram: the byte counters are summed here and stored once per wake.
   #send(): void {
     const r = this.reader;
     const reports = this.#reports;
@@ -96,16 +95,14 @@ export class UdpSink implements SentCounts, ViewerSink {
       const to = r.head;
       this.packetsSent += (to - from) | 0;
       r.advance(to);
-      // The tail only moves forward: with the run's first packet intact, so was every later one
-      // when it was loaded. (A batch's datagrams are read by the kernel at the slice's flush in
-      // any case; one evicted meanwhile goes out torn, as it would after a per-packet check.)
-      const whole = r.intact(from);
       for (let seq = from; seq !== to; seq = (seq + 1) | 0) {
         const flags = ring.slotFlags(seq);
         const track = flags & SLOT_FLAG_TRACK_MASK;
         const addr = dest[track];
         if (addr === null || addr === undefined) continue;
-        if (!whole && !r.intact(seq)) continue;
+        // Checked per datagram: with batchSends off each one leaves at once, so one the writer
+        // evicts during this loop is skipped, not sent torn.
+        if (!r.intact(seq)) continue;
         // A track's first packet goes after its first Sender Report.
         if (reports.owesFirst(track)) this.#sendReports();
         const off = ring.slotOffset(seq);
