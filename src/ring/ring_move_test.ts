@@ -102,6 +102,41 @@ Deno.test("RingWriter.offer(): the move copies from the newest GOP start, and a 
   assert.equal(chain.holds.size, 0);
 });
 
+Deno.test("RingReader: a head read before the writer's last publish and its move does not skip that publish", () => {
+  const small = SharedRing.create(64, 1 << 17, 1, 1);
+  const big = SharedRing.create(256, 1 << 18, 1, 2);
+  const chain = new TestChain([small.sab, big.sab]);
+  const w = new RingWriter(small);
+  let i = 0;
+  const add = (n: number, gopAt = -1) => {
+    for (let k = 0; k < n; k++, i++) {
+      const s = w.append(packet(i), 0, 500, 0, i);
+      if (k === gopAt) w.markGopStart(s);
+    }
+    w.publish();
+  };
+  add(10, 0);
+  const old = chain.rings.get(1)!;
+  const r = new RingReader(old, POLICY, counters(), chain);
+  assert.deepEqual(drain(r), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  // The reader reads HEAD (10) ...
+  const stale = old.head();
+  // ... then the writer publishes 10-14 (a GOP starting at 12) and moves: the copy starts at 12.
+  add(5, 2);
+  w.offer(big);
+  add(1);
+  assert.equal(w.ring, big);
+  assert.equal(big.tail(), 12);
+  // The reader's first head read is the stale one, as if it had been read before the publish.
+  let first = true;
+  const head = old.head.bind(old);
+  old.head = () => first ? (first = false, stale) : head();
+  assert.deepEqual(drain(r), [10, 11, 12, 13, 14, 15], "10 and 11 from the old ring, then on in the new one");
+  assert.equal(r.skips, 0);
+  assert.equal(r.ring.id, 2);
+  r.close();
+});
+
 Deno.test("RingWriter moves to a smaller ring only once the copy takes at most half of it", () => {
   const big = SharedRing.create(1024, 1 << 19, 1, 1);
   const small = SharedRing.create(256, 1 << 17, 1, 2);

@@ -148,9 +148,12 @@ export class RingReader {
       const ring = this.#ring;
       const head = ring.head();
       if (this.#pos === head) {
-        // At the end of a ring its stream left: on in the next one (MOVED_TO is stored before the
-        // last HEAD, and the next ring holds every packet from this head on).
-        if (ring.movedTo() === 0 || !this.#moveOn()) return false;
+        // At the end of a ring its stream left: on in the next one. The head read above may be older
+        // than the writer's last publish before the move, whose packets the next ring need not hold;
+        // read once MOVED_TO is seen (stored after that publish), the head is at least that one.
+        if (ring.movedTo() === 0) return false;
+        if (ring.head() !== head) continue;
+        if (!this.#moveOn()) return false;
         continue;
       }
       if (((ring.tail() - this.#pos) | 0) > 0) {
