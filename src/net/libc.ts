@@ -41,6 +41,9 @@ const SYMBOLS = {
   epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
   // Runs on Deno's blocking thread pool: the worker's event loop stays free while it waits.
   epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32", nonblocking: true },
+  // The same call on the caller's thread, with timeout 0 only: what is ready now, without the
+  // blocking pool's thread hand-off (net/epoll_poller.ts).
+  epoll_wait_now: { name: "epoll_wait", parameters: ["i32", "buffer", "i32", "i32"], result: "i32" },
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   // An ended ring's pages back to the system (ring/ring_memory.ts).
   madvise: { parameters: ["u64", "u64", "i32"], result: "i32" },
