@@ -1,5 +1,5 @@
 import type { EpollPoller, PollTarget } from "./epoll_poller.ts";
-import { addressOf, errno, errnoError, libc, LINUX } from "./libc.ts";
+import { addressOf, errno, errnoError, layout, libc, LINUX } from "./libc.ts";
 import { MmsgBatch } from "./mmsg_batch.ts";
 import { SOCKADDR_IN } from "./libc_layout.ts";
 import { boundPort, sockaddr, SOCKADDR_BYTES } from "./sockaddr.ts";
@@ -8,6 +8,69 @@ import type { UdpAddress, UdpEndpoint, UdpReceiver } from "./udp_endpoint.ts";
 const IN = SOCKADDR_IN;
 /** Largest datagram read (RTP over UDP stays far below it). */
 const MAX_DATAGRAM = 65536;
+/** Datagrams one recvmmsg call may take (batched receive). */
+const RECV_BATCH = 32;
+
+/**
+ * recvmmsg's headers, sockaddrs and RECV_BATCH slots of MAX_DATAGRAM bytes, in shared memory (fixed
+ * addresses), shared by every batched endpoint of the thread: a call's datagrams are all handed
+ * to the receiver before the next call.
+ */
+class RecvBatch {
+  readonly data: Uint8Array;
+  readonly names: Uint8Array;
+  readonly hdrAddr: bigint;
+  readonly #hdr32: Uint32Array;
+  /** Word indexes: one mmsghdr's size, its msg_namelen, msg_len. */
+  readonly #hdrWords: number;
+  readonly #namelen: number;
+  readonly #len: number;
+
+  constructor() {
+    const { mmsghdr, msghdr, iovec } = layout();
+    const hdrBytes = RECV_BATCH * mmsghdr.size;
+    const iovBytes = RECV_BATCH * iovec.size;
+    const nameBytes = RECV_BATCH * SOCKADDR_BYTES;
+    const sab = new SharedArrayBuffer(hdrBytes + iovBytes + nameBytes + RECV_BATCH * MAX_DATAGRAM);
+    const base = addressOf(new Uint8Array(sab));
+    this.#hdr32 = new Uint32Array(sab, 0, hdrBytes / 4);
+    const iov32 = new Uint32Array(sab, hdrBytes, iovBytes / 4);
+    this.names = new Uint8Array(sab, hdrBytes + iovBytes, nameBytes);
+    this.data = new Uint8Array(sab, hdrBytes + iovBytes + nameBytes);
+    this.hdrAddr = BigInt(base);
+    this.#hdrWords = mmsghdr.size / 4;
+    this.#namelen = (mmsghdr.hdr + msghdr.namelen) / 4;
+    this.#len = mmsghdr.len / 4;
+    const h = this.#hdr32;
+    for (let i = 0; i < RECV_BATCH; i++) {
+      const k = i * this.#hdrWords;
+      const iov = (i * iovec.size) / 4;
+      put64(iov32, iov + iovec.base / 4, base + hdrBytes + iovBytes + nameBytes + i * MAX_DATAGRAM);
+      put64(iov32, iov + iovec.len / 4, MAX_DATAGRAM);
+      put64(h, k + (mmsghdr.hdr + msghdr.name) / 4, base + hdrBytes + iovBytes + i * SOCKADDR_BYTES);
+      put64(h, k + (mmsghdr.hdr + msghdr.iov) / 4, base + hdrBytes + i * iovec.size);
+      put64(h, k + (mmsghdr.hdr + msghdr.iovlen) / 4, 1);
+    }
+  }
+
+  /** Before a call: every name's length back to the buffer's (the kernel writes the sender's). */
+  reset(): void {
+    const h = this.#hdr32;
+    for (let i = 0; i < RECV_BATCH; i++) h[i * this.#hdrWords + this.#namelen] = SOCKADDR_BYTES;
+  }
+
+  /** Bytes of message i (msg_len) after a call. */
+  length(i: number): number {
+    return this.#hdr32[i * this.#hdrWords + this.#len];
+  }
+}
+
+let recvBatch: RecvBatch | null = null;
+
+function put64(a: Uint32Array, i: number, v: number): void {
+  a[i] = v >>> 0;
+  a[i + 1] = Math.floor(v / 4294967296);
+}
 
 /**
  * A nonblocking UDP socket on the worker's epoll: every datagram is read as soon as the poller
@@ -30,11 +93,15 @@ export class FfiUdpEndpoint implements UdpEndpoint, PollTarget {
   #sharedBuf: Uint8Array | null = null;
   /** Datagrams the kernel dropped in flushes since the last flush() result. */
   #dropped = 0;
+  /** With batchReceive: up to RECV_BATCH datagrams per recvmmsg call instead of one recvfrom each. */
+  readonly #recv: RecvBatch | null;
 
   /**
    * Binds address:port (port 0: one the kernel picks, then in `port`). With `batch`, sends are
    * collected for sendmmsg; receiveBufferBytes > 0 sets SO_RCVBUF (the kernel doubles it, within
    * net.core.rmem_max), so bursts a slow reader cannot take at once wait instead of dropping.
+   * With batchReceive, a wake reads up to 32 datagrams per recvmmsg (the bench's load client:
+   * thousands of viewers' datagrams in a few calls); the kernel delivers them as to recvfrom.
    */
   constructor(
     address: string,
@@ -43,7 +110,9 @@ export class FfiUdpEndpoint implements UdpEndpoint, PollTarget {
     onPacket: UdpReceiver,
     batch = false,
     receiveBufferBytes = 0,
+    batchReceive = false,
   ) {
+    this.#recv = batchReceive ? (recvBatch ??= new RecvBatch()) : null;
     // Batches coalesce a destination's equal-sized datagrams by UDP GSO (mmsg_batch.ts).
     this.#batch = batch ? new MmsgBatch(undefined, true) : null;
     const c = libc();
@@ -145,6 +214,7 @@ export class FfiUdpEndpoint implements UdpEndpoint, PollTarget {
   /** PollTarget: read every waiting datagram (edge-triggered: until EAGAIN). */
   onEvents(events: number): void {
     if (this.#closed || (events & LINUX.EPOLLIN) === 0) return;
+    if (this.#recv !== null) return this.#receiveBatches(this.#recv);
     const c = libc();
     const buf = this.#buf;
     const from = this.#from;
@@ -170,6 +240,38 @@ export class FfiUdpEndpoint implements UdpEndpoint, PollTarget {
         failure ??= e;
       }
       if (this.#closed) break;
+    }
+    if (failure !== undefined) throw failure;
+  }
+  /** onEvents with recvmmsg: calls until one takes fewer than RECV_BATCH (the queue was empty). */
+  #receiveBatches(rb: RecvBatch): void {
+    const c = libc();
+    const names = rb.names;
+    let errors = 0;
+    let failure: unknown = undefined;
+    for (;;) {
+      rb.reset();
+      const n = c.recvmmsg(this.#fd, rb.hdrAddr, RECV_BATCH, 0, 0n);
+      if (n < 0) {
+        if (errno() === LINUX.EAGAIN || ++errors > 8) break;
+        continue;
+      }
+      for (let i = 0; i < n; i++) {
+        const f = i * SOCKADDR_BYTES;
+        if (names[f + IN.family] !== LINUX.AF_INET) continue;
+        const p = f + IN.port;
+        const a = f + IN.addr;
+        const port = (names[p] << 8) | names[p + 1];
+        const ip = ((names[a] << 24) | (names[a + 1] << 16) | (names[a + 2] << 8) | names[a + 3]) >>> 0;
+        const at = i * MAX_DATAGRAM;
+        try {
+          this.#onPacket(rb.data, at, at + rb.length(i), ip * 65536 + port);
+        } catch (e) {
+          failure ??= e;
+        }
+        if (this.#closed) break;
+      }
+      if (this.#closed || n < RECV_BATCH) break;
     }
     if (failure !== undefined) throw failure;
   }

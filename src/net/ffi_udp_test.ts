@@ -44,6 +44,42 @@ Deno.test("FfiUdpEndpoint receives with the sender's key and sends from shared m
   }
 });
 
+Deno.test("FfiUdpEndpoint with batchReceive reads bursts longer than one recvmmsg call, in order", async () => {
+  const poller = new EpollPoller();
+  const running = poller.run();
+  const got: string[] = [];
+  const keys = new Set<string>();
+  const ep = new FfiUdpEndpoint(
+    "127.0.0.1",
+    port(),
+    poller,
+    (b, s, e, key) => {
+      got.push(new TextDecoder().decode(b.subarray(s, e)));
+      keys.add(formatUdpKey(key));
+    },
+    false,
+    1 << 20,
+    true,
+  );
+  const peer = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  const peerPort = (peer.addr as Deno.NetAddr).port;
+  try {
+    const to = { transport: "udp" as const, hostname: "127.0.0.1", port: ep.port };
+    // 70 datagrams (more than two calls' worth), of different sizes; an empty one among them.
+    const sent = Array.from({ length: 70 }, (_, i) => i === 40 ? "" : `d${i}:${"x".repeat(i * 20)}`);
+    for (const d of sent) await peer.send(new TextEncoder().encode(d), to);
+    const deadline = Date.now() + 2000;
+    while (got.length < sent.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(got, sent);
+    assert.deepEqual([...keys], [`127.0.0.1:${peerPort}`]);
+  } finally {
+    peer.close();
+    ep.close();
+    poller.stop();
+    await running;
+  }
+});
+
 Deno.test("FfiUdpEndpoint refuses a port already bound", () => {
   const poller = new EpollPoller();
   const p = port();

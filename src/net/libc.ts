@@ -36,6 +36,8 @@ const SYMBOLS = {
   sendtoAt: { name: "sendto", parameters: ["i32", "u64", "u64", "i32", "buffer", "u32"], result: "i32" },
   sendmmsg: { parameters: ["i32", "u64", "u32", "i32"], result: "i32" },
   recvfrom: { parameters: ["i32", "buffer", "u64", "i32", "buffer", "buffer"], result: "i32" },
+  // Headers by address (shared memory, net/ffi_udp.ts); the timeout pointer is always NULL (0n).
+  recvmmsg: { parameters: ["i32", "u64", "u32", "i32", "u64"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   epoll_create1: { parameters: ["i32"], result: "i32" },
   epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
