@@ -28,8 +28,11 @@ export interface UdpSinkOutput {
 /**
  * A UDP viewer's packets: each packet the reader hands out leaves as one datagram (the ring's `$`
  * header left off) to the client's RTP port of its track, from the worker's RTP port, straight
- * from the shared memory. Sent synchronously, so nothing is ever borrowed: a packet the writer
- * evicted meanwhile is skipped, never sent torn.
+ * from the shared memory. A packet the writer evicted before it is queued is skipped, never sent
+ * torn. With udp.batchSends the datagrams point into the ring until the slice's flush: the stream
+ * keeps a ring its readers leave meanwhile until then (LocalStream); a reader is dropped past the
+ * drop lag, so the writer would have to write the rest of the ring (25 % by default) within one
+ * slice (a few ms) to overwrite a queued datagram.
  */
 export class UdpSink implements SentCounts, ViewerSink {
   readonly reader: RingReader;

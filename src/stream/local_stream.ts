@@ -60,6 +60,9 @@ export class LocalStream implements RingChain {
   #ring: SharedRing;
   readonly #rings = new Map<number, RingEntry>();
   readonly #onRingFree: (ringId: number) => void;
+  /** Whether a slice of a pass runs, and the rings freed during it (see #free). */
+  #inSlice = false;
+  readonly #freedInSlice: number[] = [];
   /** Collects readers never closed (a bug elsewhere), so their rings still come back. */
   readonly #lost = new FinalizationRegistry<HeldRings>((h) => this.#releaseHeld(h));
   readonly info: StreamInfo;
@@ -191,7 +194,20 @@ export class LocalStream implements RingChain {
   #free(e: RingEntry): void {
     if (!e.retired || e.holds > 0 || this.#rings.get(e.ring.id) !== e) return;
     this.#rings.delete(e.ring.id);
-    this.#onRingFree(e.ring.id);
+    // Within a slice, UDP viewers' batched datagrams may still point into the ring (they leave at
+    // the slice's end, afterSlice), and main.ts gives a freed ring's pages back at once (they read
+    // as zeros then) or hands it to another stream: it is told after the slice.
+    if (this.#inSlice) this.#freedInSlice.push(e.ring.id);
+    else this.#onRingFree(e.ring.id);
+  }
+
+  /** The slice's batches are sent (afterSlice): the rings freed meanwhile may go now. */
+  #afterSliceSent(): void {
+    this.#inSlice = false;
+    const freed = this.#freedInSlice;
+    if (freed.length === 0) return;
+    for (const id of freed) this.#onRingFree(id);
+    freed.length = 0;
   }
 
   #releaseHeld(h: HeldRings): void {
@@ -311,10 +327,12 @@ export class LocalStream implements RingChain {
     const wp = this.ring.writePos();
     const subs = this.#subscribers;
     let i = this.#cursor;
+    this.#inSlice = true;
     while (i < subs.length) {
       subs[i++].wake(wp);
       if ((i & 63) === 0 && performance.now() - start > PASS_SLICE_MS && i < subs.length) {
         this.#afterSlice();
+        this.#afterSliceSent();
         this.#cursor = i;
         this.#passBusy += performance.now() - start;
         const mc = this.#resume = new MessageChannel();
@@ -324,6 +342,7 @@ export class LocalStream implements RingChain {
       }
     }
     this.#afterSlice();
+    this.#afterSliceSent();
     const end = performance.now();
     this.#cursor = -1;
     this.#lastPassEnd = end;

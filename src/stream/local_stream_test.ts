@@ -129,6 +129,51 @@ Deno.test("LocalStream follows its stream's moves and gives a ring back once it 
   );
 });
 
+Deno.test("LocalStream: a ring its viewers leave during a pass is given back only after the slice's batches are sent", async () => {
+  const a = SharedRing.create(64, 1 << 17, 2, 1);
+  const b = SharedRing.create(64, 1 << 17, 2, 2);
+  const writer = new RingWriter(a);
+  const events: string[] = [];
+  const local = new LocalStream(
+    { streamId: 1, path: "p", sdp: AV_SDP, sab: a.sab, worker: 0, sessionId: "s" },
+    { ms: 0, maxMs: 33 },
+    () => events.push("batches sent"),
+    () => {},
+    (id) => events.push(`ring ${id} freed`),
+  );
+  const key = new Uint8Array(12);
+  key[0] = 0x80;
+  writer.markGopStart(writer.append(key, 0, key.length, 0, 0));
+  writer.publish();
+  const reader = local.newReader({ skipLagPercent: 50, dropLagPercent: 75 }, {
+    skips: 0,
+    skippedPackets: 0,
+    drops: 0,
+  });
+  // A UDP viewer: queues what it reads (datagrams sent at the slice's end), moving on as it goes.
+  const viewer: StreamSubscriber = {
+    streamSlot: -1,
+    wake() {
+      while (reader.ready()) {
+        events.push(`queued from ring ${reader.ring.id}`);
+        reader.advance(reader.head);
+      }
+    },
+    streamEnded() {},
+  };
+  local.subscribe(viewer);
+  local.addRing(b.sab);
+  writer.offer(b);
+  publish(writer);
+  local.retireRing(1);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(reader.ring.id, 2, "the viewer went on in ring 2 during the pass");
+  assert.deepEqual(events, ["queued from ring 1", "batches sent", "ring 1 freed"]);
+  local.unsubscribe(viewer);
+  reader.close();
+  local.end();
+});
+
 Deno.test("LocalStream: a ring added for a move that never happens is given back when the stream ends", () => {
   const a = SharedRing.create(64, 1 << 17, 2, 1);
   const freed: number[] = [];
