@@ -160,7 +160,9 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
   net: { backend: "auto" },
   workers: 0,
   sessionTimeoutMs: 60_000,
-  ring: { bytes: 8 * 1024 * 1024, slots: 32768, minBytes: 256 * 1024, poolBytes: 64 * 1024 * 1024 },
+  // slots: one per 512 data bytes, twice what ~1 KB media packets need (a class must index twice a
+  // GOP's packets as well as hold twice its bytes); 256 per byte made the 1 MiB class's index 64 KiB.
+  ring: { bytes: 8 * 1024 * 1024, slots: 16384, minBytes: 256 * 1024, poolBytes: 64 * 1024 * 1024 },
   ingest: { maxFrameHoldMs: 20, maxAudioHoldMs: 40, reconnectGraceMs: 10_000 },
   viewer: {
     maxWriteBytes: 256 * 1024,
