@@ -13,6 +13,7 @@ import { type StreamInfo, streamInfoFromSdp } from "./stream_info.ts";
 import { buildViewerSdp } from "./viewer_sdp.ts";
 import { passClock } from "./pass_clock.ts";
 import type { MergeWindow } from "./merge_window.ts";
+import { Deadline } from "./deadlines.ts";
 
 /**
  * Longest a pass over the viewers runs before it lets the event loop in: RTSP requests (a joining
@@ -75,7 +76,8 @@ export class LocalStream implements RingChain {
   readonly #watch: RingWatch;
   /** The worker's window (merge_window.ts), read at each wake. */
   readonly #mergeWindow: Pick<MergeWindow, "ms" | "maxMs">;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The merge window's wait before a pass (deadlines.ts: no runtime timer per wake). */
+  readonly #timer = new Deadline(() => this.#flush());
   /** Duration and end of the last pass over the viewers, for self-clocking. */
   #lastPassMs = 0;
   #lastPassEnd = 0;
@@ -271,8 +273,7 @@ export class LocalStream implements RingChain {
 
   #stopWatching(): void {
     this.#watch.stop();
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#timer.disarm();
     this.#endSlice();
     this.#cursor = -1;
   }
@@ -289,7 +290,7 @@ export class LocalStream implements RingChain {
       this.#flush();
       return;
     }
-    if (this.#timer !== undefined) return;
+    if (this.#timer.armed) return;
     // Self-clocking: the next pass waits as long as the last one took. Idle, that is ~0 and adds
     // no delay; under load each viewer's write carries more packets instead of the worker falling
     // behind with more, smaller writes (synchronous FFI writes have no in-flight write to skip).
@@ -302,12 +303,7 @@ export class LocalStream implements RingChain {
     const clocked = Math.min(bound, this.#lastPassMs - (performance.now() - this.#lastPassEnd));
     const wait = Math.max(w.ms, clocked);
     if (wait < 1) this.#flush();
-    else this.#timer = setTimeout(this.#flushTimer, wait);
-  };
-
-  readonly #flushTimer = (): void => {
-    this.#timer = undefined;
-    this.#flush();
+    else this.#timer.arm(wait);
   };
 
   #flush(): void {

@@ -6,6 +6,7 @@ import type { RtcpPacket } from "../rtcp/compound.ts";
 import { Continuity, trackEnds } from "./continuity.ts";
 import { StreamIngest } from "./ingest.ts";
 import { PublisherClock } from "./publisher_clock.ts";
+import { Deadline } from "./deadlines.ts";
 import type { StreamInfo } from "./stream_info.ts";
 
 /** How long a batch may wait for the end of its access unit (the `ingest` config section, read per flush). */
@@ -82,12 +83,11 @@ export class StreamFeed {
   readonly #onInvalid: (count: number) => void;
   #batchTime = 0;
   /**
-   * Publishes a held batch at #holdUntil. Armed at a hold when none is pending, and not cleared when
-   * the batch leaves earlier (the next frame came): a stream with audio holds 40-50 times a second,
-   * and a setTimeout and a clearTimeout each time cost more than the batch. Fired early (its hold was
-   * of an earlier batch), it arms again for the rest.
+   * Publishes a held batch at #holdUntil. Armed at a hold when not armed, and not disarmed when the
+   * batch leaves earlier (the next frame came): a stream with audio holds 40-50 times a second.
+   * Fired early (its hold was of an earlier batch), it arms again for the rest.
    */
-  #holdTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #holdTimer = new Deadline(() => this.#flushHeld());
   /** performance.now() by which the batch held now is published; 0: none held. */
   #holdUntil = 0;
   /** performance.now() at which #holdTimer fires. */
@@ -152,11 +152,7 @@ export class StreamFeed {
       const now = performance.now();
       if (this.#holdUntil === 0) this.#holdUntil = now + hold;
       // A timer left from an earlier, longer hold (audio's) would keep this batch past its own.
-      if (this.#holdTimer !== undefined && this.#timerDue > this.#holdUntil + 1) {
-        clearTimeout(this.#holdTimer);
-        this.#holdTimer = undefined;
-      }
-      if (this.#holdTimer === undefined) this.#arm(this.#holdUntil - now);
+      if (!this.#holdTimer.armed || this.#timerDue > this.#holdUntil + 1) this.#arm(this.#holdUntil - now);
       return;
     }
     this.#publish();
@@ -166,25 +162,23 @@ export class StreamFeed {
   detach(): void {
     if (this.#detached) return;
     this.#detached = true;
-    if (this.#holdTimer !== undefined) clearTimeout(this.#holdTimer);
-    this.#holdTimer = undefined;
+    this.#holdTimer.disarm();
     this.ingest.detach();
     const unused = this.ingest.writer.withdraw();
     if (unused !== null) this.#sizing!.supply.discard(unused.id);
   }
 
-  readonly #flushHeld = (): void => {
-    this.#holdTimer = undefined;
+  #flushHeld(): void {
     if (this.#detached || this.#holdUntil === 0) return;
     const left = this.#holdUntil - performance.now();
     if (left >= 1) this.#arm(left);
     else this.#publish();
-  };
+  }
 
   #arm(ms: number): void {
     const wait = Math.max(0, Math.ceil(ms));
     this.#timerDue = performance.now() + wait;
-    this.#holdTimer = setTimeout(this.#flushHeld, wait);
+    this.#holdTimer.arm(wait);
   }
 
   #publish(): void {
