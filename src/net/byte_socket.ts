@@ -13,6 +13,12 @@ export interface ByteSocket {
    */
   read(target: ReadTarget): Promise<number | null>;
   /**
+   * Reads at once what is there, as read() would: the byte count, null at end of stream, or
+   * undefined when nothing is (read() waits then). Optional (FFI): a publisher reads thousands of
+   * times a second, and a promise per read was a tenth of what its worker allocated.
+   */
+  readNow?(target: ReadTarget): number | null | undefined;
+  /**
    * Calls listener.readable() once, when bytes (or the end of stream) can be read: a connection
    * that waits this way holds no promise. Optional: Deno's sockets only have read().
    */

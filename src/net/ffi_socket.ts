@@ -61,6 +61,12 @@ export class FfiSocket implements ByteSocket, PollTarget {
     return new Promise((resolve, reject) => this.#reader = { target, resolve, reject });
   }
 
+  // hot path: no allocation
+  readNow(target: ReadTarget): number | null | undefined {
+    if (this.#closed) throw new Deno.errors.BadResource("socket closed");
+    return this.#readable && this.#reader === null ? this.#tryRead(target) : undefined;
+  }
+
   whenReadable(listener: ReadableListener): void {
     if (this.#closed) return;
     // #readable may be stale (an edge for bytes already read): look before calling back.

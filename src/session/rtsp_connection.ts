@@ -155,7 +155,8 @@ export class RtspConnection implements RequestConnection {
           return;
         }
         woken = false;
-        const n = await this.sock.read(this.#rb);
+        let n = this.sock.readNow?.(this.#rb);
+        if (n === undefined) n = await this.sock.read(this.#rb);
         if (n === null) {
           this.close("peer disconnected");
           break;
@@ -168,7 +169,10 @@ export class RtspConnection implements RequestConnection {
           this.#rb.start = this.#rb.end;
         } else {
           const before = this.#rb.start;
-          await this.#consume();
+          // Media is taken synchronously (no promise per read); only requests are awaited.
+          for (let msg = this.#consume(); msg !== null; msg = this.#closed ? null : this.#consume()) {
+            await this.#message(msg);
+          }
           // A deadline runs for what is left half-received: from now when this read completed
           // something, else from when the last one did (a request trickled byte by byte never does).
           if (this.#rb.start === this.#rb.end) this.pendingSince = 0;
@@ -259,7 +263,13 @@ export class RtspConnection implements RequestConnection {
   }
 
   /** Processes every complete message and frame in the read buffer. */
-  async #consume(): Promise<void> {
+  /**
+   * Takes what the read buffer holds up to the next whole RTSP message, which it returns (past it,
+   * and with the media before it published) for the caller to handle; null when the buffer holds
+   * no more whole message (or the connection was refused).
+   */
+  // hot path (media): no allocation
+  #consume(): Uint8Array | null {
     const rb = this.#rb;
     const sp = this.#splitter;
     let published = false;
@@ -270,11 +280,11 @@ export class RtspConnection implements RequestConnection {
       } catch (e) {
         const status = e instanceof RtspError ? e.status : STATUS_CODE.BadRequest;
         this.#refuse(status, errText(e));
-        return;
+        return null;
       }
       if (kind === SPLIT_INCOMPLETE) {
         // A message whose head is in and whose body is still coming holds its announced size.
-        if (sp.headerEnd >= 0 && sp.contentLength > 0 && !this.#holdBody(sp.end - rb.start)) return;
+        if (sp.headerEnd >= 0 && sp.contentLength > 0 && !this.#holdBody(sp.end - rb.start)) return null;
         break;
       }
       if (kind === SPLIT_FRAME) {
@@ -294,7 +304,7 @@ export class RtspConnection implements RequestConnection {
               STATUS_CODE.BadRequest,
               `more than ${this.ctx.config.limits.maxGarbageBytes} bytes of garbage`,
             );
-            return;
+            return null;
           }
         }
         rb.start = sp.end;
@@ -308,9 +318,10 @@ export class RtspConnection implements RequestConnection {
       const msg = rb.buf.slice(rb.start, sp.end);
       rb.start = sp.end;
       this.#holdBody(0);
-      await this.#message(msg);
+      return msg;
     }
     if (published) this.session?.flush();
+    return null;
   }
 
   #garbage = 0;
