@@ -20,9 +20,11 @@ export interface ByteSocket {
   readNow?(target: ReadTarget): number | null | undefined;
   /**
    * Calls listener.readable() once, when bytes (or the end of stream) can be read: a connection
-   * that waits this way holds no promise. Optional: Deno's sockets only have read().
+   * that waits this way holds no promise. Optional: Deno's sockets only have read(). peek (default
+   * true): look that bytes are there before calling back, as an edge may be late news of bytes read
+   * already; false for a listener that reads at once anyway (readNow), which saves a system call.
    */
-  whenReadable?(listener: ReadableListener): void;
+  whenReadable?(listener: ReadableListener, peek?: boolean): void;
   /**
    * Writes what the kernel takes now of buf[start..end) (a range, so that sending part of a ring
    * needs no view per write). A number when done at once (the bytes are copied: buf may change

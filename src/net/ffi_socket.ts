@@ -32,6 +32,8 @@ export class FfiSocket implements ByteSocket, PollTarget {
   readonly #poller: EpollPoller;
   #reader: ReadWaiter | null = null;
   #listener: ReadableListener | null = null;
+  /** Whether #listener is called back only after a peek finds bytes (whenReadable). */
+  #listenerPeeks = true;
   #writer: WriteWaiter | null = null;
   #closed = false;
   /**
@@ -67,11 +69,14 @@ export class FfiSocket implements ByteSocket, PollTarget {
     return this.#readable && this.#reader === null ? this.#tryRead(target) : undefined;
   }
 
-  whenReadable(listener: ReadableListener): void {
+  whenReadable(listener: ReadableListener, peek = true): void {
     if (this.#closed) return;
     // #readable may be stale (an edge for bytes already read): look before calling back.
     if (this.#readable && !this.#peekEmpty()) queueMicrotask(() => listener.readable());
-    else this.#listener = listener;
+    else {
+      this.#listener = listener;
+      this.#listenerPeeks = peek;
+    }
   }
 
   /** Whether nothing (not even the end of stream) is waiting to be read; clears #readable then. */
@@ -132,7 +137,7 @@ export class FfiSocket implements ByteSocket, PollTarget {
       this.#readable = true;
       const l = this.#listener;
       // An edge may be late news of bytes read already: call back only if something is there.
-      if (l !== null && !this.#peekEmpty()) {
+      if (l !== null && (!this.#listenerPeeks || !this.#peekEmpty())) {
         this.#listener = null;
         l.readable();
       }

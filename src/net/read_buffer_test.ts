@@ -67,3 +67,67 @@ Deno.test("ReadBuffer.reserve() grows keeping the unconsumed bytes, within the c
   rb.release();
   assert.equal(rb.spare().length, 64, "a released buffer comes back at the reserved size");
 });
+
+/** "Receives" bytes through a target as a socket's read would: into spare(), then end += n. */
+function receive(rb: ReadBuffer, target: { spare(): Uint8Array }, bytes: number[]): void {
+  const into = target.spare();
+  into.set(bytes);
+  rb.end += bytes.length;
+}
+
+Deno.test("ReadBuffer.lend(): connections read through the worker's shared buffer and keep only their leftovers", () => {
+  const a = new ReadBuffer(1024, 65540);
+  const b = new ReadBuffer(1024, 65540);
+  a.lend();
+  b.lend();
+  receive(a, a.lent, [1, 2, 3, 4, 5]);
+  const sharedBuf = a.buf;
+  assert.equal(sharedBuf.length, 64 * 1024, "the shared buffer");
+  a.start = 3; // consumed 1, 2, 3; 4, 5 are half a message
+  a.stash();
+  assert.notEqual(a.buf, sharedBuf);
+  assert.equal(a.buf.length, 2048, "a small buffer of its own for the leftover");
+  assert.deepEqual([...a.buf.subarray(a.start, a.end)], [4, 5]);
+
+  // Another connection reads into the same shared buffer meanwhile, over where a's bytes were.
+  receive(b, b.lent, [9, 9, 9, 9, 9, 9, 9, 9]);
+  assert.equal(b.buf, sharedBuf);
+  b.start = b.end;
+  b.stash();
+
+  // a's next read goes on after its leftover, in the shared buffer again.
+  receive(a, a.lent, [6, 7]);
+  assert.equal(a.buf, sharedBuf);
+  assert.deepEqual([...a.buf.subarray(a.start, a.end)], [4, 5, 6, 7]);
+});
+
+Deno.test("ReadBuffer: a read not through `lent` never goes into the shared buffer", () => {
+  const a = new ReadBuffer(1024, 65540);
+  a.lend();
+  receive(a, a.lent, [1, 2, 3]);
+  const sharedBuf = a.buf;
+  a.start = 1;
+  // A pending read (ByteSocket.read) fills spare() later, when others may use the shared buffer.
+  receive(a, a, [4]);
+  assert.notEqual(a.buf, sharedBuf);
+  assert.deepEqual([...a.buf.subarray(a.start, a.end)], [2, 3, 4]);
+});
+
+Deno.test("ReadBuffer.lend(): a large leftover (a request's body) goes on in the connection's own buffer", () => {
+  const a = new ReadBuffer(1024, 1 << 20);
+  a.lend();
+  const big = new Array(20000).fill(7);
+  receive(a, a.lent, big);
+  a.stash();
+  assert.equal(a.buf.length, 32768);
+  const own = a.buf;
+  receive(a, a.lent, [8]);
+  assert.equal(a.buf, own, "more than a quarter of the shared buffer left over: read on in its own");
+  assert.equal(a.end - a.start, 20001);
+  a.start = a.end - 1; // the message is consumed
+  receive(a, a.lent, [9]);
+  assert.notEqual(a.buf, own, "back in the shared buffer");
+  assert.deepEqual([...a.buf.subarray(a.start, a.end)], [8, 9]);
+  a.stash();
+  assert.equal(a.buf.length, 2048, "the large buffer is not kept");
+});

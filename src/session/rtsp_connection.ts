@@ -110,8 +110,17 @@ export class RtspConnection implements RequestConnection {
   /** performance.now() of the connection. */
   readonly openedAt = performance.now();
 
+  /** Whether this connection reads media through the worker's shared buffer (expectMedia). */
+  #lends = false;
+
   expectMedia(bytes: number): void {
-    this.#rb.reserve(bytes);
+    // Synchronous reads (FFI sockets) can borrow the worker's buffer; others need one of their own.
+    if (this.sock.readNow !== undefined && this.sock.whenReadable !== undefined) {
+      this.#rb.lend();
+      this.#lends = true;
+    } else {
+      this.#rb.reserve(bytes);
+    }
   }
 
   /** A deadline of `limits` passed: 408, then closed. */
@@ -155,8 +164,17 @@ export class RtspConnection implements RequestConnection {
           return;
         }
         woken = false;
-        let n = this.sock.readNow?.(this.#rb);
-        if (n === undefined) n = await this.sock.read(this.#rb);
+        let n = this.sock.readNow?.(this.#rb.lent);
+        if (n === undefined) {
+          // Out of the worker's shared read buffer before anyone else reads (read_buffer.ts).
+          this.#rb.stash();
+          if (this.#lends) {
+            // A publisher waits like a parked viewer: no promise, no buffer but its leftover.
+            this.sock.whenReadable!(this, false);
+            return;
+          }
+          n = await this.sock.read(this.#rb);
+        }
         if (n === null) {
           this.close("peer disconnected");
           break;
@@ -171,6 +189,7 @@ export class RtspConnection implements RequestConnection {
           const before = this.#rb.start;
           // Media is taken synchronously (no promise per read); only requests are awaited.
           for (let msg = this.#consume(); msg !== null; msg = this.#closed ? null : this.#consume()) {
+            this.#rb.stash();
             await this.#message(msg);
           }
           // A deadline runs for what is left half-received: from now when this read completed
