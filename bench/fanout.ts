@@ -154,6 +154,23 @@ async function waitFor(cond: () => Promise<boolean>, ms: number, what: string): 
 }
 
 /** Each worker's merge window and busy ratio from dm-live's /metrics (empty when it cannot be read). */
+/**
+ * The server's RSS once it has settled after start (KiB): its workers are still loading and
+ * compiling when the port first accepts, and a sample then varied by 40 MiB between runs, which
+ * is 200 KiB of "per stream" at 200 streams. Waits until two samples 500 ms apart differ by less
+ * than 512 KiB, at most 6 s.
+ */
+async function settledRss(pid: number): Promise<number> {
+  let last = sampleProc(pid)?.rssKiB ?? 0;
+  for (let i = 0; i < 12; i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    const now = sampleProc(pid)?.rssKiB ?? 0;
+    if (Math.abs(now - last) < 512) return now;
+    last = now;
+  }
+  return last;
+}
+
 async function workerWindows(apiPort: number): Promise<{ mergeWindowMs: number; busy: number }[]> {
   try {
     const text = await (await fetch(`http://127.0.0.1:${apiPort}/metrics`)).text();
@@ -354,7 +371,11 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
             "udp.portBase=0",
             "--set",
             "api.enabled=false",
-            // The publisher pushes every stream from one address.
+            // The publisher pushes every stream from one address, connecting faster than a client would.
+            "--set",
+            "limits.maxConnectionsPerAddress=0",
+            "--set",
+            "limits.maxConnectionsPerSecondPerAddress=0",
             "--set",
             "limits.maxStreamsPerAddress=0",
             "--set",
@@ -437,7 +458,7 @@ export async function runScenario(opts: FanoutOptions): Promise<FanoutResult> {
           "dm-live",
         );
       }
-      rssIdle = sampleProc(server.pid)?.rssKiB ?? 0;
+      rssIdle = await settledRss(server.pid);
       const pushUrls = urls.map((u) => u.replace(`:${port}/`, `:${pushPort}/`));
       if ((opts.publisher ?? "stamped") === "stamped") {
         children.push(
