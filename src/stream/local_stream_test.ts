@@ -89,17 +89,20 @@ Deno.test("LocalStream: after a long pass the next waits as long; with UDP viewe
   }
 });
 
-Deno.test("LocalStream follows its stream's moves and gives a ring back once it is retired and no reader is on it", () => {
+/**
+ * A stream on ring 1 whose writer has published a GOP start, a reader there, and ring 2 made for a
+ * move (not added yet); afterSlice and onRingFree are the LocalStream's.
+ */
+function streamToMove(afterSlice: () => void, onRingFree: (id: number) => void) {
   const a = SharedRing.create(64, 1 << 17, 2, 1);
   const b = SharedRing.create(64, 1 << 17, 2, 2);
   const writer = new RingWriter(a);
-  const freed: number[] = [];
   const local = new LocalStream(
     { streamId: 1, path: "p", sdp: AV_SDP, sab: a.sab, worker: 0, sessionId: "s" },
     { ms: 0, maxMs: 33 },
+    afterSlice,
     () => {},
-    () => {},
-    (id) => freed.push(id),
+    onRingFree,
   );
   const key = new Uint8Array(12);
   key[0] = 0x80;
@@ -110,6 +113,12 @@ Deno.test("LocalStream follows its stream's moves and gives a ring back once it 
     skippedPackets: 0,
     drops: 0,
   });
+  return { b, writer, local, reader };
+}
+
+Deno.test("LocalStream follows its stream's moves and gives a ring back once it is retired and no reader is on it", () => {
+  const freed: number[] = [];
+  const { b, writer, local, reader } = streamToMove(() => {}, (id) => freed.push(id));
   assert.equal(local.addRing(b.sab), 2);
   writer.offer(b);
   publish(writer);
@@ -130,26 +139,11 @@ Deno.test("LocalStream follows its stream's moves and gives a ring back once it 
 });
 
 Deno.test("LocalStream: a ring its viewers leave during a pass is given back only after the slice's batches are sent", async () => {
-  const a = SharedRing.create(64, 1 << 17, 2, 1);
-  const b = SharedRing.create(64, 1 << 17, 2, 2);
-  const writer = new RingWriter(a);
   const events: string[] = [];
-  const local = new LocalStream(
-    { streamId: 1, path: "p", sdp: AV_SDP, sab: a.sab, worker: 0, sessionId: "s" },
-    { ms: 0, maxMs: 33 },
+  const { b, writer, local, reader } = streamToMove(
     () => events.push("batches sent"),
-    () => {},
     (id) => events.push(`ring ${id} freed`),
   );
-  const key = new Uint8Array(12);
-  key[0] = 0x80;
-  writer.markGopStart(writer.append(key, 0, key.length, 0, 0));
-  writer.publish();
-  const reader = local.newReader({ skipLagPercent: 50, dropLagPercent: 75 }, {
-    skips: 0,
-    skippedPackets: 0,
-    drops: 0,
-  });
   // A UDP viewer: queues what it reads (datagrams sent at the slice's end), moving on as it goes.
   const viewer: StreamSubscriber = {
     streamSlot: -1,
