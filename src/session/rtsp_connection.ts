@@ -281,7 +281,6 @@ export class RtspConnection implements RequestConnection {
     else this.log.debug(`closed: ${reason}`);
   }
 
-  /** Processes every complete message and frame in the read buffer. */
   /**
    * Takes what the read buffer holds up to the next whole RTSP message, which it returns (past it,
    * and with the media before it published) for the caller to handle; null when the buffer holds
