@@ -90,8 +90,6 @@ export class StreamFeed {
   readonly #holdTimer = new Deadline(() => this.#flushHeld());
   /** performance.now() by which the batch held now is published; 0: none held. */
   #holdUntil = 0;
-  /** performance.now() at which #holdTimer fires. */
-  #timerDue = 0;
   #detached = false;
   readonly #sizing: FeedSizing | null;
   readonly #sizer: RingSizer | null;
@@ -152,7 +150,8 @@ export class StreamFeed {
       const now = performance.now();
       if (this.#holdUntil === 0) this.#holdUntil = now + hold;
       // A timer left from an earlier, longer hold (audio's) would keep this batch past its own.
-      if (!this.#holdTimer.armed || this.#timerDue > this.#holdUntil + 1) this.#arm(this.#holdUntil - now);
+      const t = this.#holdTimer;
+      if (!t.armed || t.dueMs > this.#holdUntil + 1) this.#arm(this.#holdUntil - now);
       return;
     }
     this.#publish();
@@ -176,9 +175,7 @@ export class StreamFeed {
   }
 
   #arm(ms: number): void {
-    const wait = Math.max(0, Math.ceil(ms));
-    this.#timerDue = performance.now() + wait;
-    this.#holdTimer.arm(wait);
+    this.#holdTimer.arm(Math.max(0, Math.ceil(ms)));
   }
 
   #publish(): void {
