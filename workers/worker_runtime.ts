@@ -8,7 +8,7 @@ import { type Config, tlsOn, workerShare } from "../src/config.ts";
 import { Logger, type LogSink } from "../src/log/logger.ts";
 import type { ByteSocket, SocketListener } from "../src/net/byte_socket.ts";
 import { DenoListener } from "../src/net/deno_listener.ts";
-import { EpollPoller } from "../src/net/epoll_poller.ts";
+import { EpollPoller, readTick } from "../src/net/epoll_poller.ts";
 import { FfiListener } from "../src/net/ffi_listener.ts";
 import { TunnelListener } from "../src/net/tunnel_listener.ts";
 import { type ListenTuner, readPem, TlsListener } from "../src/net/tls_listener.ts";
@@ -121,8 +121,9 @@ export class WorkerRuntime {
     const stats = newWorkerStats();
     const ffi = resolveBackend(config.net.backend) === "ffi";
     if (ffi) {
-      this.#poller = new EpollPoller((e) =>
-        log.error(`socket event handler failed: ${(e as Error)?.stack ?? e}`)
+      this.#poller = new EpollPoller(
+        (e) => log.error(`socket event handler failed: ${(e as Error)?.stack ?? e}`),
+        () => readTick((this.ctx?.config ?? config).net.readTickMs, this.mergeWindow.ms),
       );
     }
     const udp = openUdp(config, worker, this.#poller, stats, log);

@@ -1,3 +1,4 @@
+import { Deadline } from "../clock/deadlines.ts";
 import { errno, layout, libc, LINUX } from "./libc.ts";
 
 /** What the poller calls when a registered fd has events (EPOLLIN, EPOLLOUT, ...). */
@@ -10,11 +11,35 @@ const MAX_EVENTS = 1024;
 const WAIT_MS = 500;
 /** Most quick asks (timeout 0, on the worker's thread) after a wait that found events. */
 const QUICK_ROUNDS = 8;
+/**
+ * A blocking wait that returned within this many ticks means events are dense: the poller then
+ * asks on a tick instead. Sparse traffic (a few viewers' RTCP, RTSP requests) stays event-driven.
+ */
+const DENSE_TICKS = 2;
+/** Empty ticks in a row after which the poller goes back to the blocking wait. */
+const EMPTY_TICKS = 2;
+
+/**
+ * The tick for a worker: `readTickMs` while it has CPU to spare; while its merge window is open
+ * (it is busy, and viewers' packets already wait for the window) a quarter of the window, up to
+ * four times `readTickMs`. 0 turns the tick off.
+ */
+export function readTick(readTickMs: number, mergeWindowMs: number): number {
+  if (readTickMs <= 0) return 0;
+  return Math.max(readTickMs, Math.min(4 * readTickMs, mergeWindowMs / 4));
+}
 
 /**
  * One epoll instance per worker, edge-triggered. epoll_wait runs on a blocking thread (nonblocking
  * FFI), so the worker's event loop keeps running; registrations change while it waits, which
  * epoll allows.
+ *
+ * Each such wait costs two thread hand-offs (the call to the blocking pool, its result back to the
+ * event loop): at 20 ffmpeg publishers that was ~1,800 rounds a second and most of the ingest's
+ * CPU (perf: the scheduler's task switch on top). So while events are dense the poller instead
+ * asks on the worker's own thread every `tickMs` (a timer, no other thread involved): reads then
+ * take what arrived in the tick, a packet waits at most one tick more, and the rounds per second
+ * are set by the tick, not by the publishers' writes.
  */
 export class EpollPoller {
   readonly #ep: number;
@@ -33,10 +58,23 @@ export class EpollPoller {
   #running = false;
   #stopped = false;
   readonly #onError: (e: unknown) => void;
+  /** The tick while events are dense, ms (read at each switch, so a reload applies); 0: never. */
+  readonly #tickMs: () => number;
+  readonly #tick = new Deadline(() => this.#onTick());
+  #emptyTicks = 0;
+  /** run()'s end, resolved once the epoll fd is closed. */
+  #ended: () => void = () => {};
+  /** Waits that asked the blocking thread, and ticks that asked on this one (counted for tests). */
+  blockingWaits = 0;
+  ticks = 0;
 
-  /** onError hears of a target whose event handling threw; the poller goes on with the others. */
-  constructor(onError: (e: unknown) => void = () => {}) {
+  /**
+   * onError hears of a target whose event handling threw; the poller goes on with the others.
+   * tickMs: how often to ask while events are dense (0: always the blocking wait).
+   */
+  constructor(onError: (e: unknown) => void = () => {}, tickMs: () => number = () => 0) {
     this.#onError = onError;
+    this.#tickMs = tickMs;
     const lc = libc(); // throws off Linux or on an architecture without a layout
     const ev = layout().epollEvent;
     this.#stride = ev.size;
@@ -85,28 +123,75 @@ export class EpollPoller {
   }
 
   /** Dispatches events until stop(). */
-  async run(): Promise<void> {
-    if (this.#stopped) return;
+  run(): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
     this.#running = true;
+    const ended = new Promise<void>((resolve) => this.#ended = resolve);
+    this.#block();
+    return ended;
+  }
+
+  /** Blocking waits until the events come dense, then hands over to the tick. */
+  async #block(): Promise<void> {
     const lc = libc();
     const view = this.#view;
     const stride = this.#stride;
     const eventsAt = this.#eventsAt;
     const dataAt = this.#dataAt;
     while (this.#running) {
+      const asked = performance.now();
+      this.blockingWaits++;
       let n = await lc.epoll_wait(this.#ep, this.#events, MAX_EVENTS, WAIT_MS);
+      const tickMs = this.#tickMs();
+      const dense = n > 0 && tickMs > 0 && performance.now() - asked < DENSE_TICKS * tickMs;
       // Then, while events keep coming, ask again on this thread once the callbacks' promise
       // reactions have run: events that arrived meanwhile (the rest of a burst of publishers'
-      // writes) cost one system call instead of a round trip through the blocking thread, whose
-      // wake-ups were most of the ingest's CPU. Bounded, so timers and other tasks get their turn.
+      // writes) cost one system call instead of a round trip through the blocking thread.
+      // Bounded, so timers and other tasks get their turn.
       for (let round = 0; n > 0 && round < QUICK_ROUNDS; round++) {
         this.#dispatch(n, view, stride, eventsAt, dataAt);
         await null;
         n = this.#running ? lc.epoll_wait_now(this.#ep, this.#events, MAX_EVENTS, 0) : 0;
       }
       if (n > 0) this.#dispatch(n, view, stride, eventsAt, dataAt);
+      if (dense && this.#running) {
+        this.#emptyTicks = 0;
+        this.#tick.arm(tickMs);
+        return;
+      }
     }
-    lc.close(this.#ep);
+    this.#close();
+  }
+
+  /** One tick: what is ready now, on this thread; back to blocking waits once ticks come empty. */
+  #onTick(): void {
+    if (!this.#running) return this.#close();
+    this.ticks++;
+    const lc = libc();
+    let n = lc.epoll_wait_now(this.#ep, this.#events, MAX_EVENTS, 0);
+    if (n === 0) {
+      const tickMs = this.#tickMs();
+      if (++this.#emptyTicks >= EMPTY_TICKS || tickMs <= 0) {
+        this.#block();
+        return;
+      }
+      this.#tick.arm(tickMs);
+      return;
+    }
+    this.#emptyTicks = 0;
+    this.#dispatch(n, this.#view, this.#stride, this.#eventsAt, this.#dataAt);
+    // A full array may have left events behind: ask again at once.
+    while (n === MAX_EVENTS && this.#running) {
+      n = lc.epoll_wait_now(this.#ep, this.#events, MAX_EVENTS, 0);
+      if (n > 0) this.#dispatch(n, this.#view, this.#stride, this.#eventsAt, this.#dataAt);
+    }
+    this.#tick.arm(Math.max(1, this.#tickMs()));
+  }
+
+  #close(): void {
+    this.#tick.disarm();
+    libc().close(this.#ep);
+    this.#ended();
   }
 
   #dispatch(n: number, view: DataView, stride: number, eventsAt: number, dataAt: number): void {
@@ -123,13 +208,14 @@ export class EpollPoller {
   }
 
   /**
-   * Ends run(), which closes the epoll fd once its wait returns (at most WAIT_MS); a poller that
-   * never ran (its worker failed to start) closes it here.
+   * Ends run(), which closes the epoll fd once its wait returns (at most WAIT_MS) or at once when
+   * ticking; a poller that never ran (its worker failed to start) closes it here.
    */
   stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
-    if (this.#running) this.#running = false;
-    else libc().close(this.#ep);
+    if (!this.#running) return void libc().close(this.#ep);
+    this.#running = false;
+    if (this.#tick.armed) this.#close();
   }
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { EpollPoller } from "./epoll_poller.ts";
+import { EpollPoller, readTick } from "./epoll_poller.ts";
 import { layout, libc, LINUX } from "./libc.ts";
 import { sockaddr, SOCKADDR_BYTES } from "./sockaddr.ts";
 
@@ -92,4 +92,94 @@ Deno.test("EpollPoller hands a registered fd's event to that fd's target only", 
     await running;
     for (const fd of [quiet.fd, busy.fd, sender.fd]) c.close(fd);
   }
+});
+
+/** Reads every datagram waiting on fd (an edge-triggered target must drain). */
+function drain(fd: number): void {
+  const buf = new Uint8Array(64);
+  while (libc().recvfrom(fd, buf, 64n, 0, null, null) > 0) { /* next */ }
+}
+
+/** Resolves once `cond` holds, checked every few ms; rejects after 5 s naming `what`. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(cond(), `timed out waiting for ${what}`);
+}
+
+Deno.test("EpollPoller: dense events are asked for on the tick, sparse ones by the blocking wait again", async () => {
+  const c = libc();
+  const errors: unknown[] = [];
+  const poller = new EpollPoller((e) => errors.push(e), () => 1);
+  const running = poller.run();
+  const sender = udpSocket();
+  const target = udpSocket();
+  let heard = 0;
+  let echo = true;
+  // Each event answered at once with the next datagram: the events come as dense as they can.
+  poller.add(target.fd, {
+    onEvents: () => {
+      heard++;
+      drain(target.fd);
+      if (echo && heard < 300) poke(sender.fd, target.addr);
+    },
+  });
+  try {
+    poke(sender.fd, target.addr);
+    await until(() => heard >= 300, "300 events in a row");
+    assert.ok(poller.ticks > 0, "the dense events were asked for on the tick");
+    echo = false;
+    // With nothing coming, the ticks find nothing and the poller goes back to the blocking wait.
+    const waits = poller.blockingWaits;
+    await until(() => poller.blockingWaits > waits, "the return to the blocking wait");
+    const ticks = poller.ticks;
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(poller.ticks, ticks, "no ticks while idle");
+    // And an event after the idle spell is still heard.
+    const before = heard;
+    poke(sender.fd, target.addr);
+    await until(() => heard > before, "an event after the idle spell");
+    assert.deepEqual(errors, []);
+  } finally {
+    poller.remove(target.fd);
+    poller.stop();
+    await running;
+    for (const fd of [target.fd, sender.fd]) c.close(fd);
+  }
+});
+
+Deno.test("EpollPoller: with tickMs 0 every wait is the blocking one; stop() ends run() while ticking", async () => {
+  const c = libc();
+  for (const tickMs of [0, 1]) {
+    const poller = new EpollPoller(() => {}, () => tickMs);
+    const running = poller.run();
+    const sender = udpSocket();
+    const target = udpSocket();
+    let heard = 0;
+    poller.add(target.fd, {
+      onEvents: () => {
+        heard++;
+        drain(target.fd);
+        poke(sender.fd, target.addr);
+      },
+    });
+    try {
+      poke(sender.fd, target.addr);
+      await until(() => heard >= 100, "100 events in a row");
+      if (tickMs === 0) assert.equal(poller.ticks, 0, "tickMs 0: no ticks");
+      else assert.ok(poller.ticks > 0, "ticking when stopped");
+    } finally {
+      poller.remove(target.fd);
+      poller.stop();
+      await running;
+      for (const fd of [target.fd, sender.fd]) c.close(fd);
+    }
+  }
+});
+
+Deno.test("readTick: readTickMs while idle, a quarter of an open merge window up to four times it, 0 off", () => {
+  assert.equal(readTick(1, 0), 1);
+  assert.equal(readTick(1, 8), 2);
+  assert.equal(readTick(1, 33), 4);
+  assert.equal(readTick(2, 4), 2);
+  assert.equal(readTick(0, 33), 0);
 });

@@ -13,7 +13,7 @@ import { type StreamInfo, streamInfoFromSdp } from "./stream_info.ts";
 import { buildViewerSdp } from "./viewer_sdp.ts";
 import { passClock } from "./pass_clock.ts";
 import type { MergeWindow } from "./merge_window.ts";
-import { Deadline } from "./deadlines.ts";
+import { Deadline } from "../clock/deadlines.ts";
 
 /**
  * Longest a pass over the viewers runs before it lets the event loop in: RTSP requests (a joining
@@ -76,7 +76,7 @@ export class LocalStream implements RingChain {
   readonly #watch: RingWatch;
   /** The worker's window (merge_window.ts), read at each wake. */
   readonly #mergeWindow: Pick<MergeWindow, "ms" | "maxMs">;
-  /** The merge window's wait before a pass (deadlines.ts: no runtime timer per wake). */
+  /** The merge window's wait before a pass (clock/deadlines.ts: no runtime timer per wake). */
   readonly #timer = new Deadline(() => this.#flush());
   /** Duration and end of the last pass over the viewers, for self-clocking. */
   #lastPassMs = 0;

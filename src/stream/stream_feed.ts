@@ -6,7 +6,7 @@ import type { RtcpPacket } from "../rtcp/compound.ts";
 import { Continuity, trackEnds } from "./continuity.ts";
 import { StreamIngest } from "./ingest.ts";
 import { PublisherClock } from "./publisher_clock.ts";
-import { Deadline } from "./deadlines.ts";
+import { Deadline } from "../clock/deadlines.ts";
 import type { StreamInfo } from "./stream_info.ts";
 
 /** How long a batch may wait for the end of its access unit (the `ingest` config section, read per flush). */

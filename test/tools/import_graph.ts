@@ -29,6 +29,8 @@ export const LAYERS: readonly (readonly [prefix: string, rank: number])[] = [
   // outside hls/, which imports the config's users.
   ["src/hls_settings.ts", 0],
   ["src/log/", 0],
+  // Many short deadlines behind one runtime timer per worker: for the poller (net/) and the stream model.
+  ["src/clock/", 0],
   ["src/rtsp/", 0],
   ["src/sdp/", 0],
   ["src/rtp/", 0],
