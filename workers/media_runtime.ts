@@ -65,6 +65,7 @@ export class MediaRuntime {
       directory,
       stats: newWorkerStats(),
       udp: null,
+      poller: null,
       authShared,
       pendingBodies: new PendingBodies(),
       hook,

@@ -138,6 +138,7 @@ export class WorkerRuntime {
       directory,
       stats,
       udp,
+      poller: this.#poller,
       authShared,
       pendingBodies: new PendingBodies(),
       hook,

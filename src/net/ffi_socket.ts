@@ -1,6 +1,7 @@
 import type { ByteSocket, ReadableListener, ReadTarget } from "./byte_socket.ts";
 import type { EpollPoller, PollTarget } from "./epoll_poller.ts";
 import { addressOf, errno, errnoError, libc, LINUX } from "./libc.ts";
+import { sockaddr, sockaddrLength } from "./sockaddr.ts";
 
 const PEEK_BUF = new Uint8Array(1);
 const READABLE = LINUX.EPOLLIN | LINUX.EPOLLRDHUP | LINUX.EPOLLHUP | LINUX.EPOLLERR;
@@ -35,6 +36,8 @@ export class FfiSocket implements ByteSocket, PollTarget {
   /** Whether #listener is called back only after a peek finds bytes (whenReadable). */
   #listenerPeeks = true;
   #writer: WriteWaiter | null = null;
+  /** A connect() in progress (FfiSocket.connect): settled when the poller reports writability. */
+  #connecting: PromiseWithResolvers<void> | null = null;
   #closed = false;
   /**
    * Bytes may be waiting: the last recv filled its buffer, or the poller reported readiness with no
@@ -52,6 +55,68 @@ export class FfiSocket implements ByteSocket, PollTarget {
     this.peer = peer;
     this.#poller = poller;
     poller.add(fd, this);
+  }
+
+  /**
+   * Connects to an IPv4 or IPv6 address (a literal: no name lookup) without blocking the worker,
+   * with TCP_NODELAY set. Rejects with the errno of the failure (refused, unreachable); the caller
+   * bounds the wait by closing the socket it gets from `opened`, which rejects it.
+   */
+  static async connect(
+    host: string,
+    port: number,
+    poller: EpollPoller,
+    opened: (sock: FfiSocket) => void = () => {},
+  ): Promise<FfiSocket> {
+    const lc = libc();
+    const { family, addr } = sockaddr(host, port);
+    const fd = lc.socket(family, LINUX.SOCK_STREAM | LINUX.SOCK_NONBLOCK | LINUX.SOCK_CLOEXEC, 0);
+    if (fd < 0) throw errnoError("socket");
+    lc.setsockopt(fd, LINUX.IPPROTO_TCP, LINUX.TCP_NODELAY, new Uint8Array(new Int32Array([1]).buffer), 4);
+    let sock: FfiSocket;
+    try {
+      sock = new FfiSocket(fd, family === LINUX.AF_INET6 ? `[${host}]:${port}` : `${host}:${port}`, poller);
+    } catch (e) {
+      lc.close(fd);
+      throw e;
+    }
+    opened(sock);
+    if (sock.#closed) throw new Deno.errors.BadResource("socket closed");
+    if (lc.connect(fd, addr, sockaddrLength(family)) !== 0) {
+      const e = errno();
+      if (e !== LINUX.EINPROGRESS && e !== LINUX.EINTR) {
+        sock.close();
+        throw errnoError("connect", e);
+      }
+      sock.#connecting = Promise.withResolvers<void>();
+      poller.wantWrite(fd, true);
+      try {
+        await sock.#connecting.promise;
+      } catch (e) {
+        sock.close();
+        throw e;
+      }
+    }
+    return sock;
+  }
+
+  /** The connect's outcome once the socket is writable: SO_ERROR 0 or why it failed. */
+  #connected(): void {
+    const c = this.#connecting!;
+    this.#connecting = null;
+    this.#poller.wantWrite(this.#fd, false);
+    const err = new Int32Array(1);
+    const len = new Uint32Array([4]);
+    const r = libc().getsockopt(
+      this.#fd,
+      LINUX.SOL_SOCKET,
+      LINUX.SO_ERROR,
+      new Uint8Array(err.buffer),
+      new Uint8Array(len.buffer),
+    );
+    if (r !== 0) c.reject(errnoError("getsockopt SO_ERROR"));
+    else if (err[0] !== 0) c.reject(errnoError("connect", err[0]));
+    else c.resolve();
   }
 
   read(target: ReadTarget): Promise<number | null> {
@@ -122,7 +187,9 @@ export class FfiSocket implements ByteSocket, PollTarget {
     const err = new Deno.errors.BadResource("socket closed");
     this.#reader?.reject(err);
     this.#writer?.reject(err);
+    this.#connecting?.reject(err);
     this.#reader = this.#writer = null;
+    this.#connecting = null;
     this.#listener = null;
     this.#addrBuf = null;
   }
@@ -130,6 +197,10 @@ export class FfiSocket implements ByteSocket, PollTarget {
   /** PollTarget: retry whatever waits for the readiness that arrived. */
   onEvents(events: number): void {
     if (this.#closed) return;
+    if (this.#connecting !== null) {
+      if ((events & WRITABLE) !== 0) this.#connected();
+      return;
+    }
     // The peer's FIN (or an error) came with this edge: there will be no other edge for it.
     if ((events & HANGUP) !== 0) this.#hangup = true;
     const r = this.#reader;

@@ -3,6 +3,7 @@ import { Logger } from "../log/logger.ts";
 import type { ByteSocket } from "./byte_socket.ts";
 import { EpollPoller } from "./epoll_poller.ts";
 import { FfiListener } from "./ffi_listener.ts";
+import { FfiSocket } from "./ffi_socket.ts";
 import { libc } from "./libc.ts";
 
 // libc stays loaded for the life of the process, as in the server: load it before any test runs.
@@ -150,4 +151,55 @@ Deno.test("FfiSocket sees the end of stream that arrived with the last bytes (on
     clearTimeout(timer);
     assert.equal(eof, null);
   });
+});
+
+Deno.test("FfiSocket.connect: connects without blocking, then bytes go both ways", async () => {
+  const poller = new EpollPoller();
+  const running = poller.run();
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted = listener.accept();
+  const sock = await FfiSocket.connect("127.0.0.1", listener.addr.port, poller);
+  const peer = await accepted;
+  try {
+    assert.equal(sock.peer, `127.0.0.1:${listener.addr.port}`);
+    assert.equal(sock.write(new TextEncoder().encode("ping"), 0, 4), 4, "written at once");
+    const got = new Uint8Array(8);
+    assert.equal(await peer.read(got), 4);
+    assert.equal(new TextDecoder().decode(got.subarray(0, 4)), "ping");
+    await peer.write(new TextEncoder().encode("pong"));
+    const buf = new Uint8Array(8);
+    assert.equal(await sock.read({ spare: () => buf }), 4);
+    assert.equal(new TextDecoder().decode(buf.subarray(0, 4)), "pong");
+  } finally {
+    sock.close();
+    peer.close();
+    listener.close();
+    poller.stop();
+    await running;
+  }
+});
+
+Deno.test("FfiSocket.connect: a refused port is ConnectionRefused, said in words; close() mid-connect rejects", async () => {
+  const poller = new EpollPoller();
+  const running = poller.run();
+  // A port nobody listens on: one just freed.
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = l.addr.port;
+  l.close();
+  try {
+    await assert.rejects(
+      FfiSocket.connect("127.0.0.1", port, poller),
+      (e: Error) =>
+        e instanceof Deno.errors.ConnectionRefused && /connection refused \(errno 111\)/.test(e.message),
+    );
+    // Closed by its caller (a timeout) before the connect settles: the promise rejects, nothing leaks.
+    await assert.rejects(
+      FfiSocket.connect("127.0.0.1", port, poller, (s) => s.close()),
+      Deno.errors.BadResource,
+    );
+    await assert.rejects(FfiSocket.connect("camera.local", 554, poller), /not an IPv4 or IPv6 address/);
+  } finally {
+    poller.stop();
+    await running;
+  }
 });

@@ -16,6 +16,8 @@ const SYMBOLS = {
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   listen: { parameters: ["i32", "i32"], result: "i32" },
+  // Nonblocking: EINPROGRESS, then the poller reports the socket writable (net/ffi_socket.ts).
+  connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   accept4: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
   getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   getpeername: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
@@ -95,9 +97,23 @@ export function errno(): number {
   return errnoView!.getInt32();
 }
 
+/** What the errnos a connection meets mean, for log lines (asm-generic/errno.h). */
+const ERRNO_TEXT: Record<number, string> = {
+  [LINUX.ECONNREFUSED]: "connection refused",
+  [LINUX.ECONNRESET]: "connection reset",
+  [LINUX.EPIPE]: "broken pipe",
+  [LINUX.ETIMEDOUT]: "connection timed out",
+  [LINUX.EHOSTUNREACH]: "no route to host",
+  [LINUX.ENETUNREACH]: "network is unreachable",
+};
+
 /** An Error for a failed call, of the Deno.errors class a Deno socket would throw. */
 export function errnoError(call: string, code = errno()): Error {
-  const msg = `${call} failed: errno ${code}`;
+  const text = ERRNO_TEXT[code];
+  const msg = text === undefined
+    ? `${call} failed: errno ${code}`
+    : `${call} failed: ${text} (errno ${code})`;
   if (code === LINUX.ECONNRESET || code === LINUX.EPIPE) return new Deno.errors.ConnectionReset(msg);
+  if (code === LINUX.ECONNREFUSED) return new Deno.errors.ConnectionRefused(msg);
   return new Error(msg);
 }

@@ -67,6 +67,7 @@ export const LINUX = {
   SO_REUSEADDR: 2,
   SO_REUSEPORT: 15,
   SO_TYPE: 3,
+  SO_ERROR: 4,
   SO_ACCEPTCONN: 30,
   IPPROTO_TCP: 6,
   TCP_NODELAY: 1,
@@ -84,9 +85,14 @@ export const LINUX = {
   /** 1 << 31: negative as a JavaScript int32; write it with `>>> 0`. */
   EPOLLET: 1 << 31,
   EAGAIN: 11,
+  EINPROGRESS: 115,
   ENOBUFS: 105,
   EINTR: 4,
   ECONNRESET: 104,
+  ECONNREFUSED: 111,
+  ETIMEDOUT: 110,
+  EHOSTUNREACH: 113,
+  ENETUNREACH: 101,
   EPIPE: 32,
   /** clock_gettime: CPU time of the calling thread (linux/time.h). */
   CLOCK_THREAD_CPUTIME_ID: 3,

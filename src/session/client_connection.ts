@@ -7,7 +7,9 @@
  * Over 300 lines on purpose: the two transports (plain TCP and the HTTP tunnel's GET/POST pair) share
  * the request queue, the read loop and the close path; split, each would reach into the other's state.
  */
-import { formatPeer } from "../net/byte_socket.ts";
+import { type ByteSocket, formatPeer, type ReadableListener } from "../net/byte_socket.ts";
+import type { EpollPoller } from "../net/epoll_poller.ts";
+import { FfiSocket } from "../net/ffi_socket.ts";
 import { MEDIA_READ_BYTES, ReadBuffer } from "../net/read_buffer.ts";
 import { RtspError } from "../rtsp/errors.ts";
 import { HeaderMap } from "../rtsp/header_map.ts";
@@ -51,6 +53,34 @@ interface ClientTransport {
   read(into: Uint8Array): Promise<number | null>;
   write(bytes: Uint8Array): Promise<void>;
   close(): void;
+  /**
+   * The socket, when it reads synchronously (the FFI backend's): the connection then reads media
+   * into the worker's shared buffer and waits for bytes with no pending read, as a publisher does.
+   */
+  readonly sock?: ByteSocket;
+}
+
+/** A plain connection over an FFI socket. */
+function socketTransport(sock: ByteSocket, remoteHost: string): ClientTransport {
+  return {
+    remoteHost,
+    peer: sock.peer,
+    sock,
+    read: (into) => sock.read({ spare: () => into }),
+    async write(bytes) {
+      let off = 0;
+      while (off < bytes.length) off += await sock.write(bytes, off, bytes.length);
+    },
+    close: () => sock.close(),
+  };
+}
+
+/** The address an FFI socket can connect to without a name lookup, or null (a host name: Deno resolves it). */
+function literalAddress(host: string): string | null {
+  if (host === "localhost") return "127.0.0.1";
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) return host;
+  const h = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+  return /^[0-9a-f:]+$/i.test(h) && h.includes(":") && !h.includes(":::") ? h : null;
 }
 
 function plainTransport(conn: Deno.TcpConn): ClientTransport {
@@ -162,7 +192,7 @@ interface Pending {
   timer: ReturnType<typeof setTimeout>;
 }
 
-export class ClientConnection {
+export class ClientConnection implements ReadableListener {
   readonly peer: string;
   /** The server's address as connected (an IP: where UDP media comes from). */
   readonly remoteHost: string;
@@ -195,6 +225,7 @@ export class ClientConnection {
       Math.max(limits.maxHeaderBlockBytes + limits.maxBodyBytes, 65540),
     );
     this.#responseTimeoutMs = timeoutMs;
+    if (conn.sock?.readNow !== undefined && conn.sock.whenReadable !== undefined) this.#rb.lend();
     this.#read();
   }
 
@@ -206,8 +237,12 @@ export class ClientConnection {
     host: string,
     port: number,
     owner: ClientConnectionOwner,
-    o: { timeoutMs: number; limits: SplitterLimits; tunnelPath?: string },
+    o: { timeoutMs: number; limits: SplitterLimits; tunnelPath?: string; poller?: EpollPoller | null },
   ): Promise<ClientConnection> {
+    const address = literalAddress(host);
+    if (o.poller && o.tunnelPath === undefined && address !== null) {
+      return await ClientConnection.#connectFfi(address, port, owner, { ...o, poller: o.poller });
+    }
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(), o.timeoutMs);
     const opened: Deno.TcpConn[] = [];
@@ -233,6 +268,31 @@ export class ClientConnection {
       if (ac.signal.aborted) throw new ClientError(`connecting to ${host}:${port} timed out`);
       if (e instanceof ClientError) throw e;
       throw new ClientError(`cannot connect to ${host}:${port}: ${(e as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** An FFI socket's connect (an address, plain TCP), bounded by closing the socket at the timeout. */
+  static async #connectFfi(
+    address: string,
+    port: number,
+    owner: ClientConnectionOwner,
+    o: { timeoutMs: number; limits: SplitterLimits; poller: EpollPoller },
+  ): Promise<ClientConnection> {
+    let sock: FfiSocket | null = null;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      sock?.close();
+    }, o.timeoutMs);
+    try {
+      const s = await FfiSocket.connect(address, port, o.poller, (opened) => sock = opened);
+      return new ClientConnection(socketTransport(s, address), owner, o.limits, o.timeoutMs);
+    } catch (e) {
+      const where = address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+      if (timedOut) throw new ClientError(`connecting to ${where} timed out`);
+      throw new ClientError(`cannot connect to ${where}: ${(e as Error).message}`);
     } finally {
       clearTimeout(timer);
     }
@@ -307,11 +367,27 @@ export class ClientConnection {
     if (i >= 0) this.#pending.splice(i, 1);
   }
 
+  /** ReadableListener: bytes arrived while the loop was parked (FFI sockets). */
+  readable(): void {
+    this.#read();
+  }
+
   async #read(): Promise<void> {
     const rb = this.#rb;
+    const sock = this.#conn.sock;
     try {
       while (!this.#closed) {
-        const n = await this.#conn.read(rb.spare());
+        let n = sock?.readNow?.(rb.lent);
+        if (n === undefined) {
+          // Out of the worker's shared read buffer before anyone else reads (read_buffer.ts).
+          rb.stash();
+          if (sock?.whenReadable !== undefined && sock.readNow !== undefined) {
+            // Parked like a publisher: no pending read, no buffer but the leftover.
+            sock.whenReadable(this, false);
+            return;
+          }
+          n = await this.#conn.read(rb.spare());
+        }
         if (n === null) {
           this.close("server closed the connection");
           return;

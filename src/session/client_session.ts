@@ -317,6 +317,7 @@ export class ClientSession implements ClientConnectionOwner, UdpRouteTarget {
     this.#conn = await ClientConnection.connect(u.host, u.port ?? RTSP_PORT, this, {
       timeoutMs: this.#o.readTimeoutMs,
       limits: DEFAULT_SPLITTER_LIMITS,
+      poller: this.#ctx.poller,
       tunnelPath: this.#tunnel
         ? "/" + serializeRtspUrl({ ...u, user: undefined, password: undefined }).split("/").slice(3).join("/")
         : undefined,

@@ -5,6 +5,7 @@ import type { AuthShared } from "../auth/auth_shared.ts";
 import type { AccessControl } from "./access_control.ts";
 import type { StreamRegistry } from "./stream_registry.ts";
 import type { WorkerUdp } from "./udp_ports.ts";
+import type { EpollPoller } from "../net/epoll_poller.ts";
 import type { PendingBodies } from "./pending_bodies.ts";
 import type { HookEventBody } from "../hooks/hook_event.ts";
 import type { ConnectionRate } from "./connection_rate.ts";
@@ -20,6 +21,8 @@ export interface WorkerContext {
   readonly stats: WorkerStats;
   /** This worker's UDP ports, or null when UDP is off (udp.portBase 0) or could not bind. */
   readonly udp: WorkerUdp | null;
+  /** The worker's epoll (FFI backend), or null (Deno sockets): outgoing connections use it too. */
+  readonly poller: EpollPoller | null;
   /** Nonce key and failure table shared by all workers. */
   readonly authShared: AuthShared;
   /** Announced, unfinished request bodies per address (limits.maxPendingBodyBytesPerAddress). */
