@@ -183,3 +183,33 @@ Deno.test("readTick: readTickMs while idle, a quarter of an open merge window up
   assert.equal(readTick(2, 4), 2);
   assert.equal(readTick(0, 33), 0);
 });
+
+Deno.test("EpollPoller: stop() from a target's handler mid-tick closes the epoll fd once", async () => {
+  const c = libc();
+  const poller = new EpollPoller(() => {}, () => 1);
+  const running = poller.run();
+  const sender = udpSocket();
+  const target = udpSocket();
+  let heard = 0;
+  const opened: { fd: number }[] = [];
+  poller.add(target.fd, {
+    onEvents: () => {
+      heard++;
+      drain(target.fd);
+      if (poller.ticks === 0) return poke(sender.fd, target.addr);
+      // Once ticking, the handler stops the poller from inside the tick's dispatch, then opens a
+      // socket: it takes the epoll fd's number, which a second close would close.
+      poller.stop();
+      opened.push(udpSocket());
+    },
+  });
+  poke(sender.fd, target.addr);
+  await running;
+  assert.equal(opened.length, 1);
+  const next = opened[0];
+  const addr = new Uint8Array(SOCKADDR_BYTES);
+  const len = new Uint32Array([SOCKADDR_BYTES]);
+  assert.equal(c.getsockname(next.fd, addr, new Uint8Array(len.buffer)), 0, "the next fd is still open");
+  assert.ok(heard > 1);
+  for (const fd of [target.fd, sender.fd, next.fd]) c.close(fd);
+});
