@@ -265,6 +265,11 @@ export class WorkerRuntime {
 
   /** Counters and current load of this worker. */
   report(): WorkerReport {
+    // The poller counts its own rounds (it is made before the stats' users): copied for the report.
+    if (this.#poller !== null) {
+      this.ctx.stats.pollBlockingWaits = this.#poller.blockingWaits;
+      this.ctx.stats.pollTicks = this.#poller.ticks;
+    }
     return workerReport(
       this.ctx,
       this.connections,

@@ -186,6 +186,18 @@ const METRICS: readonly Metric[] = [
     "Pulls of sources that failed (refused, 401, 404, timeout, no media, connection lost).",
     (r) => r.sourceFailures,
   ],
+  [
+    "dm_live_poll_blocking_waits_total",
+    "counter",
+    "FFI poller rounds that waited on a blocking thread (net.readTickMs: sparse events).",
+    (r) => r.pollBlockingWaits,
+  ],
+  [
+    "dm_live_poll_ticks_total",
+    "counter",
+    "FFI poller rounds asked on the worker's own thread on its tick (dense events).",
+    (r) => r.pollTicks,
+  ],
   ["dm_live_heap_used_bytes", "gauge", "V8 heap in use by the worker.", (r) => r.heapUsed],
 ];
 

@@ -57,7 +57,7 @@ export class EpollPoller {
   #running = false;
   #stopped = false;
   readonly #onError: (e: unknown) => void;
-  /** The tick while events are dense, ms (read at each switch, so a reload applies); 0: never. */
+  /** The tick while events are dense, ms (read at each tick: it follows the merge window); 0: never. */
   readonly #tickMs: () => number;
   /**
    * The tick's interval timer while ticking, and its period. An interval, not a timeout re-armed per

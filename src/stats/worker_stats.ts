@@ -45,6 +45,9 @@ export interface WorkerStats {
   /** Pulls of sources started, and those that failed (refused, 401, timeout, lost...). */
   sourceAttempts: number;
   sourceFailures: number;
+  /** The FFI poller's rounds: waits on the blocking thread, and ticks on the worker's (net/epoll_poller.ts). */
+  pollBlockingWaits: number;
+  pollTicks: number;
 }
 
 /** Fresh zeroed counters. */
@@ -78,5 +81,7 @@ export function newWorkerStats(): WorkerStats {
     senderReports: 0,
     sourceAttempts: 0,
     sourceFailures: 0,
+    pollBlockingWaits: 0,
+    pollTicks: 0,
   };
 }
