@@ -9,6 +9,7 @@ import { Logger, type LogSink } from "../src/log/logger.ts";
 import type { ByteSocket, SocketListener } from "../src/net/byte_socket.ts";
 import { DenoListener } from "../src/net/deno_listener.ts";
 import { EpollPoller, readTick } from "../src/net/epoll_poller.ts";
+import { deadlines } from "../src/clock/deadlines.ts";
 import { FfiListener } from "../src/net/ffi_listener.ts";
 import { TunnelListener } from "../src/net/tunnel_listener.ts";
 import { type ListenTuner, readPem, TlsListener } from "../src/net/tls_listener.ts";
@@ -124,6 +125,7 @@ export class WorkerRuntime {
       this.#poller = new EpollPoller(
         (e) => log.error(`socket event handler failed: ${(e as Error)?.stack ?? e}`),
         () => readTick((this.ctx?.config ?? config).net.readTickMs, this.mergeWindow.ms),
+        deadlines,
       );
     }
     const udp = openUdp(config, worker, this.#poller, stats, log);

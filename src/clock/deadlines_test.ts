@@ -107,3 +107,25 @@ Deno.test("DeadlineQueue: a thousand deadlines in a random order come out sorted
   assert.equal(fired.length, due.length);
   assert.deepEqual(fired, [...due].sort((a, b) => a - b));
 });
+
+Deno.test("DeadlineQueue: while pumped, due deadlines fire only at runDue (never early); unpumped, the timer again", async () => {
+  const q = new DeadlineQueue();
+  const fired: string[] = [];
+  const soon = new Deadline(() => fired.push("soon"), q);
+  const later = new Deadline(() => fired.push("later"), q);
+  const after = new Deadline(() => fired.push("after"), q);
+  soon.arm(1);
+  later.arm(60_000);
+  q.pump(true);
+  await new Promise((r) => setTimeout(r, 30));
+  assert.deepEqual(fired, [], "no runtime timer while pumped");
+  q.runDue();
+  assert.deepEqual(fired, ["soon"], "the pump runs what is due, not what is not");
+  assert.ok(later.armed);
+  after.arm(1);
+  q.pump(false);
+  await until(() => fired.length === 2);
+  assert.deepEqual(fired, ["soon", "after"]);
+  later.disarm();
+  assert.equal(q.size, 0);
+});

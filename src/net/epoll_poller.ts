@@ -1,3 +1,4 @@
+import type { DeadlineQueue } from "../clock/deadlines.ts";
 import { errno, layout, libc, LINUX } from "./libc.ts";
 
 /** What the poller calls when a registered fd has events (EPOLLIN, EPOLLOUT, ...). */
@@ -68,6 +69,8 @@ export class EpollPoller {
   readonly #onTickBound = () => this.#onTick();
   #emptyTicks = 0;
   #closedFd = false;
+  /** The worker's deadlines, run at each tick while ticking (DeadlineQueue.pump), or null. */
+  readonly #deadlines: DeadlineQueue | null;
   /** run()'s end, resolved once the epoll fd is closed. */
   #ended: () => void = () => {};
   /** Waits that asked the blocking thread, and ticks that asked on this one (counted for tests). */
@@ -78,9 +81,14 @@ export class EpollPoller {
    * onError hears of a target whose event handling threw; the poller goes on with the others.
    * tickMs: how often to ask while events are dense (0: always the blocking wait).
    */
-  constructor(onError: (e: unknown) => void = () => {}, tickMs: () => number = () => 0) {
+  constructor(
+    onError: (e: unknown) => void = () => {},
+    tickMs: () => number = () => 0,
+    deadlines: DeadlineQueue | null = null,
+  ) {
     this.#onError = onError;
     this.#tickMs = tickMs;
+    this.#deadlines = deadlines;
     const lc = libc(); // throws off Linux or on an architecture without a layout
     const ev = layout().epollEvent;
     this.#stride = ev.size;
@@ -177,11 +185,14 @@ export class EpollPoller {
     }
     this.#intervalMs = ms;
     this.#interval = setInterval(this.#onTickBound, ms);
+    this.#deadlines?.pump(true);
   }
 
   #stopTicking(): void {
-    if (this.#interval !== undefined) clearInterval(this.#interval);
+    if (this.#interval === undefined) return;
+    clearInterval(this.#interval);
     this.#interval = undefined;
+    this.#deadlines?.pump(false);
   }
 
   /** One tick: what is ready now, on this thread; back to blocking waits once ticks come empty. */
@@ -195,6 +206,8 @@ export class EpollPoller {
       if (++this.#emptyTicks >= EMPTY_TICKS || tickMs <= 0) {
         this.#stopTicking();
         this.#block();
+      } else {
+        this.#deadlines?.runDue();
       }
       return;
     }
@@ -207,6 +220,8 @@ export class EpollPoller {
     }
     if (!this.#running) return this.#close();
     if (tickMs > 0) this.#tickEvery(tickMs);
+    // What the reads made due (a feed's hold, a merge window's wait) and what came due meanwhile.
+    this.#deadlines?.runDue();
   }
 
   /** Closes the epoll fd once (stop() from a target's handler mid-tick reaches here twice). */

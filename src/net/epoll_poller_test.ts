@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Deadline, DeadlineQueue } from "../clock/deadlines.ts";
 import { EpollPoller, readTick } from "./epoll_poller.ts";
 import { layout, libc, LINUX } from "./libc.ts";
 import { sockaddr, SOCKADDR_BYTES } from "./sockaddr.ts";
@@ -212,4 +213,41 @@ Deno.test("EpollPoller: stop() from a target's handler mid-tick closes the epoll
   assert.equal(c.getsockname(next.fd, addr, new Uint8Array(len.buffer)), 0, "the next fd is still open");
   assert.ok(heard > 1);
   for (const fd of [target.fd, sender.fd, next.fd]) c.close(fd);
+});
+
+Deno.test("EpollPoller: while ticking, the worker's deadlines run at the ticks; after, on their own timer", async () => {
+  const c = libc();
+  const q = new DeadlineQueue();
+  const poller = new EpollPoller(() => {}, () => 1, q);
+  const running = poller.run();
+  const sender = udpSocket();
+  const target = udpSocket();
+  let echo = true;
+  let ticksAtFire = -1;
+  const deadline = new Deadline(() => ticksAtFire = poller.ticks, q);
+  poller.add(target.fd, {
+    onEvents: () => {
+      drain(target.fd);
+      // Armed from an event handler once ticking: the tick after it is due runs it.
+      if (poller.ticks > 5 && !deadline.armed && ticksAtFire < 0) deadline.arm(1);
+      if (echo) poke(sender.fd, target.addr);
+    },
+  });
+  try {
+    poke(sender.fd, target.addr);
+    await until(() => ticksAtFire >= 0, "the deadline armed while ticking");
+    assert.ok(ticksAtFire > 5, "fired at a tick");
+    echo = false;
+    const waits = poller.blockingWaits;
+    await until(() => poller.blockingWaits > waits, "the return to the blocking wait");
+    // Not ticking any more: a deadline fires by the queue's own timer.
+    let fired = false;
+    new Deadline(() => fired = true, q).arm(1);
+    await until(() => fired, "a deadline after the ticks stopped");
+  } finally {
+    poller.remove(target.fd);
+    poller.stop();
+    await running;
+    for (const fd of [target.fd, sender.fd]) c.close(fd);
+  }
 });
