@@ -73,7 +73,7 @@ export class EpollPoller {
   readonly #deadlines: DeadlineQueue | null;
   /** run()'s end, resolved once the epoll fd is closed. */
   #ended: () => void = () => {};
-  /** Waits that asked the blocking thread, and ticks that asked on this one (counted for tests). */
+  /** Waits that asked the blocking thread, and ticks that asked on this one (for /metrics). */
   blockingWaits = 0;
   ticks = 0;
 
