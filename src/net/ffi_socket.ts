@@ -1,4 +1,4 @@
-import type { ByteSocket, ReadableListener, ReadTarget } from "./byte_socket.ts";
+import { type ByteSocket, formatPeer, type ReadableListener, type ReadTarget } from "./byte_socket.ts";
 import type { EpollPoller, PollTarget } from "./epoll_poller.ts";
 import { addressOf, errno, errnoError, libc, LINUX } from "./libc.ts";
 import { sockaddr, sockaddrLength } from "./sockaddr.ts";
@@ -75,7 +75,7 @@ export class FfiSocket implements ByteSocket, PollTarget {
     lc.setsockopt(fd, LINUX.IPPROTO_TCP, LINUX.TCP_NODELAY, new Uint8Array(new Int32Array([1]).buffer), 4);
     let sock: FfiSocket;
     try {
-      sock = new FfiSocket(fd, family === LINUX.AF_INET6 ? `[${host}]:${port}` : `${host}:${port}`, poller);
+      sock = new FfiSocket(fd, formatPeer(host, port), poller);
     } catch (e) {
       lc.close(fd);
       throw e;

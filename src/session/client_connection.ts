@@ -208,6 +208,8 @@ export class ClientConnection implements ReadableListener {
   #cseq = 0;
   #closed = false;
   #writes: Promise<void> = Promise.resolve();
+  /** The socket when it reads synchronously and can park (FFI): reads then borrow the worker's buffer. */
+  readonly #parkable: ByteSocket | null;
 
   private constructor(
     conn: ClientTransport,
@@ -225,7 +227,9 @@ export class ClientConnection implements ReadableListener {
       Math.max(limits.maxHeaderBlockBytes + limits.maxBodyBytes, 65540),
     );
     this.#responseTimeoutMs = timeoutMs;
-    if (conn.sock?.readNow !== undefined && conn.sock.whenReadable !== undefined) this.#rb.lend();
+    const sock = conn.sock;
+    this.#parkable = sock?.readNow !== undefined && sock.whenReadable !== undefined ? sock : null;
+    if (this.#parkable !== null) this.#rb.lend();
     this.#read();
   }
 
@@ -290,7 +294,7 @@ export class ClientConnection implements ReadableListener {
       const s = await FfiSocket.connect(address, port, o.poller, (opened) => sock = opened);
       return new ClientConnection(socketTransport(s, address), owner, o.limits, o.timeoutMs);
     } catch (e) {
-      const where = address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+      const where = formatPeer(address, port);
       if (timedOut) throw new ClientError(`connecting to ${where} timed out`);
       throw new ClientError(`cannot connect to ${where}: ${(e as Error).message}`);
     } finally {
@@ -374,16 +378,16 @@ export class ClientConnection implements ReadableListener {
 
   async #read(): Promise<void> {
     const rb = this.#rb;
-    const sock = this.#conn.sock;
+    const sock = this.#parkable;
     try {
       while (!this.#closed) {
-        let n = sock?.readNow?.(rb.lent);
+        let n = sock?.readNow!(rb.lent);
         if (n === undefined) {
           // Out of the worker's shared read buffer before anyone else reads (read_buffer.ts).
           rb.stash();
-          if (sock?.whenReadable !== undefined && sock.readNow !== undefined) {
+          if (sock !== null) {
             // Parked like a publisher: no pending read, no buffer but the leftover.
-            sock.whenReadable(this, false);
+            sock.whenReadable!(this, false);
             return;
           }
           n = await this.#conn.read(rb.spare());
