@@ -381,7 +381,7 @@ export class ClientConnection implements ReadableListener {
     const sock = this.#parkable;
     try {
       while (!this.#closed) {
-        let n = sock?.readNow!(rb.lent);
+        let n = sock === null ? undefined : sock.readNow!(rb.lent);
         if (n === undefined) {
           // Out of the worker's shared read buffer before anyone else reads (read_buffer.ts).
           rb.stash();
