@@ -51,7 +51,7 @@ export interface Config {
     /** Addresses or CIDRs that may use the API (others get 403); empty: any. */
     ips: string[];
   };
-  net: { backend: "auto" | "deno" | "ffi"; readTickMs: number };
+  net: { backend: "auto" | "deno" | "ffi"; readTickMs: number; unwatchedReadTickMs: number };
   workers: number;
   sessionTimeoutMs: number;
   ring: { bytes: number; slots: number; minBytes: number; poolBytes: number };
@@ -157,7 +157,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze<Config>({
   rtsp: { address: "0.0.0.0", port: 8554, tunnelPort: 0, tls: { cert: "", key: "", port: 8322 } },
   udp: { portBase: 8000, reorderPackets: 64, reorderMs: 100, batchSends: true },
   api: { enabled: true, address: "127.0.0.1", port: 9997, debug: false, users: [], ips: [] },
-  net: { backend: "auto", readTickMs: 1 },
+  net: { backend: "auto", readTickMs: 1, unwatchedReadTickMs: 20 },
   workers: 0,
   sessionTimeoutMs: 60_000,
   // slots: one per 512 data bytes, twice what ~1 KB media packets need (a class must index twice a
@@ -631,7 +631,7 @@ const SCHEMA: Schema = {
     users: apiUsersCheck,
     ips: apiIpsCheck,
   },
-  net: { backend: oneOf(["auto", "deno", "ffi"]), readTickMs: int(0, 20) },
+  net: { backend: oneOf(["auto", "deno", "ffi"]), readTickMs: int(0, 20), unwatchedReadTickMs: int(0, 100) },
   workers: int(0, 256),
   sessionTimeoutMs: int(1_000, 3_600_000),
   ring: {

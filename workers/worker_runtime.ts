@@ -8,7 +8,8 @@ import { type Config, tlsOn, workerShare } from "../src/config.ts";
 import { Logger, type LogSink } from "../src/log/logger.ts";
 import type { ByteSocket, SocketListener } from "../src/net/byte_socket.ts";
 import { DenoListener } from "../src/net/deno_listener.ts";
-import { EpollPoller, readTick } from "../src/net/epoll_poller.ts";
+import { EpollPoller } from "../src/net/epoll_poller.ts";
+import { ReadPace } from "../src/session/read_pace.ts";
 import { deadlines } from "../src/clock/deadlines.ts";
 import { FfiListener } from "../src/net/ffi_listener.ts";
 import { TunnelListener } from "../src/net/tunnel_listener.ts";
@@ -122,9 +123,19 @@ export class WorkerRuntime {
     const stats = newWorkerStats();
     const ffi = resolveBackend(config.net.backend) === "ffi";
     if (ffi) {
+      const net = () => (this.ctx?.config ?? config).net;
+      const pace = new ReadPace({
+        worker,
+        streams: () => directory.streams(),
+        udpIngest: () => this.ctx?.udp?.ingestRoutes ?? 0,
+        requests: () => stats.requests,
+        readTickMs: () => net().readTickMs,
+        unwatchedReadTickMs: () => net().unwatchedReadTickMs,
+        mergeWindowMs: () => this.mergeWindow.ms,
+      });
       this.#poller = new EpollPoller(
         (e) => log.error(`socket event handler failed: ${(e as Error)?.stack ?? e}`),
-        () => readTick((this.ctx?.config ?? config).net.readTickMs, this.mergeWindow.ms),
+        () => pace.tickMs(),
         deadlines,
       );
     }
@@ -271,6 +282,7 @@ export class WorkerRuntime {
     if (this.#poller !== null) {
       this.ctx.stats.pollBlockingWaits = this.#poller.blockingWaits;
       this.ctx.stats.pollTicks = this.#poller.ticks;
+      this.ctx.stats.pollTickMs = this.#poller.tickingMs;
     }
     return workerReport(
       this.ctx,

@@ -198,6 +198,12 @@ const METRICS: readonly Metric[] = [
     "FFI poller rounds asked on the worker's own thread on its tick (dense events).",
     (r) => r.pollTicks,
   ],
+  [
+    "dm_live_poll_tick_ms",
+    "gauge",
+    "The FFI poller's tick now: net.readTickMs while someone waits for what the worker reads, net.unwatchedReadTickMs while no one does; 0 on blocking waits.",
+    (r) => r.pollTickMs,
+  ],
   ["dm_live_heap_used_bytes", "gauge", "V8 heap in use by the worker.", (r) => r.heapUsed],
 ];
 

@@ -31,6 +31,8 @@ const MAX_PACKET = 65_535 + FRAME_HEADER_BYTES;
 
 export class RingTap implements StreamSubscriber {
   streamSlot = -1;
+  /** HLS parts and recorded segments are hundreds of ms long: a read 20 ms late changes nothing. */
+  readonly prompt = false;
   readonly #stream: LocalStream;
   readonly #reader: RingReader;
   readonly #target: TapTarget;

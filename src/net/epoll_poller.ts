@@ -77,6 +77,11 @@ export class EpollPoller {
   blockingWaits = 0;
   ticks = 0;
 
+  /** The tick's period now, ms; 0 while on blocking waits (for /metrics). */
+  get tickingMs(): number {
+    return this.#interval === undefined ? 0 : this.#intervalMs;
+  }
+
   /**
    * onError hears of a target whose event handling threw; the poller goes on with the others.
    * tickMs: how often to ask while events are dense (0: always the blocking wait).

@@ -41,6 +41,13 @@ export const HDR = {
    * in that ring at the same sequence.
    */
   MOVED_TO: 11,
+  /**
+   * Workers whose viewers want each packet at once (RTSP players; HLS and recording do not count),
+   * each adding 1 while it has any. The writer's worker reads its publisher's socket on its fast
+   * tick while this is above 0, else on net.unwatchedReadTickMs (read_pace.ts). A hint: it follows
+   * the stream to a new ring when each worker's readers do.
+   */
+  PROMPT_READERS: 12,
   /** Per track t: last published RTP sequence at TRACKS + 2t, last RTP timestamp at TRACKS + 2t + 1. */
   TRACKS: 16,
   /** Per track t: CLOCK_WORDS words at CLOCKS + CLOCK_WORDS·t, laid out as CLOCK. */

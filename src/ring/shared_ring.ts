@@ -91,6 +91,16 @@ export class SharedRing {
   ended(): boolean {
     return Atomics.load(this.header, HDR.STATE) === STATE_ENDED;
   }
+  /** Workers with prompt viewers of the stream on this ring (HDR.PROMPT_READERS). */
+  promptReaders(): number {
+    return Atomics.load(this.header, HDR.PROMPT_READERS);
+  }
+
+  /** A worker's prompt viewers of the stream came (+1) or went (-1). */
+  addPromptReader(delta: 1 | -1): void {
+    Atomics.add(this.header, HDR.PROMPT_READERS, delta);
+  }
+
   /** The RING_ID of the ring the stream moved to, or 0 while it is written here (HDR.MOVED_TO). */
   movedTo(): number {
     return Atomics.load(this.header, HDR.MOVED_TO);

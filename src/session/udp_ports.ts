@@ -33,6 +33,11 @@ export class WorkerUdp {
   readonly rtp: UdpEndpoint;
   readonly rtcp: UdpEndpoint;
   readonly #routes = new Map<number, UdpRoute>();
+  /**
+   * Routes of publishers' (and sources') RTP. While there are any, the worker reads on its fast
+   * tick (read_pace.ts): datagrams wait in one shared socket buffer, which a slow tick overflows.
+   */
+  #ingestRoutes = 0;
   readonly #stats: WorkerStats;
   readonly #log: Logger;
   readonly #address: (host: string, port: number) => UdpAddress;
@@ -79,8 +84,15 @@ export class WorkerUdp {
   addRoute(key: number, route: UdpRoute): boolean {
     const cur = this.#routes.get(key);
     if (cur !== undefined && cur.session !== route.session) return false;
+    if (cur !== undefined && cur.track >= 0) this.#ingestRoutes--;
+    if (route.track >= 0) this.#ingestRoutes++;
     this.#routes.set(key, route);
     return true;
+  }
+
+  /** Routes of RTP into this worker's streams (publishers' and sources' tracks). */
+  get ingestRoutes(): number {
+    return this.#ingestRoutes;
   }
 
   /** The session datagrams from `key` go to, if any. */
@@ -89,7 +101,12 @@ export class WorkerUdp {
   }
 
   removeRoutes(session: UdpRouteTarget, keys: readonly number[]): void {
-    for (const k of keys) if (this.#routes.get(k)?.session === session) this.#routes.delete(k);
+    for (const k of keys) {
+      const r = this.#routes.get(k);
+      if (r?.session !== session) continue;
+      if (r.track >= 0) this.#ingestRoutes--;
+      this.#routes.delete(k);
+    }
   }
 
   /** Sends what viewers' sends batched (udp.batchSends); kernel drops are counted. */
@@ -102,6 +119,7 @@ export class WorkerUdp {
     this.rtp.close();
     this.rtcp.close();
     this.#routes.clear();
+    this.#ingestRoutes = 0;
   }
 
   // hot path: a Map lookup, then the session's ingest

@@ -48,6 +48,8 @@ export interface WorkerStats {
   /** The FFI poller's rounds: waits on the blocking thread, and ticks on the worker's (net/epoll_poller.ts). */
   pollBlockingWaits: number;
   pollTicks: number;
+  /** The poller's tick now (net.readTickMs or net.unwatchedReadTickMs, session/read_pace.ts), 0: not ticking. */
+  pollTickMs: number;
 }
 
 /** Fresh zeroed counters. */
@@ -83,5 +85,6 @@ export function newWorkerStats(): WorkerStats {
     sourceFailures: 0,
     pollBlockingWaits: 0,
     pollTicks: 0,
+    pollTickMs: 0,
   };
 }

@@ -34,6 +34,11 @@ export interface StreamSubscriber {
    * (TCP); fixed while subscribed.
    */
   readonly perPacket?: boolean;
+  /**
+   * false: it takes packets late without harm (HLS segments, recording), so the publisher's worker
+   * may read the stream's socket on its slower tick (read_pace.ts). Fixed while subscribed.
+   */
+  readonly prompt?: boolean;
 }
 
 /** One ring of the stream as this worker knows it. */
@@ -73,6 +78,8 @@ export class LocalStream implements RingChain {
   readonly #subscribers: StreamSubscriber[] = [];
   /** How many of them cost per packet (StreamSubscriber.perPacket). */
   #perPacket = 0;
+  /** How many of them want packets at once (StreamSubscriber.prompt); the ring counts this worker while any do. */
+  #prompt = 0;
   readonly #watch: RingWatch;
   /** The worker's window (merge_window.ts), read at each wake. */
   readonly #mergeWindow: Pick<MergeWindow, "ms" | "maxMs">;
@@ -186,6 +193,10 @@ export class LocalStream implements RingChain {
       const next = this.successor(this.#ring);
       if (next === undefined) return;
       const old = this.#rings.get(this.#ring.id)!;
+      if (this.#prompt > 0) {
+        this.#ring.addPromptReader(-1);
+        next.addPromptReader(1);
+      }
       this.#ring = next;
       this.#watch.retarget(next);
       old.retired = true;
@@ -222,6 +233,11 @@ export class LocalStream implements RingChain {
     return this.#subscribers.length;
   }
 
+  /** This worker's viewers that want packets at once (StreamSubscriber.prompt). */
+  get promptViewers(): number {
+    return this.#prompt;
+  }
+
   get ended(): boolean {
     return this.#ended;
   }
@@ -231,6 +247,7 @@ export class LocalStream implements RingChain {
     s.streamSlot = this.#subscribers.length;
     this.#subscribers.push(s);
     if (s.perPacket) this.#perPacket++;
+    if (s.prompt !== false && ++this.#prompt === 1) this.#ring.addPromptReader(1);
     if (this.#subscribers.length === 1) {
       this.#watch.start();
       this.#onReaders(1);
@@ -243,6 +260,7 @@ export class LocalStream implements RingChain {
     if (i < 0 || subs[i] !== s) return;
     s.streamSlot = -1;
     if (s.perPacket) this.#perPacket--;
+    if (s.prompt !== false && --this.#prompt === 0) this.#ring.addPromptReader(-1);
     // A pass under way may skip the viewer moved into the hole; the next pass serves it.
     const last = subs.pop()!;
     if (last !== s) {
@@ -262,6 +280,8 @@ export class LocalStream implements RingChain {
     this.#stopWatching();
     const subs = this.#subscribers.splice(0);
     this.#perPacket = 0;
+    if (this.#prompt > 0) this.#ring.addPromptReader(-1);
+    this.#prompt = 0;
     for (const s of subs) s.streamSlot = -1;
     for (const s of subs) s.streamEnded();
     // Every ring is retired; each goes back once its last reader here closes.

@@ -187,3 +187,48 @@ Deno.test("LocalStream: a ring added for a move that never happens is given back
   assert.equal(local.addRing(SharedRing.create(64, 1 << 17, 2, 7).sab), 7);
   assert.deepEqual(freed.sort(), [1, 5, 6, 7], "after the end: back at once");
 });
+
+Deno.test("LocalStream counts its worker once on the ring while it has prompt viewers; late-tolerant ones do not count; the count follows moves", () => {
+  const { b, writer, local, reader } = streamToMove(() => {}, () => {});
+  const a = local.ring;
+  const other = new LocalStream(
+    { streamId: 1, path: "p", sdp: AV_SDP, sab: a.sab, worker: 0, sessionId: "s" },
+    { ms: 0, maxMs: 33 },
+  );
+  const tap = Object.assign(new Viewer(), { prompt: false });
+  local.subscribe(tap);
+  assert.equal(a.promptReaders(), 0, "an HLS or recording tap does not count");
+  const v1 = new Viewer();
+  const v2 = new Viewer();
+  local.subscribe(v1);
+  local.subscribe(v2);
+  assert.equal(a.promptReaders(), 1, "one worker, however many viewers");
+  assert.equal(local.promptViewers, 2);
+  const w = new Viewer();
+  other.subscribe(w);
+  assert.equal(a.promptReaders(), 2, "another worker's viewers");
+  local.unsubscribe(v1);
+  assert.equal(a.promptReaders(), 2);
+  local.unsubscribe(v2);
+  assert.equal(a.promptReaders(), 1, "this worker's last prompt viewer left; the tap stays");
+  local.subscribe(v1);
+
+  // The writer moves to ring b: each worker's count moves when that worker follows.
+  local.addRing(b.sab);
+  other.addRing(b.sab);
+  writer.offer(b);
+  publish(writer);
+  local.retireRing(1);
+  assert.equal(a.promptReaders(), 1, "the other worker has not followed yet");
+  assert.equal(b.promptReaders(), 1);
+  other.retireRing(1);
+  assert.equal(a.promptReaders(), 0);
+  assert.equal(b.promptReaders(), 2);
+
+  other.unsubscribe(w);
+  assert.equal(b.promptReaders(), 1);
+  local.end();
+  assert.equal(b.promptReaders(), 0, "an ended stream's viewers are gone");
+  assert.equal(local.promptViewers, 0);
+  reader.close();
+});

@@ -221,3 +221,69 @@ Deno.test("/metrics shows each worker's merge window and busy ratio: 0 when idle
     });
   }
 });
+
+Deno.test("/metrics dm_live_poll_tick_ms: a stream nobody plays is read on net.unwatchedReadTickMs, on the fast tick while a viewer plays", async () => {
+  await withServer({ "net.readTickMs": 1, "net.unwatchedReadTickMs": 20 }, async (server) => {
+    const api = await startApi("127.0.0.1", 0, server, new Logger("error"));
+    const pub = await startPublisher(server.port, "live/pace");
+    // Dense enough that the publisher's worker ticks: a frame every few ms.
+    let sending = true;
+    const sender = (async () => {
+      while (sending) {
+        await pub.sendFrames(1);
+        await new Promise((r) => setTimeout(r, 3));
+      }
+    })();
+    const ticks = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${api.port}/metrics`)).text();
+      return [...text.matchAll(/^dm_live_poll_tick_ms\{worker="(\d+)"\} (\S+)$/gm)]
+        .filter((m) => Number(m[1]) < server.workers).map((m) => Number(m[2]));
+    };
+    try {
+      if ((Deno.env.get("DM_LIVE_NET_BACKEND") ?? "auto") === "deno") {
+        // Deno's sockets have no poller: nothing ticks.
+        await pub.sendFrames(10);
+        assert.deepEqual(await ticks(), [0, 0]);
+        return;
+      }
+      await until(
+        async () => (await ticks()).includes(20),
+        10_000,
+        "the publisher's worker on the slow tick",
+      );
+      // A viewer on the other worker: the publisher's worker learns of it from the ring alone.
+      const workerOf = async (c: RtspTestClient) => {
+        const { body } = await getJson<{ sessions: SessionReport[] }>(
+          `http://127.0.0.1:${api.port}/v1/sessions`,
+        );
+        return body.sessions.find((r) => r.peer === local(c))?.worker;
+      };
+      const pubWorker = await workerOf(pub.client);
+      let viewer = await playTcp(server.port, "live/pace");
+      for (let i = 0; i < 30 && await workerOf(viewer) === pubWorker; i++) {
+        viewer.close();
+        viewer = await playTcp(server.port, "live/pace");
+      }
+      assert.notEqual(await workerOf(viewer), pubWorker, "a viewer on the other worker");
+      try {
+        await until(async () => !(await ticks()).includes(20), 5000, "no slow tick while a viewer plays");
+        // Past the second an RTSP request keeps the fast tick: the viewer alone keeps it.
+        await new Promise((r) => setTimeout(r, 1500));
+        const watched = await ticks();
+        assert.ok(watched.every((t) => t === 0 || t === 1), `ticks while watched: ${watched}`);
+      } finally {
+        viewer.close();
+      }
+      await until(
+        async () => (await ticks()).includes(20),
+        10_000,
+        "the slow tick again once the viewer left",
+      );
+    } finally {
+      sending = false;
+      await sender.catch(() => {});
+      pub.close();
+      await api.close();
+    }
+  });
+});
