@@ -25,6 +25,11 @@ export interface PaceInputs {
 
 /** After an RTSP request, how long the worker keeps its fast tick: a handshake's next request comes soon. */
 const REQUEST_HOLD_MS = 1000;
+/**
+ * How long an answer stands: the poller asks after every blocking wait too (thousands a second while
+ * events are sparse), and the answer walks every stream.
+ */
+const RECHECK_MS = 5;
 
 /**
  * How often a worker's poller reads while its sockets are busy (EpollPoller's tick): the fast
@@ -44,11 +49,16 @@ const REQUEST_HOLD_MS = 1000;
  */
 export class ReadPace {
   readonly #in: PaceInputs;
+  readonly #recheckMs: number;
   #requests = -1;
   #requestAt = -Infinity;
+  #checkedAt = -Infinity;
+  #watchedNow = false;
 
-  constructor(inputs: PaceInputs) {
+  /** recheckMs: how long one look at the inputs stands (tests: 0). */
+  constructor(inputs: PaceInputs, recheckMs = RECHECK_MS) {
     this.#in = inputs;
+    this.#recheckMs = recheckMs;
   }
 
   /** The tick to use now, ms (0: no tick, blocking waits only). */
@@ -57,7 +67,11 @@ export class ReadPace {
     const fast = readTick(i.readTickMs(), i.mergeWindowMs());
     const slow = i.unwatchedReadTickMs();
     if (fast === 0 || slow <= fast) return fast;
-    return this.#watched(now) ? fast : slow;
+    if (!(now >= this.#checkedAt && now - this.#checkedAt < this.#recheckMs)) {
+      this.#checkedAt = now;
+      this.#watchedNow = this.#watched(now);
+    }
+    return this.#watchedNow ? fast : slow;
   }
 
   /** Whether anyone waits for what this worker reads (see the class comment). */

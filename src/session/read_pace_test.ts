@@ -20,7 +20,7 @@ function inputs(
     unwatchedReadTickMs: () => s.slow,
     mergeWindowMs: () => s.merge,
   };
-  return { s, pace: new ReadPace(i) };
+  return { s, pace: new ReadPace(i, 0) };
 }
 
 Deno.test("ReadPace: the slow tick while no one waits; the fast one for each kind of waiter", () => {
@@ -66,4 +66,23 @@ Deno.test("ReadPace: no tick stays no tick; a slow tick not above the fast one i
   assert.equal(inputs({ slow: 0 }).pace.tickMs(0), 1, "unwatchedReadTickMs 0: off");
   assert.equal(inputs({ tick: 5, slow: 3 }).pace.tickMs(0), 5);
   assert.equal(inputs({ tick: 5, slow: 6 }).pace.tickMs(0), 6);
+});
+
+Deno.test("ReadPace: one look at the inputs stands for recheckMs", () => {
+  const s = { viewers: 0 };
+  const pace = new ReadPace({
+    worker: 0,
+    streams: () => [stream(0, s.viewers)],
+    udpIngest: () => 0,
+    requests: () => 0,
+    readTickMs: () => 1,
+    unwatchedReadTickMs: () => 20,
+    mergeWindowMs: () => 0,
+  }, 5);
+  assert.equal(pace.tickMs(100), 20);
+  s.viewers = 1;
+  assert.equal(pace.tickMs(104), 20, "within 5 ms of the last look");
+  assert.equal(pace.tickMs(105), 1, "looked again");
+  s.viewers = 0;
+  assert.equal(pace.tickMs(50), 20, "a clock that went back looks again");
 });
