@@ -91,6 +91,7 @@ export class SharedRing {
   ended(): boolean {
     return Atomics.load(this.header, HDR.STATE) === STATE_ENDED;
   }
+
   /** Workers with prompt viewers of the stream on this ring (HDR.PROMPT_READERS). */
   promptReaders(): number {
     return Atomics.load(this.header, HDR.PROMPT_READERS);

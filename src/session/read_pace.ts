@@ -35,7 +35,7 @@ const RECHECK_MS = 5;
  * How often a worker's poller reads while its sockets are busy (EpollPoller's tick): the fast
  * tick (readTick: net.readTickMs, longer while the merge window is open) while anyone waits for
  * what it reads; `net.unwatchedReadTickMs` while no one does. At 20 ffmpeg publishers with no
- * viewers the slower tick takes the ingest from ~0.95 to ~0.4 server cores per Gbit/s
+ * viewers the slower tick took the ingest from 0.76-0.93 to 0.32-0.40 server cores per Gbit/s
  * (README, "Measured"): each tick costs a runtime wake, and a longer one reads more per recv.
  *
  * Someone waits when this worker has viewers that want packets at once (RTSP players: their
